@@ -1,0 +1,50 @@
+# tokensmith: two commands set everything up on a fresh machine.
+#   make demo   run the main job (starts a real OpenID provider on loopback, gets tokens)
+#   make test   run the whole suite (unit, interop against real servers) and the checks
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: all venv check lint typecheck test unit demo bench sysdeps interop-deps clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,devidp]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+sysdeps:
+	bash scripts/sysdeps.sh
+
+interop-deps: sysdeps
+	bash scripts/interop-deps.sh
+
+lint: venv
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+typecheck: venv
+	$(BIN)/mypy
+
+check: lint typecheck
+
+unit: venv
+	$(BIN)/pytest tests/unit -q
+
+test: venv interop-deps check
+	$(BIN)/pytest -q
+
+demo: venv interop-deps
+	$(BIN)/python -m examples.demo
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .interop node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Drivers run sans-I/O flows over a transport."""

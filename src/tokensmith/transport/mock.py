@@ -1,0 +1,40 @@
+"""A transport for tests: answers from a handler function and records what it sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tokensmith.transport.base import HttpRequest, HttpResponse
+
+__all__ = ["MockTransport", "json_response"]
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    """Build a JSON response."""
+    merged = {"content-type": "application/json"}
+    merged.update({k.lower(): v for k, v in (headers or {}).items()})
+    return HttpResponse(status_code, json.dumps(body), merged)
+
+
+class MockTransport:
+    """Answers every request with ``handler(request)``; keeps the requests it saw.
+
+    The handler may raise (for example :class:`~tokensmith.errors.TransportError`) to
+    simulate a network failure.
+    """
+
+    def __init__(self, handler: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.handler = handler
+        self.requests: list[HttpRequest] = []
+        self.closed = False
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        self.requests.append(request)
+        return self.handler(request)
+
+    def close(self) -> None:
+        self.closed = True
