@@ -1,3 +1,52 @@
-"""tokensmith: OAuth 2.0 / OpenID Connect tokens, with MSAL Python's API."""
+"""tokensmith: OAuth 2.0 / OpenID Connect tokens from Microsoft Entra ID and any OpenID
+provider, with MSAL Python's public API and token-cache format.
+
+``import tokensmith as msal`` runs application code written for MSAL Python. Names are
+loaded on first use, so importing the package costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "ClientApplication": "tokensmith.application.client_application",
+    "PublicClientApplication": "tokensmith.application.public",
+    "ConfidentialClientApplication": "tokensmith.application.confidential",
+    "TokenResult": "tokensmith.application.results",
+    "Prompt": "tokensmith.application.extras",
+    "AutoRefresher": "tokensmith.application.extras",
+    "PopAuthScheme": "tokensmith.application.extras",
+    "TokenCache": "tokensmith.cache",
+    "SerializableTokenCache": "tokensmith.cache",
+    "IdTokenError": "tokensmith.errors",
+    "BrowserInteractionTimeoutError": "tokensmith.errors",
+    "TokensmithError": "tokensmith.errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from tokensmith.application.client_application import ClientApplication
+    from tokensmith.application.confidential import ConfidentialClientApplication
+    from tokensmith.application.extras import AutoRefresher, PopAuthScheme, Prompt
+    from tokensmith.application.public import PublicClientApplication
+    from tokensmith.application.results import TokenResult
+    from tokensmith.cache import SerializableTokenCache, TokenCache
+    from tokensmith.errors import BrowserInteractionTimeoutError, IdTokenError, TokensmithError
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokensmith' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,1 @@
+"""The MSAL-compatible application façade (thin delegators over the typed core)."""
