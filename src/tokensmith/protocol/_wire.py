@@ -1,0 +1,45 @@
+"""Small helpers shared by the flows: one request/response exchange, JSON bodies.
+
+Nothing here performs I/O; :func:`exchange` only yields the request to the driver.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tokensmith.protocol.effects import Flow
+from tokensmith.transport.base import HttpRequest, HttpResponse
+
+__all__ = ["FORM_HEADERS", "exchange", "json_object"]
+
+FORM_HEADERS = {"Accept": "application/json"}
+"""Headers every form POST carries (MSAL Python sends ``Accept: application/json``)."""
+
+
+def exchange(request: HttpRequest) -> Flow[HttpResponse]:
+    """Yield ``request`` to the driver and return the response it sends back.
+
+    Raises:
+        RuntimeError: the driver resumed the flow without a response (a driver bug).
+    """
+    reply = yield request
+    if reply is None:
+        raise RuntimeError("the driver sent no response for an HTTP request")
+    return reply
+
+
+def json_object(text: str) -> tuple[dict[str, Any] | None, str]:
+    """Parse ``text`` as a JSON object.
+
+    Returns:
+        ``(object, "")`` on success, else ``(None, reason)`` where ``reason`` says
+        what was wrong without quoting the body.
+    """
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, "the body is not JSON" if text.strip() else "the body is empty"
+    if not isinstance(value, dict):
+        return None, f"the body is a JSON {type(value).__name__}, not an object"
+    return value, ""

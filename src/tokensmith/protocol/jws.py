@@ -1,0 +1,104 @@
+"""Compact JWS signing and signature checks (RFC 7515 §3.1, §5; algorithms RFC 7518 §3).
+
+Supports ``RS256`` (RSASSA-PKCS1-v1_5), ``PS256`` (RSASSA-PSS, salt = hash length,
+RFC 7518 §3.5) and ``ES256`` (ECDSA P-256, ``r || s`` signature, RFC 7518 §3.4).
+``cryptography`` is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from tokensmith._jwt import b64url_encode
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import (
+        EllipticCurvePrivateKey,
+        EllipticCurvePublicKey,
+    )
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+
+    PrivateKey = RSAPrivateKey | EllipticCurvePrivateKey
+    PublicKey = RSAPublicKey | EllipticCurvePublicKey
+
+__all__ = ["SUPPORTED_ALGORITHMS", "sign_compact", "verify_signature"]
+
+SUPPORTED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
+_ES256_PART = 32  # bytes of r and of s for P-256
+
+
+def _json_part(value: Mapping[str, Any]) -> str:
+    return b64url_encode(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+def sign_compact(
+    header: Mapping[str, Any], claims: Mapping[str, Any], key: PrivateKey, alg: str
+) -> str:
+    """Return ``claims`` signed as a compact JWS.
+
+    Args:
+        header: extra header parameters (``x5t``, ``kid``...); ``alg`` and ``typ``
+            are set here (``typ`` defaults to ``JWT``).
+        claims: the JSON payload.
+        key: an RSA private key (RS256/PS256) or an EC P-256 private key (ES256).
+        alg: ``RS256``, ``PS256`` or ``ES256``.
+
+    Raises:
+        ValueError: the algorithm is not supported or does not fit the key.
+    """
+    full_header = {"typ": "JWT", **header, "alg": alg}
+    signing_input = f"{_json_part(full_header)}.{_json_part(claims)}".encode("ascii")
+    return f"{signing_input.decode('ascii')}.{b64url_encode(_sign(signing_input, key, alg))}"
+
+
+def _sign(data: bytes, key: PrivateKey, alg: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
+
+    if alg in ("RS256", "PS256"):
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError(f"{alg} needs an RSA private key")
+        pad = _rsa_padding(alg)
+        return key.sign(data, pad, hashes.SHA256())
+    if alg == "ES256":
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError("ES256 needs an EC P-256 private key")
+        r, s = utils.decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(_ES256_PART, "big") + s.to_bytes(_ES256_PART, "big")
+    raise ValueError(f"unsupported JWS algorithm {alg!r}")
+
+
+def _rsa_padding(alg: str) -> Any:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    if alg == "PS256":
+        return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    return padding.PKCS1v15()
+
+
+def verify_signature(signing_input: bytes, signature: bytes, key: PublicKey, alg: str) -> bool:
+    """Return True when ``signature`` over ``signing_input`` verifies with ``key``.
+
+    A key of the wrong type for ``alg``, or an unsupported ``alg``, gives False.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
+
+    try:
+        if alg in ("RS256", "PS256") and isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, signing_input, _rsa_padding(alg), hashes.SHA256())
+            return True
+        if alg == "ES256" and isinstance(key, ec.EllipticCurvePublicKey):
+            if len(signature) != 2 * _ES256_PART or key.curve.name != "secp256r1":
+                return False
+            r = int.from_bytes(signature[:_ES256_PART], "big")
+            s = int.from_bytes(signature[_ES256_PART:], "big")
+            key.verify(utils.encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+            return True
+    except InvalidSignature:
+        return False
+    return False

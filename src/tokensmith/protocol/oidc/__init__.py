@@ -1,0 +1,1 @@
+"""OpenID Connect pieces: id token claims, JWKS signature checks, nonces (OIDC Core 1.0)."""

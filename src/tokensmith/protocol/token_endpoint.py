@@ -1,0 +1,150 @@
+"""One request to the token endpoint and the reading of its answer (RFC 6749 §3.2, §5).
+
+:func:`token_request` POSTs a form (RFC 6749 §3.2), adding only the client
+authentication fields, and returns a dict:
+
+* 2xx with ``access_token``: the response (RFC 6749 §5.1), with ``expires_in``,
+  ``ext_expires_in`` and ``refresh_in`` made integers;
+* 4xx (incl. 429) with a JSON object carrying ``error``: that object untouched
+  (RFC 6749 §5.2, plus Entra's ``error_codes``, ``suberror``, ``claims``...);
+* anything malformed: ``{"error": "invalid_response", "error_description": ...}``;
+  a plain-text 429: ``{"error": "temporarily_unavailable", ...}``.
+
+HTTP 5xx raises :class:`~tokensmith.errors.MsalServiceError`, as MSAL Python does.
+Descriptions never quote the body, which may echo secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from tokensmith._redact import SECRET_FIELDS, logger
+from tokensmith.errors import MsalServiceError
+from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object
+from tokensmith.protocol.client_auth import ClientAuth
+from tokensmith.protocol.effects import Flow
+from tokensmith.transport.base import HttpRequest, HttpResponse
+
+__all__ = ["INTEGER_FIELDS", "parse_retry_after", "parse_token_response", "token_request"]
+
+INTEGER_FIELDS = ("expires_in", "ext_expires_in", "refresh_in")
+"""Lifetime fields that some servers send as strings and that are returned as ints."""
+
+
+def token_request(
+    token_endpoint: str,
+    form: Mapping[str, str],
+    *,
+    headers: Mapping[str, str],
+    client_auth: ClientAuth,
+    now: float,
+) -> Flow[dict[str, Any]]:
+    """POST ``form`` plus the client authentication fields to ``token_endpoint``.
+
+    Args:
+        token_endpoint: absolute URL of the token endpoint.
+        form: every body field of the grant (``grant_type``, ``client_id``, ``scope``,
+            ``client_info``...).
+        headers: request headers; ``Accept: application/json`` is added if absent.
+        client_auth: adds ``client_secret`` or ``client_assertion`` fields.
+        now: epoch seconds, used to time client assertions.
+
+    Returns:
+        A flow returning the token response or an error dict (see the module doc).
+
+    Raises:
+        MsalServiceError: the endpoint answered HTTP 5xx.
+        ConfigurationError: the client assertion callable returned no usable value.
+        TransportError: from the driver, when the request got no answer.
+    """
+    data = dict(form)
+    data.update(client_auth.form_fields(token_endpoint, now))
+    merged_headers = dict(FORM_HEADERS)
+    merged_headers.update(headers)
+    secret = frozenset(k for k in data if k.lower() in SECRET_FIELDS)
+    request = HttpRequest(
+        "POST",
+        token_endpoint,
+        data=data,
+        headers=merged_headers,
+        secret_fields=secret | client_auth.secret_field_names,
+    )
+    response = yield from exchange(request)
+    return parse_token_response(response, now=now)
+
+
+def _invalid(what: str, status: int) -> dict[str, Any]:
+    logger.warning("token endpoint: %s (HTTP %d)", what, status)
+    return {"error": "invalid_response", "error_description": f"{what} (HTTP {status})"}
+
+
+def parse_retry_after(value: str | None, now: float) -> int | None:
+    """Return the seconds a ``Retry-After`` header asks for (RFC 9110 §10.2.3), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0, int(when - now))
+
+
+def _normalise_lifetimes(body: dict[str, Any], status: int) -> dict[str, Any] | None:
+    for name in INTEGER_FIELDS:
+        if name not in body:
+            continue
+        value = body[name]
+        if isinstance(value, bool):
+            return _invalid(f"'{name}' is not a number", status)
+        try:
+            number = value if isinstance(value, (int, float)) else float(str(value).strip())
+            body[name] = int(number)
+        except (ValueError, OverflowError):
+            return _invalid(f"'{name}' is not a number", status)
+    return None
+
+
+def parse_token_response(response: HttpResponse, *, now: float) -> dict[str, Any]:
+    """Turn a token endpoint response into a result dict (see the module doc).
+
+    Raises:
+        MsalServiceError: HTTP 5xx.
+    """
+    status = response.status_code
+    body, reason = json_object(response.text)
+    if status >= 500:
+        error = body.get("error") if body else None
+        description = body.get("error_description") if body else None
+        raise MsalServiceError(
+            f"token endpoint failed with HTTP {status}" + (f": {error}" if error else ""),
+            status_code=status,
+            error=error if isinstance(error, str) else None,
+            error_description=description if isinstance(description, str) else None,
+        )
+    if 400 <= status < 500:
+        if body is not None and isinstance(body.get("error"), str):
+            return body
+        if status == 429:
+            result: dict[str, Any] = {
+                "error": "temporarily_unavailable",
+                "error_description": "the token endpoint is throttling requests (HTTP 429)",
+            }
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+            if retry_after is not None:
+                result["retry_after"] = retry_after
+            return result
+        return _invalid(reason or "the error body has no 'error' field", status)
+    if not 200 <= status < 300:
+        return _invalid("unexpected HTTP status", status)
+    if body is None:
+        return _invalid(reason, status)
+    if "error" in body:
+        return body
+    if not body.get("access_token"):
+        return _invalid("the response has neither 'access_token' nor 'error'", status)
+    return _normalise_lifetimes(body, status) or body
