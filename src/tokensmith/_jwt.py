@@ -1,0 +1,65 @@
+"""Base64url and unverified JWT decoding (RFC 7515 §2, RFC 7519 §7.2 steps 1-7).
+
+Shared by the cache (which reads id_token claims to build accounts) and the protocol
+core. Signature verification lives in :mod:`tokensmith.protocol.oidc` and needs
+``cryptography``; nothing here does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from tokensmith.errors import ProtocolError
+
+__all__ = ["b64url_decode", "b64url_encode", "decode_json_part", "decode_jwt_claims"]
+
+
+def b64url_encode(data: bytes) -> str:
+    """Base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Decode base64url, with or without padding.
+
+    Raises:
+        ProtocolError: the text is not base64url.
+    """
+    try:
+        raw = text.encode("ascii")
+        return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+    except (UnicodeEncodeError, binascii.Error, ValueError) as exc:
+        raise ProtocolError("value is not base64url-encoded") from exc
+
+
+def decode_json_part(text: str, what: str = "value") -> dict[str, Any]:
+    """Decode a base64url-encoded JSON object (a JWT part, or Entra's client_info).
+
+    Raises:
+        ProtocolError: not base64url, not UTF-8 JSON, or not a JSON object.
+    """
+    try:
+        value = json.loads(b64url_decode(text).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError(f"{what} is not base64url-encoded JSON") from exc
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{what} is not a JSON object")
+    return value
+
+
+def decode_jwt_claims(token: str, what: str = "id_token") -> dict[str, Any]:
+    """Return the claims of a compact JWS without verifying its signature.
+
+    Raises:
+        ProtocolError: the token does not have three parts or its payload is not a
+            base64url JSON object. The message never contains the token.
+    """
+    if not isinstance(token, str):
+        raise ProtocolError(f"{what} is not a string")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ProtocolError(f"{what} is not a compact JWT (expected 3 parts, got {len(parts)})")
+    return decode_json_part(parts[1], what)
