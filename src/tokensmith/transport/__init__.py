@@ -2,10 +2,55 @@
 
 A transport has one method, :meth:`Transport.send`. The protocol core never imports a
 transport; drivers hand the requests a flow yields to one.
+
+The implementations (:class:`HttpxTransport`, :class:`HttpClientTransport`,
+:class:`ResilientTransport`) and the sans-I/O policies (:class:`RetryPolicy`,
+:class:`Throttle`) are loaded on first attribute access, so importing this package
+imports neither httpx nor the retry machinery.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from tokensmith.transport.base import HttpRequest, HttpResponse, Transport
 
-__all__ = ["HttpRequest", "HttpResponse", "Transport"]
+if TYPE_CHECKING:
+    from tokensmith.transport.http_client_adapter import HttpClientTransport
+    from tokensmith.transport.httpx_transport import HttpxTransport
+    from tokensmith.transport.resilient import ResilientTransport
+    from tokensmith.transport.retry import RetryPolicy
+    from tokensmith.transport.throttle import Throttle
+
+__all__ = [
+    "HttpClientTransport",
+    "HttpRequest",
+    "HttpResponse",
+    "HttpxTransport",
+    "ResilientTransport",
+    "RetryPolicy",
+    "Throttle",
+    "Transport",
+]
+
+_LAZY = {
+    "HttpClientTransport": "tokensmith.transport.http_client_adapter",
+    "HttpxTransport": "tokensmith.transport.httpx_transport",
+    "ResilientTransport": "tokensmith.transport.resilient",
+    "RetryPolicy": "tokensmith.transport.retry",
+    "Throttle": "tokensmith.transport.throttle",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
