@@ -1,0 +1,108 @@
+"""The state every token cache shares: the entries, the lock, the indexes, ``modify``.
+
+``modify`` is the one mutation hook (MSAL's contract): every write and every removal
+of the cache goes through it, so subclasses that persist or replicate entries
+override only this method.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tokensmith._clock import Clock, system_clock
+from tokensmith._redact import logger
+from tokensmith.cache.index import CacheIndex
+from tokensmith.cache.schema import SECTIONS, AuthorityType, CredentialType, make_key_makers
+from tokensmith.cache.single_flight import SingleFlight
+from tokensmith.errors import ConfigurationError
+
+__all__ = ["CacheBase"]
+
+
+class CacheBase:
+    """Entries in MSAL's layout, one re-entrant lock, and the secondary indexes.
+
+    Attributes:
+        key_makers: ``credential_type -> key function`` used by :meth:`modify`.
+        single_flight: deduplicates concurrent network refreshes for this cache.
+    """
+
+    CredentialType = CredentialType
+    AuthorityType = AuthorityType
+
+    def __init__(self, *, clock: Clock = system_clock) -> None:
+        self._lock = threading.RLock()
+        self._cache: dict[str, Any] = {}
+        self._clock = clock
+        self._index = CacheIndex.build(self._cache)
+        self.key_makers: dict[str, Callable[..., str]] = make_key_makers()
+        self.single_flight = SingleFlight()
+
+    def modify(
+        self,
+        credential_type: str,
+        old_entry: dict[str, Any],
+        new_key_value_pairs: dict[str, Any] | None = None,
+    ) -> None:
+        """Upsert or remove one entry: the single mutation hook.
+
+        The key is computed from ``old_entry``. With ``new_key_value_pairs`` (non-empty)
+        the entry stored under that key becomes ``old_entry`` updated with them;
+        without, the entry under that key is removed (a missing entry is no error).
+
+        Raises:
+            ConfigurationError: unknown ``credential_type`` or ``old_entry`` not a dict.
+        """
+        key_maker = self.key_makers.get(credential_type)
+        if key_maker is None:
+            raise ConfigurationError(f"unknown credential type {credential_type!r}")
+        if not isinstance(old_entry, dict):
+            raise ConfigurationError("a cache entry must be a dict")
+        key = key_maker(**old_entry)
+        with self._lock:
+            self._ensure_index()
+            section = self._writable_section(credential_type)
+            if new_key_value_pairs:
+                section[key] = dict(old_entry, **new_key_value_pairs)
+                self._index.put(self._cache, credential_type, key)
+            else:
+                section.pop(key, None)
+                self._index.drop(self._cache, credential_type, key)
+
+    def _writable_section(self, credential_type: str) -> dict[str, Any]:
+        section = self._cache.setdefault(credential_type, {})
+        if not isinstance(section, dict):
+            logger.warning("token cache section %s was not an object; replaced", credential_type)
+            section = self._cache[credential_type] = {}
+        return section
+
+    def _section(self, credential_type: str) -> dict[str, Any]:
+        """The section for reading (an empty dict if absent or malformed)."""
+        section = self._cache.get(credential_type)
+        return section if isinstance(section, dict) else {}
+
+    def _ensure_index(self) -> None:
+        """Rebuild the indexes if ``_cache`` was changed without going through modify."""
+        if not self._index.is_current(self._cache):
+            examined = self._index.examined
+            self._index = CacheIndex.build(self._cache)
+            self._index.examined = examined
+            logger.debug("token cache index rebuilt")
+
+    def _replace_state(self, cache: dict[str, Any]) -> None:
+        """Swap in a whole new state (used by deserialize); indexes built before the swap."""
+        index = CacheIndex.build(cache)
+        with self._lock:
+            index.examined = self._index.examined
+            self._cache = cache
+            self._index = index
+
+    def _now(self, now: float | None) -> int:
+        return int(self._clock() if now is None else now)
+
+    def __repr__(self) -> str:
+        with self._lock:
+            sizes = " ".join(f"{n}={len(self._section(n))}" for n in SECTIONS if n in self._cache)
+        return f"<{type(self).__name__} {sizes}>"

@@ -1,0 +1,176 @@
+"""Index-backed account lookups and removals for the application façade.
+
+``forget_account`` and ``remove_app_tokens`` follow MSAL's ``remove_account`` and
+``remove_tokens_for_client`` but only touch the entries of one account or one
+client (found through the indexes), and remove them through
+:meth:`~tokensmith.cache.token_cache.TokenCache.modify`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tokensmith.cache.index import norm
+from tokensmith.cache.lookups import FastLookups, same_env, strings
+from tokensmith.cache.schema import CredentialType
+
+__all__ = ["AccountLookups"]
+
+_CT = CredentialType
+
+
+class AccountLookups(FastLookups):
+    """Accounts, id tokens and sign-out."""
+
+    def find_accounts(
+        self,
+        *,
+        environments: Sequence[str] | None = None,
+        username: str | None = None,
+        home_account_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Raw Account entries matching every filter given, in insertion order.
+
+        ``username`` compares case-insensitively; ``environments`` is a set of hosts
+        (case-insensitive). With no filter at all, every Account entry.
+        """
+        envs = None if environments is None else strings(environments, "environments")
+        user = username.lower() if username is not None else None
+        with self._lock:
+            self._ensure_index()
+            index = self._index
+            section = self._section(_CT.ACCOUNT)
+            if home_account_id is not None:
+                keys = index.lookup(index.acct_by_hid, norm(home_account_id))
+            elif user is not None and envs is not None:
+                keys = [
+                    k for e in envs for k in index.lookup(index.acct_by_env_user, (e.lower(), user))
+                ]
+            elif user is not None:
+                keys = index.lookup(index.acct_by_user, user)
+            elif envs is not None:
+                keys = [k for e in envs for k in index.lookup(index.acct_by_env, e.lower())]
+            else:
+                keys = list(section)
+            found = []
+            for key in index.in_order(_CT.ACCOUNT, set(keys)):
+                entry = section.get(key)
+                if not isinstance(entry, dict):
+                    continue
+                if home_account_id is not None and entry.get("home_account_id") != home_account_id:
+                    continue
+                if envs is not None and not any(same_env(entry, e) for e in envs):
+                    continue
+                name = entry.get("username")
+                if user is not None and not (isinstance(name, str) and name.lower() == user):
+                    continue
+                found.append(entry)
+            return found
+
+    def find_id_token(
+        self,
+        *,
+        home_account_id: str,
+        environments: Sequence[str],
+        realm: str | None,
+        client_id: str,
+    ) -> dict[str, Any] | None:
+        """The IdToken of this account and client; ``realm=None`` accepts any realm.
+
+        Environments are tried in order; within one, the first written entry wins.
+        """
+        envs = strings(environments, "environments")
+        with self._lock:
+            self._ensure_index()
+            index = self._index
+            section = self._section(_CT.ID_TOKEN)
+            for env in envs:
+                account = (norm(home_account_id), env.lower())
+                if realm is not None:
+                    keys = index.lookup(index.idt_by_client, (*account, realm, client_id))
+                else:
+                    keys = index.lookup(index.idt_by_account, account)
+                for key in index.in_order(_CT.ID_TOKEN, keys):
+                    entry = section.get(key)
+                    if (
+                        isinstance(entry, dict)
+                        and entry.get("home_account_id") == home_account_id
+                        and same_env(entry, env)
+                        and entry.get("client_id") == client_id
+                        and (realm is None or entry.get("realm") == realm)
+                    ):
+                        return entry
+            return None
+
+    def forget_account(
+        self, *, home_account_id: str, environments: Sequence[str], client_id: str
+    ) -> None:
+        """Sign the account out of this app and forget it (MSAL ``remove_account``).
+
+        In each environment: the account's RefreshTokens of this client or of its
+        family (per this client's AppMetadata), all its AccessTokens (any client,
+        any realm, extended ones included), its IdTokens and its Account entries
+        (all realms).
+        """
+        envs = strings(environments, "environments")
+        with self._lock:
+            self._ensure_index()
+            for env in envs:
+                app = self.get_app_metadata(environment=env, client_id=client_id) or {}
+                family = app.get("family_id")
+                for entry in self._owned(_CT.REFRESH_TOKEN, home_account_id, env):
+                    if entry.get("client_id") == client_id or (
+                        family and entry.get("family_id") == family
+                    ):
+                        self.modify(_CT.REFRESH_TOKEN, entry)
+                for entry in self._owned(_CT.ACCESS_TOKEN, home_account_id, env):
+                    self.modify(_CT.ACCESS_TOKEN, entry)
+                for entry in self._owned(_CT.ID_TOKEN, home_account_id, env):
+                    self.modify(_CT.ID_TOKEN, entry)
+                for entry in self._owned(_CT.ACCOUNT, home_account_id, env):
+                    self.modify(_CT.ACCOUNT, entry)
+
+    def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None:
+        """Remove this client's app-only AccessTokens (MSAL ``remove_tokens_for_client``).
+
+        App-only means no ``home_account_id``; extended (``ext_cache_key``) ones are
+        removed too.
+        """
+        envs = strings(environments, "environments")
+        with self._lock:
+            self._ensure_index()
+            section = self._section(_CT.ACCESS_TOKEN)
+            for env in envs:
+                keys = self._index.lookup(self._index.at_by_app, ("", env.lower(), client_id))
+                doomed = [
+                    entry
+                    for key in keys
+                    if isinstance(entry := section.get(key), dict)
+                    and not entry.get("home_account_id")
+                    and entry.get("client_id") == client_id
+                    and same_env(entry, env)
+                ]
+                for entry in doomed:
+                    self.modify(_CT.ACCESS_TOKEN, entry)
+
+    def _owned(self, credential_type: str, home_account_id: str, env: str) -> list[dict[str, Any]]:
+        """Snapshot of the entries of one account in one environment (any realm)."""
+        index = self._index
+        buckets = {
+            _CT.REFRESH_TOKEN: index.rt_by_account,
+            _CT.ACCESS_TOKEN: index.at_by_account,
+            _CT.ID_TOKEN: index.idt_by_account,
+        }
+        if credential_type == _CT.ACCOUNT:
+            keys = index.lookup(index.acct_by_hid, norm(home_account_id))
+        else:
+            keys = index.lookup(buckets[credential_type], (norm(home_account_id), env.lower()))
+        section = self._section(credential_type)
+        return [
+            entry
+            for key in index.in_order(credential_type, keys)
+            if isinstance(entry := section.get(key), dict)
+            and entry.get("home_account_id") == home_account_id
+            and same_env(entry, env)
+        ]

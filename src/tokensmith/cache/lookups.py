@@ -1,0 +1,233 @@
+"""Typed, index-backed cache lookups for the application façade.
+
+Each call costs O(1) plus the entries of one account or one scope group, never the
+size of the cache. Entries returned are the cache's own dicts: read-only by contract
+(write through :meth:`~tokensmith.cache.token_cache.TokenCache.modify`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Iterable, Sequence
+from typing import Any
+
+from tokensmith.cache._base import CacheBase
+from tokensmith.cache.index import at_group_key, norm, norm_env, scope_tokens
+from tokensmith.cache.schema import CredentialType
+from tokensmith.errors import ConfigurationError
+
+__all__ = ["FastLookups", "int_field", "same_env", "strings"]
+
+_AT = CredentialType.ACCESS_TOKEN
+_RT = CredentialType.REFRESH_TOKEN
+
+
+def strings(value: object, name: str) -> list[str]:
+    """``value`` as a list of strings; a bare string is refused (it would iterate chars).
+
+    Raises:
+        ConfigurationError: not a collection of strings.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigurationError(f"{name} must be a collection of strings")
+    items = list(value)
+    if not all(isinstance(item, str) for item in items):
+        raise ConfigurationError(f"{name} must be a collection of strings")
+    return items
+
+
+def int_field(entry: dict[str, Any], name: str) -> int | None:
+    """An integer timestamp field (stored as a string; ints accepted), or None."""
+    value = entry.get(name)
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value) if isinstance(value, (int, str)) else None
+    except ValueError:
+        return None
+
+
+def same_env(entry: dict[str, Any], environment: str) -> bool:
+    """True if the entry's environment is ``environment`` (hosts are case-insensitive)."""
+    return norm_env(entry.get("environment")) == environment.lower()
+
+
+class FastLookups(CacheBase):
+    """The façade's lookups; all run under the cache lock."""
+
+    def find_access_token(
+        self,
+        *,
+        home_account_id: str | None,
+        environments: Sequence[str],
+        client_id: str,
+        realm: str,
+        scopes: Collection[str],
+        now: float,
+        ext_cache_key: str | None = None,
+        key_id: str | None = None,
+        user_assertion_hash: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The unexpired AccessToken with the latest ``expires_on`` covering ``scopes``.
+
+        Scopes compare case-insensitively; an entry matches when its target includes
+        them all and ``expires_on > now``. Environments are tried in order; the first
+        one with a match wins. Expired entries met on the way are removed (through
+        :meth:`modify`). With ``user_assertion_hash``, ``home_account_id`` is ignored
+        and only entries carrying that hash match; without it, entries carrying a
+        hash never match. ``key_id``, when given, must equal the entry's. Entries
+        with an ``ext_cache_key`` only match the same ``ext_cache_key``.
+        """
+        envs = strings(environments, "environments")
+        wanted = frozenset(s.lower() for s in strings(scopes, "scopes"))
+        with self._lock:
+            self._ensure_index()
+            section = self._section(_AT)
+            ordinals = self._index.ordinals[_AT]
+            expired: list[dict[str, Any]] = []
+            best: tuple[int, int, dict[str, Any]] | None = None
+            for env in envs:
+                if user_assertion_hash:
+                    keys = self._index.lookup(self._index.at_by_uah, norm(user_assertion_hash))
+                else:
+                    group = at_group_key(home_account_id, env, client_id, realm, ext_cache_key)
+                    keys = self._index.at_supersets(group, wanted)
+                for key in keys:
+                    entry = section.get(key)
+                    if not isinstance(entry, dict) or not _at_fits(
+                        entry, env, client_id, realm, ext_cache_key, key_id, wanted
+                    ):
+                        continue
+                    if not _owner_fits(entry, home_account_id, user_assertion_hash):
+                        continue
+                    expires_on = int_field(entry, "expires_on")
+                    if expires_on is None:
+                        continue
+                    if expires_on <= now:
+                        expired.append(entry)
+                    elif best is None or (expires_on, ordinals.get(key, -1)) > best[:2]:
+                        best = (expires_on, ordinals.get(key, -1), entry)
+                if best is not None:
+                    break
+            for entry in expired:
+                self.modify(_AT, entry)
+            return best[2] if best else None
+
+    def find_refresh_tokens(
+        self,
+        *,
+        home_account_id: str,
+        environments: Sequence[str],
+        client_id: str | None = None,
+        family_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """RefreshTokens of one account, newest ``last_modification_time`` first.
+
+        ``client_id`` and ``family_id`` filters are ANDed when both are given.
+        Results are grouped by environment in the order given. RefreshTokens obtained
+        on behalf of a user (carrying ``user_assertion_hash``) are not returned.
+        """
+        envs = strings(environments, "environments")
+        with self._lock:
+            self._ensure_index()
+            section = self._section(_RT)
+            found: list[dict[str, Any]] = []
+            for env in envs:
+                account: tuple[Hashable, ...] = (norm(home_account_id), env.lower())
+                if family_id is not None:
+                    keys = self._index.lookup(self._index.rt_by_family, (*account, family_id))
+                else:
+                    keys = self._index.lookup(self._index.rt_by_account, account)
+                matches = [
+                    (key, entry)
+                    for key in keys
+                    if isinstance(entry := section.get(key), dict)
+                    and entry.get("home_account_id") == home_account_id
+                    and same_env(entry, env)
+                    and (client_id is None or entry.get("client_id") == client_id)
+                    and (family_id is None or entry.get("family_id") == family_id)
+                    and not entry.get("user_assertion_hash")
+                ]
+                found.extend(self._newest_first(_RT, matches))
+            return found
+
+    def find_obo_refresh_token(
+        self, *, user_assertion_hash: str, environments: Sequence[str], client_id: str
+    ) -> dict[str, Any] | None:
+        """The newest RefreshToken stored for this on-behalf-of user assertion."""
+        envs = strings(environments, "environments")
+        with self._lock:
+            self._ensure_index()
+            section = self._section(_RT)
+            keys = self._index.lookup(self._index.rt_by_uah, norm(user_assertion_hash))
+            for env in envs:
+                matches = [
+                    (key, entry)
+                    for key in keys
+                    if isinstance(entry := section.get(key), dict)
+                    and entry.get("user_assertion_hash") == user_assertion_hash
+                    and entry.get("client_id") == client_id
+                    and same_env(entry, env)
+                ]
+                if matches:
+                    return self._newest_first(_RT, matches)[0]
+            return None
+
+    def get_app_metadata(self, *, environment: str, client_id: str) -> dict[str, Any] | None:
+        """The AppMetadata entry of this client in this environment, if any."""
+        with self._lock:
+            self._ensure_index()
+            section = self._section(CredentialType.APP_METADATA)
+            keys = self._index.lookup(self._index.app_by_client, (environment.lower(), client_id))
+            for key in self._index.in_order(CredentialType.APP_METADATA, keys):
+                entry = section.get(key)
+                if (
+                    isinstance(entry, dict)
+                    and entry.get("client_id") == client_id
+                    and same_env(entry, environment)
+                ):
+                    return entry
+            return None
+
+    def _newest_first(
+        self, credential_type: str, matches: list[tuple[str, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        ordinals = self._index.ordinals[credential_type]
+        matches.sort(
+            key=lambda m: (int_field(m[1], "last_modification_time") or 0, ordinals.get(m[0], -1)),
+            reverse=True,
+        )
+        return [entry for _, entry in matches]
+
+
+def _at_fits(
+    entry: dict[str, Any],
+    environment: str,
+    client_id: str,
+    realm: str,
+    ext_cache_key: str | None,
+    key_id: str | None,
+    wanted: frozenset[str],
+) -> bool:
+    """Exact re-check of an AccessToken candidate (the index may be wider)."""
+    if ext_cache_key:
+        if entry.get("ext_cache_key") != ext_cache_key:
+            return False
+    elif "ext_cache_key" in entry:
+        return False
+    return (
+        same_env(entry, environment)
+        and entry.get("client_id") == client_id
+        and entry.get("realm") == realm
+        and (key_id is None or entry.get("key_id") == key_id)
+        and wanted <= scope_tokens(entry.get("target"))
+    )
+
+
+def _owner_fits(
+    entry: dict[str, Any], home_account_id: str | None, user_assertion_hash: str | None
+) -> bool:
+    if user_assertion_hash:
+        return bool(entry.get("user_assertion_hash") == user_assertion_hash)
+    if entry.get("user_assertion_hash"):
+        return False
+    return (entry.get("home_account_id") or "") == (home_account_id or "")
