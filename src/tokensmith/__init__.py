@@ -27,7 +27,21 @@ _EXPORTS = {
     "TokensmithError": "tokensmith.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "AutoRefresher",
+    "BrowserInteractionTimeoutError",
+    "ClientApplication",
+    "ConfidentialClientApplication",
+    "IdTokenError",
+    "PopAuthScheme",
+    "Prompt",
+    "PublicClientApplication",
+    "SerializableTokenCache",
+    "TokenCache",
+    "TokenResult",
+    "TokensmithError",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from tokensmith.application.client_application import ClientApplication

@@ -44,6 +44,7 @@ class Lib:
     module: ModuleType
     provider: OidcProvider
     _sessions: list[Any] = field(default_factory=list)
+    _apps: list[Any] = field(default_factory=list)
 
     def _transport_kwargs(self) -> dict[str, Any]:
         if self.name == "msal":
@@ -53,19 +54,26 @@ class Lib:
         return {"verify": str(self.provider.ca_path)}
 
     def public_app(self, client_id: str) -> Any:
-        return self.module.PublicClientApplication(
+        app = self.module.PublicClientApplication(
             client_id, oidc_authority=self.provider.issuer, **self._transport_kwargs()
         )
+        self._apps.append(app)
+        return app
 
     def confidential_app(self, client_id: str, secret: str) -> Any:
-        return self.module.ConfidentialClientApplication(
+        app = self.module.ConfidentialClientApplication(
             client_id,
             client_credential=secret,
             oidc_authority=self.provider.issuer,
             **self._transport_kwargs(),
         )
+        self._apps.append(app)
+        return app
 
     def close(self) -> None:
+        for app in self._apps:
+            if hasattr(app, "close"):  # tokensmith apps own their connections
+                app.close()
         for session in self._sessions:
             session.close()
 

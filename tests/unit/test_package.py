@@ -26,8 +26,12 @@ def test_every_name_in_all_resolves() -> None:
         assert getattr(tokensmith, name) is not None
 
 
+def test_all_lists_exactly_the_lazy_exports() -> None:
+    assert sorted(tokensmith.__all__) == sorted([*tokensmith._EXPORTS, "__version__"])
+
+
 def test_msal_names_are_exported() -> None:
-    assert MSAL_EXPORTS <= set(tokensmith.__all__)
+    assert set(tokensmith.__all__) >= MSAL_EXPORTS
 
 
 def test_import_pulls_in_neither_httpx_nor_cryptography() -> None:

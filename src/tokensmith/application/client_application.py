@@ -51,7 +51,7 @@ class ClientApplication:
 
     _is_public = False
 
-    def __init__(  # noqa: PLR0913 - MSAL's positional signature
+    def __init__(
         self,
         client_id: str,
         client_credential: Any = None,
@@ -149,7 +149,8 @@ class ClientApplication:
         self.close()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(client_id={self.client_id!r}, authority={self._default.spec.canonical_url!r})"
+        authority = self._default.spec.canonical_url
+        return f"{type(self).__name__}(client_id={self.client_id!r}, authority={authority!r})"
 
     # -- accounts --------------------------------------------------------------------
 
@@ -234,7 +235,14 @@ class ClientApplication:
         self._add_claims(form, kwargs.get("claims_challenge"))
         headers = request_headers(self._ctx.base_headers, "by_refresh_token", refresh_reason=1)
         response = self._ctx.run(exchange(self._ctx, handle, form, headers))
-        return record(self._ctx, handle, response, scopes=decorated, grant_type="refresh_token", data=kwargs.get("data"))
+        return record(
+            self._ctx,
+            handle,
+            response,
+            scopes=decorated,
+            grant_type="refresh_token",
+            data=kwargs.get("data"),
+        )
 
     def acquire_token_by_username_password(
         self,
@@ -288,4 +296,3 @@ def _group_accounts(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
             "realm": a.get("realm"),
         }
     return list(grouped.values())
-

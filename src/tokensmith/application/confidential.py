@@ -54,7 +54,14 @@ class ConfidentialClientApplication(ClientApplication):
                 if not refresh_on or refresh_on >= self._ctx.clock():
                     return hit
                 fallback = hit
-        key = ("client", handle.instance, handle.realm, frozenset(s.lower() for s in scope_list), ext_key, claims_challenge)
+        key = (
+            "client",
+            handle.instance,
+            handle.realm,
+            frozenset(s.lower() for s in scope_list),
+            ext_key,
+            claims_challenge,
+        )
 
         def fetch() -> TokenResult:
             if fallback is None and not claims_challenge:
@@ -87,13 +94,19 @@ class ConfidentialClientApplication(ClientApplication):
         return cache_hit_result(entry, now)
 
     def _client_credentials(
-        self, handle: AuthorityHandle, scopes: list[str], data: dict[str, str], claims_challenge: str | None
+        self,
+        handle: AuthorityHandle,
+        scopes: list[str],
+        data: dict[str, str],
+        claims_challenge: str | None,
     ) -> TokenResult:
         form = {**data, "grant_type": "client_credentials", "scope": " ".join(scopes)}
         self._add_claims(form, claims_challenge)
         headers = request_headers(self._ctx.base_headers, "for_client", refresh_reason=2)
         response = self._ctx.run(exchange(self._ctx, handle, form, headers))
-        return record(self._ctx, handle, response, scopes=scopes, grant_type="client_credentials", data=data)
+        return record(
+            self._ctx, handle, response, scopes=scopes, grant_type="client_credentials", data=data
+        )
 
     def remove_tokens_for_client(self) -> None:
         """Forget the app-only tokens this client obtained from its authority's cloud."""
@@ -124,22 +137,42 @@ class ConfidentialClientApplication(ClientApplication):
         if not claims_challenge:
             now = self._ctx.clock()
             entry = self.token_cache.find_access_token(
-                home_account_id=None, environments=envs, client_id=self.client_id,
-                realm=handle.realm, scopes=scope_list, now=now, user_assertion_hash=digest,
+                home_account_id=None,
+                environments=envs,
+                client_id=self.client_id,
+                realm=handle.realm,
+                scopes=scope_list,
+                now=now,
+                user_assertion_hash=digest,
             )
             if entry is not None and int(entry["expires_on"]) - now >= USABLE_SECONDS:
                 return cache_hit_result(entry, now)
         headers = request_headers(self._ctx.base_headers, "on_behalf_of")
-        rt = None if claims_challenge else self.token_cache.find_obo_refresh_token(
-            user_assertion_hash=digest, environments=envs, client_id=self.client_id
+        rt = (
+            None
+            if claims_challenge
+            else self.token_cache.find_obo_refresh_token(
+                user_assertion_hash=digest, environments=envs, client_id=self.client_id
+            )
         )
         if rt is not None:
-            form = {**data, "grant_type": "refresh_token", "refresh_token": rt["secret"], "scope": " ".join(decorated)}
+            form = {
+                **data,
+                "grant_type": "refresh_token",
+                "refresh_token": rt["secret"],
+                "scope": " ".join(decorated),
+            }
             response = self._ctx.run(exchange(self._ctx, handle, form, headers))
             if "error" not in response:
                 return record(
-                    self._ctx, handle, response, scopes=decorated, grant_type="refresh_token",
-                    data=data, user_assertion_hash=digest, skip_account_creation=True,
+                    self._ctx,
+                    handle,
+                    response,
+                    scopes=decorated,
+                    grant_type="refresh_token",
+                    data=data,
+                    user_assertion_hash=digest,
+                    skip_account_creation=True,
                 )
         form = {
             **data,
@@ -151,6 +184,11 @@ class ConfidentialClientApplication(ClientApplication):
         self._add_claims(form, claims_challenge)
         response = self._ctx.run(exchange(self._ctx, handle, form, headers))
         return record(
-            self._ctx, handle, response, scopes=decorated, grant_type=_ON_BEHALF_OF_GRANT,
-            data=data, user_assertion_hash=digest,
+            self._ctx,
+            handle,
+            response,
+            scopes=decorated,
+            grant_type=_ON_BEHALF_OF_GRANT,
+            data=data,
+            user_assertion_hash=digest,
         )

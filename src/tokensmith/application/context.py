@@ -42,8 +42,8 @@ class AuthorityHandle:
 
     @property
     def instance(self) -> str:
-        """The host the cache records as ``environment``."""
-        return self.spec.instance
+        """The host the cache records as ``environment`` (no port, as MSAL records it)."""
+        return self.spec.host
 
     @cached_property
     def metadata(self) -> AuthorityMetadata:
@@ -112,7 +112,9 @@ class AppContext:
         """Drive a sans-I/O flow over this application's transport."""
         return run_flow(flow, self.transport, self.sleep)
 
-    def handle(self, authority: str | None, default: AuthorityHandle | None = None) -> AuthorityHandle:
+    def handle(
+        self, authority: str | None, default: AuthorityHandle | None = None
+    ) -> AuthorityHandle:
         """The handle for ``authority`` (a URL), parsed once per application.
 
         Raises:
@@ -130,7 +132,7 @@ class AppContext:
 
     def handle_for_spec(self, spec: AuthoritySpec) -> AuthorityHandle:
         """Wrap a parsed authority."""
-        envs = (spec.instance, *(a for a in self._aliases(spec.instance) if a != spec.instance))
+        envs = (spec.host, *(a for a in self._aliases(spec.host) if a != spec.host))
         return AuthorityHandle(spec, envs, lambda s: self._resolve(s, self))
 
     def close(self) -> None:
@@ -139,4 +141,3 @@ class AppContext:
             if self._transport is not None:
                 self._transport.close()
                 self._transport = None
-

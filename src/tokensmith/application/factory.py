@@ -8,12 +8,22 @@ from typing import Any
 from tokensmith._clock import Clock
 from tokensmith.application.context import AppContext, AuthorityHandle
 from tokensmith.application.headers import library_headers
-from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec, discover, parse_authority
+from tokensmith.authority import (
+    Authority,
+    AuthorityMetadata,
+    AuthoritySpec,
+    discover,
+    parse_authority,
+)
 from tokensmith.authority.memo import metadata_memo
 from tokensmith.cache import TokenCache
 from tokensmith.entra.instance_discovery import aliases_for
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.client_auth import ClientAuth, PublicClientAuth, client_auth_from_credential
+from tokensmith.protocol.client_auth import (
+    ClientAuth,
+    PublicClientAuth,
+    client_auth_from_credential,
+)
 from tokensmith.transport.base import Transport
 
 __all__ = ["base_headers", "build_context", "public_authority"]
@@ -131,7 +141,9 @@ def _transport_stack(
         from tokensmith.transport.httpx_transport import DEFAULT_TIMEOUT, HttpxTransport
 
         inner = HttpxTransport(
-            verify=verify, proxies=proxies, timeout=timeout if timeout is not None else DEFAULT_TIMEOUT
+            verify=verify,
+            proxies=proxies,
+            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
         )
     throttle = Throttle(clock, default_retry_after=60.0 if is_public else 5.0)
-    return ResilientTransport(inner, retry=RetryPolicy(), throttle=throttle, sleep=sleep)
+    return ResilientTransport(inner, retry=RetryPolicy(clock=clock), throttle=throttle, sleep=sleep)

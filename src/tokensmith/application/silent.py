@@ -18,7 +18,7 @@ from tokensmith.application.context import AppContext, AuthorityHandle
 from tokensmith.application.headers import request_headers
 from tokensmith.application.results import TokenResult, cache_hit_result
 from tokensmith.authority import AuthorityKind
-from tokensmith.errors import TransportError
+from tokensmith.errors import MsalServiceError, TransportError
 from tokensmith.protocol.scopes import RESERVED_SCOPES
 
 __all__ = ["USABLE_SECONDS", "SilentRequest", "silent"]
@@ -33,7 +33,7 @@ _FORCE, _ABSENT, _EXPIRED, _AGING = 1, 2, 3, 4
 class SilentRequest:
     """The parameters of one silent call."""
 
-    __slots__ = ("account", "claims", "data", "force", "handle", "scopes", "decorated")
+    __slots__ = ("account", "claims", "data", "decorated", "force", "handle", "scopes")
 
     def __init__(
         self,
@@ -96,7 +96,8 @@ def silent(ctx: AppContext, req: SilentRequest) -> TokenResult | None:
     )
     try:
         result = ctx.cache.single_flight.run(key, lambda: _refresh(ctx, req, reason, fallback))
-    except TransportError:
+    except (TransportError, MsalServiceError):
+        # The provider is unreachable or failing: a still-valid token beats an error.
         if fallback is None:
             raise
         return TokenResult(fallback)
@@ -127,7 +128,9 @@ def refresh_for_account(ctx: AppContext, req: SilentRequest, reason: int) -> Tok
     meta = ctx.cache.get_app_metadata(environment=req.handle.instance, client_id=ctx.client_id)
     last: TokenResult | None = None
     if meta is None:
-        family = ctx.cache.find_refresh_tokens(home_account_id=home, environments=envs, family_id="1")
+        family = ctx.cache.find_refresh_tokens(
+            home_account_id=home, environments=envs, family_id="1"
+        )
         last = _try_rts(ctx, req, family, reason, stop_on_client_mismatch=True)
         if last is not None and "error" not in last:
             return last
@@ -138,7 +141,9 @@ def refresh_for_account(ctx: AppContext, req: SilentRequest, reason: int) -> Tok
         last = _try_rts(ctx, req, family, reason) or last
         if last is not None and "error" not in last:
             return last
-    own = ctx.cache.find_refresh_tokens(home_account_id=home, environments=envs, client_id=ctx.client_id)
+    own = ctx.cache.find_refresh_tokens(
+        home_account_id=home, environments=envs, client_id=ctx.client_id
+    )
     return _try_rts(ctx, req, own, reason) or last
 
 
@@ -156,7 +161,9 @@ def _try_rts(
         if "error" not in result:
             return result
         logger.debug("Refresh failed: %s", result.get("error"))
-        if stop_on_client_mismatch and "client_mismatch" in (result.get("error_additional_info") or []):
+        if stop_on_client_mismatch and "client_mismatch" in (
+            result.get("error_additional_info") or []
+        ):
             break
     return result
 
@@ -174,7 +181,9 @@ def refresh_scopes(req: SilentRequest, rt: Mapping[str, Any]) -> list[str]:
     return [s for s in req.decorated if s not in RESERVED_SCOPES or s.lower() in granted]
 
 
-_ENTRA_KINDS = frozenset({AuthorityKind.AAD, AuthorityKind.B2C, AuthorityKind.CIAM, AuthorityKind.ADFS})
+_ENTRA_KINDS = frozenset(
+    {AuthorityKind.AAD, AuthorityKind.B2C, AuthorityKind.CIAM, AuthorityKind.ADFS}
+)
 
 
 def redeem_refresh_token(
@@ -216,7 +225,12 @@ def _post_refresh(
         refresh_reason=reason,
         anchor_mailbox=f"Oid:{home.replace('.', '@')}" if home else None,
     )
-    form = {**_extra_data(req.data), "grant_type": "refresh_token", "refresh_token": rt["secret"], "scope": " ".join(scopes)}
+    form = {
+        **_extra_data(req.data),
+        "grant_type": "refresh_token",
+        "refresh_token": rt["secret"],
+        "scope": " ".join(scopes),
+    }
     if req.claims:
         form["claims"] = req.claims
     return ctx.run(exchange(ctx, req.handle, form, headers))
@@ -224,4 +238,3 @@ def _post_refresh(
 
 def _extra_data(data: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in data.items() if v is not None}
-

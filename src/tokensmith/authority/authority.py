@@ -29,7 +29,7 @@ class Authority:
 
     Attributes:
         spec: the parsed authority.
-        instance: lower-cased ``host[:port]``, MSAL's cache ``environment``.
+        instance: lower-cased host without port, MSAL's cache ``environment``.
         tenant: the tenant segment of the URL as given. Note: MSAL Python overwrites
             its ``tenant`` with the realm after discovery; here that is :attr:`realm`.
         is_adfs: the tenant segment is ``adfs``.
@@ -38,7 +38,7 @@ class Authority:
 
     def __init__(self, spec: AuthoritySpec, resolver: Resolver) -> None:
         self.spec = spec
-        self.instance = spec.instance
+        self.instance = spec.host
         self.tenant = spec.tenant
         self.is_adfs = spec.is_adfs
         self.is_b2c = spec.is_b2c

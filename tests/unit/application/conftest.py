@@ -4,11 +4,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.unit.application.fake_entra import TENANT, FakeEntra
 
 import tokensmith
 from tokensmith._clock import FakeClock
-
-from tests.unit.application.fake_entra import TENANT, FakeEntra
 
 
 @pytest.fixture
@@ -37,7 +36,12 @@ def make_cca(entra: FakeEntra, clock: FakeClock) -> Callable[..., Any]:
     def make(client_id: str = "cca-client", credential: Any = "s3cret", **kwargs: Any) -> Any:
         kwargs.setdefault("authority", f"https://login.microsoftonline.com/{TENANT}")
         return tokensmith.ConfidentialClientApplication(
-            client_id, credential, transport=entra.transport, clock=clock, sleep=clock.sleep, **kwargs
+            client_id,
+            credential,
+            transport=entra.transport,
+            clock=clock,
+            sleep=clock.sleep,
+            **kwargs,
         )
 
     return make

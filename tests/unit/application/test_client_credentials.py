@@ -4,15 +4,17 @@ import threading
 from typing import Any
 
 import pytest
-
 from tests.unit.application.fake_entra import TENANT, FakeEntra
+
 from tokensmith.transport.base import HttpResponse
 from tokensmith.transport.mock import json_response
 
 SCOPE = ["https://graph.microsoft.com/.default"]
 
 
-def test_first_call_goes_to_the_network_then_the_cache_answers(make_cca: Any, entra: FakeEntra) -> None:
+def test_first_call_goes_to_the_network_then_the_cache_answers(
+    make_cca: Any, entra: FakeEntra
+) -> None:
     app = make_cca()
     first = app.acquire_token_for_client(SCOPE)
     assert first["access_token"] == "at-1"
@@ -67,7 +69,9 @@ def test_common_authority_warns(make_cca: Any) -> None:
 def test_claims_challenge_bypasses_the_cache(make_cca: Any, entra: FakeEntra) -> None:
     app = make_cca()
     app.acquire_token_for_client(SCOPE)
-    fresh = app.acquire_token_for_client(SCOPE, claims_challenge='{"access_token": {"nbf": {"essential": true}}}')
+    fresh = app.acquire_token_for_client(
+        SCOPE, claims_challenge='{"access_token": {"nbf": {"essential": true}}}'
+    )
     assert fresh["token_source"] == "identity_provider"
     assert entra.tokens_posted() == 2
     assert "claims" in entra.token_requests[1]
@@ -77,7 +81,9 @@ def test_per_request_authority_uses_that_tenant(make_cca: Any, entra: FakeEntra)
     app = make_cca()
     other = "0a1b2c3d-0000-4000-8000-000000000001"
     app.acquire_token_for_client(SCOPE)
-    result = app.acquire_token_for_client(SCOPE, authority=f"https://login.microsoftonline.com/{other}")
+    result = app.acquire_token_for_client(
+        SCOPE, authority=f"https://login.microsoftonline.com/{other}"
+    )
     assert result["token_source"] == "identity_provider"
     assert entra.tokens_posted() == 2
     realms = {e["realm"] for e in app.token_cache._cache["AccessToken"].values()}

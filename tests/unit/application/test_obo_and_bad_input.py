@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.unit.application.fake_entra import FakeEntra
+
 from tokensmith.transport.base import HttpResponse
 from tokensmith.transport.mock import json_response
 
@@ -82,7 +82,8 @@ def test_malformed_discovery_document_is_a_clear_error(make_pca: Any, entra: Fak
     import tokensmith
 
     app = tokensmith.PublicClientApplication(
-        "id", authority="https://login.microsoftonline.com/broken-tenant.example",
+        "id",
+        authority="https://login.microsoftonline.com/broken-tenant.example",
         transport=MockTransport(handler),
     )
     with pytest.raises(ValueError, match="broken-tenant"):
@@ -102,7 +103,9 @@ def test_constructor_does_no_network_io() -> None:
 
     transport = MockTransport(lambda r: HttpResponse(500, "", {}))
     tokensmith.ConfidentialClientApplication(
-        "id", "secret", authority="https://login.microsoftonline.com/contoso.example",
+        "id",
+        "secret",
+        authority="https://login.microsoftonline.com/contoso.example",
         transport=transport,
     )
     assert transport.requests == []
