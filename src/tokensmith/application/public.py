@@ -76,6 +76,12 @@ class PublicClientApplication(ClientApplication):
             )
         )
         if "error" not in flow:
+            if "message" not in flow:  # RFC 8628 has none; apps print it, as Entra sends one
+                flow["message"] = (
+                    "To sign in, use a web browser to open the page "
+                    f"{flow.get('verification_uri')} and enter the code "
+                    f"{flow.get('user_code')} to authenticate."
+                )
             flow["_scope"] = decorated
             flow["_authority"] = kwargs.get("authority")
         return flow
