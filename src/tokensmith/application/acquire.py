@@ -19,12 +19,17 @@ from tokensmith.errors import ProtocolError
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.token_endpoint import token_request
 
-__all__ = ["assertion_hash", "exchange", "record"]
+__all__ = ["assertion_hash", "exchange", "extra_form_fields", "record"]
 
 
 def assertion_hash(user_assertion: str) -> str:
     """The cache key of an on-behalf-of user assertion (SHA-256, base64url)."""
     return b64url_encode(hashlib.sha256(user_assertion.encode("utf-8")).digest())
+
+
+def extra_form_fields(data: Mapping[str, Any] | None) -> dict[str, str]:
+    """The caller's ``data={...}`` extra body parameters (MSAL's hidden kwarg), as strings."""
+    return {str(k): str(v) for k, v in (data or {}).items() if v is not None}
 
 
 def exchange(
@@ -33,11 +38,11 @@ def exchange(
     form: Mapping[str, str],
     headers: Mapping[str, str],
 ) -> Flow[dict[str, Any]]:
-    """The token request of ``form`` against ``handle``'s token endpoint."""
-    full = {"client_id": ctx.client_id, "client_info": "1", **form}
+    """The token request of ``form`` (built by a ``protocol`` form builder) against
+    ``handle``'s token endpoint, authenticated as the application."""
     return token_request(
         handle.metadata.token_endpoint,
-        full,
+        form,
         headers=headers,
         client_auth=ctx.client_auth,
         now=ctx.clock(),

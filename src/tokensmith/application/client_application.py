@@ -15,7 +15,7 @@ from typing import Any
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.application import factory
-from tokensmith.application.acquire import exchange, record
+from tokensmith.application.acquire import exchange, extra_form_fields, record
 from tokensmith.application.context import AuthorityHandle
 from tokensmith.application.headers import request_headers
 from tokensmith.application.results import TokenResult
@@ -24,6 +24,7 @@ from tokensmith.cache import TokenCache
 from tokensmith.entra.classification import classify
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.claims import merge_claims
+from tokensmith.protocol.refresh_token import refresh_token_form
 from tokensmith.protocol.scopes import decorate_scopes, validate_exclude_scopes
 from tokensmith.transport.base import Transport
 
@@ -230,9 +231,15 @@ class ClientApplication:
             raise ConfigurationError("refresh_token must be a non-empty string")
         handle = self._handle(kwargs.pop("authority", None))
         decorated = self._decorate(scopes)
-        form = {**_data(kwargs), "grant_type": "refresh_token", "refresh_token": refresh_token}
-        form["scope"] = " ".join(decorated)
-        self._add_claims(form, kwargs.get("claims_challenge"))
+        form = extra_form_fields(kwargs.get("data"))
+        form.update(
+            refresh_token_form(
+                client_id=self.client_id,
+                refresh_token=refresh_token,
+                scopes=decorated,
+                claims=self._claims(kwargs.get("claims_challenge")),
+            )
+        )
         headers = request_headers(self._ctx.base_headers, "by_refresh_token", refresh_reason=1)
         response = self._ctx.run(exchange(self._ctx, handle, form, headers))
         return record(
@@ -264,21 +271,11 @@ class ClientApplication:
             )
         return password_flow.acquire(self, username, password, scopes, claims_challenge, kwargs)
 
-    def _add_claims(self, form: dict[str, str], claims_challenge: str | None) -> None:
-        claims = self._claims(claims_challenge)
-        if claims:
-            form["claims"] = claims
-
 
 def _scope_list(scopes: Any) -> list[str]:
     if not isinstance(scopes, (list, set, tuple)):
         raise ConfigurationError("The input scopes should be a list, tuple, or set")
     return [str(s) for s in scopes]
-
-
-def _data(kwargs: Mapping[str, Any]) -> dict[str, str]:
-    data = kwargs.get("data") or {}
-    return {str(k): str(v) for k, v in data.items() if v is not None}
 
 
 def _group_accounts(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from tokensmith.application.acquire import assertion_hash, exchange, record
-from tokensmith.application.client_application import ClientApplication, _data, _scope_list
+from tokensmith.application.acquire import assertion_hash, exchange, extra_form_fields, record
+from tokensmith.application.client_application import ClientApplication, _scope_list
 from tokensmith.application.context import AuthorityHandle
 from tokensmith.application.headers import request_headers
 from tokensmith.application.results import TokenResult, cache_hit_result
 from tokensmith.application.silent import USABLE_SECONDS
 from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.errors import ConfigurationError
+from tokensmith.protocol.client_credentials import client_credentials_form
+from tokensmith.protocol.on_behalf_of import on_behalf_of_form
+from tokensmith.protocol.refresh_token import refresh_token_form
 
 __all__ = ["ConfidentialClientApplication"]
 
@@ -44,7 +47,7 @@ class ConfidentialClientApplication(ClientApplication):
                 stacklevel=2,
             )
         scope_list = _scope_list(scopes)
-        data = _data(kwargs)
+        data = extra_form_fields(kwargs.get("data"))
         ext_key = compute_ext_cache_key(data) or None
         fallback: TokenResult | None = None
         if not claims_challenge:
@@ -100,8 +103,12 @@ class ConfidentialClientApplication(ClientApplication):
         data: dict[str, str],
         claims_challenge: str | None,
     ) -> TokenResult:
-        form = {**data, "grant_type": "client_credentials", "scope": " ".join(scopes)}
-        self._add_claims(form, claims_challenge)
+        form = dict(data)
+        form.update(
+            client_credentials_form(
+                client_id=self.client_id, scopes=scopes, claims=self._claims(claims_challenge)
+            )
+        )
         headers = request_headers(self._ctx.base_headers, "for_client", refresh_reason=2)
         response = self._ctx.run(exchange(self._ctx, handle, form, headers))
         return record(
@@ -131,7 +138,7 @@ class ConfidentialClientApplication(ClientApplication):
         handle = self._handle(kwargs.get("authority"))
         scope_list = _scope_list(scopes)
         decorated = self._decorate(scopes)
-        data = _data(kwargs)
+        data = extra_form_fields(kwargs.get("data"))
         digest = assertion_hash(user_assertion)
         envs = handle.environments
         if not claims_challenge:
@@ -156,12 +163,12 @@ class ConfidentialClientApplication(ClientApplication):
             )
         )
         if rt is not None:
-            form = {
-                **data,
-                "grant_type": "refresh_token",
-                "refresh_token": rt["secret"],
-                "scope": " ".join(decorated),
-            }
+            form = dict(data)
+            form.update(
+                refresh_token_form(
+                    client_id=self.client_id, refresh_token=rt["secret"], scopes=decorated
+                )
+            )
             response = self._ctx.run(exchange(self._ctx, handle, form, headers))
             if "error" not in response:
                 return record(
@@ -174,14 +181,15 @@ class ConfidentialClientApplication(ClientApplication):
                     user_assertion_hash=digest,
                     skip_account_creation=True,
                 )
-        form = {
-            **data,
-            "grant_type": _ON_BEHALF_OF_GRANT,
-            "assertion": user_assertion,
-            "requested_token_use": "on_behalf_of",
-            "scope": " ".join(decorated),
-        }
-        self._add_claims(form, claims_challenge)
+        form = dict(data)
+        form.update(
+            on_behalf_of_form(
+                client_id=self.client_id,
+                assertion=user_assertion,
+                scopes=decorated,
+                claims=self._claims(claims_challenge),
+            )
+        )
         response = self._ctx.run(exchange(self._ctx, handle, form, headers))
         return record(
             self._ctx,

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tokensmith.application.acquire import exchange, record
+from tokensmith.application.acquire import exchange, extra_form_fields, record
 from tokensmith.application.headers import request_headers
 from tokensmith.application.results import TokenResult, error_result
 from tokensmith.authority import AuthorityKind
 from tokensmith.entra.userrealm import user_realm
 from tokensmith.errors import ConfigurationError
+from tokensmith.protocol.password import password_form
 
 if TYPE_CHECKING:
     from tokensmith.application.client_application import ClientApplication
@@ -48,17 +49,17 @@ def acquire(
                 "over WS-Trust), which tokensmith does not support yet. Use device code or "
                 "interactive sign-in for this account.",
             )
-    data = {str(k): str(v) for k, v in (kwargs.get("data") or {}).items() if v is not None}
-    form = {
-        **data,
-        "grant_type": "password",
-        "username": username,
-        "password": password,
-        "scope": " ".join(decorated),
-    }
-    claims = app._claims(claims_challenge)
-    if claims:
-        form["claims"] = claims
+    data = extra_form_fields(kwargs.get("data"))
+    form = dict(data)
+    form.update(
+        password_form(
+            client_id=ctx.client_id,
+            username=username,
+            password=password,
+            scopes=decorated,
+            claims=app._claims(claims_challenge),
+        )
+    )
     headers = request_headers(
         ctx.base_headers, "by_username_password", anchor_mailbox=f"upn:{username}"
     )

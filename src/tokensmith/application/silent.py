@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tokensmith._redact import logger
-from tokensmith.application.acquire import exchange, record
+from tokensmith.application.acquire import exchange, extra_form_fields, record
 from tokensmith.application.context import AppContext, AuthorityHandle
 from tokensmith.application.headers import request_headers
 from tokensmith.application.results import TokenResult, cache_hit_result
 from tokensmith.authority import AuthorityKind
 from tokensmith.errors import MsalServiceError, TransportError
+from tokensmith.protocol.refresh_token import refresh_token_form
 from tokensmith.protocol.scopes import RESERVED_SCOPES
 
 __all__ = ["USABLE_SECONDS", "SilentRequest", "silent"]
@@ -225,16 +226,10 @@ def _post_refresh(
         refresh_reason=reason,
         anchor_mailbox=f"Oid:{home.replace('.', '@')}" if home else None,
     )
-    form = {
-        **_extra_data(req.data),
-        "grant_type": "refresh_token",
-        "refresh_token": rt["secret"],
-        "scope": " ".join(scopes),
-    }
-    if req.claims:
-        form["claims"] = req.claims
+    form = extra_form_fields(req.data)
+    form.update(
+        refresh_token_form(
+            client_id=ctx.client_id, refresh_token=rt["secret"], scopes=scopes, claims=req.claims
+        )
+    )
     return ctx.run(exchange(ctx, req.handle, form, headers))
-
-
-def _extra_data(data: Mapping[str, Any]) -> dict[str, str]:
-    return {k: str(v) for k, v in data.items() if v is not None}
