@@ -18,7 +18,7 @@ from tokensmith.application import factory
 from tokensmith.application.acquire import exchange, extra_form_fields, record
 from tokensmith.application.context import AuthorityHandle
 from tokensmith.application.headers import request_headers
-from tokensmith.application.results import TokenResult
+from tokensmith.application.results import Account, TokenResult
 from tokensmith.application.silent import SilentRequest, silent
 from tokensmith.cache import TokenCache
 from tokensmith.entra.classification import classify
@@ -104,6 +104,7 @@ class ClientApplication:
         self._exclude_scopes = frozenset(validate_exclude_scopes(exclude_scopes or []))
         self._azure_region = azure_region
         self._http_cache = http_cache
+        self._accounts_memo: tuple[int, list[Account]] | None = None
         clock = clock or system_clock
         self._ctx, default_spec = factory.build_context(
             client_id=client_id,
@@ -155,14 +156,27 @@ class ClientApplication:
 
     # -- accounts --------------------------------------------------------------------
 
-    def get_accounts(self, username: str | None = None) -> list[dict[str, Any]]:
+    def get_accounts(self, username: str | None = None) -> list[Account]:
         """Accounts that signed in before (one dict per home account), optionally
         only those whose username matches ``username`` case-insensitively."""
-        for env in self._default.environments:
-            entries = self.token_cache.find_accounts(environments=(env,), username=username)
-            if entries:
-                return _group_accounts(entries)
-        return []
+        if username is not None:
+            for env in self._default.environments:
+                entries = self.token_cache.find_accounts(environments=(env,), username=username)
+                if entries:
+                    return _group_accounts(entries)
+            return []
+        # The grouped view is rebuilt only when an Account entry changed; its accounts
+        # are read-only, so handing out the same objects again is safe.
+        generation = self.token_cache.account_generation
+        memo = self._accounts_memo
+        if memo is None or memo[0] != generation:
+            view: list[Account] = []
+            for env in self._default.environments:
+                view = _group_accounts(self.token_cache.find_accounts(environments=(env,)))
+                if view:
+                    break
+            memo = self._accounts_memo = (generation, view)
+        return list(memo[1])
 
     def remove_account(self, account: Mapping[str, Any]) -> None:
         """Forget the account's tokens in this environment (MSAL's sign-out)."""
@@ -278,18 +292,18 @@ def _scope_list(scopes: Any) -> list[str]:
     return [str(s) for s in scopes]
 
 
-def _group_accounts(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    grouped: dict[Any, dict[str, Any]] = {}
+def _group_accounts(entries: Sequence[Mapping[str, Any]]) -> list[Account]:
+    grouped: dict[Any, Account] = {}
     for a in entries:
         if a.get("authority_type") not in _ACCOUNT_AUTHORITY_TYPES:
             continue
-        grouped[a.get("home_account_id")] = {
-            "home_account_id": a.get("home_account_id"),
-            "environment": a.get("environment"),
-            "username": a.get("username"),
-            "account_source": a.get("account_source"),
-            "authority_type": a.get("authority_type"),
-            "local_account_id": a.get("local_account_id"),
-            "realm": a.get("realm"),
-        }
+        grouped[a.get("home_account_id")] = Account(
+            home_account_id=a.get("home_account_id"),
+            environment=a.get("environment"),
+            username=a.get("username"),
+            account_source=a.get("account_source"),
+            authority_type=a.get("authority_type"),
+            local_account_id=a.get("local_account_id"),
+            realm=a.get("realm"),
+        )
     return list(grouped.values())

@@ -15,6 +15,7 @@ from tokensmith._jwt import decode_jwt_claims
 from tokensmith._redact import redact_mapping
 
 __all__ = [
+    "Account",
     "TOKEN_SOURCE_BROKER",
     "TOKEN_SOURCE_CACHE",
     "TOKEN_SOURCE_IDP",
@@ -145,3 +146,30 @@ def error_result(error: str, description: str, **extra: Any) -> TokenResult:
     result = TokenResult(error=error, error_description=description)
     result.update(extra)
     return result
+
+
+class Account(dict[str, Any]):
+    """An account as ``get_accounts`` returns it: MSAL's account dict, read-only.
+
+    Accounts are values: the same objects are handed out until the cache's accounts
+    change, so mutating one is refused (``TypeError``). ``dict(account)`` gives a
+    mutable copy.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("accounts are read-only; use dict(account) for a mutable copy")
+
+    __setitem__ = __delitem__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return dict(self)
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))

@@ -27,6 +27,8 @@ class CacheBase:
     Attributes:
         key_makers: ``credential_type -> key function`` used by :meth:`modify`.
         single_flight: deduplicates concurrent network refreshes for this cache.
+        account_generation: changes whenever an Account entry may have changed, so
+            callers can memoize views of the accounts.
     """
 
     CredentialType = CredentialType
@@ -39,6 +41,7 @@ class CacheBase:
         self._index = CacheIndex.build(self._cache)
         self.key_makers: dict[str, Callable[..., str]] = make_key_makers()
         self.single_flight = SingleFlight()
+        self.account_generation = 0
 
     def modify(
         self,
@@ -63,6 +66,8 @@ class CacheBase:
         key = key_maker(**old_entry)
         with self._lock:
             self._ensure_index()
+            if credential_type == CredentialType.ACCOUNT:
+                self.account_generation += 1
             section = self._writable_section(credential_type)
             if new_key_value_pairs:
                 section[key] = dict(old_entry, **new_key_value_pairs)
@@ -89,6 +94,7 @@ class CacheBase:
             examined = self._index.examined
             self._index = CacheIndex.build(self._cache)
             self._index.examined = examined
+            self.account_generation += 1
             logger.debug("token cache index rebuilt")
 
     def _replace_state(self, cache: dict[str, Any]) -> None:
@@ -98,6 +104,7 @@ class CacheBase:
             index.examined = self._index.examined
             self._cache = cache
             self._index = index
+            self.account_generation += 1
 
     def _now(self, now: float | None) -> int:
         return int(self._clock() if now is None else now)

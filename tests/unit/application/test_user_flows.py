@@ -236,3 +236,19 @@ def test_secrets_never_reach_logs(
     text = caplog.text
     for secret in ("imported-rt", "rt-1", "at-1", "at-2"):
         assert secret not in text
+
+
+def test_accounts_are_read_only_values_refreshed_when_accounts_change(make_pca: Any) -> None:
+    import copy
+    import json
+
+    app = make_pca()
+    account = signed_in(app)
+    with pytest.raises(TypeError):
+        account["username"] = "mallory"
+    assert json.loads(json.dumps(account)) == dict(account)
+    mutable = copy.copy(account)
+    mutable["username"] = "changed"
+    assert app.get_accounts()[0]["username"] == "ada@contoso.example"
+    app.remove_account(account)
+    assert app.get_accounts() == []
