@@ -15,10 +15,10 @@ from tokensmith._jwt import decode_jwt_claims
 from tokensmith._redact import redact_mapping
 
 __all__ = [
-    "Account",
     "TOKEN_SOURCE_BROKER",
     "TOKEN_SOURCE_CACHE",
     "TOKEN_SOURCE_IDP",
+    "Account",
     "TokenResult",
     "cache_hit_result",
     "error_result",
