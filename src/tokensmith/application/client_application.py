@@ -223,7 +223,7 @@ class ClientApplication:
             handle=self._handle(authority),
             account=account,
             scopes=_scope_list(scopes),
-            decorated=self._decorate(scopes),
+            exclude=self._exclude_scopes,
             force=bool(force_refresh) or bool(claims_challenge),
             claims=self._claims(claims_challenge),
             data=kwargs.get("data") or {},

@@ -20,7 +20,7 @@ from tokensmith.application.results import TokenResult, cache_hit_result
 from tokensmith.authority import AuthorityKind
 from tokensmith.errors import MsalServiceError, TransportError
 from tokensmith.protocol.refresh_token import refresh_token_form
-from tokensmith.protocol.scopes import RESERVED_SCOPES
+from tokensmith.protocol.scopes import RESERVED_SCOPES, decorate_scopes
 
 __all__ = ["USABLE_SECONDS", "SilentRequest", "silent"]
 
@@ -34,7 +34,7 @@ _FORCE, _ABSENT, _EXPIRED, _AGING = 1, 2, 3, 4
 class SilentRequest:
     """The parameters of one silent call."""
 
-    __slots__ = ("account", "claims", "data", "decorated", "force", "handle", "scopes")
+    __slots__ = ("_decorated", "account", "claims", "data", "exclude", "force", "handle", "scopes")
 
     def __init__(
         self,
@@ -42,7 +42,7 @@ class SilentRequest:
         handle: AuthorityHandle,
         account: Mapping[str, Any],
         scopes: Sequence[str],
-        decorated: Sequence[str],
+        exclude: frozenset[str],
         force: bool,
         claims: str | None,
         data: Mapping[str, Any],
@@ -50,10 +50,23 @@ class SilentRequest:
         self.handle = handle
         self.account = account
         self.scopes = scopes
-        self.decorated = decorated
+        self.exclude = exclude
+        self._decorated: list[str] | None = None
         self.force = force
         self.claims = claims
         self.data = data
+
+    @property
+    def decorated(self) -> list[str]:
+        """The scopes plus the reserved ones, computed only when a refresh needs them
+        (MSAL checks the reserved-scope rule at that point too).
+
+        Raises:
+            ValueError: a reserved scope was asked for.
+        """
+        if self._decorated is None:
+            self._decorated = decorate_scopes(self.scopes, exclude_scopes=self.exclude)
+        return self._decorated
 
 
 def find_cached(ctx: AppContext, req: SilentRequest) -> tuple[dict[str, Any] | None, int]:
