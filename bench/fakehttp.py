@@ -1,0 +1,211 @@
+"""An in-process identity provider behind MSAL's ``http_client`` duck type.
+
+One object type serves both libraries: ``get(url, params=None, headers=None, **kw)``
+and ``post(url, params=None, data=None, headers=None, **kw)`` returning an object with
+``status_code``, ``text``, ``headers`` and ``raise_for_status()``. It answers OIDC
+discovery and instance discovery (what msal's constructor fetches), and the token
+endpoint for the refresh-token and client-credentials grants. POSTs are counted under
+a lock, so concurrent callers can be checked for single-flight behaviour.
+
+Nothing here opens a socket. The bench additionally forbids sockets in its process
+(:mod:`bench.netguard`), so a library that tried the real network would fail loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench import cachegen
+
+__all__ = ["FakeHttpClient", "FakeResponse"]
+
+_JSON = {"content-type": "application/json; charset=utf-8"}
+
+
+@dataclass
+class FakeResponse:
+    """The response object both libraries read (``requests.Response``-like)."""
+
+    status_code: int
+    text: str
+    headers: dict[str, str] = field(default_factory=lambda: dict(_JSON))
+
+    def raise_for_status(self) -> None:
+        """Raise ``RuntimeError`` for an HTTP error status, like ``requests`` would."""
+        if self.status_code >= 400:
+            raise RuntimeError(f"HTTP {self.status_code}")
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.text)
+
+
+def _discovery(tenant: str) -> dict[str, Any]:
+    base = f"https://{cachegen.ENVIRONMENT}/{tenant}"
+    return {
+        "issuer": f"{base}/v2.0",
+        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+        "token_endpoint": f"{base}/oauth2/v2.0/token",
+        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+        "jwks_uri": f"https://{cachegen.ENVIRONMENT}/{tenant}/discovery/v2.0/keys",
+        "response_types_supported": ["code", "id_token", "code id_token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "tenant_region_scope": "NA",
+    }
+
+
+def _instance_metadata() -> dict[str, Any]:
+    aliases = [cachegen.ENVIRONMENT, "login.windows.net", "login.microsoft.com", "sts.windows.net"]
+    return {
+        "tenant_discovery_endpoint": (
+            f"https://{cachegen.ENVIRONMENT}/{cachegen.TENANT_ID}"
+            "/v2.0/.well-known/openid-configuration"
+        ),
+        "api-version": "1.1",
+        "metadata": [
+            {
+                "preferred_network": cachegen.ENVIRONMENT,
+                "preferred_cache": "login.windows.net",
+                "aliases": aliases,
+            }
+        ],
+    }
+
+
+def _error(status: int, error: str, description: str) -> FakeResponse:
+    body = {"error": error, "error_description": description, "error_codes": [9002313]}
+    return FakeResponse(status, json.dumps(body))
+
+
+class FakeHttpClient:
+    """An in-process token endpoint plus discovery documents.
+
+    Args:
+        token_latency: seconds each token POST sleeps before answering (simulated
+            network round trip; 0 for CPU-only measurements).
+        now: the clock used for ``iat``/``exp`` of ID tokens it issues.
+    """
+
+    def __init__(self, *, token_latency: float = 0.0, now: Callable[[], float] = time.time) -> None:
+        self.token_latency = token_latency
+        self._now = now
+        self._lock = threading.Lock()
+        self._posts = 0
+        self._gets = 0
+        self._grants: dict[str, int] = {}
+        self._refresh_bodies: dict[str, str] = {}
+        self._app_body = json.dumps(
+            {
+                "token_type": "Bearer",
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": "app-at-issued-by-fake",
+            }
+        )
+
+    @property
+    def post_count(self) -> int:
+        """Token requests received so far."""
+        with self._lock:
+            return self._posts
+
+    @property
+    def get_count(self) -> int:
+        """GET requests (discovery) received so far."""
+        with self._lock:
+            return self._gets
+
+    def grant_counts(self) -> dict[str, int]:
+        """Token requests received so far, by ``grant_type``."""
+        with self._lock:
+            return dict(self._grants)
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> FakeResponse:
+        """Serve OIDC discovery for any tenant of the host, and instance discovery."""
+        with self._lock:
+            self._gets += 1
+        parts = urlsplit(url)
+        segments = [s for s in parts.path.split("/") if s]
+        if parts.hostname != cachegen.ENVIRONMENT or not segments:
+            return _error(404, "not_found", "unknown host or path")
+        if segments[-2:] == [".well-known", "openid-configuration"]:
+            return FakeResponse(200, json.dumps(_discovery(segments[0])))
+        if segments[-2:] == ["discovery", "instance"]:
+            return FakeResponse(200, json.dumps(_instance_metadata()))
+        return _error(404, "not_found", "unknown path")
+
+    def post(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> FakeResponse:
+        """Answer the token endpoint (refresh_token and client_credentials grants)."""
+        form = dict(data or {})
+        grant = str(form.get("grant_type", ""))
+        with self._lock:
+            self._posts += 1
+            self._grants[grant] = self._grants.get(grant, 0) + 1
+        if self.token_latency:
+            time.sleep(self.token_latency)
+        if not url.endswith("/oauth2/v2.0/token"):
+            return _error(404, "not_found", "not a token endpoint")
+        if grant == "client_credentials":
+            return FakeResponse(200, self._app_body)
+        if grant == "refresh_token":
+            body = self.refresh_body(str(form.get("refresh_token", "")))
+            if body is not None:
+                return FakeResponse(200, body)
+            return _error(400, "invalid_grant", "AADSTS9002313: unknown refresh token.")
+        return _error(400, "unsupported_grant_type", "only refresh and client credentials")
+
+    def refresh_body(self, refresh_token: str) -> str | None:
+        """The token response for a refresh token made by :mod:`bench.cachegen`.
+
+        Responses are memoized per refresh token, so a scenario can build them before
+        it starts timing (calling this once per token) and the timed calls measure the
+        library, not this fake.
+        """
+        with self._lock:
+            cached = self._refresh_bodies.get(refresh_token)
+        if cached is not None:
+            return cached
+        parsed = cachegen.parse_refresh_token(refresh_token)
+        if parsed is None:
+            return None
+        uid, utid, index = parsed
+        now = int(self._now())
+        body = json.dumps(
+            {
+                "token_type": "Bearer",
+                "scope": cachegen.SUBSET_TARGET,  # same key: overwrites in place
+                "expires_in": 3599,
+                "ext_expires_in": 3599,
+                "access_token": f"at-refreshed-{index}",
+                "refresh_token": f"rt~{uid}~{utid}~{index}~rotated",
+                "id_token": cachegen.id_token_for(uid, cachegen.username_for(index), now, utid),
+                "client_info": cachegen.client_info_for(uid, utid),
+            }
+        )
+        with self._lock:
+            self._refresh_bodies[refresh_token] = body
+        return body
+
+    def close(self) -> None:
+        """Nothing to release (present because msal calls it if it exists)."""

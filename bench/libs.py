@@ -1,0 +1,130 @@
+"""The two libraries under comparison, behind one small adapter.
+
+Both are driven through MSAL Python's public API only: ``SerializableTokenCache``,
+``PublicClientApplication`` and ``ConfidentialClientApplication`` built with the same
+authority, ``http_client`` and ``instance_discovery=False``. tokensmith's façade is
+detected with ``hasattr``; until it exists its cells read "n/a", never a number.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from bench import cachegen
+
+__all__ = [
+    "MSAL",
+    "MSAL_VERSION",
+    "TOKENSMITH",
+    "BenchSetupError",
+    "Library",
+    "load_library",
+    "load_msal",
+]
+
+MSAL = "msal"
+TOKENSMITH = "tokensmith"
+MSAL_VERSION = "1.39.0"
+FACADE_NAMES = (
+    "SerializableTokenCache",
+    "PublicClientApplication",
+    "ConfidentialClientApplication",
+)
+CLIENT_SECRET = "bench-client-secret"
+
+
+class BenchSetupError(RuntimeError):
+    """The bench cannot run (wrong msal version, library missing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """One library under test.
+
+    Attributes:
+        name: ``"msal"`` or ``"tokensmith"``.
+        module: the imported top-level module.
+        missing: why the library cannot be measured (``None`` when it can).
+    """
+
+    name: str
+    module: ModuleType
+    missing: str | None = None
+
+    @property
+    def version(self) -> str:
+        """The library's ``__version__``."""
+        return str(getattr(self.module, "__version__", "?"))
+
+    def cache_from_json(self, text: str | None) -> Any:
+        """A new ``SerializableTokenCache`` holding ``text`` (``None``: empty)."""
+        cache = self.module.SerializableTokenCache()
+        if text is not None:
+            cache.deserialize(text)
+        return cache
+
+    def public_app(self, cache: Any, http_client: Any) -> Any:
+        """A ``PublicClientApplication`` on the bench tenant."""
+        return self.module.PublicClientApplication(
+            cachegen.CLIENT_ID,
+            authority=cachegen.AUTHORITY,
+            token_cache=cache,
+            http_client=http_client,
+            instance_discovery=False,
+        )
+
+    def confidential_app(self, cache: Any, http_client: Any) -> Any:
+        """A ``ConfidentialClientApplication`` with a client secret."""
+        return self.module.ConfidentialClientApplication(
+            cachegen.CLIENT_ID,
+            client_credential=CLIENT_SECRET,
+            authority=cachegen.AUTHORITY,
+            token_cache=cache,
+            http_client=http_client,
+            instance_discovery=False,
+        )
+
+
+def load_msal() -> Library:
+    """Import msal and check it is exactly the version the figures compare against.
+
+    Raises:
+        BenchSetupError: msal is missing or not version 1.39.0.
+    """
+    try:
+        module = importlib.import_module(MSAL)
+    except ImportError as exc:
+        raise BenchSetupError(
+            f"msal is not installed; install the dev extra (msal=={MSAL_VERSION})"
+        ) from exc
+    version = getattr(module, "__version__", None)
+    if version != MSAL_VERSION:
+        raise BenchSetupError(
+            f"the bench compares against MSAL Python {MSAL_VERSION}, found msal {version}; "
+            f"run: .venv/bin/pip install msal=={MSAL_VERSION}"
+        )
+    return Library(MSAL, module)
+
+
+def load_tokensmith() -> Library:
+    """Import tokensmith; mark it unmeasurable if its MSAL-style façade is absent."""
+    module = importlib.import_module(TOKENSMITH)
+    absent = [name for name in FACADE_NAMES if not hasattr(module, name)]
+    missing = f"façade not available ({', '.join(absent)} missing)" if absent else None
+    return Library(TOKENSMITH, module, missing)
+
+
+def load_library(name: str) -> Library:
+    """Load ``"msal"`` or ``"tokensmith"`` by name.
+
+    Raises:
+        BenchSetupError: unknown name, or msal not usable.
+    """
+    if name == MSAL:
+        return load_msal()
+    if name == TOKENSMITH:
+        return load_tokensmith()
+    raise BenchSetupError(f"unknown library {name!r}")

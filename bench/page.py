@@ -1,0 +1,149 @@
+"""Render docs/performance.md from one results document (``--write-docs``).
+
+Every figure on the page comes from the results file of a single run; nothing is typed
+in by hand. The fixed text explains the method and how to reproduce it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bench import report
+
+__all__ = ["render"]
+
+_METHOD = """\
+## Method
+
+- One process runs both libraries on the **same cache contents**: the bench generates
+  an MSAL-format JSON cache (seeded, so every run builds the same one) and each
+  library's `SerializableTokenCache.deserialize()` loads that same text. User caches
+  hold, per user, an Account, an IdToken, an AccessToken and a RefreshToken of one
+  public client in one tenant (`https://login.microsoftonline.com/<tenant-guid>`, so
+  the realm is the tenant GUID); app caches hold one app-only AccessToken per resource.
+- Both libraries get the **same in-process `http_client`** (`bench/fakehttp.py`), which
+  answers OIDC discovery, instance discovery and the token endpoint, and counts token
+  requests. Apps are built with `instance_discovery=False`. Sockets and DNS are
+  forbidden in the bench process and in the CLI probes (`bench/netguard.py`), so
+  neither library can reach the network.
+- Medians of repeated runs, warm-up excluded (`bench/timing.py`): the number of calls
+  per run is sized to a time budget, so a 60 ms MSAL call runs a few times and a 1 us
+  call thousands of times; very slow cells (MSAL at 100k) also get fewer repeats. The
+  `runs` column gives *repeats x calls per repeat* for MSAL / tokensmith.
+- Calls cycle through accounts (or resources) spread evenly over the cache's insertion
+  order, so a linear scan costs its average, not its best case.
+- Every figure is checked before it is kept: a cache hit must return the cached token
+  with `token_source == "cache"` and send no request; a refresh must return the token
+  the fake endpoint issued and send exactly one refresh request. A library that fails a
+  check gets an `error` cell, never a number.
+- The silent refresh path is measured in **CPU time** (`time.process_time_ns`): the
+  access token has two minutes left (under the 5-minute margin both libraries apply),
+  the refresh token is valid, and the endpoint's answers are prepared before timing.
+  Each run reloads the cache so every call refreshes an untouched user.
+- "32 threads": 32 threads released together by a barrier call
+  `acquire_token_for_client` for the same token, absent from the cache; the endpoint
+  answers after 20 ms. The table gives the token requests sent and the wall time
+  until every thread has its token.
+- `import`: a fresh interpreter times `import <library>` around the import statement
+  (start-up excluded). CLI process: a fresh `python -m bench.probe` loads the cache
+  file, finds the account with `get_accounts(username=...)` and gets a silent token;
+  the whole process is timed, interpreter start-up included.
+- "fill cache" times filling an empty confidential-client cache with tokens for N
+  resources (N cache misses). MSAL's fill is O(n^2), so it is not run above the limit
+  given in the notes.
+"""
+
+
+def _markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _machine(meta: dict[str, Any]) -> str:
+    libs = ", ".join(f"{name} {version}" for name, version in meta["libraries"].items())
+    return "\n".join(
+        [
+            f"- Date: {meta['date']}; tokensmith commit `{meta['git_commit']}`",
+            f"- CPU: {meta['cpu']}, {meta['nproc']} logical cores (`nproc`)",
+            f"- Python: {meta['implementation']} {meta['python']} on {meta['platform']}",
+            f"- Libraries: {libs}",
+            f"- Sizes: {', '.join(f'{size:,}' for size in meta['sizes'])}",
+            f"- Settings: `{meta['settings']}`",
+        ]
+    )
+
+
+def _targets(results: Sequence[dict[str, Any]]) -> str:
+    headers = ["target (10,000 users)", "goal", "tokensmith (this run)", "verdict",
+               "MSAL (this run)", "MSAL (issue)"]  # fmt: skip
+    keys = ("target", "limit", "tokensmith", "verdict", "msal_measured", "msal_reference")
+    rows = [[v[key] for key in keys] for v in report.evaluate_targets(results)]
+    return _markdown_table(headers, rows)
+
+
+def _notes(meta: dict[str, Any], results: Sequence[dict[str, Any]]) -> str:
+    notes = [f"- {name}: {why}" for name, why in meta.get("unavailable", {}).items()]
+    for result in results:
+        for name, cell in result["cells"].items():
+            if cell.get("note") and cell["status"] != "n/a":
+                size = "-" if result["size"] is None else f"{result['size']:,}"
+                notes.append(
+                    f"- {result['title']} at {size}, {name}: {cell['status']}: {cell['note']}"
+                )
+    return "\n".join(notes) if notes else "- none"
+
+
+def render(document: dict[str, Any]) -> str:
+    """The whole Markdown page for one results document."""
+    meta, results = document["meta"], document["results"]
+    unavailable = meta.get("unavailable", {})
+    status = (
+        "**tokensmith was not measurable in this run** "
+        f"({'; '.join(unavailable.values())}): its cells read `n/a` and no target is "
+        "marked met. Rerun the command once the façade is in place."
+        if "tokensmith" in unavailable
+        else "All tokensmith figures below come from the run described here."
+    )
+    table = _markdown_table(report.HEADERS, report.table_rows(results))
+    return f"""\
+# Performance: tokensmith vs MSAL Python 1.39
+
+Every performance claim tokensmith makes is a ratio against MSAL Python 1.39 measured in
+the same run, on the same cache contents, through the same in-process transport.
+{status}
+
+Reproduce (a fresh clone, after `make venv`):
+
+```
+make bench                      # = .venv/bin/python -m bench   (1k, 10k, 100k users)
+.venv/bin/python -m bench --quick          # 1k and 10k, fewer repeats
+.venv/bin/python -m bench --write-docs     # also regenerate this page and the plot
+```
+
+This page was generated by `{meta["command"]}`.
+
+## Machine
+
+{_machine(meta)}
+
+## Targets (at 10,000 users in the cache)
+
+{_targets(results)}
+
+## Results
+
+Ratio = MSAL median / tokensmith median (how many times faster, or how many times fewer
+requests). Times are per call unless the row says otherwise ("total", "wall time",
+whole process).
+
+{table}
+
+![silent-hit latency against cache size](img/silent_hit_vs_size.png)
+
+### Notes from this run
+
+{_notes(meta, results)}
+
+{_METHOD}"""
