@@ -29,6 +29,8 @@ class CacheBase:
         single_flight: deduplicates concurrent network refreshes for this cache.
         account_generation: changes whenever an Account entry may have changed, so
             callers can memoize views of the accounts.
+        generation: changes on every write, removal, reload or index rebuild, so
+            lookups can memoize their answers (see ``FastLookups.find_access_token``).
     """
 
     CredentialType = CredentialType
@@ -42,6 +44,8 @@ class CacheBase:
         self.key_makers: dict[str, Callable[..., str]] = make_key_makers()
         self.single_flight = SingleFlight()
         self.account_generation = 0
+        self.generation = 0
+        self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any]]] = {}
 
     def modify(
         self,
@@ -66,6 +70,7 @@ class CacheBase:
         key = key_maker(**old_entry)
         with self._lock:
             self._ensure_index()
+            self.generation += 1
             if credential_type == CredentialType.ACCOUNT:
                 self.account_generation += 1
             section = self._writable_section(credential_type)
@@ -95,16 +100,20 @@ class CacheBase:
             self._index = CacheIndex.build(self._cache)
             self._index.examined = examined
             self.account_generation += 1
+            self.generation += 1
             logger.debug("token cache index rebuilt")
 
     def _replace_state(self, cache: dict[str, Any]) -> None:
-        """Swap in a whole new state (used by deserialize); indexes built before the swap."""
-        index = CacheIndex.build(cache)
+        """Swap in a whole new state (used by deserialize).
+
+        The indexes are rebuilt lazily, by the first lookup or write that needs them
+        (:meth:`_ensure_index` sees that they describe another state), so loading a
+        cache that is only passed along or re-serialized costs no more than parsing it.
+        """
         with self._lock:
-            index.examined = self._index.examined
             self._cache = cache
-            self._index = index
             self.account_generation += 1
+            self.generation += 1
 
     def _now(self, now: float | None) -> int:
         return int(self._clock() if now is None else now)

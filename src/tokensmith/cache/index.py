@@ -24,7 +24,9 @@ Buckets (field values normalized by :func:`norm`; ``environment`` lower-cased):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+import gc
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from tokensmith.cache.schema import SECTIONS, CredentialType
@@ -34,8 +36,27 @@ __all__ = ["CacheIndex", "MultiIndex", "ScopeGroup", "norm", "norm_env", "scope_
 _EMPTY: frozenset[str] = frozenset()
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Suspend the cyclic garbage collector while a bulk load allocates many objects.
+
+    Building the indexes of a large cache allocates hundreds of thousands of small
+    containers; each allocation burst would otherwise trigger full collections that
+    traverse the whole (large, acyclic) cache again and again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def norm(value: object) -> Hashable:
     """Bucket form of a field value: ``None`` -> ``""``; non-scalars -> their repr."""
+    if type(value) is str:  # the usual case, first
+        return value
     if value is None:
         return ""
     if isinstance(value, (str, int, float)):
@@ -45,6 +66,8 @@ def norm(value: object) -> Hashable:
 
 def norm_env(value: object) -> Hashable:
     """Bucket form of an ``environment`` (hosts compare case-insensitively)."""
+    if type(value) is str:
+        return value.lower()
     normalized = norm(value)
     return normalized.lower() if isinstance(normalized, str) else normalized
 
@@ -54,75 +77,125 @@ def norm_lower(value: object) -> Hashable:
     return norm_env(value)
 
 
-def scope_tokens(target: object) -> frozenset[str]:
-    """The lower-cased scopes of a space-joined ``target`` (non-strings: none)."""
-    return frozenset(target.lower().split()) if isinstance(target, str) else _EMPTY
+def scope_tokens(target: object) -> tuple[str, ...]:
+    """The distinct lower-cased scopes of a space-joined ``target`` (non-strings: none).
+
+    A tuple of strings rather than a set: the garbage collector stops tracking it.
+    """
+    return tuple(dict.fromkeys(target.lower().split())) if isinstance(target, str) else ()
 
 
 class MultiIndex:
-    """A map from a bucket value to the set of storage keys in that bucket."""
+    """A map from a bucket value to the storage keys in that bucket.
+
+    A bucket of one key (the usual case: one token per account and client) holds the
+    bare key string, not a one-element set, so that a large cache does not carry one
+    container per entry per index for the garbage collector to traverse.
+    """
 
     __slots__ = ("_buckets",)
 
     def __init__(self) -> None:
-        self._buckets: dict[Hashable, set[str]] = {}
+        self._buckets: dict[Hashable, str | set[str]] = {}
 
     def add(self, value: Hashable, key: str) -> None:
         """Put ``key`` in bucket ``value``."""
-        self._buckets.setdefault(value, set()).add(key)
+        buckets = self._buckets
+        bucket = buckets.get(value)
+        if bucket is None:
+            buckets[value] = key
+        elif isinstance(bucket, str):
+            if bucket != key:
+                buckets[value] = {bucket, key}
+        else:
+            bucket.add(key)
 
     def discard(self, value: Hashable, key: str) -> None:
         """Take ``key`` out of bucket ``value``; drop the bucket when empty."""
         bucket = self._buckets.get(value)
-        if bucket is not None:
-            bucket.discard(key)
-            if not bucket:
+        if bucket is None:
+            return
+        if isinstance(bucket, str):
+            if bucket == key:
                 del self._buckets[value]
+            return
+        bucket.discard(key)
+        if len(bucket) == 1:
+            self._buckets[value] = next(iter(bucket))
+        elif not bucket:
+            del self._buckets[value]
 
     def get(self, value: Hashable) -> Collection[str]:
         """Keys in bucket ``value`` (a live view: copy before writing to the cache)."""
-        return self._buckets.get(value, _EMPTY)
+        bucket = self._buckets.get(value, _EMPTY)
+        return (bucket,) if type(bucket) is str else bucket
 
     def __len__(self) -> int:
         return len(self._buckets)
 
 
-class ScopeGroup:
-    """AccessTokens of one (account, environment, client, realm, ext key) group."""
+_POSTINGS_MIN = 16
+"""Groups with at least this many AccessTokens get an inverted scope index."""
 
-    __slots__ = ("keys", "postings")
+
+class ScopeGroup:
+    """AccessTokens of one (account, environment, client, realm, ext key) group.
+
+    Small groups (a user's few tokens) answer superset queries by testing each
+    member's scopes; from :data:`_POSTINGS_MIN` members on (an app's tokens for many
+    resources) the group keeps an inverted index ``scope -> keys`` and intersects
+    starting from the smallest posting list.
+    """
+
+    __slots__ = ("members", "postings")
 
     def __init__(self) -> None:
-        self.keys: set[str] = set()
-        self.postings: dict[str, set[str]] = {}
+        self.members: dict[str, tuple[str, ...]] = {}
+        self.postings: dict[str, set[str]] | None = None
 
-    def add(self, key: str, tokens: frozenset[str]) -> None:
+    def add(self, key: str, tokens: tuple[str, ...]) -> None:
         """Index ``key`` under each of its scopes."""
-        self.keys.add(key)
-        for token in tokens:
-            self.postings.setdefault(token, set()).add(key)
+        self.members[key] = tokens
+        postings = self.postings
+        if postings is not None:
+            for token in tokens:
+                postings.setdefault(token, set()).add(key)
+        elif len(self.members) >= _POSTINGS_MIN:
+            postings = self.postings = {}
+            for member, member_tokens in self.members.items():
+                for token in member_tokens:
+                    postings.setdefault(token, set()).add(member)
 
-    def discard(self, key: str, tokens: frozenset[str]) -> None:
+    def discard(self, key: str) -> None:
         """Forget ``key``; empty posting lists are dropped."""
-        self.keys.discard(key)
+        tokens = self.members.pop(key, ())
+        postings = self.postings
+        if postings is None:
+            return
         for token in tokens:
-            posting = self.postings.get(token)
+            posting = postings.get(token)
             if posting is not None:
                 posting.discard(key)
                 if not posting:
-                    del self.postings[token]
+                    del postings[token]
 
     def supersets(self, scopes: frozenset[str]) -> tuple[list[str], int]:
         """Keys whose scopes include all of ``scopes`` (lower-cased), and the work done.
 
-        Cost: the size of the smallest posting list among ``scopes`` times
-        ``len(scopes)``; with no scopes, every key of the group.
+        Cost: with postings, the size of the smallest posting list among ``scopes``
+        times ``len(scopes)``; otherwise the (fewer than :data:`_POSTINGS_MIN`)
+        members; with no scopes, every key of the group.
         """
+        members = self.members
         if not scopes:
-            return list(self.keys), len(self.keys)
+            return list(members), len(members)
+        postings = self.postings
+        if postings is None:
+            found = [k for k, tokens in members.items() if scopes.issubset(tokens)]
+            return found, len(members)
         lists = []
         for scope in scopes:
-            posting = self.postings.get(scope)
+            posting = postings.get(scope)
             if not posting:
                 return [], 0
             lists.append(posting)
@@ -132,11 +205,19 @@ class ScopeGroup:
 
 
 _Entry = Mapping[str, Any]
-_Buckets = list[tuple[MultiIndex, Hashable]]
+_Values = tuple[Hashable | None, ...]
+"""An entry's bucket value in each index of its section (``None``: not in that one)."""
+_Single = tuple[str, tuple[str, ...]]
+"""A scope group of one AccessToken: its key and its scopes (no container to track)."""
 
 
 def _account_of(entry: _Entry) -> tuple[Hashable, Hashable]:
-    return norm(entry.get("home_account_id")), norm_env(entry.get("environment"))
+    hid = entry.get("home_account_id")
+    env = entry.get("environment")
+    return (
+        hid if type(hid) is str else norm(hid),
+        env.lower() if type(env) is str else norm_env(env),
+    )
 
 
 def at_group_key(
@@ -146,8 +227,16 @@ def at_group_key(
     return (norm(home_account_id), norm_env(environment), norm(client_id), norm(realm), norm(ext))
 
 
+def _optional(value: object) -> Hashable | None:
+    return norm(value) if value else None
+
+
 class CacheIndex:
     """All secondary indexes of one cache, plus insertion ordinals of every key.
+
+    Per entry it remembers only plain tuples of strings (its bucket values, its scope
+    group), which the garbage collector stops tracking, so a cache of 100,000 users
+    does not make every collection traverse a million index containers.
 
     Attributes:
         examined: running count of index postings and entries looked at by lookups;
@@ -155,7 +244,7 @@ class CacheIndex:
     """
 
     def __init__(self) -> None:
-        self.at_groups: dict[tuple[Hashable, ...], ScopeGroup] = {}
+        self.at_groups: dict[tuple[Hashable, ...], ScopeGroup | _Single] = {}
         self.at_by_account = MultiIndex()
         self.at_by_app = MultiIndex()
         self.at_by_uah = MultiIndex()
@@ -172,16 +261,28 @@ class CacheIndex:
         self.ordinals: dict[str, dict[str, int]] = {name: {} for name in SECTIONS}
         self.examined = 0
         self._next_ordinal = 0
-        self._buckets: dict[str, dict[str, _Buckets]] = {name: {} for name in SECTIONS}
-        self._at_scopes: dict[str, tuple[tuple[Hashable, ...], frozenset[str]]] = {}
+        self._values: dict[str, dict[str, _Values]] = {name: {} for name in SECTIONS}
+        self._at_group_of: dict[str, tuple[Hashable, ...]] = {}
         self._cache_ref: dict[str, Any] | None = None
         self._seen: dict[str, tuple[object, int]] = {}
-        self._bucketers: dict[str, Callable[[_Entry], _Buckets]] = {
-            CredentialType.ACCESS_TOKEN: self._at_buckets,
-            CredentialType.REFRESH_TOKEN: self._rt_buckets,
-            CredentialType.ID_TOKEN: self._idt_buckets,
-            CredentialType.ACCOUNT: self._account_buckets,
-            CredentialType.APP_METADATA: self._app_buckets,
+        self._indexes: dict[str, tuple[MultiIndex, ...]] = {
+            CredentialType.ACCESS_TOKEN: (self.at_by_account, self.at_by_app, self.at_by_uah),
+            CredentialType.REFRESH_TOKEN: (self.rt_by_account, self.rt_by_family, self.rt_by_uah),
+            CredentialType.ID_TOKEN: (self.idt_by_account, self.idt_by_client),
+            CredentialType.ACCOUNT: (
+                self.acct_by_hid,
+                self.acct_by_env,
+                self.acct_by_env_user,
+                self.acct_by_user,
+            ),
+            CredentialType.APP_METADATA: (self.app_by_client,),
+        }
+        self._bucketers: dict[str, Callable[[_Entry], _Values]] = {
+            CredentialType.ACCESS_TOKEN: _at_values,
+            CredentialType.REFRESH_TOKEN: _rt_values,
+            CredentialType.ID_TOKEN: _idt_values,
+            CredentialType.ACCOUNT: _account_values,
+            CredentialType.APP_METADATA: _app_values,
         }
 
     # -- maintenance -------------------------------------------------------------
@@ -209,19 +310,40 @@ class CacheIndex:
         """
         index = cls()
         index._cache_ref = cache
-        for name in SECTIONS:
-            section = cache.get(name)
-            if section is None:
-                continue
-            if isinstance(section, dict):
-                for key in section:
-                    index.put(cache, name, key)
-            index._note(cache, name)
+        with gc_paused():  # a few objects per entry: no point collecting mid-build
+            for name in SECTIONS:
+                section = cache.get(name)
+                if section is None:
+                    continue
+                if isinstance(section, dict):
+                    index._bulk_put(name, section)
+                index._note(cache, name)
         return index
+
+    def _bulk_put(self, section_name: str, section: dict[str, Any]) -> None:
+        """Index every entry of a section into an index that holds none of them yet."""
+        ordinals = self.ordinals[section_name]
+        start = self._next_ordinal
+        ordinals.update(zip(section, range(start, start + len(section)), strict=True))
+        self._next_ordinal = start + len(section)
+        bucketer = self._bucketers[section_name]
+        indexes = self._indexes[section_name]
+        stored = self._values[section_name]
+        is_at = section_name == CredentialType.ACCESS_TOKEN
+        for key, entry in section.items():
+            if not isinstance(entry, dict):
+                continue
+            values = bucketer(entry)
+            for index, value in zip(indexes, values, strict=True):
+                if value is not None:
+                    index.add(value, key)
+            stored[key] = values
+            if is_at:
+                self._index_scopes(key, entry)
 
     def put(self, cache: dict[str, Any], section_name: str, key: str) -> None:
         """(Re)index ``key`` after it was written in ``cache[section_name]``."""
-        if section_name not in self._buckets:
+        if section_name not in self._values:
             return
         self._unindex(section_name, key)
         section = cache.get(section_name)
@@ -231,17 +353,18 @@ class CacheIndex:
             ordinals[key] = self._next_ordinal
             self._next_ordinal += 1
         if isinstance(entry, dict):
-            buckets = self._bucketers[section_name](entry)
-            for index, value in buckets:
-                index.add(value, key)
-            self._buckets[section_name][key] = buckets
+            values = self._bucketers[section_name](entry)
+            for index, value in zip(self._indexes[section_name], values, strict=True):
+                if value is not None:
+                    index.add(value, key)
+            self._values[section_name][key] = values
             if section_name == CredentialType.ACCESS_TOKEN:
                 self._index_scopes(key, entry)
         self._note(cache, section_name)
 
     def drop(self, cache: dict[str, Any], section_name: str, key: str) -> None:
         """Unindex ``key`` after it was removed from ``cache[section_name]``."""
-        if section_name not in self._buckets:
+        if section_name not in self._values:
             return
         self._unindex(section_name, key)
         self.ordinals[section_name].pop(key, None)
@@ -256,13 +379,21 @@ class CacheIndex:
             self._seen[section_name] = (section, len(section) if isinstance(section, dict) else 0)
 
     def _unindex(self, section_name: str, key: str) -> None:
-        for index, value in self._buckets[section_name].pop(key, ()):
-            index.discard(value, key)
-        if section_name == CredentialType.ACCESS_TOKEN and key in self._at_scopes:
-            group_key, tokens = self._at_scopes.pop(key)
+        values = self._values[section_name].pop(key, None)
+        if values is not None:
+            for index, value in zip(self._indexes[section_name], values, strict=True):
+                if value is not None:
+                    index.discard(value, key)
+        if section_name == CredentialType.ACCESS_TOKEN:
+            group_key = self._at_group_of.pop(key, None)
+            if group_key is None:
+                return
             group = self.at_groups[group_key]
-            group.discard(key, tokens)
-            if not group.keys:
+            if isinstance(group, ScopeGroup):
+                group.discard(key)
+                if not group.members:
+                    del self.at_groups[group_key]
+            elif group[0] == key:
                 del self.at_groups[group_key]
 
     def _index_scopes(self, key: str, entry: _Entry) -> None:
@@ -276,50 +407,14 @@ class CacheIndex:
         tokens = scope_tokens(entry.get("target"))
         group = self.at_groups.get(group_key)
         if group is None:
-            group = self.at_groups[group_key] = ScopeGroup()
-        group.add(key, tokens)
-        self._at_scopes[key] = (group_key, tokens)
-
-    # -- buckets per section -------------------------------------------------------
-
-    def _at_buckets(self, entry: _Entry) -> _Buckets:
-        hid, env = _account_of(entry)
-        buckets: _Buckets = [
-            (self.at_by_account, (hid, env)),
-            (self.at_by_app, (hid, env, norm(entry.get("client_id")))),
-        ]
-        if entry.get("user_assertion_hash"):
-            buckets.append((self.at_by_uah, norm(entry["user_assertion_hash"])))
-        return buckets
-
-    def _rt_buckets(self, entry: _Entry) -> _Buckets:
-        hid, env = _account_of(entry)
-        buckets: _Buckets = [
-            (self.rt_by_account, (hid, env)),
-            (self.rt_by_family, (hid, env, norm(entry.get("family_id")))),
-        ]
-        if entry.get("user_assertion_hash"):
-            buckets.append((self.rt_by_uah, norm(entry["user_assertion_hash"])))
-        return buckets
-
-    def _idt_buckets(self, entry: _Entry) -> _Buckets:
-        hid, env = _account_of(entry)
-        full = (hid, env, norm(entry.get("realm")), norm(entry.get("client_id")))
-        return [(self.idt_by_account, (hid, env)), (self.idt_by_client, full)]
-
-    def _account_buckets(self, entry: _Entry) -> _Buckets:
-        hid, env = _account_of(entry)
-        user = norm_lower(entry.get("username"))
-        return [
-            (self.acct_by_hid, hid),
-            (self.acct_by_env, env),
-            (self.acct_by_env_user, (env, user)),
-            (self.acct_by_user, user),
-        ]
-
-    def _app_buckets(self, entry: _Entry) -> _Buckets:
-        value = (norm_env(entry.get("environment")), norm(entry.get("client_id")))
-        return [(self.app_by_client, value)]
+            self.at_groups[group_key] = (key, tokens)
+        elif isinstance(group, ScopeGroup):
+            group.add(key, tokens)
+        else:
+            grown = self.at_groups[group_key] = ScopeGroup()
+            grown.add(*group)
+            grown.add(key, tokens)
+        self._at_group_of[key] = group_key
 
     # -- reading -------------------------------------------------------------------
 
@@ -333,7 +428,10 @@ class CacheIndex:
         group = self.at_groups.get(group_key)
         if group is None:
             return []
-        keys, work = group.supersets(scopes)
+        if isinstance(group, ScopeGroup):
+            keys, work = group.supersets(scopes)
+        else:
+            keys, work = ([group[0]] if scopes.issubset(group[1]) else []), 1
         self.examined += work
         return keys
 
@@ -342,3 +440,39 @@ class CacheIndex:
         keys = list(index.get(value))
         self.examined += len(keys)
         return keys
+
+
+# -- bucket values per section (aligned with CacheIndex._indexes) ---------------------
+
+
+def _at_values(entry: _Entry) -> _Values:
+    hid, env = _account_of(entry)
+    return (
+        (hid, env),
+        (hid, env, norm(entry.get("client_id"))),
+        _optional(entry.get("user_assertion_hash")),
+    )
+
+
+def _rt_values(entry: _Entry) -> _Values:
+    hid, env = _account_of(entry)
+    return (
+        (hid, env),
+        (hid, env, norm(entry.get("family_id"))),
+        _optional(entry.get("user_assertion_hash")),
+    )
+
+
+def _idt_values(entry: _Entry) -> _Values:
+    hid, env = _account_of(entry)
+    return (hid, env), (hid, env, norm(entry.get("realm")), norm(entry.get("client_id")))
+
+
+def _account_values(entry: _Entry) -> _Values:
+    hid, env = _account_of(entry)
+    user = norm_lower(entry.get("username"))
+    return hid, env, (env, user), user
+
+
+def _app_values(entry: _Entry) -> _Values:
+    return ((norm_env(entry.get("environment")), norm(entry.get("client_id"))),)

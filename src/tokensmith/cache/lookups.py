@@ -18,6 +18,8 @@ from tokensmith.errors import ConfigurationError
 __all__ = ["FastLookups", "int_field", "same_env", "strings"]
 
 _AT = CredentialType.ACCESS_TOKEN
+_MEMO_SIZE = 4096
+"""Remembered AccessToken answers per cache; cleared when full (cheap to refill)."""
 _RT = CredentialType.REFRESH_TOKEN
 
 
@@ -77,6 +79,33 @@ class FastLookups(CacheBase):
         hash never match. ``key_id``, when given, must equal the entry's. Entries
         with an ``ext_cache_key`` only match the same ``ext_cache_key``.
         """
+        memo_key: tuple[object, ...] | None
+        memo: tuple[int, str, dict[str, Any]] | None
+        try:
+            memo_key = (
+                home_account_id,
+                tuple(environments),
+                client_id,
+                realm,
+                tuple(scopes),
+                ext_cache_key,
+                key_id,
+                user_assertion_hash,
+            )
+            memo = self._at_memo.get(memo_key)
+        except TypeError:  # unhashable input: the checks below name the problem
+            memo_key = memo = None
+        if memo is not None:
+            with self._lock:
+                remembered_generation, remembered_key, remembered = memo
+                stored: object = self._section(_AT).get(remembered_key)
+                if (
+                    remembered_generation == self.generation
+                    and self._index.is_current(self._cache)
+                    and stored is memo[2]
+                    and (int_field(remembered, "expires_on") or 0) > now
+                ):
+                    return remembered
         envs = strings(environments, "environments")
         wanted = frozenset(s.lower() for s in strings(scopes, "scopes"))
         with self._lock:
@@ -85,6 +114,7 @@ class FastLookups(CacheBase):
             ordinals = self._index.ordinals[_AT]
             expired: list[dict[str, Any]] = []
             best: tuple[int, int, dict[str, Any]] | None = None
+            best_key = ""
             for env in envs:
                 if user_assertion_hash:
                     keys = self._index.lookup(self._index.at_by_uah, norm(user_assertion_hash))
@@ -106,11 +136,18 @@ class FastLookups(CacheBase):
                         expired.append(entry)
                     elif best is None or (expires_on, ordinals.get(key, -1)) > best[:2]:
                         best = (expires_on, ordinals.get(key, -1), entry)
+                        best_key = key
                 if best is not None:
                     break
             for entry in expired:
                 self.modify(_AT, entry)
-            return best[2] if best else None
+            if best is None:
+                return None
+            if memo_key is not None:
+                if len(self._at_memo) >= _MEMO_SIZE:
+                    self._at_memo.clear()
+                self._at_memo[memo_key] = (self.generation, best_key, best[2])
+            return best[2]
 
     def find_refresh_tokens(
         self,
@@ -219,7 +256,7 @@ def _at_fits(
         and entry.get("client_id") == client_id
         and entry.get("realm") == realm
         and (key_id is None or entry.get("key_id") == key_id)
-        and wanted <= scope_tokens(entry.get("target"))
+        and wanted.issubset(scope_tokens(entry.get("target")))
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from tokensmith._redact import logger, redact_mapping
 from tokensmith.cache.accounts import AccountLookups
 from tokensmith.cache.events import entries_from_event
+from tokensmith.cache.index import gc_paused
 from tokensmith.cache.lookups import int_field, strings
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.search import candidate_keys, is_match
@@ -229,7 +230,8 @@ class SerializableTokenCache(TokenCache):
             loaded: object = {}
         else:
             try:
-                loaded = json.loads(state)
+                with gc_paused():
+                    loaded = json.loads(state)
             except (ValueError, TypeError) as exc:
                 raise ProtocolError("token cache state is not valid JSON") from exc
         if not isinstance(loaded, dict):
