@@ -291,3 +291,64 @@ def _refreshes_with_status(provider: OidcProvider, client_id: str, status: int) 
         and row["grant_type"] == "refresh_token"
         and row["status"] == status
     )
+
+
+# -- certificate credentials (private_key_jwt, RFC 7523) ------------------------------
+
+
+def _pfx_file(provider: OidcProvider, directory: Any, passphrase: bytes) -> str:
+    """The interop client key and certificate as a PKCS#12 file, as Windows exports it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = provider.clients.jwt_key
+    private_key = serialization.load_pem_private_key(key.private_key_pem.encode(), None)
+    certificate = x509.load_pem_x509_certificate(key.certificate_pem.encode())
+    blob = pkcs12.serialize_key_and_certificates(
+        b"interop",
+        private_key,
+        certificate,
+        None,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+    path = directory / "client.pfx"
+    path.write_bytes(blob)
+    return str(path)
+
+
+@pytest.mark.parametrize("form", ["pem", "pfx"])
+def test_tokensmith_certificate_credential_signs_a_fresh_assertion_per_request(
+    form: str, oidc_provider: OidcProvider, tmp_path: Any
+) -> None:
+    """A strict provider rejects a replayed ``jti`` (RFC 7523 §3), which MSAL 1.39 sends
+    (see test_provider_smoke); tokensmith signs a new assertion for every request."""
+    import tokensmith
+
+    key = oidc_provider.clients.jwt_key
+    credential: dict[str, Any]
+    if form == "pem":
+        credential = {
+            "private_key": key.private_key_pem,
+            "public_certificate": key.certificate_pem,
+        }
+    else:
+        credential = {
+            "private_key_pfx_path": _pfx_file(oidc_provider, tmp_path, b"pfx-pass"),
+            "passphrase": "pfx-pass",
+        }
+    client_id = oidc_provider.clients.jwt_id
+    before = oidc_provider.token_requests(client_id)
+    with tokensmith.ConfidentialClientApplication(
+        client_id,
+        client_credential=credential,
+        oidc_authority=oidc_provider.issuer,
+        verify=str(oidc_provider.ca_path),
+    ) as app:
+        first = app.acquire_token_for_client([SCOPE_DEFAULT])
+        assert first.get("token_source") == "identity_provider", first.get("error_description")
+        assert decode_jwt_claims(first["access_token"], "access token")["sub"] == client_id
+        second = app.acquire_token_for_client([SCOPE_READ])  # a cache miss: a new request
+        assert second.get("token_source") == "identity_provider", second.get("error_description")
+        assert app.acquire_token_for_client([SCOPE_DEFAULT])["token_source"] == "cache"
+    assert oidc_provider.token_requests(client_id) - before == 2

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,12 +24,10 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
     from cryptography.x509 import Certificate
 
-__all__ = ["ASSERTION_LIFETIME", "REFRESH_MARGIN", "CertificateAuth", "certificate_auth_from_dict"]
+__all__ = ["ASSERTION_LIFETIME", "CertificateAuth", "certificate_auth_from_dict"]
 
 ASSERTION_LIFETIME = 600
 """Seconds an assertion is valid."""
-REFRESH_MARGIN = 60
-"""An assertion with less than this many seconds left is replaced."""
 _CLIENT_ASSERTION_TYPE_JWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
@@ -43,7 +40,11 @@ def _hex_thumbprint(value: str, what: str, length: int) -> str:
 
 
 class CertificateAuth:
-    """Signs client assertions with an RSA key; caches each one until 60 s before expiry.
+    """Signs a fresh client assertion (new ``jti``) with an RSA key for every request.
+
+    MSAL reuses one assertion for about nine minutes; a provider that enforces
+    RFC 7523 §3's one-time ``jti`` rejects the second request. Signing costs about a
+    millisecond, and only token requests that go to the network pay it.
 
     Args:
         private_key: the application's RSA private key (a ``cryptography`` object).
@@ -94,25 +95,14 @@ class CertificateAuth:
         if x5c:
             header["x5c"] = list(x5c)
         self.header: Mapping[str, Any] = header
-        self._cache: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CertificateAuth({self.algorithm}, client_id={self._client_id!r})"
 
     def form_fields(self, token_endpoint: str, now: float) -> dict[str, str]:
-        """Return ``client_assertion_type`` and an assertion for ``token_endpoint``.
-
-        The assertion is reused while at least :data:`REFRESH_MARGIN` seconds of its
-        validity remain at ``now``, then replaced.
-        """
-        with self._lock:
-            cached = self._cache.get(token_endpoint)
-            if cached is None or cached[1] - now < REFRESH_MARGIN:
-                cached = (self._sign(token_endpoint, now), now + ASSERTION_LIFETIME)
-                self._cache = {k: v for k, v in self._cache.items() if v[1] - now >= REFRESH_MARGIN}
-                self._cache[token_endpoint] = cached
-        return {"client_assertion_type": _CLIENT_ASSERTION_TYPE_JWT, "client_assertion": cached[0]}
+        """Return ``client_assertion_type`` and a new assertion for ``token_endpoint``."""
+        assertion = self._sign(token_endpoint, now)
+        return {"client_assertion_type": _CLIENT_ASSERTION_TYPE_JWT, "client_assertion": assertion}
 
     def _sign(self, token_endpoint: str, now: float) -> str:
         issued = int(now)

@@ -107,20 +107,17 @@ def test_adfs_falls_back_to_rs256_even_with_a_certificate(
     assert header["x5t"] == b64url_encode(certificate.fingerprint(hashes.SHA1()))
 
 
-def test_assertion_is_cached_and_regenerated_with_less_than_60s_left(
-    key_pem: str, cert_pem: str
-) -> None:
+def test_every_request_gets_a_new_assertion_with_its_own_jti(key_pem: str, cert_pem: str) -> None:
     clock = FakeClock(1_700_000_000.0)
     auth = client_auth_from_credential(
         {"private_key": key_pem, "public_certificate": cert_pem}, client_id="c"
     )
-    first = auth.form_fields(ENDPOINT, clock())["client_assertion"]
-    clock.advance(540)  # 60 s left: still usable
-    assert auth.form_fields(ENDPOINT, clock())["client_assertion"] == first
-    clock.advance(1)  # 59 s left: replaced
-    second = auth.form_fields(ENDPOINT, clock())["client_assertion"]
-    assert second != first
-    assert decode_jwt_claims(second)["exp"] == 1_700_000_000 + 541 + 600
+    first = decode_jwt_claims(auth.form_fields(ENDPOINT, clock())["client_assertion"])
+    second = decode_jwt_claims(auth.form_fields(ENDPOINT, clock())["client_assertion"])
+    assert first["jti"] != second["jti"]
+    clock.advance(541)
+    third = decode_jwt_claims(auth.form_fields(ENDPOINT, clock())["client_assertion"])
+    assert third["exp"] == 1_700_000_000 + 541 + 600
     other = auth.form_fields("https://login.example/other/token", clock())["client_assertion"]
     assert decode_jwt_claims(other)["aud"] == "https://login.example/other/token"
 
