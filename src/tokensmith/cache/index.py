@@ -264,7 +264,8 @@ class CacheIndex:
         self._values: dict[str, dict[str, _Values]] = {name: {} for name in SECTIONS}
         self._at_group_of: dict[str, tuple[Hashable, ...]] = {}
         self._cache_ref: dict[str, Any] | None = None
-        self._seen: dict[str, tuple[object, int]] = {}
+        self._cache_len = 0
+        self._seen: dict[str, tuple[Any, int]] = {}
         self._indexes: dict[str, tuple[MultiIndex, ...]] = {
             CredentialType.ACCESS_TOKEN: (self.at_by_account, self.at_by_app, self.at_by_uah),
             CredentialType.REFRESH_TOKEN: (self.rt_by_account, self.rt_by_family, self.rt_by_uah),
@@ -288,16 +289,18 @@ class CacheIndex:
     # -- maintenance -------------------------------------------------------------
 
     def is_current(self, cache: dict[str, Any]) -> bool:
-        """True if the index still describes ``cache`` (an O(1) check)."""
-        if cache is not self._cache_ref:
+        """True if the index still describes ``cache`` (an O(1) check).
+
+        ``cache`` must be the dict last indexed, holding the same number of sections
+        (so none appeared or vanished), each known section the same object with the
+        same number of entries as when last seen.
+        """
+        if cache is not self._cache_ref or len(cache) != self._cache_len:
             return False
-        for name in SECTIONS:
-            section = cache.get(name)
-            seen = self._seen.get(name)
-            if seen is None:
-                if section is not None:
-                    return False
-            elif section is not seen[0] or (isinstance(section, dict) and len(section) != seen[1]):
+        get = cache.get
+        for name, (section, size) in self._seen.items():
+            current = get(name)
+            if current is not section or (size >= 0 and len(current) != size):
                 return False
         return True
 
@@ -310,6 +313,7 @@ class CacheIndex:
         """
         index = cls()
         index._cache_ref = cache
+        index._cache_len = len(cache)
         with gc_paused():  # a few objects per entry: no point collecting mid-build
             for name in SECTIONS:
                 section = cache.get(name)
@@ -372,11 +376,12 @@ class CacheIndex:
 
     def _note(self, cache: dict[str, Any], section_name: str) -> None:
         self._cache_ref = cache
+        self._cache_len = len(cache)
         section = cache.get(section_name)
         if section is None:
             self._seen.pop(section_name, None)
         else:
-            self._seen[section_name] = (section, len(section) if isinstance(section, dict) else 0)
+            self._seen[section_name] = (section, len(section) if isinstance(section, dict) else -1)
 
     def _unindex(self, section_name: str, key: str) -> None:
         values = self._values[section_name].pop(key, None)
