@@ -41,6 +41,9 @@ FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
 
 
+_MAX_SIZE = 1_000_000
+
+
 def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(part.replace("_", "").replace(",", "")) for part in text.split("/")]
@@ -48,8 +51,10 @@ def _sizes(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"sizes must be integers separated by '/': {text!r}"
         ) from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError("sizes must be positive")
+    if not sizes or min(sizes) < 1 or max(sizes) > _MAX_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"sizes must be between 1 and {_MAX_SIZE:,} (separate them with '/'): {text!r}"
+        )
     return sizes
 
 

@@ -15,6 +15,7 @@ __all__ = ["SCENARIOS"]
 
 SERIALIZE = Row("serialize", "serialize() whole cache")
 DESERIALIZE = Row("deserialize", "deserialize() whole cache")
+LOAD_AND_FIND = Row("deserialize_first_lookup", "deserialize() + first get_accounts(username)")
 
 
 def serialize(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
@@ -49,7 +50,30 @@ def deserialize(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
     return {"": Cell.of(measurement)}
 
 
+def deserialize_then_lookup(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
+    """``deserialize(text)`` followed by the first lookup, which pays for any lazy work
+    (tokensmith builds its indexes there), on a fresh cache and app each call."""
+    cache_data = ctx.user_cache(size, cachegen.SUBSET_TARGET)
+    text = cache_data.text_at(ctx.now())
+    username = cache_data.users[size // 2].username
+    http = FakeHttpClient()
+
+    def factory() -> Call:
+        def call(i: int) -> object:
+            cache = lib.cache_from_json(None)
+            cache.deserialize(text)
+            found = lib.public_app(cache, http).get_accounts(username=username)
+            if len(found) != 1:
+                raise BenchCheckError(f"get_accounts(username) found {len(found)} accounts")
+            return found
+
+        return call
+
+    return {"": Cell.of(measure(factory, ctx.settings))}
+
+
 SCENARIOS = (
     Scenario((SERIALIZE,), serialize),
     Scenario((DESERIALIZE,), deserialize),
+    Scenario((LOAD_AND_FIND,), deserialize_then_lookup),
 )
