@@ -349,9 +349,16 @@ class CacheIndex:
         """(Re)index ``key`` after it was written in ``cache[section_name]``."""
         if section_name not in self._values:
             return
-        self._unindex(section_name, key)
         section = cache.get(section_name)
         entry = section.get(key) if isinstance(section, dict) else None
+        if (
+            isinstance(entry, dict)
+            and section_name != CredentialType.ACCESS_TOKEN
+            and self._values[section_name].get(key) == self._bucketers[section_name](entry)
+        ):  # rewritten in place (a rotated refresh token, a new id token): same buckets
+            self._note(cache, section_name)
+            return
+        self._unindex(section_name, key)
         ordinals = self.ordinals[section_name]
         if key not in ordinals:
             ordinals[key] = self._next_ordinal
