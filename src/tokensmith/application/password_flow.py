@@ -41,7 +41,10 @@ def acquire(
     decorated = app._decorate(scopes)
     if handle.spec.kind is AuthorityKind.AAD:
         realm_headers = request_headers(ctx.base_headers, "by_username_password")
-        realm = ctx.run(user_realm(handle.instance, username, headers=realm_headers))
+        spec = handle.spec  # the authority's own host and port (the cache's instance has none)
+        realm = ctx.run(
+            user_realm(spec.instance, username, headers=realm_headers, scheme=spec.scheme)
+        )
         if str(realm.get("account_type", "")).lower() == "federated":
             return error_result(
                 "invalid_request",

@@ -24,15 +24,15 @@ _PATH_SAFE = "@!$&'()*+,;="  # RFC 3986 sub-delims and "@", allowed in a path se
 
 
 def user_realm(
-    host: str, username: str, *, headers: Mapping[str, str] | None = None
+    host: str, username: str, *, headers: Mapping[str, str] | None = None, scheme: str = "https"
 ) -> Flow[dict[str, Any]]:
-    """Ask ``host`` about ``username``'s realm.
+    """Ask ``host`` (``name[:port]``) about ``username``'s realm.
 
     Returns:
         A flow returning the server's JSON object, or ``{"account_type": "Unknown"}``
         on 404, any other non-2xx status, or a body that is not a JSON object.
     """
-    url = f"https://{host}/common/userrealm/{quote(username, safe=_PATH_SAFE)}"
+    url = f"{scheme}://{host}/common/userrealm/{quote(username, safe=_PATH_SAFE)}"
     request = HttpRequest(
         "GET",
         url,

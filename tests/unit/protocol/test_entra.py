@@ -105,6 +105,13 @@ def test_user_realm_request_and_answer() -> None:
     assert request.headers == {"client-request-id": "c"}
 
 
+def test_user_realm_keeps_the_authoritys_port_and_scheme() -> None:
+    """A loopback authority on a port (the dev IdP) is asked on that port."""
+    transport = MockTransport(lambda _r: json_response({"account_type": "Managed"}))
+    run_flow(user_realm("127.0.0.1:8443", "ada@x", scheme="http"), transport)
+    assert transport.requests[0].url == "http://127.0.0.1:8443/common/userrealm/ada@x"
+
+
 def test_user_realm_escapes_path_breaking_characters() -> None:
     _, transport = _realm(json_response({"account_type": "Managed"}), "a/b?c#d@x")
     assert transport.requests[0].url.endswith("/userrealm/a%2Fb%3Fc%23d@x")
