@@ -16,7 +16,7 @@ import signal
 import ssl
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,11 +272,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def start_provider(workdir: Path) -> Iterator[OidcProvider]:
+def start_provider(
+    workdir: Path, extra_clients: Sequence[dict[str, Any]] = ()
+) -> Iterator[OidcProvider]:
     """Run the provider for the duration of the ``with`` block.
 
     Args:
         workdir: an empty folder for the PKI, the config and the log.
+        extra_clients: more client registrations (OIDC client metadata), e.g. a web
+            app whose redirect URI is known only at run time.
 
     Yields:
         The running provider. The node process is stopped on exit, also on errors.
@@ -295,7 +299,9 @@ def start_provider(workdir: Path) -> Iterator[OidcProvider]:
     }
     tls = {"cert": str(pki.cert_path), "key": str(pki.key_path)}
     config_path = workdir / "provider.json"
-    config_path.write_text(json.dumps(_provider_config(clients, user, tls)))
+    config = _provider_config(clients, user, tls)
+    config["clients"].extend(extra_clients)
+    config_path.write_text(json.dumps(config))
     log_path = workdir / "provider.log"
     env = {**os.environ, "NODE_ENV": "test", "INTEROP_EXIT_WITH_PARENT": "1"}
     with log_path.open("wb") as log:

@@ -16,6 +16,7 @@ from typing import Any
 from tokensmith._clock import Clock, system_clock
 from tokensmith.application import factory
 from tokensmith.application.acquire import exchange, extra_form_fields, record
+from tokensmith.application.auth_code import AuthCodeMixin
 from tokensmith.application.context import AuthorityHandle
 from tokensmith.application.headers import request_headers
 from tokensmith.application.results import Account, TokenResult
@@ -33,7 +34,7 @@ __all__ = ["ClientApplication"]
 _ACCOUNT_AUTHORITY_TYPES = frozenset({"MSSTS", "ADFS"})
 
 
-class ClientApplication:
+class ClientApplication(AuthCodeMixin):
     """Base class of :class:`PublicClientApplication` and
     :class:`ConfidentialClientApplication` (MSAL Python's ``ClientApplication``)."""
 

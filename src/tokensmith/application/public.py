@@ -8,6 +8,7 @@ from typing import Any
 from tokensmith.application.acquire import record
 from tokensmith.application.client_application import ClientApplication
 from tokensmith.application.headers import new_correlation_id, request_headers
+from tokensmith.application.interactive import InteractiveMixin
 from tokensmith.application.results import TokenResult
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.device_code import initiate_device_flow, poll_device_flow
@@ -17,7 +18,7 @@ __all__ = ["DEVICE_CODE_GRANT", "PublicClientApplication"]
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
-class PublicClientApplication(ClientApplication):
+class PublicClientApplication(InteractiveMixin, ClientApplication):
     """MSAL's public client: device code, username/password, silent, refresh-token import."""
 
     CONSOLE_WINDOW_HANDLE = object()

@@ -3,18 +3,30 @@
 :func:`build_authorization_url` builds the request of §4.1.1 (plus OIDC Core §3.1.2.1
 ``nonce``/``prompt``/``max_age``/``claims`` and Entra's ``client_info=1`` and
 ``X-AnchorMailbox``), in the parameter order MSAL Python uses.
+:func:`parse_authorization_response` reads the redirect back (§4.1.2, §4.1.2.1) and
+checks its ``state`` (§10.12, CSRF).
 :func:`authorization_code_form` builds the redemption body of §4.1.3.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from tokensmith.errors import ProtocolError
 from tokensmith.protocol._forms import base_form
 from tokensmith.protocol.scopes import scope_string
 
-__all__ = ["GRANT_TYPE", "authorization_code_form", "build_authorization_url"]
+__all__ = [
+    "GRANT_TYPE",
+    "AuthorizationResponse",
+    "authorization_code_form",
+    "build_authorization_url",
+    "parse_authorization_response",
+    "state_matches",
+]
 
 GRANT_TYPE = "authorization_code"
 
@@ -107,3 +119,68 @@ def authorization_code_form(
     if code_verifier:
         form["code_verifier"] = code_verifier
     return form
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationResponse:
+    """The parameters of a redirect back from the authorization endpoint.
+
+    Exactly one of ``code`` (success, §4.1.2) and ``error`` (§4.1.2.1) is set. The
+    code is a secret: it is not in the repr.
+    """
+
+    code: str | None
+    state: str | None
+    error: str | None = None
+    error_description: str | None = None
+    error_uri: str | None = None
+    client_info: str | None = None
+
+    def __repr__(self) -> str:
+        outcome = f"error={self.error!r}" if self.error else "code=***"
+        return f"AuthorizationResponse({outcome})"
+
+
+def state_matches(expected: str | None, received: object) -> bool:
+    """Compare ``state`` values in constant time; a missing expected state matches any."""
+    if expected is None:
+        return True
+    if not isinstance(received, str):
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), received.encode("utf-8"))
+
+
+def _single(params: Mapping[str, object], name: str) -> str | None:
+    value = params.get(name)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if len(value) == 1 else None
+    return value if isinstance(value, str) and value else None
+
+
+def parse_authorization_response(
+    params: Mapping[str, object], *, expected_state: str | None
+) -> AuthorizationResponse:
+    """Read an authorization response (query or ``form_post`` parameters).
+
+    Args:
+        params: the parameters; a one-item list (as ``parse_qs`` gives) counts as its item.
+        expected_state: the ``state`` sent in the request; None skips the check.
+
+    Raises:
+        ProtocolError: the ``state`` does not match (a forged or stale response), or
+            the response carries neither ``code`` nor ``error``. Messages never quote
+            the parameters.
+    """
+    if not state_matches(expected_state, _single(params, "state")):
+        raise ProtocolError("state mismatch: the response does not answer this request")
+    code, error = _single(params, "code"), _single(params, "error")
+    if error is None and code is None:
+        raise ProtocolError('the authorization response has neither "code" nor "error"')
+    return AuthorizationResponse(
+        code=None if error else code,
+        state=_single(params, "state"),
+        error=error,
+        error_description=_single(params, "error_description"),
+        error_uri=_single(params, "error_uri"),
+        client_info=_single(params, "client_info"),
+    )

@@ -53,6 +53,8 @@ class FakeEntra:
         self.username = "ada@contoso.example"
         self.expires_in = 3600
         self.extra: dict[str, Any] = {}
+        self.jwks: dict[str, Any] = {"keys": []}
+        self.jwks_requests = 0
         self.transport = MockTransport(self.handle)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -76,6 +78,9 @@ class FakeEntra:
                     "message": "Enter ABCD-EFGH",
                 }
             )
+        if path.endswith("/discovery/v2.0/keys"):
+            self.jwks_requests += 1
+            return json_response(self.jwks)
         if path.endswith("/token"):
             form = dict(request.data or {})
             with self.lock:

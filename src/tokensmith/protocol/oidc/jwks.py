@@ -11,9 +11,12 @@ from typing import Any
 
 from tokensmith._jwt import b64url_decode, decode_json_part
 from tokensmith.errors import IdTokenError, ProtocolError
+from tokensmith.protocol._wire import exchange, json_object
+from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.jws import SUPPORTED_ALGORITHMS, verify_signature
+from tokensmith.transport.base import HttpRequest
 
-__all__ = ["public_key_from_jwk", "verify_jws_signature"]
+__all__ = ["fetch_jwks", "jws_key_id", "public_key_from_jwk", "verify_jws_signature"]
 
 _KTY_FOR_ALG = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
 
@@ -101,3 +104,28 @@ def verify_jws_signature(token: str, jwks: Mapping[str, Any]) -> None:
         if verify_signature(signing_input, signature, key, alg):
             return
     raise IdTokenError("the token signature does not verify with the JWKS")
+
+
+def jws_key_id(token: str) -> str | None:
+    """The ``kid`` of a compact JWS header, or None (also for a malformed token)."""
+    try:
+        kid = decode_json_part(token.split(".")[0], "JWS header").get("kid")
+    except (ProtocolError, AttributeError):
+        return None
+    return kid if isinstance(kid, str) else None
+
+
+def fetch_jwks(jwks_uri: str, *, headers: Mapping[str, str] | None = None) -> Flow[dict[str, Any]]:
+    """GET the provider's key set (OIDC Discovery §3 ``jwks_uri``, RFC 7517 §5).
+
+    Raises:
+        IdTokenError: the answer is not HTTP 200 with a JSON object holding ``keys``.
+    """
+    request = HttpRequest("GET", jwks_uri, headers=dict(headers or {"Accept": "application/json"}))
+    response = yield from exchange(request)
+    if response.status_code != 200:
+        raise IdTokenError(f"the provider's JWKS answered HTTP {response.status_code}")
+    document, reason = json_object(response.text)
+    if document is None or not isinstance(document.get("keys"), list):
+        raise IdTokenError(f"the provider's JWKS is unusable: {reason or 'no keys list'}")
+    return document

@@ -1,0 +1,94 @@
+"""Checking the id_token an authorization code brought back (OIDC Core §3.1.3.7).
+
+The code grant is the one flow where a browser carried part of the exchange, so the
+id_token is checked before anything is cached: issuer (Entra's ``{tenantid}`` template
+filled from ``tid``), audience, ``exp``/``nbf`` with clock skew, the request's nonce,
+``auth_time`` against ``max_age``, and, when the caller asks for it, the signature
+against the provider's JWKS (fetched once per application and key id).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokensmith.application.context import AppContext, AuthorityHandle
+from tokensmith.errors import IdTokenError
+from tokensmith.protocol.oidc.id_token import decode_id_token, validate_id_token_claims
+from tokensmith.protocol.oidc.jwks import fetch_jwks, jws_key_id, verify_jws_signature
+
+__all__ = ["IdTokenExpectations", "JwksMemo", "check_id_token"]
+
+
+@dataclass(frozen=True)
+class IdTokenExpectations:
+    """What the id_token of one code redemption must satisfy.
+
+    Attributes:
+        nonce: the value sent as ``nonce`` (MSAL sends the SHA-256 hex of the flow's
+            secret nonce); None skips the nonce check.
+        max_age: the ``max_age`` sent, if any (``auth_time`` is then required).
+        verify_signature: also verify the signature against the provider's JWKS.
+    """
+
+    nonce: str | None = field(default=None, repr=False)
+    max_age: int | None = None
+    verify_signature: bool = False
+
+
+class JwksMemo:
+    """The key sets of one application, by ``jwks_uri``; refetched once for an
+    unknown ``kid`` (key rotation)."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def keys_for(self, ctx: AppContext, jwks_uri: str, kid: str | None) -> dict[str, Any]:
+        """The key set of ``jwks_uri``, fetched when absent or when it lacks ``kid``."""
+        with self._lock:
+            known = self._sets.get(jwks_uri)
+        if known is not None and (kid is None or _has_kid(known, kid)):
+            return known
+        fresh = ctx.run(fetch_jwks(jwks_uri))
+        with self._lock:
+            self._sets[jwks_uri] = fresh
+        return fresh
+
+
+def _has_kid(jwks: Mapping[str, Any], kid: str) -> bool:
+    return any(isinstance(k, Mapping) and k.get("kid") == kid for k in jwks.get("keys", []))
+
+
+def check_id_token(
+    ctx: AppContext,
+    handle: AuthorityHandle,
+    response: Mapping[str, Any],
+    expected: IdTokenExpectations,
+    jwks: JwksMemo,
+) -> None:
+    """Check ``response["id_token"]`` when there is one; return quietly if it passes.
+
+    Raises:
+        IdTokenError: a claim or the signature failed; the message names the check,
+            never the token.
+    """
+    token = response.get("id_token")
+    if not token:
+        return
+    claims = decode_id_token(token)
+    validate_id_token_claims(
+        claims,
+        issuer=handle.metadata.issuer,
+        client_id=ctx.client_id,
+        now=ctx.clock(),
+        nonce=expected.nonce,
+        max_age=expected.max_age,
+    )
+    if expected.verify_signature:
+        jwks_uri = handle.metadata.jwks_uri
+        if not jwks_uri:
+            raise IdTokenError("the authority advertises no jwks_uri to verify the id_token")
+        verify_jws_signature(token, jwks.keys_for(ctx, jwks_uri, jws_key_id(token)))

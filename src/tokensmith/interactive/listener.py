@@ -1,0 +1,303 @@
+"""The loopback listener of a native app's sign-in (RFC 8252 §7.3, §8.3).
+
+:class:`LoopbackListener` binds ``127.0.0.1`` only (never all interfaces), on an
+ephemeral port unless one is given, and its redirect URI is ``http://localhost:<port>``
+(what MSAL registers). It answers on a background thread and accepts exactly one
+authorization response: one that carries ``code`` or ``error`` and the expected
+``state``, on path ``/``, with a ``Host`` naming this listener, by ``form_post``
+(default) or by query if so configured. A response with a wrong ``state`` is refused
+and the listener keeps waiting; once the one response is in, every further request is
+refused and the listener closes. Nothing it logs contains the request's query or body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tokensmith._redact import logger
+from tokensmith.errors import BrowserInteractionTimeoutError, ConfigurationError, ProtocolError
+from tokensmith.interactive.templates import DEFAULT_ERROR, DEFAULT_SUCCESS, Page, Pages, render
+from tokensmith.protocol.authorization_code import parse_authorization_response
+
+__all__ = ["BIND_ADDRESS", "RESPONSE_MODES", "LoopbackListener"]
+
+BIND_ADDRESS = "127.0.0.1"
+RESPONSE_MODES = ("form_post", "query")
+_MAX_BODY = 64 * 1024
+_IDLE_SECONDS = 5.0
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+class _Exchange:
+    """What the handler threads share: the expected state, the pages, the one result."""
+
+    def __init__(self, response_mode: str, pages: Pages) -> None:
+        self.response_mode = response_mode
+        self.pages = pages
+        self.state: str | None = None
+        self.auth_uri = ""
+        self.hosts: frozenset[str] = frozenset()
+        self.lock = threading.Lock()
+        self.result: dict[str, str] | None = None
+        self.done = threading.Event()
+
+    def offer(self, params: dict[str, list[str]]) -> tuple[int, Page, bool]:
+        """Judge a candidate response: ``(status, page, accepted)``."""
+        flat = {k: v[0] for k, v in params.items() if len(v) == 1}
+        with self.lock:
+            if self.state is None:  # before expect(): nothing can be the answer yet
+                return 503, Page("Not ready for a sign-in response yet.", "text/plain"), False
+            if self.result is not None:
+                return 409, Page("This sign-in has already completed.", "text/plain"), False
+            try:
+                response = parse_authorization_response(flat, expected_state=self.state)
+            except ProtocolError:
+                text = "State mismatch: this response was not expected. Still waiting."
+                return 400, Page(text, "text/plain"), False
+            self.result = flat
+        if response.error:
+            return 200, render(self.pages.error or DEFAULT_ERROR, flat), True
+        return 200, render(self.pages.success or DEFAULT_SUCCESS, flat), True
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    allow_reuse_address = sys.platform != "win32"  # Windows would allow double binding
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, port: int, exchange: _Exchange) -> None:
+        self.exchange = exchange
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__((BIND_ADDRESS, port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_open_connections(self) -> None:
+        """Wake handlers blocked on idle connections (browsers pre-connect)."""
+        with self.connections_lock:
+            pending = list(self.open_connections)
+        for conn in pending:
+            with contextlib.suppress(OSError):  # already closed by its handler
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = _IDLE_SECONDS
+    protocol_version = "HTTP/1.0"
+    server_version = "tokensmith-loopback"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        exchange = self.server.exchange
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if not self._acceptable(url.path):
+            return
+        if query.get("welcome") == ["true"] and exchange.pages.welcome:
+            values = {"auth_uri": exchange.auth_uri, "abort_uri": self._abort_uri()}
+            self._send(200, render(exchange.pages.welcome, values))
+        elif query.get("error") == ["abort"] and "state" not in query:
+            self._send(400, Page("Authentication aborted.", "text/plain"))
+        elif ("code" in query or "error" in query) and exchange.response_mode == "query":
+            self._judge(query)
+        elif "code" in query or "error" in query:
+            text = "This application accepts the sign-in response by form_post only."
+            self._send(400, Page(text, "text/plain"))
+        else:
+            text = "Authentication could not be completed. You can close this window."
+            self._send(400, Page(text, "text/plain"))
+
+    def do_POST(self) -> None:
+        if not self._acceptable(urlsplit(self.path).path):
+            return
+        if self.server.exchange.response_mode != "form_post":
+            self._send(
+                400, Page("This application expects the response in the query.", "text/plain")
+            )
+            return
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            self._send(413, Page("Request body too large or unreadable.", "text/plain"))
+            return
+        body = self.rfile.read(length).decode("utf-8", errors="replace")
+        params = parse_qs(body)
+        if "code" in params or "error" in params:
+            self._judge(params)
+        else:
+            self._send(400, Page("Invalid POST request.", "text/plain"))
+
+    def _acceptable(self, path: str) -> bool:
+        """Refuse other hosts (DNS rebinding) and paths other than ``/``."""
+        if self.headers.get("Host", "").lower() not in self.server.exchange.hosts:
+            self._send(400, Page("Unexpected Host header.", "text/plain"))
+            return False
+        if path not in ("", "/"):
+            self._send(404, Page("Not found.", "text/plain"))
+            return False
+        return True
+
+    def _abort_uri(self) -> str:
+        return f"http://localhost:{self.server.server_address[1]}/?error=abort"
+
+    def _judge(self, params: dict[str, list[str]]) -> None:
+        status, page, accepted = self.server.exchange.offer(params)
+        try:
+            self._send(status, page)
+        finally:
+            if accepted:
+                self.server.exchange.done.set()
+
+    def _send(self, status: int, page: Page) -> None:
+        body = page.body.encode("utf-8")
+        self.send_response(status)
+        content_type = page.content_type
+        if "charset" not in content_type:
+            content_type += "; charset=utf-8"
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in _SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Never the request line: in query mode it holds the authorization code.
+        path = urlsplit(self.path).path if hasattr(self, "path") else "?"
+        logger.debug("Loopback listener: %s %s -> %s", self.command, path, code)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("Loopback listener: a request failed or timed out")
+
+
+class LoopbackListener:
+    """Receives one authorization response on ``http://localhost:<port>``.
+
+    Use as a context manager (or call :meth:`close`); the socket is bound on entry to
+    the constructor, so :attr:`redirect_uri` is known before the browser starts.
+
+    Args:
+        port: the port to listen on; None or 0 picks a free ephemeral port.
+        response_mode: ``"form_post"`` (default) or ``"query"``.
+        pages: the page templates.
+
+    Raises:
+        ValueError: a bad ``port`` or ``response_mode``, or the port is taken or
+            not allowed ("Can't listen on port ...").
+    """
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        response_mode: str = "form_post",
+        pages: Pages | None = None,
+    ) -> None:
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
+            raise ConfigurationError("port must be an integer")
+        if port is not None and not 0 <= port <= 65535:
+            raise ConfigurationError("port must be between 0 and 65535")
+        if response_mode not in RESPONSE_MODES:
+            raise ConfigurationError(f"response_mode must be one of {RESPONSE_MODES}")
+        self._exchange = _Exchange(response_mode, pages or Pages())
+        try:
+            self._server = _Server(port or 0, self._exchange)
+        except OSError as exc:
+            raise ConfigurationError(f"Can't listen on port {port}. You may try port 0.") from exc
+        self._closed = False
+        bound = self.port
+        self._exchange.hosts = frozenset({f"localhost:{bound}", f"{BIND_ADDRESS}:{bound}"})
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name=f"tokensmith-loopback-{bound}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The ``(host, port)`` the socket is bound to (the host is always 127.0.0.1)."""
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on."""
+        return int(self._server.server_address[1])
+
+    @property
+    def redirect_uri(self) -> str:
+        """``http://localhost:<port>``, the redirect URI to send."""
+        return f"http://localhost:{self.port}"
+
+    @property
+    def welcome_uri(self) -> str:
+        """The local page showing the welcome template (links to the sign-in)."""
+        return f"{self.redirect_uri}/?welcome=true"
+
+    def expect(self, state: str, auth_uri: str) -> None:
+        """Set the ``state`` a response must carry and the address the welcome page
+        links to. Call before the browser is opened."""
+        with self._exchange.lock:
+            self._exchange.state = state
+            self._exchange.auth_uri = auth_uri
+
+    def wait(self, timeout: float | None = None) -> dict[str, str]:
+        """Block until the one response arrived; return its parameters.
+
+        Raises:
+            BrowserInteractionTimeoutError: nothing acceptable came within ``timeout``
+                seconds (None waits for ever).
+        """
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        while True:
+            remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if remaining <= 0:
+                raise BrowserInteractionTimeoutError("User did not complete the flow in time")
+            if self._exchange.done.wait(remaining):  # short slices keep Ctrl+C working
+                result = self._exchange.result
+                assert result is not None
+                return dict(result)
+
+    def close(self) -> None:
+        """Stop listening and end every connection. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._server.shutdown()
+        self._server.drop_open_connections()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> LoopbackListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
