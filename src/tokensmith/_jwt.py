@@ -43,7 +43,7 @@ def decode_json_part(text: str, what: str = "value") -> dict[str, Any]:
     """
     try:
         value = json.loads(b64url_decode(text).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nesting too deep
         raise ProtocolError(f"{what} is not base64url-encoded JSON") from exc
     if not isinstance(value, dict):
         raise ProtocolError(f"{what} is not a JSON object")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.application import factory
@@ -30,6 +30,8 @@ from tokensmith.protocol.scopes import decorate_scopes, validate_exclude_scopes
 from tokensmith.transport.base import Transport
 
 __all__ = ["ClientApplication"]
+
+_App = TypeVar("_App", bound="ClientApplication")
 
 _ACCOUNT_AUTHORITY_TYPES = frozenset({"MSSTS", "ADFS"})
 
@@ -145,7 +147,7 @@ class ClientApplication(AuthCodeMixin):
         """Close the HTTP connections this application opened."""
         self._ctx.close()
 
-    def __enter__(self) -> ClientApplication:
+    def __enter__(self: _App) -> _App:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -232,7 +232,7 @@ class SerializableTokenCache(TokenCache):
             try:
                 with gc_paused():
                     loaded = json.loads(state)
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 raise ProtocolError("token cache state is not valid JSON") from exc
         if not isinstance(loaded, dict):
             raise ProtocolError("token cache state is not a JSON object")

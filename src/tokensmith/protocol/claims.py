@@ -38,7 +38,7 @@ def merge_claims(
     if claims_challenge:
         try:
             parsed = json.loads(claims_challenge)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValueError("claims_challenge is not valid JSON") from exc
         if not isinstance(parsed, dict):
             raise ValueError("claims_challenge must be a JSON object")
