@@ -1,5 +1,5 @@
 # tokensmith: two commands set everything up on a fresh machine.
-#   make demo   run the main job (starts a real OpenID provider on loopback, gets tokens)
+#   make demo   run the main job (starts the offline dev IdP on loopback, gets tokens)
 #   make test   run the whole suite (unit, interop against real servers) and the checks
 SHELL := /bin/bash
 PY ?= python3
@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv check lint typecheck test unit demo bench sysdeps interop-deps clean
+.PHONY: all venv check lint typecheck test unit demo demo-node bench sysdeps interop-deps browser-deps clean
 
 all: test
 
@@ -25,6 +25,9 @@ sysdeps:
 interop-deps: sysdeps
 	bash scripts/interop-deps.sh
 
+browser-deps:
+	bash scripts/browser-deps.sh
+
 lint: venv
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
@@ -37,11 +40,14 @@ check: lint typecheck
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
-test: venv interop-deps check
+test: venv interop-deps browser-deps check
 	$(BIN)/pytest -q
 
-demo: venv interop-deps
+demo: venv
 	$(BIN)/python -m examples.demo
+
+demo-node: venv interop-deps
+	$(BIN)/python -m examples.demo --provider node
 
 bench: venv
 	$(BIN)/python -m bench

@@ -1,9 +1,11 @@
-"""`make demo`: tokensmith against a real OpenID provider, started on loopback.
+"""`make demo`: tokensmith against an identity provider started on loopback.
 
-Starts node-oidc-provider over https with a CA made for the run, then, with the
-MSAL-compatible API: client credentials (and the cache hit that follows), a device-code
-sign-in (a scripted person completes the provider's pages), a silent call served from
-the cache, and a refresh with the refresh token. Tokens are never printed whole.
+By default the provider is tokensmith's own offline, Entra-compatible dev IdP, started
+in-process (no network beyond loopback, no node): client credentials (and the cache hit
+that follows), a device-code sign-in completed for the demo user by the dev IdP's
+auto-complete switch, a silent call served from the cache, and a refresh with the
+refresh token. ``--provider node`` runs the same steps against node-oidc-provider
+(needs ``make interop-deps``). Tokens are never printed whole.
 """
 
 from __future__ import annotations
@@ -31,6 +33,56 @@ def show(step: str, result: dict[str, Any] | None) -> None:
         f"  {step:<38} -> {result['token_source']:<17} "
         f"access token {token[:10]}… ({len(token)} chars), expires in {result['expires_in']} s"
     )
+
+
+def dev_idp_demo() -> None:
+    """The default demo: the tokensmith dev IdP, speaking Entra's v2.0 protocol."""
+    from tokensmith.devidp import DevIdP
+
+    contoso = "contoso.onmicrosoft.com"
+    daemon, daemon_secret = "9b1e4d7a-5c3f-4e2b-8a6d-7f0c2b9e4a15", "dev-secret-not-for-production"
+    desktop, user = "3c9a7e51-2f4d-4b8a-9e6c-1d0f5a7b3c29", "ada@contoso.onmicrosoft.com"
+    graph_default, user_scope = "https://graph.microsoft.com/.default", "User.Read"
+
+    print("Starting the tokensmith dev IdP (Entra v2.0 protocol, https, loopback) ...")
+    with DevIdP() as idp:
+        print(f"  {idp.base_url}  (CA {idp.ca_path})\n")
+        verify = str(idp.ca_path)
+
+        print(f"Daemon: client credentials (authority {idp.authority(contoso)})")
+        with msal.ConfidentialClientApplication(
+            daemon, client_credential=daemon_secret, authority=idp.authority(contoso), verify=verify
+        ) as app:
+            show("acquire_token_for_client", app.acquire_token_for_client([graph_default]))
+            show("acquire_token_for_client (again)", app.acquire_token_for_client([graph_default]))
+
+        print(f"\nCLI: device code (authority {idp.authority('organizations')}), then silent")
+        idp.device_code_auto_complete_user = user
+        with msal.PublicClientApplication(
+            desktop, authority=idp.authority("organizations"), verify=verify
+        ) as cli:
+            flow = cli.initiate_device_flow([user_scope])
+            print(f"  {flow['message']}")
+            print(f"  (the dev IdP completes the sign-in for {user}: auto-complete is on)")
+            started = time.monotonic()
+            result = cli.acquire_token_by_device_flow(flow)
+            show(f"acquire_token_by_device_flow ({time.monotonic() - started:.1f} s)", result)
+            accounts = cli.get_accounts()
+            for account in accounts:
+                print(
+                    f"  account {account['username']}: home_account_id "
+                    f"{account['home_account_id']}, realm {account['realm']}"
+                )
+            show("acquire_token_silent", cli.acquire_token_silent([user_scope], accounts[0]))
+            show(
+                "acquire_token_silent(force_refresh)",
+                cli.acquire_token_silent([user_scope], accounts[0], force_refresh=True),
+            )
+            cli.remove_account(accounts[0])
+            show(
+                "after remove_account: silent", cli.acquire_token_silent([user_scope], accounts[0])
+            )
+    print("\nDev IdP stopped.")
 
 
 def oidc_demo() -> None:
@@ -86,8 +138,17 @@ def oidc_demo() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args(argv)
-    oidc_demo()
+    parser.add_argument(
+        "--provider",
+        choices=("dev-idp", "node"),
+        default="dev-idp",
+        help="dev-idp (default, offline) or node (node-oidc-provider; make interop-deps)",
+    )
+    args = parser.parse_args(argv)
+    if args.provider == "node":
+        oidc_demo()
+    else:
+        dev_idp_demo()
     return 0
 
 
