@@ -79,7 +79,7 @@ def record(
         "scope": list(scopes),
         "token_endpoint": handle.metadata.token_endpoint,
         "environment": handle.instance,
-        "response": dict(response),
+        "response": _with_claims(response, result),
         "data": dict(data or {}),
         "grant_type": grant_type,
     }
@@ -91,3 +91,12 @@ def record(
             "invalid_response", f"The identity provider's token response is unusable: {exc}"
         )
     return result
+
+
+def _with_claims(response: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+    """The response for the cache event, carrying the id_token claims already decoded
+    for the result (the cache takes ``id_token_claims`` as a broker would hand them)."""
+    copy = dict(response)
+    if "id_token_claims" in result and "id_token_claims" not in copy:
+        copy["id_token_claims"] = result["id_token_claims"]
+    return copy

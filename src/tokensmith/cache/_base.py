@@ -45,6 +45,7 @@ class CacheBase:
         self.single_flight = SingleFlight()
         self.account_generation = 0
         self.generation = 0
+        self._index_checked = False  # True while a batch of writes holds the lock
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any]]] = {}
 
     def modify(
@@ -69,7 +70,8 @@ class CacheBase:
             raise ConfigurationError("a cache entry must be a dict")
         key = key_maker(**old_entry)
         with self._lock:
-            self._ensure_index()
+            if not self._index_checked:
+                self._ensure_index()
             self.generation += 1
             if credential_type == CredentialType.ACCOUNT:
                 self.account_generation += 1

@@ -12,6 +12,7 @@ field values, so caches written with other key formats are still found.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -207,15 +208,24 @@ def compute_ext_cache_key(data: Mapping[str, Any] | None) -> str:
 def split_token_endpoint(url: str) -> tuple[str, str]:
     """Return ``(environment, realm)``: the lower-cased host and first path segment.
 
+    An app talks to a handful of token endpoints, so answers are remembered.
+
     A path-less CIAM host (``{tenant}.ciamlogin.com``) yields the realm
     ``{tenant}.onmicrosoft.com``. The port is not part of the environment.
 
     Raises:
         ConfigurationError: not an http(s) URL with a host and a first path segment.
     """
-    parsed = urlparse(url) if isinstance(url, str) else None
+    if not isinstance(url, str):
+        raise ConfigurationError("token_endpoint must be an https URL with a host")
+    return _split_token_endpoint(url)
+
+
+@functools.lru_cache(maxsize=64)
+def _split_token_endpoint(url: str) -> tuple[str, str]:
+    parsed = urlparse(url)
     host = parsed.hostname if parsed and parsed.scheme in ("https", "http") else None
-    if parsed is None or not host:
+    if not host:
         raise ConfigurationError("token_endpoint must be an https URL with a host")
     segments = parsed.path.split("/")
     first = segments[1] if len(segments) >= 2 else ""

@@ -157,8 +157,13 @@ class TokenCache(AccountLookups):
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("token cache event: %s", redact_mapping(event))
         with self._lock:
-            for credential_type, entry in writes:
-                self.modify(credential_type, entry, entry)
+            self._ensure_index()
+            self._index_checked = True  # one staleness check for the whole batch
+            try:
+                for credential_type, entry in writes:
+                    self.modify(credential_type, entry, entry)
+            finally:
+                self._index_checked = False
 
     def remove_rt(self, rt_item: dict[str, Any]) -> None:
         """Remove one RefreshToken entry."""
@@ -166,10 +171,19 @@ class TokenCache(AccountLookups):
         self.modify(CredentialType.REFRESH_TOKEN, rt_item)
 
     def update_rt(self, rt_item: dict[str, Any], new_rt: str) -> None:
-        """Replace a RefreshToken's secret and bump its ``last_modification_time``."""
+        """Replace a RefreshToken's secret and bump its ``last_modification_time``.
+
+        Nothing is written when the entry already holds ``new_rt`` (the token response
+        that brought it was just cached under the same key).
+        """
         _require(rt_item.get("credential_type") == CredentialType.REFRESH_TOKEN, "RefreshToken")
-        changes = {"secret": new_rt, "last_modification_time": str(self._now(None))}
-        self.modify(CredentialType.REFRESH_TOKEN, rt_item, changes)
+        with self._lock:
+            key = self.key_makers[CredentialType.REFRESH_TOKEN](**rt_item)
+            stored = self._section(CredentialType.REFRESH_TOKEN).get(key)
+            if isinstance(stored, dict) and stored.get("secret") == new_rt:
+                return
+            changes = {"secret": new_rt, "last_modification_time": str(self._now(None))}
+            self.modify(CredentialType.REFRESH_TOKEN, rt_item, changes)
 
     def remove_at(self, at_item: dict[str, Any]) -> None:
         """Remove one AccessToken entry."""

@@ -81,7 +81,7 @@ class HttpClientTransport:
             raw = self.http_client.post(request.url, data=data, **kwargs)
         else:
             raise ConfigurationError(f"an MSAL-style http_client cannot send {method}")
-        return _normalise(raw, f"{method} to {host_of(request.url)}")
+        return _normalise(raw, method, request.url)
 
     def close(self) -> None:
         """Call ``http_client.close()`` once, if the client has one. Idempotent."""
@@ -93,17 +93,19 @@ class HttpClientTransport:
             closer()
 
 
-def _normalise(raw: Any, where: str) -> HttpResponse:
+def _normalise(raw: Any, method: str, url: str) -> HttpResponse:
     status = getattr(raw, "status_code", None)
     if status is None:
         status = getattr(raw, "status", None)
     if isinstance(status, bool) or not isinstance(status, int):
-        raise ProtocolError(f"{where}: http_client response has no integer status_code")
+        raise ProtocolError(
+            f"{method} to {host_of(url)}: http_client response has no integer status_code"
+        )
     text = getattr(raw, "text", None)
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")
     if not isinstance(text, str):
-        raise ProtocolError(f"{where}: http_client response has no text")
+        raise ProtocolError(f"{method} to {host_of(url)}: http_client response has no text")
     return HttpResponse(status, text, _headers(getattr(raw, "headers", None)))
 
 

@@ -85,7 +85,7 @@ class ResilientTransport:
             Exception: the last error of the inner transport once the policy gives up
                 (non-``TransportError`` exceptions are never retried).
         """
-        where = f"{request.method} {describe_url(request.url, request.params)}"
+        where = _Where(request)  # rendered only if a debug line is actually emitted
         if self.throttle is not None:
             remembered = self.throttle.check(request)
             if remembered is not None:
@@ -138,3 +138,16 @@ class ResilientTransport:
 
 def _next(delay: float | None) -> str:
     return "" if delay is None else f"; retrying in {delay:.3f}s"
+
+
+class _Where:
+    """``METHOD scheme://host/path?names``, formatted lazily by the logging call."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: HttpRequest) -> None:
+        self._request = request
+
+    def __str__(self) -> str:
+        request = self._request
+        return f"{request.method} {describe_url(request.url, request.params)}"

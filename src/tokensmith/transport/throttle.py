@@ -120,8 +120,8 @@ class Throttle:
 
         Only POSTs are ever answered; expired entries are dropped on the way.
         """
-        if request.method.upper() != "POST":
-            return None
+        if request.method.upper() != "POST" or not self._entries:
+            return None  # nothing remembered: no need to hash the request
         keys = (_bad_request_key(request), _retry_after_key(request))
         with self._lock:
             now = self._clock()
