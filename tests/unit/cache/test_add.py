@@ -277,6 +277,27 @@ def test_now_defaults_to_the_injected_clock() -> None:
     assert rt["secret"] == "rotated" and rt["last_modification_time"] == str(NOW + 100)
 
 
+def test_update_rt_with_the_secret_already_stored_writes_nothing() -> None:
+    """After a refresh the response's RT is cached already; rotating to it again is a
+    no-op (no modify() call for persistence layers to replay)."""
+    calls: list[str] = []
+
+    class Counting(TokenCache):
+        def modify(self, credential_type: str, old: dict[str, Any], new: Any = None) -> None:
+            calls.append(credential_type)
+            super().modify(credential_type, old, new)
+
+    cache = Counting()
+    cache.add(user_event(), now=NOW)
+    rt = _only(cache, "RefreshToken")[1]
+    calls.clear()
+    cache.update_rt(rt, rt["secret"])
+    assert calls == []
+    cache.update_rt(rt, "rotated")
+    assert calls == ["RefreshToken"]
+    assert _only(cache, "RefreshToken")[1]["secret"] == "rotated"
+
+
 BAD_RESPONSES: list[tuple[str, dict[str, Any]]] = [
     ("id_token not a JWT", {"id_token": "not-a-jwt"}),
     ("id_token payload not JSON", {"id_token": "a." + b64json({"x": 1})[:-3] + "!!.c"}),
