@@ -17,15 +17,14 @@ _TRADE_OFFS = """\
 ## Where the design costs something
 
 tokensmith answers lookups from secondary indexes over the cache (see
-docs/architecture.md), so after the first lookup no silent call scans the cache. The
-indexes are built once per loaded cache, by the first lookup after `deserialize()`
-(loading itself costs what `json.loads` costs). That build is visible in two rows:
-"deserialize() + first get_accounts(username)" and the CLI process, which loads a
-cache, makes two lookups and exits. There, at large sizes, MSAL's two linear scans cost
-less than one index build, and tokensmith can be slower. A long-running process (a web
-app, a daemon, a desktop app) pays the build once and then gets the per-call figures
-above. `serialize()` writes the same JSON as MSAL (`json.dumps(indent=4)`), so it costs
-the same.
+docs/architecture.md), so a long-running process (a web app, a daemon, a desktop app)
+never scans the cache on a silent call. Building the indexes costs about as much as
+twenty scans, so after `deserialize()` it is deferred: the first four lookups scan the
+cache as MSAL does (fine for a CLI or a web request that loads a cache, makes a lookup
+or two and exits) and the fifth lookup, or the first write, builds the indexes. The
+rows "deserialize() + first get_accounts(username)" and "CLI process" show the scan
+path; the other rows show the indexed path. `serialize()` writes the same JSON as MSAL
+(`json.dumps(indent=4)`), so it costs the same.
 """
 
 _METHOD = """\

@@ -18,7 +18,12 @@ from tokensmith.cache.schema import SECTIONS, AuthorityType, CredentialType, mak
 from tokensmith.cache.single_flight import SingleFlight
 from tokensmith.errors import ConfigurationError
 
-__all__ = ["CacheBase"]
+__all__ = ["SCAN_LOOKUPS", "CacheBase"]
+
+SCAN_LOOKUPS = 4
+"""Lookups after a deserialize() that scan instead of building the indexes. An index
+build costs about as much as twenty scans of the cache, so a few scans are cheaper for
+a short-lived process, and a long-lived one builds the indexes soon enough."""
 
 
 class CacheBase:
@@ -46,6 +51,7 @@ class CacheBase:
         self.account_generation = 0
         self.generation = 0
         self._index_checked = False  # True while a batch of writes holds the lock
+        self._scans_left = 0
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any]]] = {}
 
     def modify(
@@ -108,14 +114,25 @@ class CacheBase:
     def _replace_state(self, cache: dict[str, Any]) -> None:
         """Swap in a whole new state (used by deserialize).
 
-        The indexes are rebuilt lazily, by the first lookup or write that needs them
-        (:meth:`_ensure_index` sees that they describe another state), so loading a
-        cache that is only passed along or re-serialized costs no more than parsing it.
+        The indexes are rebuilt lazily, by the first write or the first lookup past
+        the scan allowance (:data:`SCAN_LOOKUPS`): a process that loads a cache, makes
+        a lookup or two and exits (a CLI, a web request with a session cache) scans
+        like MSAL instead of paying for indexes it would use once.
         """
         with self._lock:
+            self._scans_left = SCAN_LOOKUPS
             self._cache = cache
             self.account_generation += 1
             self.generation += 1
+
+    def _scan_instead(self) -> bool:
+        """True if this lookup should scan its section rather than build the indexes
+        (they are stale after a load and the scan allowance is not used up).
+        Call with the lock held."""
+        if self._scans_left > 0 and not self._index.is_current(self._cache):
+            self._scans_left -= 1
+            return True
+        return False
 
     def _now(self, now: float | None) -> int:
         return int(self._clock() if now is None else now)

@@ -38,23 +38,15 @@ class AccountLookups(FastLookups):
         envs = None if environments is None else strings(environments, "environments")
         user = username.lower() if username is not None else None
         with self._lock:
-            self._ensure_index()
-            index = self._index
+            scan = self._scan_instead()
             section = self._section(_CT.ACCOUNT)
-            if home_account_id is not None:
-                keys = index.lookup(index.acct_by_hid, norm(home_account_id))
-            elif user is not None and envs is not None:
-                keys = [
-                    k for e in envs for k in index.lookup(index.acct_by_env_user, (e.lower(), user))
-                ]
-            elif user is not None:
-                keys = index.lookup(index.acct_by_user, user)
-            elif envs is not None:
-                keys = [k for e in envs for k in index.lookup(index.acct_by_env, e.lower())]
+            if scan:
+                ordered = list(section)
             else:
-                keys = list(section)
+                self._ensure_index()
+                ordered = self._account_keys(section, envs, user, home_account_id)
             found = []
-            for key in index.in_order(_CT.ACCOUNT, set(keys)):
+            for key in ordered:
                 entry = section.get(key)
                 if not isinstance(entry, dict):
                     continue
@@ -67,6 +59,29 @@ class AccountLookups(FastLookups):
                     continue
                 found.append(entry)
             return found
+
+    def _account_keys(
+        self,
+        section: dict[str, Any],
+        envs: list[str] | None,
+        user: str | None,
+        home_account_id: str | None,
+    ) -> list[str]:
+        """Candidate Account keys from the indexes, in insertion order."""
+        index = self._index
+        if home_account_id is not None:
+            keys = index.lookup(index.acct_by_hid, norm(home_account_id))
+        elif user is not None and envs is not None:
+            keys = [
+                k for e in envs for k in index.lookup(index.acct_by_env_user, (e.lower(), user))
+            ]
+        elif user is not None:
+            keys = index.lookup(index.acct_by_user, user)
+        elif envs is not None:
+            keys = [k for e in envs for k in index.lookup(index.acct_by_env, e.lower())]
+        else:
+            keys = list(section)
+        return index.in_order(_CT.ACCOUNT, set(keys))
 
     def find_id_token(
         self,

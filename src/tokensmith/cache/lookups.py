@@ -109,33 +109,40 @@ class FastLookups(CacheBase):
         envs = strings(environments, "environments")
         wanted = frozenset(s.lower() for s in strings(scopes, "scopes"))
         with self._lock:
-            self._ensure_index()
+            scan = self._scan_instead()
+            if not scan:
+                self._ensure_index()
             section = self._section(_AT)
-            ordinals = self._index.ordinals[_AT]
             expired: list[dict[str, Any]] = []
             best: tuple[int, int, dict[str, Any]] | None = None
             best_key = ""
             for env in envs:
-                if user_assertion_hash:
-                    keys = self._index.lookup(self._index.at_by_uah, norm(user_assertion_hash))
+                candidates: Iterable[tuple[int, str]]
+                if scan:  # insertion position is the ordinal
+                    candidates = enumerate(section)
                 else:
-                    group = at_group_key(home_account_id, env, client_id, realm, ext_cache_key)
-                    keys = self._index.at_supersets(group, wanted)
-                for key in keys:
+                    if user_assertion_hash:
+                        keys = self._index.lookup(self._index.at_by_uah, norm(user_assertion_hash))
+                    else:
+                        group = at_group_key(home_account_id, env, client_id, realm, ext_cache_key)
+                        keys = self._index.at_supersets(group, wanted)
+                    ordinals = self._index.ordinals[_AT]
+                    candidates = ((ordinals.get(key, -1), key) for key in keys)
+                for ordinal, key in candidates:
                     entry = section.get(key)
-                    if not isinstance(entry, dict) or not _at_fits(
-                        entry, env, client_id, realm, ext_cache_key, key_id, wanted
+                    if (
+                        not isinstance(entry, dict)
+                        or not _owner_fits(entry, home_account_id, user_assertion_hash)
+                        or not _at_fits(entry, env, client_id, realm, ext_cache_key, key_id, wanted)
                     ):
-                        continue
-                    if not _owner_fits(entry, home_account_id, user_assertion_hash):
                         continue
                     expires_on = int_field(entry, "expires_on")
                     if expires_on is None:
                         continue
                     if expires_on <= now:
                         expired.append(entry)
-                    elif best is None or (expires_on, ordinals.get(key, -1)) > best[:2]:
-                        best = (expires_on, ordinals.get(key, -1), entry)
+                    elif best is None or (expires_on, ordinal) > best[:2]:
+                        best = (expires_on, ordinal, entry)
                         best_key = key
                 if best is not None:
                     break
