@@ -22,6 +22,7 @@ from bench.scenarios.base import (
     accounts_by_home_id,
     expect_token,
     spread,
+    warm_up_lookups,
 )
 from bench.timing import CPU, Call, measure
 
@@ -86,6 +87,7 @@ def silent_refresh(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
     def factory() -> Call:
         text = cache.text_at(ctx.now(), expiring_soon=True)
         app = lib.public_app(lib.cache_from_json(text), http)
+        warm_up_lookups(app, users[0])
         accounts = accounts_by_home_id(app, users)
 
         def call(i: int) -> Any:
