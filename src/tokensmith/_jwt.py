@@ -35,6 +35,12 @@ def b64url_decode(text: str) -> bytes:
         raise ProtocolError("value is not base64url-encoded") from exc
 
 
+def _no_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON (RFC 8259 §6); a NaN ``exp`` would pass
+    every comparison, so tokens carrying them are refused."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def decode_json_part(text: str, what: str = "value") -> dict[str, Any]:
     """Decode a base64url-encoded JSON object (a JWT part, or Entra's client_info).
 
@@ -42,7 +48,7 @@ def decode_json_part(text: str, what: str = "value") -> dict[str, Any]:
         ProtocolError: not base64url, not UTF-8 JSON, or not a JSON object.
     """
     try:
-        value = json.loads(b64url_decode(text).decode("utf-8"))
+        value = json.loads(b64url_decode(text).decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nesting too deep
         raise ProtocolError(f"{what} is not base64url-encoded JSON") from exc
     if not isinstance(value, dict):

@@ -83,7 +83,9 @@ def test_replayed_code_is_rejected(
     wait_for_text(chromium, "Sign-in response rejected")
     assert posted_forms(chromium, webapp_site.redirect_uri) == [response]
 
-    # the same code redeemed twice by a client holding the flow: the provider refuses
+    # the same code redeemed twice: the application refuses a used flow before sending
+    # the code again, and another application holding a copy of the flow gets the
+    # provider's refusal
     flow = cca.initiate_auth_code_flow(
         [SCOPE_READ], redirect_uri=webapp_site.redirect_uri, response_mode="form_post"
     )
@@ -93,6 +95,14 @@ def test_replayed_code_is_rejected(
     [captured] = posted_forms(chromium, webapp_site.redirect_uri)
     first = cca.acquire_token_by_auth_code_flow(flow, captured)
     assert first.get("token_source") == "identity_provider", first
-    again = cca.acquire_token_by_auth_code_flow(flow, captured)
+    with pytest.raises(ValueError, match="already used"):
+        cca.acquire_token_by_auth_code_flow(flow, captured)
+    with msal.ConfidentialClientApplication(
+        WEBAPP_CLIENT_ID,
+        client_credential=webapp_site.client_secret,
+        oidc_authority=oidc_provider.issuer,
+        verify=str(oidc_provider.ca_path),
+    ) as other:
+        again = other.acquire_token_by_auth_code_flow(dict(flow), captured)
     assert again["error"] == "invalid_grant"
     assert "access_token" not in again

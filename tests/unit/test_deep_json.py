@@ -33,3 +33,11 @@ def test_a_deeply_nested_cache_state_is_refused_and_the_cache_kept() -> None:
 def test_a_deeply_nested_claims_challenge_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="not valid JSON"):
         merge_claims(DEEP, ["CP1"])
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_number_constants_in_a_jwt_are_a_protocol_error(constant: str) -> None:
+    payload = ('{"exp": ' + constant + ', "aud": "a"}').encode()
+    token = f"{b64url_encode(b'{}')}.{b64url_encode(payload)}.sig"
+    with pytest.raises(ProtocolError):
+        decode_jwt_claims(token)

@@ -10,7 +10,9 @@ is checked (:mod:`tokensmith.application.id_tokens`).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -167,6 +169,13 @@ class AuthCodeMixin(AppParts):
         """
         if not isinstance(auth_code_flow, Mapping) or not isinstance(auth_response, Mapping):
             raise TypeError("auth_code_flow and auth_response must be dicts")
+        if "redirect_uri" in kwargs and kwargs["redirect_uri"] != auth_code_flow.get(
+            "redirect_uri"
+        ):
+            raise ProtocolError(
+                "redirect_uri differs from the auth_code_flow's (RFC 6749 §4.1.3): "
+                "the code can only be redeemed with the redirect_uri it was issued for"
+            )
         wanted = self._decorate(scopes) if scopes else None
         return self._complete_flow(
             auth_code_flow, auth_response, wanted, kwargs, api="by_authorization_code"
@@ -181,30 +190,44 @@ class AuthCodeMixin(AppParts):
         *,
         api: str,
     ) -> TokenResult:
-        if not flow.get("state"):
+        if not flow.get("state") or not isinstance(flow["state"], str):
             raise ProtocolError("state missing from auth_code_flow")
         response = parse_authorization_response(auth_response, expected_state=flow["state"])
-        flow_scopes = list(flow.get("scope") or [])
+        raw_scopes = flow.get("scope") or []
+        if isinstance(raw_scopes, str) or not all(isinstance(s, str) for s in raw_scopes):
+            raise ProtocolError("the auth_code_flow's scope must be a list of strings")
+        flow_scopes = list(raw_scopes)
         if wanted and set(wanted) - set(flow_scopes):
             raise ProtocolError(f"scopes must be None or a subset of {flow_scopes}")
+        nonce = flow.get("nonce")
+        if "openid" in flow_scopes and (not nonce or not isinstance(nonce, str)):
+            raise ProtocolError("nonce missing from auth_code_flow (openid was requested)")
+        max_age = flow.get("max_age")
+        if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int)):
+            raise ProtocolError("the auth_code_flow's max_age must be an integer")
+        reserved = sorted(_RESERVED_DATA & set(kwargs.get("data") or {}))
+        if reserved:
+            raise ProtocolError(f"data may not set {reserved}: they come from the flow")
         if response.error:  # only these three keys: never echo the rest of the response
             result = TokenResult(error=response.error)
             for key in ("error_description", "error_uri"):
                 if getattr(response, key):
                     result[key] = getattr(response, key)
             return result
-        nonce = flow.get("nonce")
+        handle, claims = self._handle(None), self._claims(flow.get("claims_challenge"))
+        self._used_flows().claim(flow)  # before the code leaves: one redemption per flow
         return self._redeem_code(
-            self._handle(None),
+            handle,
             code=str(response.code),
             redirect_uri=flow.get("redirect_uri"),
             code_verifier=flow.get("code_verifier"),
             scopes=wanted or flow_scopes,
-            claims=self._claims(flow.get("claims_challenge")),
+            claims=claims,
             expected=IdTokenExpectations(
                 nonce=nonce_hash(nonce) if nonce else None,
-                max_age=flow.get("max_age"),
+                max_age=max_age,
                 verify_signature=bool(kwargs.get("verify_id_token_signature")),
+                require_id_token="openid" in flow_scopes,
             ),
             data=kwargs.get("data"),
             client_info=response.client_info,
@@ -241,6 +264,12 @@ class AuthCodeMixin(AppParts):
         if "error" not in response:
             check_id_token(self._ctx, handle, response, expected, self._jwks_memo())
         return record(self._ctx, handle, response, scopes=scopes, grant_type=GRANT_TYPE, data=data)
+
+    def _used_flows(self) -> _UsedFlows:
+        used: _UsedFlows | None = self.__dict__.get("_used_flows_memo")
+        if used is None:
+            used = self.__dict__.setdefault("_used_flows_memo", _UsedFlows())
+        return used
 
     def _jwks_memo(self) -> JwksMemo:
         memo: JwksMemo | None = self.__dict__.get("_jwks")
@@ -330,6 +359,37 @@ class AuthCodeMixin(AppParts):
             )
         except IdTokenError as exc:
             raise ProtocolError(str(exc)) from exc
+
+
+_RESERVED_DATA = frozenset({"code", "code_verifier", "redirect_uri", "grant_type", "client_id"})
+
+
+class _UsedFlows:
+    """The auth code flows this application has redeemed a code for (SHA-256 of their
+    ``state`` and ``code_verifier``, never the values), so that a flow handed back a
+    second time (a double-submitted or replayed response) is refused before its code
+    is sent again. Per application object and bounded: apps with several processes
+    must still drop the flow from their session (``session.pop``)."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._seen: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, flow: Mapping[str, Any]) -> None:
+        digest = hashlib.sha256(
+            f"{flow.get('state')}\0{flow.get('code_verifier')}".encode()
+        ).hexdigest()
+        with self._lock:
+            if digest in self._seen:
+                raise ProtocolError(
+                    "this auth_code_flow was already used: start a new one "
+                    "with initiate_auth_code_flow()"
+                )
+            self._seen[digest] = None
+            if len(self._seen) > self.LIMIT:
+                del self._seen[next(iter(self._seen))]
 
 
 def _anchor(client_info: str | None) -> str | None:

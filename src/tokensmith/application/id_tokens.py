@@ -19,7 +19,7 @@ from tokensmith.errors import IdTokenError
 from tokensmith.protocol.oidc.id_token import decode_id_token, validate_id_token_claims
 from tokensmith.protocol.oidc.jwks import fetch_jwks, jws_key_id, verify_jws_signature
 
-__all__ = ["IdTokenExpectations", "JwksMemo", "check_id_token"]
+__all__ = ["REFETCH_INTERVAL", "IdTokenExpectations", "JwksMemo", "check_id_token"]
 
 
 @dataclass(frozen=True)
@@ -31,30 +31,42 @@ class IdTokenExpectations:
             secret nonce); None skips the nonce check.
         max_age: the ``max_age`` sent, if any (``auth_time`` is then required).
         verify_signature: also verify the signature against the provider's JWKS.
+        require_id_token: ``openid`` was requested, so the response must carry an
+            id_token (OIDC Core §3.1.3.3); without it the nonce would go unchecked.
     """
 
     nonce: str | None = field(default=None, repr=False)
     max_age: int | None = None
     verify_signature: bool = False
+    require_id_token: bool = False
+
+
+REFETCH_INTERVAL = 300.0
+"""Seconds between two fetches of one key set for an unknown ``kid``."""
 
 
 class JwksMemo:
-    """The key sets of one application, by ``jwks_uri``; refetched once for an
-    unknown ``kid`` (key rotation)."""
+    """The key sets of one application, by ``jwks_uri``; refetched for an unknown
+    ``kid`` (key rotation), at most once per :data:`REFETCH_INTERVAL`, so that tokens
+    naming made-up key ids cannot turn every check into a request to the provider."""
 
     def __init__(self) -> None:
-        self._sets: dict[str, dict[str, Any]] = {}
+        self._sets: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def keys_for(self, ctx: AppContext, jwks_uri: str, kid: str | None) -> dict[str, Any]:
-        """The key set of ``jwks_uri``, fetched when absent or when it lacks ``kid``."""
+        """The key set of ``jwks_uri``, fetched when absent or when it lacks ``kid``
+        and was fetched more than :data:`REFETCH_INTERVAL` seconds ago."""
         with self._lock:
-            known = self._sets.get(jwks_uri)
-        if known is not None and (kid is None or _has_kid(known, kid)):
-            return known
+            fetched_at, known = self._sets.get(jwks_uri, (0.0, None))
+        if known is not None:
+            if kid is None or _has_kid(known, kid):
+                return known
+            if ctx.clock() - fetched_at < REFETCH_INTERVAL:
+                return known  # the signature check then reports the unknown kid
         fresh = ctx.run(fetch_jwks(jwks_uri))
         with self._lock:
-            self._sets[jwks_uri] = fresh
+            self._sets[jwks_uri] = (ctx.clock(), fresh)
         return fresh
 
 
@@ -77,6 +89,8 @@ def check_id_token(
     """
     token = response.get("id_token")
     if not token:
+        if expected.require_id_token:
+            raise IdTokenError("openid was requested but the token response has no id_token")
         return
     claims = decode_id_token(token)
     validate_id_token_claims(

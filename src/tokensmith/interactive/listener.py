@@ -8,11 +8,21 @@ authorization response: one that carries ``code`` or ``error`` and the expected
 (default) or by query if so configured. A response with a wrong ``state`` is refused
 and the listener keeps waiting; once the one response is in, every further request is
 refused and the listener closes. Nothing it logs contains the request's query or body.
+
+``localhost`` may resolve to ``::1`` first (most systems list both; browsers try IPv6
+first and fall back to IPv4 when it is refused). The listener therefore also binds
+``[::1]:<port>`` *without listening*: connections there are refused at once (so the
+browser falls back to 127.0.0.1), and no other program can listen there and be handed
+the authorization response. When another program already holds ``[::1]:<port>`` an
+ephemeral port is picked again, and an explicit ``port`` is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import math
+import re
 import socket
 import socketserver
 import sys
@@ -25,11 +35,15 @@ from urllib.parse import parse_qs, urlsplit
 from tokensmith._redact import logger
 from tokensmith.errors import BrowserInteractionTimeoutError, ConfigurationError, ProtocolError
 from tokensmith.interactive.templates import DEFAULT_ERROR, DEFAULT_SUCCESS, Page, Pages, render
-from tokensmith.protocol.authorization_code import parse_authorization_response
+from tokensmith.protocol.authorization_code import parse_authorization_response, state_matches
 
 __all__ = ["BIND_ADDRESS", "RESPONSE_MODES", "LoopbackListener"]
 
 BIND_ADDRESS = "127.0.0.1"
+IPV6_LOOPBACK = "::1"
+_PORT_ATTEMPTS = 8
+_ADDRESS_IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,9}")
 RESPONSE_MODES = ("form_post", "query")
 _MAX_BODY = 64 * 1024
 _IDLE_SECONDS = 5.0
@@ -63,10 +77,15 @@ class _Exchange:
                 return 503, Page("Not ready for a sign-in response yet.", "text/plain"), False
             if self.result is not None:
                 return 409, Page("This sign-in has already completed.", "text/plain"), False
+            if not state_matches(self.state, flat.get("state")):
+                text = "State mismatch: this response was not expected. Still waiting."
+                return 400, Page(text, "text/plain"), False
             try:
                 response = parse_authorization_response(flat, expected_state=self.state)
             except ProtocolError:
-                text = "State mismatch: this response was not expected. Still waiting."
+                text = (
+                    "Malformed sign-in response (a parameter missing or repeated). Still waiting."
+                )
                 return 400, Page(text, "text/plain"), False
             self.result = flat
         if response.error:
@@ -94,6 +113,11 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         with self.connections_lock:
             self.open_connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback on stderr; a dropped browser connection
+        # is not worth one, and nothing of the request may be shown.
+        logger.debug("Loopback listener: a connection failed (%s)", sys.exc_info()[0])
 
     def drop_open_connections(self) -> None:
         """Wake handlers blocked on idle connections (browsers pre-connect)."""
@@ -139,11 +163,15 @@ class _Handler(BaseHTTPRequestHandler):
                 400, Page("This application expects the response in the query.", "text/plain")
             )
             return
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= _MAX_BODY:
+        if self.headers.get_all("Transfer-Encoding"):  # only Content-Length framing
+            self._send(501, Page("Transfer-Encoding is not supported.", "text/plain"))
+            return
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) != 1 or not _CONTENT_LENGTH.fullmatch(lengths[0].strip()):
+            self._send(411, Page("Exactly one plain Content-Length is required.", "text/plain"))
+            return
+        length = int(lengths[0])
+        if length > _MAX_BODY:
             self._send(413, Page("Request body too large or unreadable.", "text/plain"))
             return
         body = self.rfile.read(length).decode("utf-8", errors="replace")
@@ -154,8 +182,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, Page("Invalid POST request.", "text/plain"))
 
     def _acceptable(self, path: str) -> bool:
-        """Refuse other hosts (DNS rebinding) and paths other than ``/``."""
-        if self.headers.get("Host", "").lower() not in self.server.exchange.hosts:
+        """Refuse other hosts (DNS rebinding), several ``Host`` headers, and paths
+        other than ``/``."""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1 or hosts[0].strip().lower() not in self.server.exchange.hosts:
             self._send(400, Page("Unexpected Host header.", "text/plain"))
             return False
         if path not in ("", "/"):
@@ -196,6 +226,30 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("Loopback listener: a request failed or timed out")
 
 
+def _guard_ipv6_loopback(port: int) -> socket.socket | None:
+    """Bind ``[::1]:port`` without listening, so that a browser trying ``localhost``
+    over IPv6 first is refused at once (and falls back to 127.0.0.1) instead of
+    reaching another program. None when this system has no IPv6 loopback.
+
+    Raises:
+        OSError: another program holds ``[::1]:port``.
+    """
+    try:
+        guard = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:  # no IPv6 at all
+        return None
+    try:
+        with contextlib.suppress(OSError, AttributeError):
+            guard.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        guard.bind((IPV6_LOOPBACK, port))
+    except OSError as exc:
+        guard.close()
+        if exc.errno in _ADDRESS_IN_USE or getattr(exc, "winerror", None) == 10048:
+            raise
+        return None  # no ::1 configured (EADDRNOTAVAIL), or IPv6 disabled
+    return guard
+
+
 class LoopbackListener:
     """Receives one authorization response on ``http://localhost:<port>``.
 
@@ -226,10 +280,7 @@ class LoopbackListener:
         if response_mode not in RESPONSE_MODES:
             raise ConfigurationError(f"response_mode must be one of {RESPONSE_MODES}")
         self._exchange = _Exchange(response_mode, pages or Pages())
-        try:
-            self._server = _Server(port or 0, self._exchange)
-        except OSError as exc:
-            raise ConfigurationError(f"Can't listen on port {port}. You may try port 0.") from exc
+        self._server, self._ipv6_guard = self._bind(port or 0)
         self._closed = False
         bound = self.port
         self._exchange.hosts = frozenset({f"localhost:{bound}", f"{BIND_ADDRESS}:{bound}"})
@@ -240,6 +291,27 @@ class LoopbackListener:
             daemon=True,
         )
         self._thread.start()
+
+    def _bind(self, port: int) -> tuple[_Server, socket.socket | None]:
+        """The IPv4 server and the ``[::1]`` guard on the same port (see module doc)."""
+        for _ in range(_PORT_ATTEMPTS if port == 0 else 1):
+            try:
+                server = _Server(port, self._exchange)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"Can't listen on port {port}. You may try port 0."
+                ) from exc
+            try:
+                return server, _guard_ipv6_loopback(int(server.server_address[1]))
+            except OSError as exc:
+                server.server_close()
+                if port:
+                    raise ConfigurationError(
+                        f"Can't listen on port {port}: another program listens on "
+                        f"[{IPV6_LOOPBACK}]:{port}, where browsers may send localhost. "
+                        "You may try port 0."
+                    ) from exc
+        raise ConfigurationError("Can't find a loopback port free on both IPv4 and IPv6")
 
     @property
     def address(self) -> tuple[str, int]:
@@ -276,6 +348,8 @@ class LoopbackListener:
             BrowserInteractionTimeoutError: nothing acceptable came within ``timeout``
                 seconds (None waits for ever).
         """
+        if timeout is not None and math.isnan(float(timeout)):
+            raise ConfigurationError("timeout must be a number of seconds or None")
         deadline = None if timeout is None else time.monotonic() + float(timeout)
         while True:
             remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
@@ -294,6 +368,8 @@ class LoopbackListener:
         self._server.shutdown()
         self._server.drop_open_connections()
         self._server.server_close()
+        if self._ipv6_guard is not None:
+            self._ipv6_guard.close()
         self._thread.join()
 
     def __enter__(self) -> LoopbackListener:

@@ -6,6 +6,9 @@ text. ``success_template`` and ``error_template`` may use the fields of the
 authorization response (``$error``, ``$error_description``, ``$error_uri``,
 ``$state``); ``$code`` is always empty, the code being a secret. ``welcome_template``
 may use ``$auth_uri`` and ``$abort_uri``. Unknown placeholders become empty.
+``$error_uri`` is filled only with an ``http(s)`` address (never ``javascript:`` or
+``data:``, which a link in the page would run). Values are escaped for HTML text and
+*quoted* attributes; a template must quote the attributes it fills.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
+from urllib.parse import urlsplit
 
 __all__ = ["DEFAULT_ERROR", "DEFAULT_SUCCESS", "Page", "Pages", "render"]
 
@@ -28,6 +32,7 @@ DEFAULT_SUCCESS = (
 )
 DEFAULT_ERROR = "Authentication failed. $error: $error_description ($error_uri).\n\n" + _ADVICE
 _HIDDEN = frozenset({"code"})
+_LINKS = frozenset({"error_uri", "auth_uri", "abort_uri"})
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,16 @@ def render(template: str, values: Mapping[str, str]) -> Page:
     is_html = template.lstrip().startswith("<")
     filled: defaultdict[str, str] = defaultdict(str)
     for key, value in values.items():
-        if key not in _HIDDEN:
-            filled[key] = html.escape(value, quote=True) if is_html else value
+        if key in _HIDDEN or (key in _LINKS and not _is_web_address(value)):
+            continue
+        filled[key] = html.escape(value, quote=True) if is_html else value
     body = Template(template).safe_substitute(filled)
     content_type = "text/html" if is_html else "text/plain"
     return Page(body, f"{content_type}; charset=utf-8")
+
+
+def _is_web_address(value: str) -> bool:
+    try:
+        return urlsplit(value.strip()).scheme.lower() in ("http", "https")
+    except ValueError:
+        return False

@@ -33,7 +33,10 @@ def discovery_document(tenant: str, host: str = HOST) -> dict[str, Any]:
         "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
         "token_endpoint": f"{base}/oauth2/v2.0/token",
         "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-        "issuer": f"https://{host}/{tenant}/v2.0",
+        # as Entra: the multi-tenant documents name a template, filled from `tid`
+        "issuer": f"https://{host}/"
+        + ("{tenantid}" if tenant in ("common", "organizations") else tenant)
+        + "/v2.0",
         "jwks_uri": f"{base}/discovery/v2.0/keys",
     }
 

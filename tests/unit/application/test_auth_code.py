@@ -21,6 +21,7 @@ from tests.unit.application.fake_entra import (
 )
 
 from tokensmith._jwt import b64url_encode, decode_jwt_claims
+from tokensmith.application.id_tokens import REFETCH_INTERVAL
 from tokensmith.errors import IdTokenError
 from tokensmith.protocol.jws import sign_compact
 from tokensmith.protocol.oidc.nonce import nonce_hash
@@ -189,9 +190,16 @@ def test_max_age_requires_a_recent_auth_time(pca: Any, entra: FakeEntra, clock: 
     id_token_claims(entra, nonce=nonce_hash(flow["nonce"]))
     with pytest.raises(RuntimeError, match="auth_time"):
         pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+    flow = start(pca, max_age=60)
     id_token_claims(entra, nonce=nonce_hash(flow["nonce"]), auth_time=int(clock()) - 3600)
     with pytest.raises(RuntimeError, match="max_age"):
         pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+    flow = start(pca, max_age=60)
+    id_token_claims(entra, nonce=nonce_hash(flow["nonce"]), auth_time=float("nan"))
+    # NaN compares False with everything: it must never pass for a recent auth_time.
+    with pytest.raises(RuntimeError, match=r"auth_time|not base64url-encoded JSON"):
+        pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+    flow = start(pca, max_age=60)
     id_token_claims(entra, nonce=nonce_hash(flow["nonce"]), auth_time=int(clock()) - 30)
     assert "access_token" in pca.acquire_token_by_auth_code_flow(flow, answer(flow))
 
@@ -202,48 +210,59 @@ def _rsa_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
     return {"kty": "RSA", "kid": kid, "use": "sig", "n": b64url_encode(n), "e": "AQAB"}
 
 
-def test_signature_is_verified_against_the_jwks_when_asked(pca: Any, entra: FakeEntra) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    flow = start(pca)
-
-    def signed_by(signer: rsa.RSAPrivateKey) -> Callable[[dict[str, str]], HttpResponse]:
-        def handler(form: dict[str, str]) -> HttpResponse:
-            body = json.loads(entra.issue(form).text)
-            claims = decode_jwt_claims(body["id_token"]) | {"nonce": nonce_hash(flow["nonce"])}
-            body["id_token"] = sign_compact({"kid": "k1"}, claims, signer, "RS256")
-            return json_response(body)
-
-        return handler
-
-    entra.jwks = {"keys": [_rsa_jwk(key, "k1")]}
-    entra.token_handler = signed_by(other)
-    with pytest.raises(IdTokenError, match="signature"):
-        pca.acquire_token_by_auth_code_flow(flow, answer(flow), verify_id_token_signature=True)
-    entra.token_handler = signed_by(key)
-    result = pca.acquire_token_by_auth_code_flow(flow, answer(flow), verify_id_token_signature=True)
-    assert "access_token" in result
-    assert entra.jwks_requests == 1  # one fetch per application while the kid is known
-
-
-def test_unknown_key_id_refetches_the_jwks_once(pca: Any, entra: FakeEntra) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def _signed_flow(pca: Any, entra: FakeEntra, key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    """A fresh flow; the fake then signs id_tokens with ``key`` under ``kid``."""
     flow = start(pca)
 
     def handler(form: dict[str, str]) -> HttpResponse:
         body = json.loads(entra.issue(form).text)
         claims = decode_jwt_claims(body["id_token"]) | {"nonce": nonce_hash(flow["nonce"])}
-        body["id_token"] = sign_compact({"kid": "rotated"}, claims, key, "RS256")
+        body["id_token"] = sign_compact({"kid": kid}, claims, key, "RS256")
         return json_response(body)
 
     entra.token_handler = handler
-    entra.jwks = {"keys": []}
-    with pytest.raises(IdTokenError, match="kid"):
+    return flow
+
+
+def test_signature_is_verified_against_the_jwks_when_asked(pca: Any, entra: FakeEntra) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    entra.jwks = {"keys": [_rsa_jwk(key, "k1")]}
+    flow = _signed_flow(pca, entra, other, "k1")
+    with pytest.raises(IdTokenError, match="signature"):
         pca.acquire_token_by_auth_code_flow(flow, answer(flow), verify_id_token_signature=True)
+    flow = _signed_flow(pca, entra, key, "k1")
+    result = pca.acquire_token_by_auth_code_flow(flow, answer(flow), verify_id_token_signature=True)
+    assert "access_token" in result
+    assert entra.jwks_requests == 1  # one fetch per application while the kid is known
+
+
+def test_unknown_key_id_refetches_the_jwks_at_most_every_few_minutes(
+    pca: Any, entra: FakeEntra, clock: Any
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    entra.jwks = {"keys": [_rsa_jwk(key, "old")]}
+    flow = _signed_flow(pca, entra, key, "old")
+    pca.acquire_token_by_auth_code_flow(flow, answer(flow), verify_id_token_signature=True)
+    assert entra.jwks_requests == 1
+    clock.advance(REFETCH_INTERVAL + 1)
+    # the provider rotated its key: an unknown kid refetches the key set once
     entra.jwks = {"keys": [_rsa_jwk(key, "rotated")]}
+    flow = _signed_flow(pca, entra, key, "rotated")
     result = pca.acquire_token_by_auth_code_flow(flow, answer(flow), verify_id_token_signature=True)
     assert "access_token" in result
     assert entra.jwks_requests == 2
+    # made-up kids right after do not turn each check into a JWKS request
+    for n in range(3):
+        flow = _signed_flow(pca, entra, key, f"made-up-{n}")
+        with pytest.raises(IdTokenError, match="kid"):
+            pca.acquire_token_by_auth_code_flow(flow, answer(flow), verify_id_token_signature=True)
+    assert entra.jwks_requests == 2
+    clock.advance(REFETCH_INTERVAL + 1)
+    flow = _signed_flow(pca, entra, key, "made-up-again")
+    with pytest.raises(IdTokenError, match="kid"):
+        pca.acquire_token_by_auth_code_flow(flow, answer(flow), verify_id_token_signature=True)
+    assert entra.jwks_requests == 3
 
 
 def test_deprecated_code_methods(pca: Any, entra: FakeEntra) -> None:
@@ -288,3 +307,106 @@ def test_no_code_verifier_or_token_in_debug_logs(
     assert [r for r in caplog.records if r.name.startswith("tokensmith")]
     assert not [s for s in secrets if s in caplog.text]
     assert CODE not in repr(result) and result["access_token"] not in repr(result)
+
+
+def test_a_flow_redeems_once(pca: Any, entra: FakeEntra) -> None:
+    flow = start(pca)
+    id_token_claims(entra, nonce=nonce_hash(flow["nonce"]))
+    forged = answer(flow, state="attacker")
+    with pytest.raises(ValueError, match="state mismatch"):  # does not use the flow up
+        pca.acquire_token_by_auth_code_flow(flow, forged)
+    assert "access_token" in pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+    for replay in (answer(flow), answer(flow, code="another-code")):
+        with pytest.raises(ValueError, match="already used"):
+            pca.acquire_token_by_auth_code_flow(dict(flow), replay)
+    assert entra.tokens_posted() == 1
+
+
+def test_a_flow_whose_redemption_failed_is_used_up_too(pca: Any, entra: FakeEntra) -> None:
+    flow = start(pca)
+    id_token_claims(entra, nonce="replayed")
+    with pytest.raises(IdTokenError):
+        pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+    with pytest.raises(ValueError, match="already used"):
+        pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+    assert entra.tokens_posted() == 1
+
+
+def test_openid_flows_need_a_nonce_and_an_id_token(pca: Any, entra: FakeEntra) -> None:
+    flow = start(pca)
+    for broken in ({**flow, "nonce": None}, {k: v for k, v in flow.items() if k != "nonce"}):
+        with pytest.raises(ValueError, match="nonce missing"):
+            pca.acquire_token_by_auth_code_flow(broken, answer(flow))
+    assert entra.tokens_posted() == 0
+
+    def no_id_token(form: dict[str, str]) -> HttpResponse:
+        body = json.loads(entra.issue(form).text)
+        del body["id_token"]
+        return json_response(body)
+
+    entra.token_handler = no_id_token
+    with pytest.raises(IdTokenError, match="no id_token"):  # else the nonce goes unchecked
+        pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+    assert pca.get_accounts() == []
+
+
+def test_redirect_uri_and_pkce_come_from_the_flow_only(pca: Any, entra: FakeEntra) -> None:
+    flow = start(pca)
+    with pytest.raises(ValueError, match="redirect_uri differs"):
+        pca.acquire_token_by_auth_code_flow(
+            flow, answer(flow), redirect_uri="https://elsewhere.example/cb"
+        )
+    for field in ("redirect_uri", "code_verifier", "code"):
+        with pytest.raises(ValueError, match="data may not set"):
+            pca.acquire_token_by_auth_code_flow(flow, answer(flow), data={field: "x"})
+    assert entra.tokens_posted() == 0
+    id_token_claims(entra, nonce=nonce_hash(flow["nonce"]))
+    result = pca.acquire_token_by_auth_code_flow(flow, answer(flow), redirect_uri=REDIRECT)
+    assert "access_token" in result
+    assert entra.token_requests[-1]["redirect_uri"] == REDIRECT
+
+
+def test_a_tampered_flow_is_refused(pca: Any, entra: FakeEntra) -> None:
+    flow = start(pca)
+    for changes in ({"scope": "openid profile"}, {"max_age": "60"}, {"state": 7}):
+        tampered = {**flow, **changes}
+        with pytest.raises(ValueError):
+            pca.acquire_token_by_auth_code_flow(tampered, answer(tampered))
+    assert entra.tokens_posted() == 0
+
+
+def test_a_tenant_id_that_is_not_a_guid_cannot_forge_the_issuer(
+    make_pca: Callable[..., Any], entra: FakeEntra
+) -> None:
+    pca = make_pca(authority="https://login.microsoftonline.com/organizations")
+    flow = start(pca)
+    forged_tid = "evil.example/x"
+    id_token_claims(
+        entra,
+        nonce=nonce_hash(flow["nonce"]),
+        tid=forged_tid,
+        iss=f"https://{HOST}/{forged_tid}/v2.0",
+    )
+    with pytest.raises(IdTokenError, match="GUID"):
+        pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+    flow = start(pca)  # the real tenant fills the template
+    id_token_claims(entra, nonce=nonce_hash(flow["nonce"]))
+    assert "access_token" in pca.acquire_token_by_auth_code_flow(flow, answer(flow))
+
+
+def test_no_secret_in_exception_messages(pca: Any, entra: FakeEntra) -> None:
+    flow = start(pca)
+    secret_values = [CODE, flow["code_verifier"], flow["nonce"], nonce_hash(flow["nonce"])]
+    messages: list[str] = []
+    id_token_claims(entra, nonce="replayed")
+    for call in (
+        lambda: pca.acquire_token_by_auth_code_flow(flow, answer(flow, state="x")),
+        lambda: pca.acquire_token_by_auth_code_flow(flow, answer(flow), data={"code": CODE}),
+        lambda: pca.acquire_token_by_auth_code_flow(flow, answer(flow)),  # nonce mismatch
+        lambda: pca.acquire_token_by_auth_code_flow(flow, answer(flow)),  # already used
+    ):
+        with pytest.raises((ValueError, RuntimeError)) as caught:
+            call()
+        messages.append(f"{caught.value!s} {caught.value!r}")
+    assert len(messages) == 4
+    assert not [s for s in secret_values for m in messages if s in m]

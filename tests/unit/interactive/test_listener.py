@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import signal
 import socket
 import threading
 import time
@@ -220,3 +223,181 @@ def test_nothing_is_accepted_before_the_state_is_known(http: httpx.Client) -> No
         listener.expect(STATE, "https://idp.example/authorize")
         http.post(listener.redirect_uri, data={"code": CODE, "state": STATE})
         assert listener.wait(timeout=5)["state"] == STATE
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    """Send ``request`` as is; return the whole answer (the listener closes after one)."""
+    chunks = []
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        # a refused oversized request is closed unread: the peer may reset
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            conn.sendall(request)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _post(port: int, headers: list[str], body: bytes) -> bytes:
+    head = "".join(f"{h}\r\n" for h in ["POST / HTTP/1.1", *headers])
+    return _raw(port, head.encode() + b"\r\n" + body)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # a second Host (smuggling past the DNS-rebinding check)
+        ["Host: localhost:{port}", "Host: evil.example", "Content-Length: {n}"],
+        # lengths int() accepts but HTTP does not
+        ["Host: localhost:{port}", "Content-Length: 5_2"],
+        ["Host: localhost:{port}", "Content-Length: +{n}"],
+        # two lengths, or a length and chunked framing (RFC 9112 §6.3)
+        ["Host: localhost:{port}", "Content-Length: {n}", "Content-Length: {n}"],
+        ["Host: localhost:{port}", "Content-Length: {n}", "Transfer-Encoding: chunked"],
+    ],
+)
+def test_ambiguous_requests_are_refused(listener: LoopbackListener, headers: list[str]) -> None:
+    body = f"code={CODE}&state={STATE}".encode()
+    assert len(body) == 52
+    filled = [h.format(port=listener.port, n=len(body)) for h in headers]
+    filled.append("Content-Type: application/x-www-form-urlencoded")
+    answer = _post(listener.port, filled, body)
+    assert answer.split(b" ")[1][:1] == b"4" or answer.split(b" ")[1] == b"501", answer[:60]
+    with pytest.raises(BrowserInteractionTimeoutError):  # nothing was taken
+        listener.wait(timeout=0.2)
+    plain = ["Host: localhost:{port}", "Content-Length: {n}"]
+    ok = _post(listener.port, [h.format(port=listener.port, n=len(body)) for h in plain], body)
+    assert ok.startswith(b"HTTP/1.0 200")
+    assert listener.wait(timeout=5)["code"] == CODE
+
+
+def test_repeated_parameters_are_refused_without_ending_the_wait(
+    listener: LoopbackListener, http: httpx.Client
+) -> None:
+    url = listener.redirect_uri
+    twice = http.post(url, content=f"code=a&code=b&state={STATE}", headers=_FORM)
+    assert twice.status_code == 400 and "repeated" in twice.text
+    two_states = http.post(url, content=f"code=a&state={STATE}&state=x", headers=_FORM)
+    assert two_states.status_code == 400 and "State mismatch" in two_states.text
+    http.post(url, data={"code": CODE, "state": STATE})
+    assert listener.wait(timeout=5) == {"code": CODE, "state": STATE}
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.timeout(10)
+def test_nan_timeout_is_refused_rather_than_waiting_for_ever(listener: LoopbackListener) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        listener.wait(timeout=float("nan"))
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_ipv6 = pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+
+
+@needs_ipv6
+def test_localhost_over_ipv6_is_refused_and_cannot_be_taken(listener: LoopbackListener) -> None:
+    with socket.socket(socket.AF_INET6) as client:
+        client.settimeout(5)
+        with pytest.raises(ConnectionRefusedError):  # browsers then fall back to 127.0.0.1
+            client.connect(("::1", listener.port))
+    with socket.socket(socket.AF_INET6) as squatter, pytest.raises(OSError):
+        squatter.bind(("::1", listener.port))
+    listener.close()
+    with socket.socket(socket.AF_INET6) as after:  # released on close
+        after.bind(("::1", listener.port))
+
+
+@needs_ipv6
+def test_a_port_another_program_holds_on_ipv6_is_not_used() -> None:
+    with socket.socket(socket.AF_INET6) as squatter:
+        squatter.bind(("::1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        with pytest.raises(ValueError, match=r"\[::1\]"):
+            LoopbackListener(taken)
+
+
+def test_an_ephemeral_port_taken_on_ipv6_is_picked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tokensmith.interactive import listener as module
+
+    real = module._guard_ipv6_loopback
+    refused: list[int] = []
+
+    def first_taken(port: int) -> socket.socket | None:
+        if not refused:
+            refused.append(port)
+            raise OSError(errno.EADDRINUSE, "in use")
+        return real(port)
+
+    monkeypatch.setattr(module, "_guard_ipv6_loopback", first_taken)
+    with LoopbackListener() as it:
+        assert refused and it.port != refused[0]
+    with socket.socket() as probe:  # the first IPv4 socket was closed, not leaked
+        probe.bind(("127.0.0.1", refused[0]))
+
+
+def test_handler_failures_are_not_printed(
+    listener: LoopbackListener, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = listener._server
+    try:
+        raise BrokenPipeError("client went away")
+    except BrokenPipeError:
+        server.handle_error(None, ("127.0.0.1", 1))
+    assert capsys.readouterr().err == ""
+
+
+def test_interrupted_wait_closes_threads_and_sockets(http: httpx.Client) -> None:
+    before = set(threading.enumerate())
+    main = threading.main_thread().ident
+    assert main is not None
+    with pytest.raises(KeyboardInterrupt), LoopbackListener() as listener:
+        listener.expect(STATE, "https://idp.example/authorize")
+        idle = socket.create_connection(("127.0.0.1", listener.port))
+        timer = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))
+        timer.start()
+        try:
+            listener.wait(timeout=10)
+        finally:
+            timer.join()
+            idle.close()
+    with pytest.raises(httpx.ConnectError):
+        http.post(listener.redirect_uri, data={"code": CODE, "state": STATE})
+    assert set(threading.enumerate()) <= before
+
+
+@pytest.mark.parametrize(
+    "error_uri", ["javascript:alert(document.domain)", " JavaScript:x", "data:text/html,<b>"]
+)
+def test_error_uri_is_only_filled_with_a_web_address(error_uri: str) -> None:
+    template = '<a href="$error_uri">details</a> $error_description'
+    page = render(template, {"error_uri": error_uri, "error_description": "<img src=x>"})
+    assert page.body == '<a href="">details</a> &lt;img src=x&gt;'
+    fine = render(template, {"error_uri": "https://login.example/help?a=1&b=2"})
+    assert 'href="https://login.example/help?a=1&amp;b=2"' in fine.body
+
+
+def test_oversized_request_lines_and_headers_are_refused(listener: LoopbackListener) -> None:
+    host = f"Host: localhost:{listener.port}\r\n".encode()
+    long_line = _raw(listener.port, b"GET /?" + b"a" * 70000 + b" HTTP/1.1\r\n" + host + b"\r\n")
+    assert long_line.split(b" ")[1] == b"414"
+    long_header = _raw(listener.port, b"GET / HTTP/1.1\r\n" + host + b"X: " + b"a" * 70000)
+    assert long_header.split(b" ")[1] == b"431"
+    many = b"".join(b"X-%d: 1\r\n" % n for n in range(101))
+    assert _raw(listener.port, b"GET / HTTP/1.1\r\n" + host + many + b"\r\n").split(b" ")[1] == (
+        b"431"
+    )
+    with pytest.raises(BrowserInteractionTimeoutError):
+        listener.wait(timeout=0.1)

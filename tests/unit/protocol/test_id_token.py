@@ -13,6 +13,7 @@ NOW = 1_743_670_100.0
 TID = "7d3f1e2a-5b4c-4d6e-8f90-1a2b3c4d5e6f"
 CLIENT = "3f8e2a1b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
 ISSUER = f"https://login.example/{TID}/v2.0"
+TEMPLATE = "https://login.example/{tenantid}/v2.0"
 GOOD = {
     "aud": CLIENT,
     "iss": ISSUER,
@@ -38,8 +39,9 @@ def _check(claims: dict[str, Any], **kwargs: Any) -> None:
         ({}, {"issuer": "https://login.example/{tenantid}/v2.0"}),
         ({"iss": ISSUER + "/"}, {}),
         ({}, {"issuer": None}),
-        ({"aud": [CLIENT, "other"]}, {}),
         ({"aud": [CLIENT, "other"], "azp": CLIENT}, {}),
+        ({"azp": CLIENT}, {}),
+        ({"tid": TID.upper(), "iss": ISSUER.replace(TID, TID.upper())}, {"issuer": TEMPLATE}),
         ({"exp": NOW - 200}, {}),  # within the 300 s skew
         ({"nbf": NOW + 200}, {}),
         ({}, {"nonce": "n-hash"}),
@@ -63,6 +65,23 @@ def test_valid_claims(changes: dict[str, Any], kwargs: dict[str, Any]) -> None:
         ({"aud": ["a", "b"]}, {}, "audience"),
         ({"aud": None}, {}, "audience"),
         ({"aud": [CLIENT, "b"], "azp": "b"}, {}, "azp"),
+        ({"aud": [CLIENT, "b"]}, {}, "no azp"),  # several audiences need azp
+        ({"azp": "another-app"}, {}, "azp"),  # azp checked with one audience too
+        ({"aud": [CLIENT, 7], "azp": CLIENT}, {}, "audience"),
+        # a tid that is not a GUID could write its own issuer into the template
+        (
+            {"tid": "evil.example/x", "iss": "https://login.example/evil.example/x/v2.0"},
+            {"issuer": TEMPLATE},
+            "GUID",
+        ),
+        ({"tid": TID + "\n", "iss": ISSUER}, {"issuer": TEMPLATE}, "GUID"),
+        # the template is only filled when the discovered issuer has it
+        ({"iss": "https://login.example/{tenantid}/v2.0"}, {}, "issuer"),
+        # NaN compares False with everything: it must not pass exp/nbf/max_age
+        ({"exp": float("nan")}, {}, "finite"),
+        ({"exp": float("inf")}, {}, "finite"),
+        ({"nbf": float("nan")}, {}, "finite"),
+        ({"auth_time": float("nan")}, {"max_age": 60}, "finite"),
         ({"exp": NOW - 301}, {}, "expired"),
         ({"exp": None}, {}, "'exp'"),
         ({"exp": "tomorrow"}, {}, "not a number"),

@@ -96,6 +96,8 @@ def test_key_use_and_alg_are_respected(rsa_key: rsa.RSAPrivateKey) -> None:
         ("a.b", "3 parts"),
         (b64url_encode(b'{"alg":"none"}') + "." + b64url_encode(b"{}") + ".", "unsupported"),
         (b64url_encode(b'{"alg":"HS256"}') + ".e30.c2ln", "unsupported"),
+        (b64url_encode(b'{"alg":["RS256"]}') + ".e30.c2ln", "unsupported"),  # unhashable
+        (b64url_encode(b'{"alg":{"RS256":1}}') + ".e30.c2ln", "unsupported"),
         ("!!!.e30.c2ln", "base64url"),
         (b64url_encode(b'{"alg":"RS256"}') + ".é.c2ln", "base64url"),
     ],

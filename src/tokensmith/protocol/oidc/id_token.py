@@ -8,6 +8,8 @@ straight from the token endpoint over TLS, OIDC Core §3.1.3.7 step 6);
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,9 @@ __all__ = ["DEFAULT_SKEW", "TENANT_TEMPLATE", "decode_id_token", "validate_id_to
 DEFAULT_SKEW = 300
 TENANT_TEMPLATE = "{tenantid}"
 """Placeholder in Entra's multi-tenant issuer, replaced by the token's ``tid``."""
+_TENANT_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
+"""What a ``tid`` filling the template must look like: a GUID, so that no token can
+write its own issuer (``tid`` = ``evil.example/x``) into the expected one."""
 
 
 def decode_id_token(token: str) -> dict[str, Any]:
@@ -41,7 +46,10 @@ def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | 
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise IdTokenError(f"id_token claim '{name}' is not a number")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):  # JSON parsers accept NaN/Infinity: NaN compares False
+        raise IdTokenError(f"id_token claim '{name}' is not a finite number")
+    return number
 
 
 def _check_issuer(claims: Mapping[str, Any], issuer: str) -> None:
@@ -50,6 +58,8 @@ def _check_issuer(claims: Mapping[str, Any], issuer: str) -> None:
         tid = claims.get("tid")
         if not isinstance(tid, str) or not tid:
             raise IdTokenError("id_token has no 'tid' to fill the issuer template")
+        if not _TENANT_ID.fullmatch(tid):
+            raise IdTokenError("id_token 'tid' is not a tenant id (GUID): issuer not trusted")
         expected = issuer.replace(TENANT_TEMPLATE, tid)
     actual = claims.get("iss")
     if not isinstance(actual, str) or actual.rstrip("/") != expected.rstrip("/"):
@@ -59,10 +69,16 @@ def _check_issuer(claims: Mapping[str, Any], issuer: str) -> None:
 def _check_audience(claims: Mapping[str, Any], client_id: str) -> None:
     aud = claims.get("aud")
     audiences = [aud] if isinstance(aud, str) else aud
-    if not isinstance(audiences, list) or client_id not in audiences:
+    if (
+        not isinstance(audiences, list)
+        or not all(isinstance(a, str) for a in audiences)
+        or client_id not in audiences
+    ):
         raise IdTokenError(f"id_token audience {aud!r} does not include client {client_id!r}")
     azp = claims.get("azp")
-    if len(audiences) > 1 and azp is not None and azp != client_id:
+    if azp is None and len(audiences) > 1:  # OIDC Core 3.1.3.7 step 4
+        raise IdTokenError("id_token has several audiences but no azp claim")
+    if azp is not None and azp != client_id:  # step 5: whenever azp is present
         raise IdTokenError(f"id_token azp {azp!r} is not client {client_id!r}")
 
 
@@ -80,10 +96,11 @@ def validate_id_token_claims(
 
     Args:
         claims: the decoded payload.
-        issuer: the expected ``iss`` (Entra's ``{tenantid}`` template is filled with
-            the token's ``tid``; a trailing ``/`` is ignored); None skips the check.
-        client_id: must be (in) ``aud``; with several audiences ``azp``, if present,
-            must be the client.
+        issuer: the expected ``iss`` (Entra's ``{tenantid}`` template, when the
+            discovered issuer has it, is filled with the token's ``tid``, which must
+            be a GUID; a trailing ``/`` is ignored); None skips the check.
+        client_id: must be (in) ``aud``; ``azp``, when present, must be the client,
+            and with several audiences it must be present.
         now: epoch seconds.
         nonce: the value sent in the request (MSAL: the SHA-256 hex); None skips.
         max_age: if set, ``auth_time`` is required and must be within it.

@@ -94,7 +94,7 @@ def verify_jws_signature(token: str, jwks: Mapping[str, Any]) -> None:
     except (ProtocolError, UnicodeEncodeError) as exc:
         raise IdTokenError("the token is not a base64url compact JWS") from exc
     alg = header.get("alg")
-    if alg not in SUPPORTED_ALGORITHMS:
+    if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
         raise IdTokenError(f"unsupported JWS algorithm {alg!r}")
     for jwk in _candidates(header, jwks):
         try:
