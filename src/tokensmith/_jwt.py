@@ -41,6 +41,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def decode_json_part(text: str, what: str = "value") -> dict[str, Any]:
     """Decode a base64url-encoded JSON object (a JWT part, or Entra's client_info).
 
@@ -48,7 +51,7 @@ def decode_json_part(text: str, what: str = "value") -> dict[str, Any]:
         ProtocolError: not base64url, not UTF-8 JSON, or not a JSON object.
     """
     try:
-        value = json.loads(b64url_decode(text).decode("utf-8"), parse_constant=_no_constant)
+        value = _DECODER.decode(b64url_decode(text).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nesting too deep
         raise ProtocolError(f"{what} is not base64url-encoded JSON") from exc
     if not isinstance(value, dict):

@@ -82,7 +82,10 @@ class CacheBase:
             if credential_type == CredentialType.ACCOUNT:
                 self.account_generation += 1
             section = self._writable_section(credential_type)
-            if new_key_value_pairs:
+            if new_key_value_pairs is old_entry and old_entry:  # add(): the whole entry
+                section[key] = dict(old_entry)
+                self._index.put(self._cache, credential_type, key)
+            elif new_key_value_pairs:
                 section[key] = dict(old_entry, **new_key_value_pairs)
                 self._index.put(self._cache, credential_type, key)
             else:

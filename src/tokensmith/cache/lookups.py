@@ -99,9 +99,11 @@ class FastLookups(CacheBase):
             with self._lock:
                 remembered_generation, remembered_key, remembered = memo
                 stored: object = self._section(_AT).get(remembered_key)
+                # Same generation: nothing was written through modify() since. The
+                # entry must still be stored under its key (so a removal or reload
+                # behind the cache's back is noticed) and still be unexpired.
                 if (
                     remembered_generation == self.generation
-                    and self._index.is_current(self._cache)
                     and stored is memo[2]
                     and (int_field(remembered, "expires_on") or 0) > now
                 ):

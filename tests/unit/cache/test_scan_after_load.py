@@ -45,11 +45,13 @@ def test_the_first_lookups_after_a_load_scan_and_build_nothing() -> None:
 
 def test_lookups_past_the_allowance_build_the_indexes_with_the_same_answers() -> None:
     cache = _loaded()
-    scanned = [_find_at(cache) for _ in range(SCAN_LOOKUPS)]
+    scanned_at = _find_at(cache)
+    scanned = [cache.find_accounts(username="user3@x.example") for _ in range(SCAN_LOOKUPS - 1)]
     assert not cache._index.is_current(cache._cache)
-    indexed = _find_at(cache)
+    indexed = cache.find_accounts(username="user3@x.example")
     assert cache._index.is_current(cache._cache)
-    assert all(found is indexed for found in scanned)
+    assert all(found == indexed for found in scanned) and len(indexed) == 1
+    assert _find_at(cache) is scanned_at
     assert [a["username"] for a in cache.find_accounts(environments=[ENV])][:2] == [
         "user0@x.example",
         "user1@x.example",
