@@ -47,8 +47,9 @@ class ConfidentialClientApplication(ClientApplication):
                 stacklevel=2,
             )
         scope_list = _scope_list(scopes)
-        data = extra_form_fields(kwargs.get("data"))
-        ext_key = compute_ext_cache_key(data) or None
+        extra = kwargs.get("data")
+        data = extra_form_fields(extra) if extra else {}
+        ext_key = (compute_ext_cache_key(data) or None) if data else None
         fallback: TokenResult | None = None
         if not claims_challenge:
             hit = self._app_token(handle, scope_list, data, ext_key)
