@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tokensmith.cache.index import norm
+from tokensmith.cache.buckets import norm
 from tokensmith.cache.lookups import FastLookups, same_env, strings
 from tokensmith.cache.schema import CredentialType
 

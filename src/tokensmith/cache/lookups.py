@@ -11,7 +11,8 @@ from collections.abc import Collection, Hashable, Iterable, Sequence
 from typing import Any
 
 from tokensmith.cache._base import CacheBase
-from tokensmith.cache.index import at_group_key, norm, norm_env, scope_tokens
+from tokensmith.cache.buckets import norm, norm_env, scope_tokens
+from tokensmith.cache.index import at_group_key
 from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import ConfigurationError
 

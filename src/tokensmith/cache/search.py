@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Mapping
 from typing import Any
 
-from tokensmith.cache.index import CacheIndex, at_group_key, norm, norm_env, norm_lower
+from tokensmith.cache.buckets import norm, norm_env, norm_lower
+from tokensmith.cache.index import CacheIndex, at_group_key
 from tokensmith.cache.schema import CredentialType
 
 __all__ = ["candidate_keys", "is_match"]

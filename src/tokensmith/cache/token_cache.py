@@ -17,8 +17,8 @@ from typing import Any
 
 from tokensmith._redact import logger, redact_mapping
 from tokensmith.cache.accounts import AccountLookups
+from tokensmith.cache.buckets import gc_paused
 from tokensmith.cache.events import entries_from_event
-from tokensmith.cache.index import gc_paused
 from tokensmith.cache.lookups import int_field, strings
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.search import candidate_keys, is_match

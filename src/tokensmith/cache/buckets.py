@@ -1,0 +1,193 @@
+"""The building blocks of the cache's secondary indexes: bucket normalization, the
+multi-valued map from a bucket to storage keys, and the scope groups of access tokens.
+
+Both containers hold plain strings where they can (a one-key bucket is the bare key, a
+small scope group has no inverted index), so that a large cache does not give the
+garbage collector a container per entry per index to traverse.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Collection, Hashable, Iterator
+from contextlib import contextmanager
+
+__all__ = [
+    "MultiIndex",
+    "ScopeGroup",
+    "gc_paused",
+    "norm",
+    "norm_env",
+    "norm_lower",
+    "scope_tokens",
+]
+
+_EMPTY: frozenset[str] = frozenset()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Suspend the cyclic garbage collector while a bulk load allocates many objects.
+
+    Building the indexes of a large cache allocates hundreds of thousands of small
+    containers; each allocation burst would otherwise trigger full collections that
+    traverse the whole (large, acyclic) cache again and again.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def norm(value: object) -> Hashable:
+    """Bucket form of a field value: ``None`` -> ``""``; non-scalars -> their repr."""
+    if type(value) is str:  # the usual case, first
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)):
+        return value
+    return repr(value)
+
+
+def norm_env(value: object) -> Hashable:
+    """Bucket form of an ``environment`` (hosts compare case-insensitively)."""
+    if type(value) is str:
+        return value.lower()
+    normalized = norm(value)
+    return normalized.lower() if isinstance(normalized, str) else normalized
+
+
+def norm_lower(value: object) -> Hashable:
+    """Bucket form of a case-insensitive field (username)."""
+    return norm_env(value)
+
+
+def scope_tokens(target: object) -> tuple[str, ...]:
+    """The distinct lower-cased scopes of a space-joined ``target`` (non-strings: none).
+
+    A tuple of strings rather than a set: the garbage collector stops tracking it.
+    """
+    return tuple(dict.fromkeys(target.lower().split())) if isinstance(target, str) else ()
+
+
+class MultiIndex:
+    """A map from a bucket value to the storage keys in that bucket.
+
+    A bucket of one key (the usual case: one token per account and client) holds the
+    bare key string, not a one-element set, so that a large cache does not carry one
+    container per entry per index for the garbage collector to traverse.
+    """
+
+    __slots__ = ("_buckets",)
+
+    def __init__(self) -> None:
+        self._buckets: dict[Hashable, str | set[str]] = {}
+
+    def add(self, value: Hashable, key: str) -> None:
+        """Put ``key`` in bucket ``value``."""
+        buckets = self._buckets
+        bucket = buckets.get(value)
+        if bucket is None:
+            buckets[value] = key
+        elif isinstance(bucket, str):
+            if bucket != key:
+                buckets[value] = {bucket, key}
+        else:
+            bucket.add(key)
+
+    def discard(self, value: Hashable, key: str) -> None:
+        """Take ``key`` out of bucket ``value``; drop the bucket when empty."""
+        bucket = self._buckets.get(value)
+        if bucket is None:
+            return
+        if isinstance(bucket, str):
+            if bucket == key:
+                del self._buckets[value]
+            return
+        bucket.discard(key)
+        if len(bucket) == 1:
+            self._buckets[value] = next(iter(bucket))
+        elif not bucket:
+            del self._buckets[value]
+
+    def get(self, value: Hashable) -> Collection[str]:
+        """Keys in bucket ``value`` (a live view: copy before writing to the cache)."""
+        bucket = self._buckets.get(value, _EMPTY)
+        return (bucket,) if type(bucket) is str else bucket
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+_POSTINGS_MIN = 16
+"""Groups with at least this many AccessTokens get an inverted scope index."""
+
+
+class ScopeGroup:
+    """AccessTokens of one (account, environment, client, realm, ext key) group.
+
+    Small groups (a user's few tokens) answer superset queries by testing each
+    member's scopes; from :data:`_POSTINGS_MIN` members on (an app's tokens for many
+    resources) the group keeps an inverted index ``scope -> keys`` and intersects
+    starting from the smallest posting list.
+    """
+
+    __slots__ = ("members", "postings")
+
+    def __init__(self) -> None:
+        self.members: dict[str, tuple[str, ...]] = {}
+        self.postings: dict[str, set[str]] | None = None
+
+    def add(self, key: str, tokens: tuple[str, ...]) -> None:
+        """Index ``key`` under each of its scopes."""
+        self.members[key] = tokens
+        postings = self.postings
+        if postings is not None:
+            for token in tokens:
+                postings.setdefault(token, set()).add(key)
+        elif len(self.members) >= _POSTINGS_MIN:
+            postings = self.postings = {}
+            for member, member_tokens in self.members.items():
+                for token in member_tokens:
+                    postings.setdefault(token, set()).add(member)
+
+    def discard(self, key: str) -> None:
+        """Forget ``key``; empty posting lists are dropped."""
+        tokens = self.members.pop(key, ())
+        postings = self.postings
+        if postings is None:
+            return
+        for token in tokens:
+            posting = postings.get(token)
+            if posting is not None:
+                posting.discard(key)
+                if not posting:
+                    del postings[token]
+
+    def supersets(self, scopes: frozenset[str]) -> tuple[list[str], int]:
+        """Keys whose scopes include all of ``scopes`` (lower-cased), and the work done.
+
+        Cost: with postings, the size of the smallest posting list among ``scopes``
+        times ``len(scopes)``; otherwise the (fewer than :data:`_POSTINGS_MIN`)
+        members; with no scopes, every key of the group.
+        """
+        members = self.members
+        if not scopes:
+            return list(members), len(members)
+        postings = self.postings
+        if postings is None:
+            found = [k for k, tokens in members.items() if scopes.issubset(tokens)]
+            return found, len(members)
+        lists = []
+        for scope in scopes:
+            posting = postings.get(scope)
+            if not posting:
+                return [], 0
+            lists.append(posting)
+        lists.sort(key=len)
+        smallest, others = lists[0], lists[1:]
+        return [k for k in smallest if all(k in other for other in others)], len(smallest)
