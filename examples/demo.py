@@ -35,6 +35,17 @@ def show(step: str, result: dict[str, Any] | None) -> None:
     )
 
 
+def silent_then_sign_out(app: Any, scope: str, account: dict[str, Any]) -> None:
+    """Silent from the cache, a forced refresh, then sign-out and silent again."""
+    show("acquire_token_silent", app.acquire_token_silent([scope], account))
+    show(
+        "acquire_token_silent(force_refresh)",
+        app.acquire_token_silent([scope], account, force_refresh=True),
+    )
+    app.remove_account(account)
+    show("after remove_account: silent", app.acquire_token_silent([scope], account))
+
+
 def dev_idp_demo() -> None:
     """The default demo: the tokensmith dev IdP, speaking Entra's v2.0 protocol."""
     from tokensmith.devidp import DevIdP
@@ -73,15 +84,7 @@ def dev_idp_demo() -> None:
                     f"  account {account['username']}: home_account_id "
                     f"{account['home_account_id']}, realm {account['realm']}"
                 )
-            show("acquire_token_silent", cli.acquire_token_silent([user_scope], accounts[0]))
-            show(
-                "acquire_token_silent(force_refresh)",
-                cli.acquire_token_silent([user_scope], accounts[0], force_refresh=True),
-            )
-            cli.remove_account(accounts[0])
-            show(
-                "after remove_account: silent", cli.acquire_token_silent([user_scope], accounts[0])
-            )
+            silent_then_sign_out(cli, user_scope, accounts[0])
     print("\nDev IdP stopped.")
 
 
@@ -124,15 +127,7 @@ def oidc_demo() -> None:
             show(f"acquire_token_by_device_flow ({time.monotonic() - started:.1f} s)", result)
             accounts = cli.get_accounts()
             print(f"  get_accounts -> {[a['username'] for a in accounts]}")
-            show("acquire_token_silent", cli.acquire_token_silent([SCOPE_READ], accounts[0]))
-            show(
-                "acquire_token_silent(force_refresh)",
-                cli.acquire_token_silent([SCOPE_READ], accounts[0], force_refresh=True),
-            )
-            cli.remove_account(accounts[0])
-            show(
-                "after remove_account: silent", cli.acquire_token_silent([SCOPE_READ], accounts[0])
-            )
+            silent_then_sign_out(cli, SCOPE_READ, accounts[0])
     print("\nProvider stopped.")
 
 
