@@ -21,7 +21,7 @@ from tokensmith.entra.hosts import WELL_KNOWN_AUTHORITY_HOSTS, check_endpoint_ur
 from tokensmith.entra.instance_discovery import json_object, validate_instance
 from tokensmith.errors import AuthorityError, MsalServiceError, ProtocolError
 from tokensmith.protocol.effects import Flow
-from tokensmith.transport.base import HttpRequest, HttpResponse
+from tokensmith.protocol.http import HttpRequest, HttpResponse
 
 __all__ = ["AuthorityMetadata", "discover", "issuer_matches", "metadata_from_document"]
 

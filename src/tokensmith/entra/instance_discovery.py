@@ -27,7 +27,7 @@ from tokensmith.entra.hosts import (
 )
 from tokensmith.errors import AuthorityError, MsalServiceError, ProtocolError
 from tokensmith.protocol.effects import Flow
-from tokensmith.transport.base import HttpRequest, HttpResponse
+from tokensmith.protocol.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from tokensmith.authority.parse import AuthoritySpec

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from tokensmith._redact import logger
 from tokensmith.protocol._wire import exchange, json_object
 from tokensmith.protocol.effects import Flow
-from tokensmith.transport.base import HttpRequest
+from tokensmith.protocol.http import HttpRequest
 
 __all__ = ["UNKNOWN", "user_realm"]
 

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from tokensmith.protocol.effects import Flow
-from tokensmith.transport.base import HttpRequest, HttpResponse
+from tokensmith.protocol.http import HttpRequest, HttpResponse
 
 __all__ = ["FORM_HEADERS", "exchange", "json_object"]
 

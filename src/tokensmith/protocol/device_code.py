@@ -17,9 +17,9 @@ from tokensmith.protocol._forms import base_form
 from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.effects import Flow, Sleep
+from tokensmith.protocol.http import HttpRequest
 from tokensmith.protocol.scopes import scope_string
 from tokensmith.protocol.token_endpoint import token_request
-from tokensmith.transport.base import HttpRequest
 
 __all__ = [
     "CORRELATION_ID_KEY",

@@ -6,7 +6,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tokensmith.transport.base import HttpRequest, HttpResponse
+from tokensmith.protocol.http import HttpRequest, HttpResponse
 
 __all__ = ["Effect", "Flow", "Sleep"]
 

@@ -17,7 +17,6 @@ Descriptions never quote the body, which may echo secrets.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from tokensmith._redact import SECRET_FIELDS, logger
@@ -25,9 +24,9 @@ from tokensmith.errors import MsalServiceError
 from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.effects import Flow
-from tokensmith.transport.base import HttpRequest, HttpResponse
+from tokensmith.protocol.http import HttpRequest, HttpResponse, retry_after_of
 
-__all__ = ["INTEGER_FIELDS", "parse_retry_after", "parse_token_response", "token_request"]
+__all__ = ["INTEGER_FIELDS", "parse_token_response", "token_request"]
 
 INTEGER_FIELDS = ("expires_in", "ext_expires_in", "refresh_in")
 """Lifetime fields that some servers send as strings and that are returned as ints."""
@@ -80,20 +79,6 @@ def _invalid(what: str, status: int) -> dict[str, Any]:
     return {"error": "invalid_response", "error_description": f"{what} (HTTP {status})"}
 
 
-def parse_retry_after(value: str | None, now: float) -> int | None:
-    """Return the seconds a ``Retry-After`` header asks for (RFC 9110 §10.2.3), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0, int(when - now))
-
-
 def _normalise_lifetimes(body: dict[str, Any], status: int) -> dict[str, Any] | None:
     for name in INTEGER_FIELDS:
         if name not in body:
@@ -134,9 +119,9 @@ def parse_token_response(response: HttpResponse, *, now: float) -> dict[str, Any
                 "error": "temporarily_unavailable",
                 "error_description": "the token endpoint is throttling requests (HTTP 429)",
             }
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+            retry_after = retry_after_of(response, now)
             if retry_after is not None:
-                result["retry_after"] = retry_after
+                result["retry_after"] = int(retry_after)
             return result
         return _invalid(reason or "the error body has no 'error' field", status)
     if not 200 <= status < 300:

@@ -20,58 +20,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping
-from datetime import timezone
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.errors import ConfigurationError, TransportError
-from tokensmith.transport.base import HttpResponse
+from tokensmith.protocol.http import HttpResponse, parse_retry_after, retry_after_of
 
 __all__ = ["RetryPolicy", "parse_retry_after", "retry_after_of"]
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Parse a ``Retry-After`` header value (RFC 9110 §10.2.3) into seconds to wait.
-
-    Args:
-        value: the header value: ``"120"`` (delta-seconds) or an HTTP-date such as
-            ``"Wed, 21 Oct 2015 07:28:00 GMT"``.
-        now: the current epoch time, used to turn an HTTP-date into a delay.
-
-    Returns:
-        Seconds to wait (``0.0`` for a date in the past), or ``None`` when the value is
-        absent or not a valid ``Retry-After``.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if text.isascii() and text.isdigit():
-        return float(int(text))
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:  # asctime form or "-0000": HTTP-dates are always GMT
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - now)
-
-
-def retry_after_of(response: HttpResponse, now: float) -> float | None:
-    """Return the parsed ``Retry-After`` of ``response``, or ``None`` if absent/invalid."""
-    return parse_retry_after(_header(response.headers, "retry-after"), now)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    for key, val in headers.items():  # tolerate responses built with mixed-case names
-        if key.lower() == name:
-            return val
-    return None
 
 
 def _is_retryable_status(status_code: int) -> bool:

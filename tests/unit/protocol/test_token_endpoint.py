@@ -8,7 +8,7 @@ import pytest
 from tokensmith.drivers.sync import run_flow
 from tokensmith.errors import MsalServiceError, TransportError
 from tokensmith.protocol.client_auth import ClientSecretAuth, PublicClientAuth
-from tokensmith.protocol.token_endpoint import parse_retry_after, token_request
+from tokensmith.protocol.token_endpoint import token_request
 from tokensmith.transport.base import HttpRequest, HttpResponse
 from tokensmith.transport.mock import MockTransport, json_response
 
@@ -174,21 +174,6 @@ def test_flow_without_response_is_a_driver_error() -> None:
     next(flow)
     with pytest.raises(RuntimeError, match="driver"):
         flow.send(None)
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("120", 120),
-        (None, None),
-        ("", None),
-        ("soon", None),
-        ("Tue, 14 Nov 2023 22:15:00 GMT", 100),  # NOW + 100 s
-        ("Tue, 14 Nov 2023 22:00:00 GMT", 0),
-    ],
-)
-def test_parse_retry_after(value: str | None, expected: int | None) -> None:
-    assert parse_retry_after(value, NOW) == expected
 
 
 def test_header_defaults_can_be_overridden() -> None:

@@ -13,8 +13,8 @@ from tokensmith._jwt import b64url_decode, decode_json_part
 from tokensmith.errors import IdTokenError, ProtocolError
 from tokensmith.protocol._wire import exchange, json_object
 from tokensmith.protocol.effects import Flow
+from tokensmith.protocol.http import HttpRequest
 from tokensmith.protocol.jws import SUPPORTED_ALGORITHMS, verify_signature
-from tokensmith.transport.base import HttpRequest
 
 __all__ = ["fetch_jwks", "jws_key_id", "public_key_from_jwk", "verify_jws_signature"]
 

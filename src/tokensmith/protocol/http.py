@@ -1,0 +1,105 @@
+"""The HTTP values that cross between flows and transports, and the one reading of
+``Retry-After`` (RFC 9110 §10.2.3).
+
+They live in the protocol core: flows yield :class:`HttpRequest` and receive
+:class:`HttpResponse`; transports import them from here, never the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+
+__all__ = ["HttpRequest", "HttpResponse", "header", "parse_retry_after", "retry_after_of"]
+
+_LONGEST = 10**9
+"""No Retry-After is read as longer than this many seconds (about 31 years): a
+finite number, whatever the server wrote."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One HTTP request, as the protocol core describes it.
+
+    Attributes:
+        method: ``"GET"`` or ``"POST"``.
+        url: absolute URL, without the query parameters given in ``params``.
+        params: query parameters, appended to ``url`` by the transport.
+        data: form fields, sent ``application/x-www-form-urlencoded`` (POST only).
+        headers: request headers.
+        secret_fields: names of ``data``/``params`` fields that must never be logged.
+    """
+
+    method: str
+    url: str
+    params: Mapping[str, str] | None = None
+    data: Mapping[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    secret_fields: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        return f"HttpRequest({self.method} {self.url})"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """One HTTP response.
+
+    Attributes:
+        status_code: the HTTP status.
+        text: the body decoded as text.
+        headers: response headers with lower-cased names.
+    """
+
+    status_code: int
+    text: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"HttpResponse({self.status_code}, {len(self.text)} chars)"
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Parse a ``Retry-After`` header value (RFC 9110 §10.2.3) into seconds to wait.
+
+    Args:
+        value: the header value: ``"120"`` (delta-seconds) or an HTTP-date such as
+            ``"Wed, 21 Oct 2015 07:28:00 GMT"``.
+        now: the current epoch time, used to turn an HTTP-date into a delay.
+
+    Returns:
+        Seconds to wait (``0.0`` for a date in the past), or ``None`` when the value is
+        absent or not a valid ``Retry-After``.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        return float(min(int(text), _LONGEST)) if len(text) < 12 else float(_LONGEST)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # asctime form or "-0000": HTTP-dates are always GMT
+        when = when.replace(tzinfo=timezone.utc)
+    return min(max(0.0, when.timestamp() - now), float(_LONGEST))
+
+
+def retry_after_of(response: HttpResponse, now: float) -> float | None:
+    """Return the parsed ``Retry-After`` of ``response``, or ``None`` if absent/invalid."""
+    return parse_retry_after(header(response.headers, "retry-after"), now)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header ``name`` (lower-case), whatever the case it was stored in."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, val in headers.items():  # tolerate responses built with mixed-case names
+        if key.lower() == name:
+            return val
+    return None
