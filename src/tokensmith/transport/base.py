@@ -1,5 +1,5 @@
-"""The transport interface. The request/response values it carries are the protocol
-core's (:mod:`tokensmith.protocol.http`), re-exported here."""
+"""The transport interfaces, sync and async. The request/response values they carry
+are the protocol core's (:mod:`tokensmith.protocol.http`), re-exported here."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from tokensmith.protocol.http import HttpRequest, HttpResponse
 
-__all__ = ["HttpRequest", "HttpResponse", "Transport"]
+__all__ = ["AsyncTransport", "HttpRequest", "HttpResponse", "Transport"]
 
 
 @runtime_checkable
@@ -20,5 +20,22 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """The async twin of :class:`Transport`: the same contract, awaited.
+
+    ``isinstance`` checks only that ``send`` and ``aclose`` exist, not that they are
+    coroutine functions.
+    """
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        """Send ``request`` and return the response, whatever its status."""
+        ...
+
+    async def aclose(self) -> None:
         """Release connections. Idempotent."""
         ...

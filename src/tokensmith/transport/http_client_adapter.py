@@ -1,4 +1,4 @@
-"""Adapt an MSAL-style ``http_client`` object to the :class:`Transport` interface.
+"""Adapt an MSAL-style ``http_client`` object to the transport interfaces.
 
 MSAL Python accepts any object with (reference: msal-python.md §4.1)::
 
@@ -7,6 +7,9 @@ MSAL Python accepts any object with (reference: msal-python.md §4.1)::
 
 whose response has ``status_code`` (or ``status``), ``text`` and, optionally,
 ``headers`` (any mapping). A ``requests.Session`` is such an object.
+:class:`AsyncHttpClientTransport` takes the same object with ``get``/``post`` as
+coroutine functions; :func:`async_transport_for` picks it, or runs a synchronous
+client in worker threads (:class:`~tokensmith.transport.threaded.ThreadedTransport`).
 
 Exceptions raised by the user's client propagate **unchanged**: application code
 written for MSAL catches, for example, ``requests.exceptions.RequestException``.
@@ -14,19 +17,21 @@ written for MSAL catches, for example, ``requests.exceptions.RequestException``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import TracebackType
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tokensmith.errors import ConfigurationError, ProtocolError
+from tokensmith.transport._closing import AsyncClosing, Closing
 from tokensmith.transport._describe import host_of
-from tokensmith.transport.base import HttpRequest, HttpResponse
+from tokensmith.transport.base import AsyncTransport, HttpRequest, HttpResponse
+from tokensmith.transport.threaded import ThreadedTransport
 
-__all__ = ["HttpClientTransport"]
+__all__ = ["AsyncHttpClientTransport", "HttpClientTransport", "async_transport_for"]
 
 
-class HttpClientTransport:
-    """A :class:`~tokensmith.transport.base.Transport` over an MSAL-style client.
+class _Adapter:
+    """The constructor both adapters share.
 
     Args:
         http_client: an object with ``get`` and ``post`` as MSAL Python expects.
@@ -46,26 +51,13 @@ class HttpClientTransport:
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"HttpClientTransport({type(self.http_client).__name__})"
+        return f"{type(self).__name__}({type(self.http_client).__name__})"
 
-    def __enter__(self) -> HttpClientTransport:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def send(self, request: HttpRequest) -> HttpResponse:
-        """Send ``request`` through the wrapped client and normalise its response.
+    def _call(self, request: HttpRequest) -> tuple[str, Callable[..., Any], dict[str, Any]]:
+        """Return the method, the client's ``get`` or ``post``, and its keyword arguments.
 
         Raises:
             ConfigurationError: for a method other than GET or POST.
-            ProtocolError: the client returned something without a status or text.
-            Exception: whatever the wrapped client raises, unchanged.
         """
         method = request.method.upper()
         kwargs: dict[str, Any] = {
@@ -75,22 +67,117 @@ class HttpClientTransport:
         if self._timeout is not None:
             kwargs["timeout"] = self._timeout
         if method == "GET":
-            raw = self.http_client.get(request.url, **kwargs)
-        elif method == "POST":
-            data = dict(request.data) if request.data is not None else None
-            raw = self.http_client.post(request.url, data=data, **kwargs)
-        else:
-            raise ConfigurationError(f"an MSAL-style http_client cannot send {method}")
-        return _normalise(raw, method, request.url)
+            return method, self.http_client.get, kwargs
+        if method == "POST":
+            kwargs["data"] = dict(request.data) if request.data is not None else None
+            return method, self.http_client.post, kwargs
+        raise ConfigurationError(f"an MSAL-style http_client cannot send {method}")
+
+    def _closer(self, *names: str) -> Callable[[], Any] | None:
+        """The client's first callable among ``names``, the first time; then ``None``."""
+        if self._closed:
+            return None
+        self._closed = True
+        closers = (getattr(self.http_client, name, None) for name in names)
+        return next((closer for closer in closers if callable(closer)), None)
+
+
+class HttpClientTransport(_Adapter, Closing):
+    """A :class:`~tokensmith.transport.base.Transport` over an MSAL-style client.
+
+    Args:
+        http_client: an object with ``get`` and ``post`` as MSAL Python expects.
+        timeout: when given, passed to every call as ``timeout=`` (``requests``
+            understands it); when ``None`` nothing extra is passed.
+
+    Raises:
+        ConfigurationError: if ``http_client`` lacks a callable ``get`` or ``post``.
+    """
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        """Send ``request`` through the wrapped client and normalise its response.
+
+        Raises:
+            ConfigurationError: for a method other than GET or POST.
+            ProtocolError: the client returned something without a status or text.
+            Exception: whatever the wrapped client raises, unchanged.
+        """
+        method, call, kwargs = self._call(request)
+        return _normalise(call(request.url, **kwargs), method, request.url)
 
     def close(self) -> None:
         """Call ``http_client.close()`` once, if the client has one. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        closer = getattr(self.http_client, "close", None)
-        if callable(closer):
+        closer = self._closer("close")
+        if closer is not None:
             closer()
+
+
+class AsyncHttpClientTransport(_Adapter, AsyncClosing):
+    """An :class:`~tokensmith.transport.base.AsyncTransport` over an async MSAL-style
+    client, whose ``get`` and ``post`` return awaitables.
+
+    Args:
+        http_client: an object with async ``get`` and ``post``, MSAL's arguments.
+        timeout: when given, passed to every call as ``timeout=``.
+
+    Raises:
+        ConfigurationError: if ``http_client`` lacks a callable ``get`` or ``post``.
+    """
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        """Send ``request`` through the wrapped client and normalise its response.
+
+        Raises:
+            ConfigurationError: for a method other than GET or POST, or a ``get`` /
+                ``post`` that returned no awaitable (use :func:`async_transport_for`).
+            ProtocolError: the client returned something without a status or text.
+            Exception: whatever the wrapped client raises, unchanged.
+        """
+        method, call, kwargs = self._call(request)
+        pending = call(request.url, **kwargs)
+        if not inspect.isawaitable(pending):
+            raise ConfigurationError(
+                f"http_client.{method.lower()}() returned no awaitable: "
+                "use async_transport_for() for a synchronous client"
+            )
+        return _normalise(await pending, method, request.url)
+
+    async def aclose(self) -> None:
+        """Call the client's ``aclose()`` (else ``close()``) once, awaiting it if it
+        returns an awaitable. Idempotent."""
+        closer = self._closer("aclose", "close")
+        if closer is not None:
+            result = closer()
+            if inspect.isawaitable(result):
+                await result
+
+
+def async_transport_for(http_client: Any, *, timeout: float | None = None) -> AsyncTransport:
+    """Return an async transport over an MSAL-style ``http_client``, sync or async.
+
+    Args:
+        http_client: an object with ``get`` and ``post``. Both coroutine functions
+            (also bound methods, or objects with an ``async def __call__``): an
+            :class:`AsyncHttpClientTransport`. Both plain callables: a
+            :class:`~tokensmith.transport.threaded.ThreadedTransport` over an
+            :class:`HttpClientTransport`, so each call runs in a worker thread.
+        timeout: passed on to the adapter.
+
+    Raises:
+        ConfigurationError: ``get`` or ``post`` missing, or one async and one not.
+    """
+    kinds = {_is_async(getattr(http_client, name, None)) for name in ("get", "post")}
+    if kinds == {True}:
+        return AsyncHttpClientTransport(http_client, timeout=timeout)
+    if kinds == {False}:
+        return ThreadedTransport(HttpClientTransport(http_client, timeout=timeout))
+    raise ConfigurationError("http_client has one async and one synchronous get()/post()")
+
+
+def _is_async(function: object) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None)  # noqa: B004 - async __call__
+    )
 
 
 def _normalise(raw: Any, method: str, url: str) -> HttpResponse:

@@ -1,4 +1,5 @@
-"""A transport for tests: answers from a handler function and records what it sent."""
+"""Transports for tests, sync and async: answer from a handler function and record
+what they were sent."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from tokensmith.transport.base import HttpRequest, HttpResponse
 
-__all__ = ["MockTransport", "json_response"]
+__all__ = ["AsyncMockTransport", "MockTransport", "json_response"]
 
 
 def json_response(
@@ -20,21 +21,38 @@ def json_response(
     return HttpResponse(status_code, json.dumps(body), merged)
 
 
-class MockTransport:
-    """Answers every request with ``handler(request)``; keeps the requests it saw.
-
-    The handler may raise (for example :class:`~tokensmith.errors.TransportError`) to
-    simulate a network failure.
-    """
+class _Recorder:
+    """The state both mocks share: the handler, the requests seen, closed or not."""
 
     def __init__(self, handler: Callable[[HttpRequest], HttpResponse]) -> None:
         self.handler = handler
         self.requests: list[HttpRequest] = []
         self.closed = False
 
-    def send(self, request: HttpRequest) -> HttpResponse:
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         self.requests.append(request)
         return self.handler(request)
 
+
+class MockTransport(_Recorder):
+    """Answers every request with ``handler(request)``; keeps the requests it saw.
+
+    The handler may raise (for example :class:`~tokensmith.errors.TransportError`) to
+    simulate a network failure.
+    """
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        return self._answer(request)
+
     def close(self) -> None:
+        self.closed = True
+
+
+class AsyncMockTransport(_Recorder):
+    """The async twin of :class:`MockTransport`, with the same synchronous handler."""
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        return self._answer(request)
+
+    async def aclose(self) -> None:
         self.closed = True

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
+from tests.unit.transport._fakes import FakeResponse
 
 from tokensmith.errors import ConfigurationError, ProtocolError
 from tokensmith.transport import HttpClientTransport, HttpRequest, Transport
-
-
-@dataclass
-class FakeResponse:
-    status_code: Any = 200
-    text: Any = "{}"
-    headers: Any = field(default_factory=lambda: {"Content-Type": "application/json"})
 
 
 class FakeClient:

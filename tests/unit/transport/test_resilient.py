@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
 
 import pytest
+from tests.unit.transport._fakes import TOKEN, Sleeps, scripted
 
 from tokensmith._clock import FakeClock
 from tokensmith.drivers.sync import run_flow
@@ -14,36 +14,6 @@ from tokensmith.protocol.effects import Flow
 from tokensmith.transport import ResilientTransport, RetryPolicy, Throttle, Transport
 from tokensmith.transport.base import HttpRequest, HttpResponse
 from tokensmith.transport.mock import MockTransport, json_response
-
-TOKEN = HttpRequest(
-    "POST",
-    "https://login.example/t/oauth2/v2.0/token",
-    data={"client_id": "app", "grant_type": "refresh_token", "refresh_token": "RT-SECRET"},
-    headers={"Authorization": "Bearer HEADER-SECRET"},
-)
-
-
-def scripted(*outcomes: HttpResponse | Exception) -> Callable[[HttpRequest], HttpResponse]:
-    """A handler answering with ``outcomes`` in turn (raising the exceptions)."""
-    queue: Iterator[HttpResponse | Exception] = iter(outcomes)
-
-    def handler(request: HttpRequest) -> HttpResponse:
-        outcome = next(queue)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    return handler
-
-
-class Sleeps:
-    def __init__(self, clock: FakeClock) -> None:
-        self.delays: list[float] = []
-        self.clock = clock
-
-    def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        self.clock.sleep(seconds)
 
 
 @pytest.fixture
