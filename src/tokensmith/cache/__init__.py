@@ -11,7 +11,7 @@ Modules: :mod:`~tokensmith.cache.schema` (credential types, key formats),
 
 from __future__ import annotations
 
-from tokensmith.cache.single_flight import SingleFlight
 from tokensmith.cache.token_cache import SerializableTokenCache, TokenCache
+from tokensmith.concurrency import SingleFlight
 
 __all__ = ["SerializableTokenCache", "SingleFlight", "TokenCache"]

@@ -15,7 +15,7 @@ from tokensmith._clock import Clock, system_clock
 from tokensmith._redact import logger
 from tokensmith.cache.index import CacheIndex
 from tokensmith.cache.schema import SECTIONS, AuthorityType, CredentialType, make_key_makers
-from tokensmith.cache.single_flight import SingleFlight
+from tokensmith.concurrency import SingleFlight
 from tokensmith.errors import ConfigurationError
 
 __all__ = ["SCAN_LOOKUPS", "CacheBase"]
