@@ -16,7 +16,7 @@ _EXPORTS = {
     "ClientApplication": "tokensmith.application.client_application",
     "PublicClientApplication": "tokensmith.application.public",
     "ConfidentialClientApplication": "tokensmith.application.confidential",
-    "TokenResult": "tokensmith.application.results",
+    "TokenResult": "tokensmith.engine.results",
     "Prompt": "tokensmith.application.extras",
     "AutoRefresher": "tokensmith.application.extras",
     "PopAuthScheme": "tokensmith.application.extras",
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from tokensmith.application.confidential import ConfidentialClientApplication
     from tokensmith.application.extras import AutoRefresher, PopAuthScheme, Prompt
     from tokensmith.application.public import PublicClientApplication
-    from tokensmith.application.results import TokenResult
     from tokensmith.cache import SerializableTokenCache, TokenCache
+    from tokensmith.engine.results import TokenResult
     from tokensmith.errors import BrowserInteractionTimeoutError, IdTokenError, TokensmithError
 
 

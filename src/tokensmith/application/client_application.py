@@ -1,151 +1,46 @@
-"""``ClientApplication``: the MSAL-compatible façade shared by public and confidential apps.
+"""``ClientApplication``: the MSAL-compatible façade shared by public and confidential
+apps. Each method checks nothing itself: the engine function it names checks the
+arguments as MSAL does and returns the flow that :meth:`_run` drives.
 
-The methods here are short delegators: they validate arguments the way MSAL does,
-pick the authority (the constructor's, or a per-request override, which MSAL ignores),
-and hand the work to :mod:`~tokensmith.application.silent`,
-:mod:`~tokensmith.application.acquire` and the sans-I/O grants.
+``tokensmith/aio/client_application.py`` is generated from this file
+(``scripts/unasync.py``; ``make check`` fails when they differ).
 """
 
 from __future__ import annotations
 
-import time
-import warnings
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from tokensmith._clock import Clock, system_clock
-from tokensmith.application import factory
-from tokensmith.application.acquire import exchange, extra_form_fields, record
-from tokensmith.application.auth_code import AuthCodeMixin
-from tokensmith.application.context import AuthorityHandle
-from tokensmith.application.headers import request_headers
-from tokensmith.application.results import Account, TokenResult
-from tokensmith.application.silent import SilentRequest, silent
-from tokensmith.cache import TokenCache
-from tokensmith.entra.classification import classify
-from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.claims import merge_claims
-from tokensmith.protocol.refresh_token import refresh_token_form
-from tokensmith.protocol.scopes import decorate_scopes, validate_exclude_scopes
-from tokensmith.transport.base import Transport
+from tokensmith.application.core import SyncRunner
+from tokensmith.engine import accounts, auth_code, silent, user_flows
+from tokensmith.engine.results import Account, TokenResult
+from tokensmith.entra import headers as api
 
 __all__ = ["ClientApplication"]
 
 _App = TypeVar("_App", bound="ClientApplication")
 
-_ACCOUNT_AUTHORITY_TYPES = frozenset({"MSSTS", "ADFS"})
 
-
-class ClientApplication(AuthCodeMixin):
+class ClientApplication(SyncRunner):
     """Base class of :class:`PublicClientApplication` and
     :class:`ConfidentialClientApplication` (MSAL Python's ``ClientApplication``)."""
 
-    ACQUIRE_TOKEN_SILENT_ID = "84"
-    ACQUIRE_TOKEN_BY_REFRESH_TOKEN = "85"
-    ACQUIRE_TOKEN_BY_USERNAME_PASSWORD_ID = "301"
-    ACQUIRE_TOKEN_ON_BEHALF_OF_ID = "523"
-    ACQUIRE_TOKEN_BY_DEVICE_FLOW_ID = "622"
-    ACQUIRE_TOKEN_FOR_CLIENT_ID = "730"
-    ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE_ID = "832"
-    ACQUIRE_TOKEN_INTERACTIVE = "169"
-    GET_ACCOUNTS_ID = "902"
-    REMOVE_ACCOUNT_ID = "903"
+    ACQUIRE_TOKEN_SILENT_ID = api.ACQUIRE_TOKEN_SILENT
+    ACQUIRE_TOKEN_BY_REFRESH_TOKEN = api.ACQUIRE_TOKEN_BY_REFRESH_TOKEN
+    ACQUIRE_TOKEN_BY_USERNAME_PASSWORD_ID = api.ACQUIRE_TOKEN_BY_USERNAME_PASSWORD
+    ACQUIRE_TOKEN_ON_BEHALF_OF_ID = api.ACQUIRE_TOKEN_ON_BEHALF_OF
+    ACQUIRE_TOKEN_BY_DEVICE_FLOW_ID = api.ACQUIRE_TOKEN_BY_DEVICE_FLOW
+    ACQUIRE_TOKEN_FOR_CLIENT_ID = api.ACQUIRE_TOKEN_FOR_CLIENT
+    ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE_ID = api.ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE
+    ACQUIRE_TOKEN_INTERACTIVE = api.ACQUIRE_TOKEN_INTERACTIVE
+    GET_ACCOUNTS_ID = api.GET_ACCOUNTS
+    REMOVE_ACCOUNT_ID = api.REMOVE_ACCOUNT
     ATTEMPT_REGION_DISCOVERY = True
     DISABLE_MSAL_FORCE_REGION = False
 
-    _is_public = False
-
-    def __init__(
-        self,
-        client_id: str,
-        client_credential: Any = None,
-        authority: Any = None,
-        validate_authority: bool = True,
-        token_cache: TokenCache | None = None,
-        http_client: Any = None,
-        verify: bool | str = True,
-        proxies: Any = None,
-        timeout: Any = None,
-        client_claims: Mapping[str, Any] | None = None,
-        app_name: str | None = None,
-        app_version: str | None = None,
-        client_capabilities: Sequence[str] | None = None,
-        azure_region: Any = None,
-        exclude_scopes: Sequence[str] | None = None,
-        http_cache: Any = None,
-        instance_discovery: bool | str | None = None,
-        allow_broker: bool | None = None,
-        enable_pii_log: bool | None = None,
-        oidc_authority: str | None = None,
-        *,
-        known_authorities: Collection[str] = (),
-        transport: Transport | None = None,
-        clock: Clock | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        """Build the application. No network I/O happens here (discovery is lazy).
-
-        Beyond MSAL's parameters: ``known_authorities`` (hosts trusted without instance
-        discovery), ``transport`` (any :class:`~tokensmith.transport.Transport`), and
-        ``clock`` (epoch-seconds callable) and ``sleep`` (both for tests).
-
-        Raises:
-            ValueError: a parameter is not acceptable (``ConfigurationError``, or
-                ``AuthorityError`` for the authority).
-        """
-        if not client_id or not isinstance(client_id, str):
-            raise ConfigurationError("client_id must be a non-empty string")
-        if allow_broker and not self._is_public:
-            raise ConfigurationError("allow_broker is only for PublicClientApplication")
-        self.client_id = client_id
-        self.client_credential = client_credential
-        self.token_cache: TokenCache = token_cache if token_cache is not None else TokenCache()
-        self.http_client = http_client
-        self.app_name = app_name
-        self.app_version = app_version
-        self._client_capabilities = list(client_capabilities or [])
-        self._exclude_scopes = frozenset(validate_exclude_scopes(exclude_scopes or []))
-        self._azure_region = azure_region
-        self._http_cache = http_cache
-        self._accounts_memo: tuple[int, list[Account]] | None = None
-        clock = clock or system_clock
-        self._ctx, default_spec = factory.build_context(
-            client_id=client_id,
-            client_credential=client_credential,
-            authority=authority,
-            oidc_authority=oidc_authority,
-            validate_authority=validate_authority,
-            instance_discovery=instance_discovery,
-            known_authorities=known_authorities,
-            cache=self.token_cache,
-            http_client=http_client,
-            transport=transport,
-            verify=verify,
-            proxies=proxies,
-            timeout=timeout,
-            client_claims=dict(client_claims) if client_claims else None,
-            headers=factory.base_headers(app_name, app_version),
-            clock=clock,
-            sleep=sleep or time.sleep,
-            is_public=self._is_public,
-        )
-        self._default = self._ctx.handle_for_spec(default_spec)
-        self.authority = factory.public_authority(self._default)
-
-    # -- helpers ---------------------------------------------------------------------
-
-    def _handle(self, authority: Any) -> AuthorityHandle:
-        return self._ctx.handle(None if authority is None else str(authority), self._default)
-
-    def _decorate(self, scopes: Any) -> list[str]:
-        return decorate_scopes(scopes, exclude_scopes=self._exclude_scopes)
-
-    def _claims(self, claims_challenge: str | None) -> str | None:
-        return merge_claims(claims_challenge, self._client_capabilities)
-
     def close(self) -> None:
         """Close the HTTP connections this application opened."""
-        self._ctx.close()
+        self._close()
 
     def __enter__(self: _App) -> _App:
         return self
@@ -153,42 +48,16 @@ class ClientApplication(AuthCodeMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        authority = self._default.spec.canonical_url
-        return f"{type(self).__name__}(client_id={self.client_id!r}, authority={authority!r})"
-
     # -- accounts --------------------------------------------------------------------
 
     def get_accounts(self, username: str | None = None) -> list[Account]:
         """Accounts that signed in before (one dict per home account), optionally
         only those whose username matches ``username`` case-insensitively."""
-        if username is not None:
-            for env in self._default.environments:
-                entries = self.token_cache.find_accounts(environments=(env,), username=username)
-                if entries:
-                    return _group_accounts(entries)
-            return []
-        # The grouped view is rebuilt only when an Account entry changed; its accounts
-        # are read-only, so handing out the same objects again is safe.
-        generation = self.token_cache.account_generation
-        memo = self._accounts_memo
-        if memo is None or memo[0] != generation:
-            view: list[Account] = []
-            for env in self._default.environments:
-                view = _group_accounts(self.token_cache.find_accounts(environments=(env,)))
-                if view:
-                    break
-            memo = self._accounts_memo = (generation, view)
-        return list(memo[1])
+        return accounts.get_accounts(self._ctx, username)
 
     def remove_account(self, account: Mapping[str, Any]) -> None:
         """Forget the account's tokens in this environment (MSAL's sign-out)."""
-        home = account.get("home_account_id") if account else None
-        if not home:
-            return
-        self.token_cache.forget_account(
-            home_account_id=home, environments=self._default.environments, client_id=self.client_id
-        )
+        accounts.remove_account(self._ctx, account)
 
     # -- silent ----------------------------------------------------------------------
 
@@ -202,10 +71,10 @@ class ClientApplication(AuthCodeMixin):
         **kwargs: Any,
     ) -> TokenResult | None:
         """A token from the cache, refreshed when needed; None on any failure."""
-        result = self.acquire_token_silent_with_error(
-            scopes, account, authority, force_refresh, claims_challenge, **kwargs
+        flow = silent.acquire_token_silent(
+            self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
         )
-        return result if result and "error" not in result else None
+        return silent.without_error(self._run(flow))
 
     def acquire_token_silent_with_error(
         self,
@@ -218,25 +87,10 @@ class ClientApplication(AuthCodeMixin):
     ) -> TokenResult | None:
         """Like :meth:`acquire_token_silent`, but a failed refresh returns its error
         dict (with MSAL's ``classification``). ``authority`` is honoured per request."""
-        if not account:
-            return None
-        if kwargs.get("auth_scheme") is not None:
-            raise ConfigurationError("auth_scheme (PoP) needs a broker, which is not enabled")
-        req = SilentRequest(
-            handle=self._handle(authority),
-            account=account,
-            scopes=_scope_list(scopes),
-            exclude=self._exclude_scopes,
-            force=bool(force_refresh) or bool(claims_challenge),
-            claims=self._claims(claims_challenge),
-            data=kwargs.get("data") or {},
+        flow = silent.acquire_token_silent(
+            self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
         )
-        result = silent(self._ctx, req)
-        if result is not None and "error" in result:
-            classification = classify(result)
-            if classification is not None:
-                result["classification"] = classification
-        return result
+        return self._run(flow)
 
     # -- grants shared by both kinds of application ----------------------------------
 
@@ -244,29 +98,8 @@ class ClientApplication(AuthCodeMixin):
         self, refresh_token: str, scopes: list[str], **kwargs: Any
     ) -> TokenResult:
         """Redeem a refresh token obtained elsewhere and cache what comes back."""
-        if not refresh_token or not isinstance(refresh_token, str):
-            raise ConfigurationError("refresh_token must be a non-empty string")
-        handle = self._handle(kwargs.pop("authority", None))
-        decorated = self._decorate(scopes)
-        form = extra_form_fields(kwargs.get("data"))
-        form.update(
-            refresh_token_form(
-                client_id=self.client_id,
-                refresh_token=refresh_token,
-                scopes=decorated,
-                claims=self._claims(kwargs.get("claims_challenge")),
-            )
-        )
-        headers = request_headers(self._ctx.base_headers, "by_refresh_token", refresh_reason=1)
-        response = self._ctx.run(exchange(self._ctx, handle, form, headers))
-        return record(
-            self._ctx,
-            handle,
-            response,
-            scopes=decorated,
-            grant_type="refresh_token",
-            data=kwargs.get("data"),
-        )
+        flow = user_flows.acquire_token_by_refresh_token(self._ctx, refresh_token, scopes, kwargs)
+        return self._run(flow)
 
     def acquire_token_by_username_password(
         self,
@@ -277,36 +110,136 @@ class ClientApplication(AuthCodeMixin):
         **kwargs: Any,
     ) -> TokenResult:
         """Resource-owner password grant (managed accounts; deprecated for public clients)."""
-        from tokensmith.application import password_flow
-
-        if self._is_public:
-            warnings.warn(
-                "The username/password flow is deprecated for public clients; "
-                "use device code or interactive sign-in.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-        return password_flow.acquire(self, username, password, scopes, claims_challenge, kwargs)
-
-
-def _scope_list(scopes: Any) -> list[str]:
-    if not isinstance(scopes, (list, set, tuple)):
-        raise ConfigurationError("The input scopes should be a list, tuple, or set")
-    return [str(s) for s in scopes]
-
-
-def _group_accounts(entries: Sequence[Mapping[str, Any]]) -> list[Account]:
-    grouped: dict[Any, Account] = {}
-    for a in entries:
-        if a.get("authority_type") not in _ACCOUNT_AUTHORITY_TYPES:
-            continue
-        grouped[a.get("home_account_id")] = Account(
-            home_account_id=a.get("home_account_id"),
-            environment=a.get("environment"),
-            username=a.get("username"),
-            account_source=a.get("account_source"),
-            authority_type=a.get("authority_type"),
-            local_account_id=a.get("local_account_id"),
-            realm=a.get("realm"),
+        flow = user_flows.acquire_token_by_username_password(
+            self._ctx, username, password, scopes, claims_challenge, kwargs
         )
-    return list(grouped.values())
+        return self._run(flow)
+
+    # -- the authorization code flow for web apps ------------------------------------
+
+    def initiate_auth_code_flow(
+        self,
+        scopes: list[str],
+        redirect_uri: str | None = None,
+        state: str | None = None,
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+        claims_challenge: str | None = None,
+        max_age: int | None = None,
+        response_mode: str | None = None,
+    ) -> dict[str, Any]:
+        """Start a sign-in: the returned dict's ``auth_uri`` is where the browser goes.
+
+        Keep the whole dict (server-side session) and hand it back, with the
+        parameters the browser brought to ``redirect_uri``, to
+        :meth:`acquire_token_by_auth_code_flow`. Warns (``UserWarning``) unless
+        ``response_mode="form_post"``, as MSAL does.
+
+        Raises:
+            ValueError: bad scopes or claims; the authority cannot be discovered.
+        """
+        flow = auth_code.initiate_auth_code_flow(
+            self._ctx,
+            scopes,
+            redirect_uri,
+            state,
+            claims_challenge,
+            max_age,
+            response_mode,
+            prompt=prompt,
+            login_hint=login_hint,
+            domain_hint=domain_hint,
+        )
+        return self._run(flow)
+
+    def acquire_token_by_auth_code_flow(
+        self,
+        auth_code_flow: Mapping[str, Any],
+        auth_response: Mapping[str, Any],
+        scopes: list[str] | None = None,
+        **kwargs: Any,
+    ) -> TokenResult:
+        """Check the browser's response against the flow, then redeem the code.
+
+        Args:
+            auth_code_flow: the dict :meth:`initiate_auth_code_flow` returned.
+            auth_response: the parameters that reached the redirect URI (query or
+                form body), as a dict.
+            scopes: optionally a subset of the flow's scopes for this access token.
+            **kwargs: ``data`` (extra token request fields); tokensmith's
+                ``verify_id_token_signature=True`` also checks the id_token's
+                signature against the provider's JWKS.
+
+        Returns:
+            The token result (cached), or ``{"error", "error_description"?,
+            "error_uri"?}`` when the provider redirected with an error or refused the
+            code (e.g. a replayed one: ``invalid_grant``).
+
+        Raises:
+            TypeError: the flow or the response is not a dict.
+            ValueError: state mismatch (CSRF or a stale response), scopes not in the
+                flow, or a response without ``code`` or ``error``.
+            IdTokenError: (a ``RuntimeError``) the id_token's nonce, ``auth_time``
+                (with ``max_age``), issuer, audience, times or signature are wrong.
+        """
+        flow = auth_code.acquire_token_by_auth_code_flow(
+            self._ctx, auth_code_flow, auth_response, scopes, kwargs
+        )
+        return self._run(flow)
+
+    def get_authorization_request_url(
+        self,
+        scopes: list[str],
+        login_hint: str | None = None,
+        state: str | None = None,
+        redirect_uri: str | None = None,
+        response_type: str = "code",
+        prompt: str | None = None,
+        nonce: str | None = None,
+        domain_hint: str | None = None,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Deprecated (as in MSAL): build an authorization URL without PKCE.
+
+        Use :meth:`initiate_auth_code_flow`. ``authority=`` is honoured, with a warning.
+        """
+        flow = auth_code.get_authorization_request_url(
+            self._ctx,
+            scopes,
+            kwargs,
+            login_hint=login_hint,
+            state=state,
+            redirect_uri=redirect_uri,
+            response_type=response_type,
+            prompt=prompt,
+            nonce=nonce,
+            domain_hint=domain_hint,
+            claims_challenge=claims_challenge,
+        )
+        return self._run(flow)
+
+    def acquire_token_by_authorization_code(
+        self,
+        code: str,
+        scopes: list[str],
+        redirect_uri: str | None = None,
+        nonce: str | None = None,
+        claims_challenge: str | None = None,
+        forwarded_client_claims: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> TokenResult:
+        """Deprecated (as in MSAL): redeem a code obtained by other means.
+
+        ``nonce``, if given, must equal the id_token's ``nonce`` claim verbatim.
+        ``forwarded_client_claims`` is accepted for MSAL compatibility and not used.
+
+        Raises:
+            ValueError: ``scopes`` is not a list, the code is empty, or the nonce
+                does not match.
+        """
+        flow = auth_code.acquire_token_by_authorization_code(
+            self._ctx, code, scopes, redirect_uri, nonce, claims_challenge, kwargs
+        )
+        return self._run(flow)

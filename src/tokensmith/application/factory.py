@@ -1,22 +1,17 @@
-"""Assembling an application's context from MSAL's constructor arguments."""
+"""Assembling an application from MSAL's constructor arguments: the engine's context,
+and the transport stacks (sync and async) the drivers send through."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import inspect
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tokensmith._clock import Clock
-from tokensmith.application.context import AppContext, AuthorityHandle
-from tokensmith.application.headers import library_headers
-from tokensmith.authority import (
-    Authority,
-    AuthorityMetadata,
-    AuthoritySpec,
-    discover,
-    parse_authority,
-)
-from tokensmith.authority.memo import metadata_memo
+from tokensmith.authority import AuthoritySpec, parse_authority
 from tokensmith.cache import TokenCache
+from tokensmith.engine.context import AppContext
 from tokensmith.entra.instance_discovery import aliases_for
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.client_auth import (
@@ -24,11 +19,10 @@ from tokensmith.protocol.client_auth import (
     PublicClientAuth,
     client_auth_from_credential,
 )
-from tokensmith.transport.base import Transport
+from tokensmith.protocol.scopes import validate_exclude_scopes
+from tokensmith.transport.base import AsyncTransport, Transport
 
-__all__ = ["base_headers", "build_context", "public_authority"]
-
-base_headers = library_headers
+__all__ = ["TransportOptions", "async_stack", "build_context", "sync_stack"]
 
 
 def build_context(
@@ -41,21 +35,17 @@ def build_context(
     instance_discovery: bool | str | None,
     known_authorities: Collection[str],
     cache: TokenCache,
-    http_client: Any,
-    transport: Transport | None,
-    verify: bool | str,
-    proxies: Any,
-    timeout: Any,
-    client_claims: dict[str, Any] | None,
+    client_claims: Mapping[str, Any] | None,
     headers: dict[str, str],
     clock: Clock,
-    sleep: Callable[[float], None],
     is_public: bool,
-) -> tuple[AppContext, AuthoritySpec]:
-    """Parse the authority, build client authentication, and wire the lazy transport.
+    exclude_scopes: Any,
+    client_capabilities: Any,
+) -> AppContext:
+    """Parse the authority and build the client authentication; no I/O.
 
     Raises:
-        ValueError: bad credential or authority (``ConfigurationError``).
+        ValueError: bad credential, scopes or authority (``ConfigurationError``).
     """
     options: dict[str, Any] = {
         "validate_authority": validate_authority,
@@ -63,36 +53,23 @@ def build_context(
         "known_authorities": tuple(known_authorities),
     }
     spec = parse_authority(authority, oidc_authority=oidc_authority, **options)
-    client_auth = _client_auth(client_credential, client_id, spec, client_claims, is_public)
+    client_auth = _client_auth(
+        client_credential, client_id, spec, dict(client_claims or {}) or None, is_public
+    )
     use_aliases = instance_discovery is not False and not spec.is_known_to_developer
-
-    def make_transport() -> Transport:
-        return _transport_stack(
-            http_client, transport, verify, proxies, timeout, clock, sleep, is_public
-        )
-
-    ctx = AppContext(
+    return AppContext(
         client_id=client_id,
         cache=cache,
         client_auth=client_auth,
-        transport_factory=make_transport,
-        resolve=_resolve,
+        default_spec=spec,
         aliases=(lambda host: aliases_for(host)) if use_aliases else (lambda host: ()),
         base_headers=headers,
         clock=clock,
-        sleep=sleep,
         authority_options=options,
+        is_public=is_public,
+        exclude_scopes=frozenset(validate_exclude_scopes(exclude_scopes or [])),
+        client_capabilities=tuple(client_capabilities or ()),
     )
-    return ctx, spec
-
-
-def public_authority(handle: AuthorityHandle) -> Authority:
-    """MSAL's ``app.authority`` object, lazy like the handle it wraps."""
-    return Authority(handle.spec, lambda _spec: handle.metadata)
-
-
-def _resolve(spec: AuthoritySpec, ctx: AppContext) -> AuthorityMetadata:
-    return metadata_memo.resolve(spec, lambda: ctx.run(discover(spec)))
 
 
 def _client_auth(
@@ -116,34 +93,93 @@ def _client_auth(
     )
 
 
-def _transport_stack(
-    http_client: Any,
-    transport: Transport | None,
-    verify: bool | str,
-    proxies: Any,
-    timeout: Any,
-    clock: Clock,
-    sleep: Callable[[float], None],
-    is_public: bool,
-) -> Transport:
-    from tokensmith.transport.resilient import ResilientTransport
+@dataclass(frozen=True)
+class TransportOptions:
+    """MSAL's transport arguments, kept to build a stack on first use."""
+
+    http_client: Any
+    transport: Any
+    verify: Any
+    proxies: Any
+    timeout: Any
+    clock: Clock
+    sleep: Any
+    is_public: bool
+
+
+def _policies(options: TransportOptions) -> tuple[Any, Any]:
     from tokensmith.transport.retry import RetryPolicy
     from tokensmith.transport.throttle import Throttle
 
+    throttle = Throttle(options.clock, default_retry_after=60.0 if options.is_public else 5.0)
+    return RetryPolicy(clock=options.clock), throttle
+
+
+def sync_stack(options: TransportOptions) -> Transport:
+    """Retries and throttling over the given transport, the MSAL-style ``http_client``,
+    or httpx."""
+    import time
+
+    from tokensmith.transport.resilient import ResilientTransport
+
     inner: Transport
-    if transport is not None:
-        inner = transport
-    elif http_client is not None:
+    if options.transport is not None:
+        inner = options.transport
+    elif options.http_client is not None:
         from tokensmith.transport.http_client_adapter import HttpClientTransport
 
-        inner = HttpClientTransport(http_client)
+        inner = HttpClientTransport(options.http_client)
     else:
         from tokensmith.transport.httpx_transport import DEFAULT_TIMEOUT, HttpxTransport
 
         inner = HttpxTransport(
-            verify=verify,
-            proxies=proxies,
-            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+            verify=options.verify,
+            proxies=options.proxies,
+            timeout=options.timeout if options.timeout is not None else DEFAULT_TIMEOUT,
         )
-    throttle = Throttle(clock, default_retry_after=60.0 if is_public else 5.0)
-    return ResilientTransport(inner, retry=RetryPolicy(clock=clock), throttle=throttle, sleep=sleep)
+    retry, throttle = _policies(options)
+    return ResilientTransport(
+        inner, retry=retry, throttle=throttle, sleep=options.sleep or time.sleep
+    )
+
+
+def async_stack(options: TransportOptions) -> AsyncTransport:
+    """:func:`sync_stack` for asyncio: over the given (async or sync) transport, an
+    async or sync MSAL-style ``http_client``, or ``httpx.AsyncClient``."""
+    from tokensmith.transport import AsyncResilientTransport, ThreadedTransport, async_transport_for
+
+    inner: AsyncTransport
+    if options.transport is not None:
+        given = options.transport
+        inner = given if isinstance(given, AsyncTransport) else ThreadedTransport(given)
+    elif options.http_client is not None:
+        inner = async_transport_for(options.http_client)
+    else:
+        from tokensmith.transport.httpx_async import AsyncHttpxTransport
+        from tokensmith.transport.httpx_transport import DEFAULT_TIMEOUT
+
+        inner = AsyncHttpxTransport(
+            verify=options.verify,
+            proxies=options.proxies,
+            timeout=options.timeout if options.timeout is not None else DEFAULT_TIMEOUT,
+        )
+    retry, throttle = _policies(options)
+    return AsyncResilientTransport(
+        inner, retry=retry, throttle=throttle, sleep=async_sleep(options.sleep)
+    )
+
+
+def async_sleep(sleep: Callable[[float], Any] | None) -> Callable[[float], Any]:
+    """``asyncio.sleep``, or the given sleep (a coroutine function, or a plain one such
+    as a test clock's, called and not awaited)."""
+    import asyncio
+
+    if sleep is None:
+        return asyncio.sleep
+    if inspect.iscoroutinefunction(sleep):
+        return sleep
+
+    async def call(seconds: float) -> None:
+        sleep(seconds)
+
+    return call

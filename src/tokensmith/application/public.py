@@ -1,28 +1,26 @@
-"""``PublicClientApplication``: apps that cannot keep a secret (desktop, CLI, mobile)."""
+"""``PublicClientApplication``: apps that cannot keep a secret (desktop, CLI, mobile).
+
+``tokensmith/aio/public.py`` is generated from this file (``scripts/unasync.py``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from tokensmith.application.acquire import record
 from tokensmith.application.client_application import ClientApplication
-from tokensmith.application.headers import new_correlation_id, request_headers
-from tokensmith.application.interactive import InteractiveMixin
-from tokensmith.application.results import TokenResult
-from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.device_code import initiate_device_flow, poll_device_flow
+from tokensmith.engine import interactive, user_flows
+from tokensmith.engine.results import TokenResult
 
-__all__ = ["DEVICE_CODE_GRANT", "PublicClientApplication"]
-
-DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+__all__ = ["PublicClientApplication"]
 
 
-class PublicClientApplication(InteractiveMixin, ClientApplication):
-    """MSAL's public client: device code, username/password, silent, refresh-token import."""
+class PublicClientApplication(ClientApplication):
+    """MSAL's public client: device code, interactive sign-in, username/password,
+    silent, refresh-token import."""
 
     CONSOLE_WINDOW_HANDLE = object()
-    DEVICE_FLOW_CORRELATION_ID = "_correlation_id"
+    DEVICE_FLOW_CORRELATION_ID = user_flows.DEVICE_FLOW_CORRELATION_ID
     _is_public = True
 
     def __init__(
@@ -54,69 +52,75 @@ class PublicClientApplication(InteractiveMixin, ClientApplication):
         Raises:
             ValueError: the authority has no device authorization endpoint.
         """
-        handle = self._handle(kwargs.get("authority"))
-        endpoint = handle.metadata.device_authorization_endpoint
-        if not endpoint:
-            raise ConfigurationError(
-                f"The authority {handle.spec.canonical_url} does not offer the device code flow"
-            )
-        decorated = self._decorate(scopes or [])
-        correlation_id = new_correlation_id()
-        headers = request_headers(
-            self._ctx.base_headers, "by_device_flow", correlation_id=correlation_id
-        )
-        flow = self._ctx.run(
-            initiate_device_flow(
-                endpoint,
-                client_id=self.client_id,
-                scopes=decorated,
-                claims=self._claims(claims_challenge),
-                headers=headers,
-                now=self._ctx.clock(),
-                correlation_id=correlation_id,
-            )
-        )
-        if "error" not in flow:
-            if "message" not in flow:  # RFC 8628 has none; apps print it, as Entra sends one
-                flow["message"] = (
-                    "To sign in, use a web browser to open the page "
-                    f"{flow.get('verification_uri')} and enter the code "
-                    f"{flow.get('user_code')} to authenticate."
-                )
-            flow["_scope"] = decorated
-            flow["_authority"] = kwargs.get("authority")
-        return flow
+        flow = user_flows.initiate_device_flow(self._ctx, scopes, claims_challenge, kwargs)
+        return self._run(flow)
 
     def acquire_token_by_device_flow(
         self, flow: dict[str, Any], claims_challenge: str | None = None, **kwargs: Any
     ) -> TokenResult:
         """Poll until the user finished signing in, the code expired, or
         ``flow["expires_at"]`` was set to 0; cache and return the result."""
-        if not isinstance(flow, dict) or "device_code" not in flow:
-            raise ConfigurationError("flow must be the dict initiate_device_flow returned")
-        handle = self._handle(flow.get("_authority"))
-        correlation_id = flow.get(self.DEVICE_FLOW_CORRELATION_ID) or new_correlation_id()
-        headers = request_headers(
-            self._ctx.base_headers, "by_device_flow", correlation_id=correlation_id
-        )
-        exit_condition: Callable[[dict[str, Any]], bool] | None = kwargs.get("exit_condition")
-        response = self._ctx.run(
-            poll_device_flow(
-                handle.metadata.token_endpoint,
-                flow,
-                client_id=self.client_id,
-                client_auth=self._ctx.client_auth,
-                headers=headers,
-                clock=self._ctx.clock,
-                claims=self._claims(claims_challenge),
-                exit_condition=exit_condition,
-            )
-        )
-        return record(
+        poll = user_flows.acquire_token_by_device_flow(self._ctx, flow, claims_challenge, kwargs)
+        return self._run(poll)
+
+    def acquire_token_interactive(
+        self,
+        scopes: list[str],
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+        claims_challenge: str | None = None,
+        timeout: float | None = None,
+        port: int | None = None,
+        extra_scopes_to_consent: list[str] | None = None,
+        max_age: int | None = None,
+        parent_window_handle: Any = None,
+        on_before_launching_ui: Callable[..., object] | None = None,
+        auth_scheme: Any = None,
+        **kwargs: Any,
+    ) -> TokenResult:
+        """Sign the user in through the system browser and return the tokens (cached).
+
+        Args:
+            scopes: the scopes of the access token.
+            prompt, login_hint, domain_hint, claims_challenge, max_age: sent to the
+                authorization endpoint as MSAL sends them.
+            timeout: seconds to wait for the browser's answer (None: no limit).
+            port: the loopback port (default: a free one); the redirect URI is
+                ``http://localhost:<port>``.
+            extra_scopes_to_consent: more scopes to consent to now, not in this token.
+            parent_window_handle: accepted for MSAL compatibility (no broker here).
+            on_before_launching_ui: called as ``on_before_launching_ui(ui="browser")``.
+            auth_scheme: PoP needs a broker; any value raises ``ValueError``.
+            **kwargs: MSAL's ``welcome_template``, ``success_template``,
+                ``error_template``, ``auth_uri_callback`` (called with the address when
+                no browser opened), ``browser_name`` (a name given to
+                :func:`webbrowser.register`) and ``data``; tokensmith's
+                ``response_mode`` (``"form_post"``, the default, or ``"query"``) and
+                ``verify_id_token_signature``.
+
+        Returns:
+            The token result, or an error dict (the provider redirected with an error,
+            e.g. ``access_denied``, or refused the code).
+
+        Raises:
+            BrowserInteractionTimeoutError: no answer within ``timeout``.
+            ValueError: bad arguments, or the port cannot be listened on.
+            IdTokenError: the id_token failed validation (nonce, issuer, ...).
+        """
+        flow = interactive.acquire_token_interactive(
             self._ctx,
-            handle,
-            response,
-            scopes=flow.get("_scope") or self._decorate([]),
-            grant_type=DEVICE_CODE_GRANT,
-            data=kwargs.get("data"),
+            scopes,
+            prompt=prompt,
+            login_hint=login_hint,
+            domain_hint=domain_hint,
+            claims_challenge=claims_challenge,
+            timeout=timeout,
+            port=port,
+            extra_scopes_to_consent=extra_scopes_to_consent,
+            max_age=max_age,
+            on_before_launching_ui=on_before_launching_ui,
+            auth_scheme=auth_scheme,
+            kwargs=kwargs,
         )
+        return self._run(flow)

@@ -14,7 +14,7 @@ from tokensmith.authority.parse import (
     AuthoritySpec,
     parse_authority,
 )
-from tokensmith.authority.resolve import alias_groups, make_resolver
+from tokensmith.authority.resolve import resolve_alias_groups, resolve_metadata
 from tokensmith.entra.hosts import (
     AZURE_GOV_DE,
     AZURE_GOV_FR,
@@ -43,8 +43,8 @@ __all__ = [
     "AuthorityMetadata",
     "AuthoritySpec",
     "Resolver",
-    "alias_groups",
     "discover",
-    "make_resolver",
     "parse_authority",
+    "resolve_alias_groups",
+    "resolve_metadata",
 ]

@@ -2,7 +2,8 @@
 
 Constructing an :class:`Authority` does no I/O: the endpoints are resolved the first
 time one of them is read, through the resolver given at construction (usually
-:func:`tokensmith.authority.resolve.make_resolver`, memoised process-wide).
+the application's, which runs :func:`~tokensmith.authority.resolve.resolve_metadata`
+over its transport, memoised process-wide).
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 from tokensmith._redact import logger
 from tokensmith.authority.parse import AuthorityKind, AuthoritySpec
 from tokensmith.entra.hosts import WELL_KNOWN_AUTHORITY_HOSTS, check_endpoint_url, is_b2c_host
-from tokensmith.entra.instance_discovery import json_object, validate_instance
-from tokensmith.errors import AuthorityError, MsalServiceError, ProtocolError
+from tokensmith.entra.instance_discovery import validate_instance
+from tokensmith.errors import AuthorityError, ProtocolError
+from tokensmith.protocol._wire import json_object, service_error
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest, HttpResponse
 
@@ -103,21 +104,14 @@ def _unavailable(spec: AuthoritySpec, url: str) -> str:
 def _read_document(spec: AuthoritySpec, url: str, response: HttpResponse) -> dict[str, Any]:
     """Check the status and the JSON shape of a discovery answer."""
     status = response.status_code
-    if status >= 500 or status == 429:
-        raise MsalServiceError(
-            f"OpenID configuration at {url} is temporarily unavailable (HTTP {status})",
-            status_code=status,
-        )
+    if status >= 500 or status == 429 or (not 200 <= status < 300 and status < 400):
+        raise service_error(f"OpenID configuration at {url}", status, None)
     if 400 <= status < 500:
         raise AuthorityError(
             f"{_unavailable(spec, url)} HTTP status {status}. "
             "Also please double check your tenant name or GUID is correct."
         )
-    if not 200 <= status < 300:
-        raise MsalServiceError(
-            f"OpenID configuration at {url}: unexpected HTTP {status}", status_code=status
-        )
-    document = json_object(response.text)
+    document = json_object(response.text)[0]
     if document is None:
         raise AuthorityError(
             _unavailable(spec, url) + " The answer is not a JSON object (malformed or truncated)."

@@ -1,10 +1,12 @@
-"""A process-wide, thread-safe memo of discovery results, with a time to live.
+"""A process-wide memo of discovery results, with a time to live.
 
 Discovery documents change rarely; Entra serves them with ``max-age=86400`` and MSAL
-keeps them 24 hours. The memo does no I/O: the caller hands it a zero-argument
-resolver, and concurrent callers for one key wait for a single resolution (per-key
-lock), so 32 threads starting against one authority cause one discovery. A failed
-resolution is not remembered: the next caller (including a waiting one) tries again.
+keeps them 24 hours. The memo does no I/O: :func:`memoized` is a step of a flow that
+answers from the memo or runs the discovery flow it is given under the memo's single
+flight, so 32 threads and 100 coroutines starting against one authority cause one
+discovery, and nothing blocks an event loop. In-flight keys are freed when their
+discovery ends. A failed discovery is not remembered: the next caller (including a
+waiting one) tries again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Generic, TypeVar
 from tokensmith._clock import Clock, system_clock
 from tokensmith.authority.discovery import AuthorityMetadata
 from tokensmith.authority.parse import AuthoritySpec
+from tokensmith.concurrency import SingleFlight
 from tokensmith.entra.hosts import AliasGroup
+from tokensmith.protocol.effects import Flow, shared
 
 __all__ = [
     "DEFAULT_TTL",
@@ -24,6 +28,7 @@ __all__ = [
     "TtlMemo",
     "alias_memo",
     "clear",
+    "memoized",
     "metadata_key",
     "metadata_memo",
 ]
@@ -35,42 +40,24 @@ DEFAULT_TTL = 24 * 3600.0
 
 
 class TtlMemo(Generic[V]):
-    """Remembers values by key for ``ttl`` seconds of the injected ``clock``."""
+    """Remembers values by key for ``ttl`` seconds of the injected ``clock``.
+
+    Attributes:
+        flights: the single flight that :func:`memoized` resolves missing keys under.
+    """
 
     def __init__(self, ttl: float = DEFAULT_TTL, clock: Clock = system_clock) -> None:
         self._ttl = ttl
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # never held across a yield or an await
         self._entries: dict[Hashable, tuple[float, V]] = {}
-        self._key_locks: dict[Hashable, threading.Lock] = {}
-
-    def _fresh(self, key: Hashable) -> tuple[float, V] | None:
-        with self._lock:
-            entry = self._entries.get(key)
-        return entry if entry is not None and self._clock() < entry[0] else None
+        self.flights = SingleFlight()
 
     def get(self, key: Hashable) -> V | None:
         """Return the fresh value for ``key``, or ``None``."""
-        entry = self._fresh(key)
-        return None if entry is None else entry[1]
-
-    def get_or_resolve(self, key: Hashable, resolve: Callable[[], V]) -> V:
-        """Return the fresh value for ``key``, calling ``resolve()`` at most once at a time.
-
-        Exceptions from ``resolve`` propagate and nothing is stored.
-        """
-        entry = self._fresh(key)
-        if entry is not None:
-            return entry[1]
         with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            entry = self._fresh(key)  # another thread may have resolved it meanwhile
-            if entry is not None:
-                return entry[1]
-            resolved = resolve()
-            self.put(key, resolved)
-            return resolved
+            entry = self._entries.get(key)
+        return entry[1] if entry is not None and self._clock() < entry[0] else None
 
     def put(self, key: Hashable, value: V) -> None:
         """Store ``value`` for ``key`` (for example, metadata given by the developer)."""
@@ -81,11 +68,31 @@ class TtlMemo(Generic[V]):
         """Forget everything."""
         with self._lock:
             self._entries.clear()
-            self._key_locks.clear()
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+def memoized(memo: TtlMemo[V], key: Hashable, resolve: Callable[[], Flow[V]]) -> Flow[V]:
+    """The fresh value of ``key``, or the result of ``resolve()`` (run once for all
+    concurrent flows asking for ``key``, then remembered).
+
+    Raises:
+        Exception: whatever ``resolve()`` raised; nothing is remembered then.
+    """
+    found = memo.get(key)
+    if found is not None:
+        return found
+    return (yield from shared(memo.flights, key, lambda: _fill(memo, key, resolve)))
+
+
+def _fill(memo: TtlMemo[V], key: Hashable, resolve: Callable[[], Flow[V]]) -> Flow[V]:
+    found = memo.get(key)  # another flow may have filled it before this one led
+    if found is None:
+        found = yield from resolve()
+        memo.put(key, found)
+    return found
 
 
 def metadata_key(spec: AuthoritySpec) -> Hashable:
@@ -100,15 +107,6 @@ def metadata_key(spec: AuthoritySpec) -> Hashable:
 
 class MetadataMemo(TtlMemo[AuthorityMetadata]):
     """A memo of :class:`AuthorityMetadata` keyed by :func:`metadata_key`."""
-
-    def resolve(
-        self, spec: AuthoritySpec, resolver: Callable[[], AuthorityMetadata]
-    ) -> AuthorityMetadata:
-        """Return the fresh metadata of ``spec``, calling ``resolver()`` if there is none.
-
-        Concurrent callers for the same authority wait for one ``resolver()`` call.
-        """
-        return self.get_or_resolve(metadata_key(spec), resolver)
 
 
 metadata_memo = MetadataMemo()

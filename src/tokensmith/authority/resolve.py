@@ -1,56 +1,49 @@
-"""Run discovery flows over a transport, through the process-wide memo.
+"""Discovery as a step of a flow: answered from the process-wide memo, or discovered
+once for every concurrent caller (:func:`~tokensmith.authority.memo.memoized`).
 
-The glue between the sans-I/O flows (:func:`~tokensmith.authority.discovery.discover`,
-:func:`~tokensmith.entra.instance_discovery.fetch_alias_metadata`), the sync driver
-and :mod:`tokensmith.authority.memo`.
+``metadata = yield from resolve_metadata(spec)`` inside any flow; the drivers carry out
+the requests, sync or async.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-from tokensmith.authority.authority import Resolver
 from tokensmith.authority.discovery import AuthorityMetadata, discover
-from tokensmith.authority.memo import MetadataMemo, TtlMemo, alias_memo, metadata_memo
+from tokensmith.authority.memo import (
+    MetadataMemo,
+    TtlMemo,
+    alias_memo,
+    memoized,
+    metadata_key,
+    metadata_memo,
+)
 from tokensmith.authority.parse import AuthoritySpec
-from tokensmith.drivers.sync import run_flow
 from tokensmith.entra.hosts import AliasGroup, instance_discovery_host
 from tokensmith.entra.instance_discovery import fetch_alias_metadata
-from tokensmith.transport.base import Transport
+from tokensmith.protocol.effects import Flow
 
-__all__ = ["alias_groups", "make_resolver"]
+__all__ = ["resolve_alias_groups", "resolve_metadata"]
 
 
-def make_resolver(
-    transport: Transport,
-    *,
-    memo: MetadataMemo | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Resolver:
-    """Return a resolver that discovers over ``transport``, memoised.
+def resolve_metadata(
+    spec: AuthoritySpec, memo: MetadataMemo | None = None
+) -> Flow[AuthorityMetadata]:
+    """The endpoints of ``spec``: memoised (process-wide by default), discovered once.
 
-    Args:
-        transport: where the discovery requests go.
-        memo: defaults to the process-wide :data:`~tokensmith.authority.memo.metadata_memo`.
-        sleep: handed to the driver.
+    Raises:
+        AuthorityError, MsalServiceError, TransportError: discovery failed (not
+            remembered).
     """
     store = metadata_memo if memo is None else memo
-
-    def resolve(spec: AuthoritySpec) -> AuthorityMetadata:
-        return store.resolve(spec, lambda: run_flow(discover(spec), transport, sleep))
-
-    return resolve
+    return memoized(store, metadata_key(spec), lambda: discover(spec))
 
 
-def alias_groups(
+def resolve_alias_groups(
     host: str,
-    transport: Transport,
     *,
     endpoint: str | None = None,
     memo: TtlMemo[tuple[AliasGroup, ...]] | None = None,
-) -> tuple[AliasGroup, ...]:
-    """Return the alias groups Entra reports for ``host``'s discovery host, memoised.
+) -> Flow[tuple[AliasGroup, ...]]:
+    """The alias groups Entra reports for ``host``'s discovery host, memoised.
 
     Raises:
         MsalServiceError, ProtocolError, TransportError: the look-up failed (not
@@ -59,6 +52,8 @@ def alias_groups(
     """
     store = alias_memo if memo is None else memo
     key = endpoint or instance_discovery_host(host)
-    return store.get_or_resolve(
-        key, lambda: tuple(run_flow(fetch_alias_metadata(host, endpoint), transport))
-    )
+    return memoized(store, key, lambda: _groups(host, endpoint))
+
+
+def _groups(host: str, endpoint: str | None) -> Flow[tuple[AliasGroup, ...]]:
+    return tuple((yield from fetch_alias_metadata(host, endpoint)))

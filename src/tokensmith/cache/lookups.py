@@ -7,7 +7,7 @@ size of the cache. Entries returned are the cache's own dicts: read-only by cont
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tokensmith.cache._base import CacheBase
@@ -38,7 +38,7 @@ def strings(value: object, name: str) -> list[str]:
     return items
 
 
-def int_field(entry: dict[str, Any], name: str) -> int | None:
+def int_field(entry: Mapping[str, Any], name: str) -> int | None:
     """An integer timestamp field (stored as a string; ints accepted), or None."""
     value = entry.get(name)
     if isinstance(value, bool):

@@ -1,13 +1,18 @@
-"""The synchronous driver: runs a flow over a transport, sleeping where it says."""
+"""The synchronous driver: runs a flow, carrying out each effect it yields.
+
+See :mod:`tokensmith.protocol.effects` for the effects and what each is answered with.
+The async driver (:mod:`tokensmith.drivers.asyncio`) is the same loop with ``await``.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from tokensmith.protocol.effects import Flow, Sleep
-from tokensmith.transport.base import HttpResponse, Transport
+from tokensmith.protocol.effects import BrowserSignIn, Effect, Flow, Shared, Sleep
+from tokensmith.protocol.http import HttpRequest
+from tokensmith.transport.base import Transport
 
 __all__ = ["run_flow"]
 
@@ -21,24 +26,40 @@ def run_flow(
 ) -> T:
     """Drive ``flow`` to completion and return its result.
 
-    Exceptions raised by the transport are thrown into the flow, so a flow may handle
-    them (for example to fall back to a cached token); unhandled, they propagate.
+    Exceptions raised while carrying out an effect are thrown into the flow, so a flow
+    may handle them (for example to fall back to a cached token); unhandled, they
+    propagate. A flow left unfinished (``KeyboardInterrupt``...) is closed.
     """
-    reply: HttpResponse | None = None
-    error: BaseException | None = None
+    reply: Any = None
+    error: Exception | None = None
     try:
         while True:
             effect = flow.throw(error) if error is not None else flow.send(reply)
             error = None
-            if isinstance(effect, Sleep):
-                sleep(effect.seconds)
-                reply = None
-                continue
             try:
-                reply = transport.send(effect)
+                reply = _carry_out(effect, transport, sleep)
             except Exception as exc:  # handed to the flow, which may re-raise
                 error = exc
                 reply = None
     except StopIteration as stop:
         result: T = stop.value
         return result
+    except BaseException:
+        flow.close()
+        raise
+
+
+def _carry_out(effect: Effect, transport: Transport, sleep: Callable[[float], None]) -> Any:
+    if type(effect) is HttpRequest:
+        return transport.send(effect)
+    if isinstance(effect, Sleep):
+        sleep(effect.seconds)
+        return None
+    if isinstance(effect, Shared):
+        make = effect.flow
+        return effect.group.run(effect.key, lambda: run_flow(make(), transport, sleep))
+    if isinstance(effect, BrowserSignIn):
+        from tokensmith.interactive.session import sign_in
+
+        return sign_in(effect)
+    raise TypeError(f"a flow yielded {type(effect).__name__}, which is not an effect")

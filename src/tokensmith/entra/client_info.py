@@ -43,5 +43,4 @@ def anchor_mailbox_from_client_info(client_info: str) -> str:
     Raises:
         ProtocolError: as :func:`parse_client_info`.
     """
-    uid, utid = parse_client_info(client_info)
-    return f"Oid:{uid}@{utid}"
+    return "Oid:" + home_account_id_from(client_info).replace(".", "@", 1)

@@ -15,9 +15,8 @@ Which host answers: the authority's own host when it is well known, else
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from tokensmith.entra.hosts import (
     BUILTIN_ALIAS_GROUPS,
@@ -25,7 +24,8 @@ from tokensmith.entra.hosts import (
     check_endpoint_url,
     instance_discovery_host,
 )
-from tokensmith.errors import AuthorityError, MsalServiceError, ProtocolError
+from tokensmith.errors import AuthorityError, ProtocolError
+from tokensmith.protocol._wire import json_object, service_error
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest, HttpResponse
 
@@ -36,38 +36,15 @@ __all__ = [
     "AliasGroup",
     "aliases_for",
     "fetch_alias_metadata",
-    "json_object",
     "parse_alias_metadata",
     "validate_instance",
 ]
-
-
-def json_object(text: str) -> dict[str, Any] | None:
-    """Return ``text`` parsed as a JSON object, or ``None`` if it is not one."""
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _reply(response: HttpResponse | None) -> HttpResponse:
     if response is None:  # only a broken driver sends None after a request
         raise ProtocolError("the driver answered an HTTP request with no response")
     return response
-
-
-def _service_error(
-    what: str, response: HttpResponse, body: Mapping[str, Any] | None
-) -> MsalServiceError:
-    error = body.get("error") if body else None
-    description = body.get("error_description") if body else None
-    return MsalServiceError(
-        f"{what} failed with HTTP {response.status_code}",
-        status_code=response.status_code,
-        error=error if isinstance(error, str) else None,
-        error_description=description if isinstance(description, str) else None,
-    )
 
 
 def validate_instance(spec: AuthoritySpec) -> Flow[str]:
@@ -99,7 +76,7 @@ def validate_instance(spec: AuthoritySpec) -> Flow[str]:
         },
     )
     response = _reply((yield request))
-    body = json_object(response.text)
+    body = json_object(response.text)[0]
     if body is not None and body.get("error") == "invalid_instance":
         raise AuthorityError(
             f"invalid_instance: The authority you provided, {spec.authority_url}, is not known. "
@@ -107,7 +84,7 @@ def validate_instance(spec: AuthoritySpec) -> Flow[str]:
             "in instance_discovery=False"
         )
     if response.status_code >= 500 or response.status_code == 429:
-        raise _service_error("Instance discovery", response, body)
+        raise service_error("Instance discovery", response.status_code, body)
     if not 200 <= response.status_code < 300 or body is None:
         error = body.get("error") if body else None
         raise AuthorityError(
@@ -142,9 +119,9 @@ def fetch_alias_metadata(host: str, endpoint: str | None = None) -> Flow[list[Al
         headers={"Accept": "application/json"},
     )
     response = _reply((yield request))
-    body = json_object(response.text)
+    body = json_object(response.text)[0]
     if not 200 <= response.status_code < 300:
-        raise _service_error("Instance metadata discovery", response, body)
+        raise service_error("Instance metadata discovery", response.status_code, body)
     if body is None:
         raise ProtocolError("instance metadata is not a JSON object")
     return parse_alias_metadata(body.get("metadata"))

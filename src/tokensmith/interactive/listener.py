@@ -226,6 +226,29 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("Loopback listener: a request failed or timed out")
 
 
+def _deadline(timeout: float | None) -> float | None:
+    """The monotonic time a wait of ``timeout`` seconds ends (None: never).
+
+    Raises:
+        ConfigurationError: ``timeout`` is NaN.
+    """
+    if timeout is not None and math.isnan(float(timeout)):
+        raise ConfigurationError("timeout must be a number of seconds or None")
+    return None if timeout is None else time.monotonic() + float(timeout)
+
+
+def _slice(deadline: float | None, longest: float) -> float:
+    """The next wait before ``deadline``, at most ``longest`` seconds.
+
+    Raises:
+        BrowserInteractionTimeoutError: the deadline has passed.
+    """
+    remaining = longest if deadline is None else min(longest, deadline - time.monotonic())
+    if remaining <= 0:
+        raise BrowserInteractionTimeoutError("User did not complete the flow in time")
+    return remaining
+
+
 def _guard_ipv6_loopback(port: int) -> socket.socket | None:
     """Bind ``[::1]:port`` without listening, so that a browser trying ``localhost``
     over IPv6 first is refused at once (and falls back to 127.0.0.1) instead of
@@ -348,17 +371,29 @@ class LoopbackListener:
             BrowserInteractionTimeoutError: nothing acceptable came within ``timeout``
                 seconds (None waits for ever).
         """
-        if timeout is not None and math.isnan(float(timeout)):
-            raise ConfigurationError("timeout must be a number of seconds or None")
-        deadline = None if timeout is None else time.monotonic() + float(timeout)
-        while True:
-            remaining = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
-            if remaining <= 0:
-                raise BrowserInteractionTimeoutError("User did not complete the flow in time")
-            if self._exchange.done.wait(remaining):  # short slices keep Ctrl+C working
-                result = self._exchange.result
-                assert result is not None
-                return dict(result)
+        deadline = _deadline(timeout)
+        while True:  # short slices keep Ctrl+C working
+            if self._exchange.done.wait(_slice(deadline, 1.0)):
+                return self._result()
+
+    async def wait_async(self, timeout: float | None = None) -> dict[str, str]:
+        """:meth:`wait` for a coroutine: polls every 50 ms without blocking the loop,
+        so cancelling the task ends the wait at once.
+
+        Raises:
+            BrowserInteractionTimeoutError: as :meth:`wait`.
+        """
+        import asyncio
+
+        deadline = _deadline(timeout)
+        while not self._exchange.done.is_set():
+            await asyncio.sleep(_slice(deadline, 0.05))
+        return self._result()
+
+    def _result(self) -> dict[str, str]:
+        result = self._exchange.result
+        assert result is not None
+        return dict(result)
 
     def close(self) -> None:
         """Stop listening and end every connection. Idempotent."""

@@ -12,9 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tokensmith._clock import Clock
-from tokensmith.errors import MsalServiceError
 from tokensmith.protocol._forms import base_form
-from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object
+from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object, service_error
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.effects import Flow, Sleep
 from tokensmith.protocol.http import HttpRequest
@@ -87,9 +86,7 @@ def initiate_device_flow(
     status = response.status_code
     body, reason = json_object(response.text)
     if status >= 500:
-        raise MsalServiceError(
-            f"device authorization endpoint failed with HTTP {status}", status_code=status
-        )
+        raise service_error("device authorization endpoint", status, body)
     if body is None:
         return _invalid(reason, status)
     if "error" in body:

@@ -1,14 +1,43 @@
-"""What a sans-I/O flow may ask its driver to do."""
+"""What a sans-I/O flow may ask its driver to do: the closed set of effects.
+
+A flow is a generator. It yields one of these values and is resumed with the answer:
+
+==================  ==========================================  =========================
+effect              the driver                                  the flow is sent
+==================  ==========================================  =========================
+:class:`HttpRequest`  sends it (through retries and throttling)   the :class:`HttpResponse`
+:class:`Sleep`        waits (``time.sleep`` / ``asyncio.sleep``)  ``None``
+:class:`Shared`       runs ``flow()`` once for every concurrent   the shared flow's result
+                      flow asking with the same key (single
+                      flight, threads and coroutines alike)
+:class:`BrowserSignIn` opens the loopback listener and the        the authorization response
+                      system browser, waits for the answer        (a dict of parameters)
+==================  ==========================================  =========================
+
+When the driver fails to carry an effect out (a transport error, a sign-in timeout, a
+shared flow that raised), the exception is thrown into the flow at its ``yield``, so a
+flow may handle it. The sync driver (:mod:`tokensmith.drivers.sync`) and the async one
+(:mod:`tokensmith.drivers.asyncio`) run the very same flows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Generator, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, cast
 
-from tokensmith.protocol.http import HttpRequest, HttpResponse
+from tokensmith.protocol.http import HttpRequest
 
-__all__ = ["Effect", "Flow", "Sleep"]
+__all__ = [
+    "BrowserSignIn",
+    "Effect",
+    "FlightGroup",
+    "Flow",
+    "Shared",
+    "Sleep",
+    "shared",
+    "sign_in_in_browser",
+]
 
 T = TypeVar("T")
 
@@ -20,6 +49,69 @@ class Sleep:
     seconds: float
 
 
-Effect = HttpRequest | Sleep
-Flow = Generator[Effect, HttpResponse | None, T]
-"""A flow yields effects, receives responses (``None`` after a sleep), returns ``T``."""
+class FlightGroup(Protocol):
+    """Deduplicates concurrent runs per key, for threads and coroutines alike
+    (:class:`tokensmith.concurrency.SingleFlight`)."""
+
+    def run(self, key: Hashable, fn: Callable[[], T]) -> T:
+        """Run ``fn`` once for all concurrent callers of ``key`` (blocking)."""
+        ...
+
+    async def run_async(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
+        """Await ``fn()`` once for all concurrent callers of ``key``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Shared(Generic[T]):
+    """Ask the driver to run ``flow()`` once for every flow that asks, at the same time,
+    with the same ``key`` in ``group``; each of them is sent its result (or has its
+    exception thrown in). Only the caller that runs it builds the flow."""
+
+    group: FlightGroup = field(repr=False)
+    key: Hashable
+    flow: Callable[[], Flow[T]] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSignIn:
+    """Ask the driver for one authorization response through the system browser
+    (RFC 8252 §7.3): listen on loopback, call ``start(redirect_uri)`` for the
+    ``(state, auth_uri)`` to expect and open, open the browser, wait.
+
+    Attributes:
+        start: builds the authorization request for the listener's redirect URI.
+        port: the loopback port (None: a free one).
+        response_mode: ``"form_post"`` or ``"query"``.
+        pages: the page templates (:class:`tokensmith.interactive.Pages`).
+        timeout: seconds to wait (None: no limit).
+        browser_name: a name registered with :mod:`webbrowser`, if any.
+        auth_uri_callback: called with the address when no browser opened.
+        on_before_launching_ui: called as ``on_before_launching_ui(ui="browser")``.
+    """
+
+    start: Callable[[str], tuple[str, str]] = field(repr=False)
+    port: int | None = None
+    response_mode: str = "form_post"
+    pages: Any = field(default=None, repr=False)
+    timeout: float | None = None
+    browser_name: str | None = None
+    auth_uri_callback: Callable[[str], object] | None = field(default=None, repr=False)
+    on_before_launching_ui: Callable[..., object] | None = field(default=None, repr=False)
+
+
+Effect = HttpRequest | Sleep | Shared[Any] | BrowserSignIn
+Flow = Generator[Effect, Any, T]
+"""A flow yields effects, is sent their answers (see the module doc), returns ``T``."""
+
+
+def shared(group: FlightGroup, key: Hashable, flow: Callable[[], Flow[T]]) -> Flow[T]:
+    """Run ``flow()`` under single flight (see :class:`Shared`) and return its result."""
+    result = yield Shared(group, key, flow)
+    return cast(T, result)
+
+
+def sign_in_in_browser(request: BrowserSignIn) -> Flow[dict[str, str]]:
+    """Yield ``request`` and return the authorization response the browser brought."""
+    response = yield request
+    return cast("dict[str, str]", response)

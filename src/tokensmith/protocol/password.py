@@ -2,7 +2,7 @@
 kept for MSAL's ``acquire_token_by_username_password``.
 
 Entra routes these requests by the header ``X-AnchorMailbox: upn:<username>``
-(see :func:`password_headers`).
+(:func:`tokensmith.entra.headers.anchor_for_username`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from tokensmith.protocol._forms import base_form
 
-__all__ = ["GRANT_TYPE", "password_form", "password_headers"]
+__all__ = ["GRANT_TYPE", "password_form"]
 
 GRANT_TYPE = "password"
 
@@ -39,8 +39,3 @@ def password_form(
     form["username"] = username
     form["password"] = password
     return form
-
-
-def password_headers(username: str) -> dict[str, str]:
-    """Return the routing header MSAL sends with a password grant."""
-    return {"X-AnchorMailbox": f"upn:{username}"}

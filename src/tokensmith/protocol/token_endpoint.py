@@ -20,8 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tokensmith._redact import SECRET_FIELDS, logger
-from tokensmith.errors import MsalServiceError
-from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object
+from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object, service_error
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest, HttpResponse, retry_after_of
@@ -103,14 +102,7 @@ def parse_token_response(response: HttpResponse, *, now: float) -> dict[str, Any
     status = response.status_code
     body, reason = json_object(response.text)
     if status >= 500:
-        error = body.get("error") if body else None
-        description = body.get("error_description") if body else None
-        raise MsalServiceError(
-            f"token endpoint failed with HTTP {status}" + (f": {error}" if error else ""),
-            status_code=status,
-            error=error if isinstance(error, str) else None,
-            error_description=description if isinstance(description, str) else None,
-        )
+        raise service_error("token endpoint", status, body)
     if 400 <= status < 500:
         if body is not None and isinstance(body.get("error"), str):
             return body

@@ -21,7 +21,7 @@ from tests.unit.application.fake_entra import (
 )
 
 from tokensmith._jwt import b64url_encode, decode_jwt_claims
-from tokensmith.application.id_tokens import REFETCH_INTERVAL
+from tokensmith.engine.id_tokens import REFETCH_INTERVAL
 from tokensmith.errors import IdTokenError
 from tokensmith.protocol.jws import sign_compact
 from tokensmith.protocol.oidc.nonce import nonce_hash

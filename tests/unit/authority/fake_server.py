@@ -46,3 +46,12 @@ class FakeServer:
     @property
     def urls(self) -> list[str]:
         return [r.url for r in self.transport.requests]
+
+
+def make_resolver(transport: Any, memo: Any = None) -> Any:
+    """A resolver for :class:`~tokensmith.authority.Authority`: the discovery flow
+    driven over ``transport`` (the process-wide memo unless ``memo``)."""
+    from tokensmith.authority.resolve import resolve_metadata
+    from tokensmith.drivers.sync import run_flow
+
+    return lambda spec: run_flow(resolve_metadata(spec, memo), transport)

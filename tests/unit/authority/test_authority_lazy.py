@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from tests.unit.authority.fake_server import GUID, FakeServer, entra_document
+from tests.unit.authority.fake_server import GUID, FakeServer, entra_document, make_resolver
 
-from tokensmith.authority import Authority, AuthorityKind, make_resolver, parse_authority
+from tokensmith.authority import Authority, AuthorityKind, parse_authority
 from tokensmith.authority.discovery import AuthorityMetadata, metadata_from_document
 from tokensmith.errors import AuthorityError, MsalServiceError
 from tokensmith.transport.mock import json_response

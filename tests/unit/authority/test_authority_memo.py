@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import pytest
-from tests.unit.authority.fake_server import GUID, FakeServer, entra_document
+from tests.unit.authority.fake_server import GUID, FakeServer, entra_document, make_resolver
 
 from tokensmith._clock import FakeClock
 from tokensmith.authority import memo, parse_authority
 from tokensmith.authority.discovery import AuthorityMetadata, metadata_from_document
-from tokensmith.authority.memo import MetadataMemo, TtlMemo, metadata_key
-from tokensmith.authority.resolve import alias_groups, make_resolver
+from tokensmith.authority.memo import MetadataMemo, TtlMemo, memoized, metadata_key
+from tokensmith.authority.resolve import resolve_alias_groups
+from tokensmith.drivers.sync import run_flow
 from tokensmith.errors import MsalServiceError
 
+V = TypeVar("V")
 WK = "/v2.0/.well-known/openid-configuration"
+
+
+def get_or_resolve(store: TtlMemo[V], key: Hashable, resolve: Callable[[], V]) -> V:
+    """The memo as a flow step, driven here with nothing to send."""
+
+    def flow() -> Any:
+        return resolve()
+        yield
+
+    return run_flow(memoized(store, key, flow), transport=None)  # type: ignore[arg-type]
+
+
 METADATA = metadata_from_document(entra_document())
 
 
@@ -28,13 +44,13 @@ def test_ttl_follows_the_injected_clock() -> None:
         calls.append(1)
         return f"v{len(calls)}"
 
-    assert store.get_or_resolve("k", resolve) == "v1"
+    assert get_or_resolve(store, "k", resolve) == "v1"
     clock.advance(99)
-    assert store.get_or_resolve("k", resolve) == "v1"
+    assert get_or_resolve(store, "k", resolve) == "v1"
     assert store.get("k") == "v1"
     clock.advance(1)
     assert store.get("k") is None
-    assert store.get_or_resolve("k", resolve) == "v2"
+    assert get_or_resolve(store, "k", resolve) == "v2"
     assert len(calls) == 2 and len(store) == 1
 
 
@@ -42,7 +58,7 @@ def test_default_ttl_is_a_day() -> None:
     clock = FakeClock()
     store = MetadataMemo(clock=clock)
     spec = parse_authority()
-    store.resolve(spec, lambda: METADATA)
+    get_or_resolve(store, metadata_key(spec), lambda: METADATA)
     clock.advance(24 * 3600 - 1)
     assert store.get(metadata_key(spec)) is METADATA
     clock.advance(1)
@@ -56,8 +72,8 @@ def test_failures_are_not_remembered() -> None:
         raise MsalServiceError("busy", status_code=503)
 
     with pytest.raises(MsalServiceError):
-        store.get_or_resolve("k", fail)
-    assert store.get_or_resolve("k", lambda: "ok") == "ok"
+        get_or_resolve(store, "k", fail)
+    assert get_or_resolve(store, "k", lambda: "ok") == "ok"
 
 
 def test_clear() -> None:
@@ -137,9 +153,9 @@ def test_alias_groups_are_memoised_per_discovery_host(server: FakeServer) -> Non
         {"metadata": [{"aliases": ["login.microsoftonline.com", "login.windows.net"]}]},
     )
     store: TtlMemo[tuple[object, ...]] = TtlMemo(clock=FakeClock())
-    first = alias_groups("login.fabrikam.example", server.transport, memo=store)  # type: ignore[arg-type]
-    again = alias_groups("login.contoso.example", server.transport, memo=store)  # type: ignore[arg-type]
+    first = run_flow(resolve_alias_groups("login.fabrikam.example", memo=store), server.transport)  # type: ignore[arg-type]
+    again = run_flow(resolve_alias_groups("login.contoso.example", memo=store), server.transport)  # type: ignore[arg-type]
     assert first == again and len(server.urls) == 1
-    default = alias_groups("login.microsoftonline.com", server.transport)
+    default = run_flow(resolve_alias_groups("login.microsoftonline.com"), server.transport)
     assert default[0].aliases == ("login.microsoftonline.com", "login.windows.net")
     assert len(memo.alias_memo) == 1

@@ -9,11 +9,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from tokensmith.drivers.sync import run_flow
+from tokensmith.entra.headers import anchor_for_username
 from tokensmith.protocol.authorization_code import authorization_code_form, build_authorization_url
 from tokensmith.protocol.client_auth import ClientSecretAuth
 from tokensmith.protocol.client_credentials import client_credentials_form
 from tokensmith.protocol.on_behalf_of import on_behalf_of_form
-from tokensmith.protocol.password import password_form, password_headers
+from tokensmith.protocol.password import password_form
 from tokensmith.protocol.pkce import Pkce, code_challenge, new_code_verifier, new_pkce
 from tokensmith.protocol.refresh_token import refresh_token_form
 from tokensmith.protocol.scopes import decorate_scopes
@@ -96,7 +97,7 @@ def test_password_form_and_anchor() -> None:
         "scope": WIRE_SCOPE,
         "username": "u@x",
     }
-    assert password_headers("u@x") == {"X-AnchorMailbox": "upn:u@x"}
+    assert anchor_for_username("u@x") == "upn:u@x"
 
 
 def test_on_behalf_of_form() -> None:

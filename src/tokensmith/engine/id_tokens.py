@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokensmith.application.context import AppContext, AuthorityHandle
+from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.errors import IdTokenError
+from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.oidc.id_token import decode_id_token, validate_id_token_claims
 from tokensmith.protocol.oidc.jwks import fetch_jwks, jws_key_id, verify_jws_signature
 
@@ -54,7 +55,7 @@ class JwksMemo:
         self._sets: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def keys_for(self, ctx: AppContext, jwks_uri: str, kid: str | None) -> dict[str, Any]:
+    def keys_for(self, ctx: AppContext, jwks_uri: str, kid: str | None) -> Flow[dict[str, Any]]:
         """The key set of ``jwks_uri``, fetched when absent or when it lacks ``kid``
         and was fetched more than :data:`REFETCH_INTERVAL` seconds ago."""
         with self._lock:
@@ -64,7 +65,7 @@ class JwksMemo:
                 return known
             if ctx.clock() - fetched_at < REFETCH_INTERVAL:
                 return known  # the signature check then reports the unknown kid
-        fresh = ctx.run(fetch_jwks(jwks_uri))
+        fresh = yield from fetch_jwks(jwks_uri)
         with self._lock:
             self._sets[jwks_uri] = (ctx.clock(), fresh)
         return fresh
@@ -79,8 +80,7 @@ def check_id_token(
     handle: AuthorityHandle,
     response: Mapping[str, Any],
     expected: IdTokenExpectations,
-    jwks: JwksMemo,
-) -> None:
+) -> Flow[None]:
     """Check ``response["id_token"]`` when there is one; return quietly if it passes.
 
     Raises:
@@ -92,17 +92,20 @@ def check_id_token(
         if expected.require_id_token:
             raise IdTokenError("openid was requested but the token response has no id_token")
         return
+    metadata = yield from metadata_of(handle)
     claims = decode_id_token(token)
     validate_id_token_claims(
         claims,
-        issuer=handle.metadata.issuer,
+        issuer=metadata.issuer,
         client_id=ctx.client_id,
         now=ctx.clock(),
         nonce=expected.nonce,
         max_age=expected.max_age,
     )
     if expected.verify_signature:
-        jwks_uri = handle.metadata.jwks_uri
+        jwks_uri = metadata.jwks_uri
         if not jwks_uri:
             raise IdTokenError("the authority advertises no jwks_uri to verify the id_token")
-        verify_jws_signature(token, jwks.keys_for(ctx, jwks_uri, jws_key_id(token)))
+        memo: JwksMemo = ctx.memo("jwks", JwksMemo)
+        keys = yield from memo.keys_for(ctx, jwks_uri, jws_key_id(token))
+        verify_jws_signature(token, keys)

@@ -1,0 +1,192 @@
+"""What the sync façade (:mod:`tokensmith.application`) and the async one
+(:mod:`tokensmith.aio`) share: MSAL's constructor, and the two ways to run a flow.
+
+:class:`AppCore` takes MSAL Python's constructor arguments, builds the engine's
+:class:`~tokensmith.engine.context.AppContext` (no I/O) and remembers how to build the
+transport. :class:`SyncRunner` and :class:`AsyncRunner` run the engine's flows with
+the sync or the async driver; the façade classes are the same source
+(``tokensmith/aio/*.py`` is generated from ``tokensmith/application/*.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
+
+from tokensmith._clock import Clock, system_clock
+from tokensmith.application import factory
+from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
+from tokensmith.cache import TokenCache
+from tokensmith.drivers.sync import run_flow
+from tokensmith.engine.context import metadata_of
+from tokensmith.entra.headers import library_headers
+from tokensmith.errors import ConfigurationError
+from tokensmith.protocol.effects import Flow
+from tokensmith.transport.base import AsyncTransport, Transport
+
+__all__ = ["AppCore", "AsyncRunner", "SyncRunner"]
+
+T = TypeVar("T")
+
+
+class AppCore:
+    """MSAL's ``ClientApplication`` constructor (sync and async twins alike)."""
+
+    _is_public = False
+
+    def __init__(
+        self,
+        client_id: str,
+        client_credential: Any = None,
+        authority: Any = None,
+        validate_authority: bool = True,
+        token_cache: TokenCache | None = None,
+        http_client: Any = None,
+        verify: bool | str = True,
+        proxies: Any = None,
+        timeout: Any = None,
+        client_claims: Mapping[str, Any] | None = None,
+        app_name: str | None = None,
+        app_version: str | None = None,
+        client_capabilities: Sequence[str] | None = None,
+        azure_region: Any = None,
+        exclude_scopes: Sequence[str] | None = None,
+        http_cache: Any = None,
+        instance_discovery: bool | str | None = None,
+        allow_broker: bool | None = None,
+        enable_pii_log: bool | None = None,
+        oidc_authority: str | None = None,
+        *,
+        known_authorities: Collection[str] = (),
+        transport: Any = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Any] | None = None,
+    ) -> None:
+        """Build the application. No network I/O happens here (discovery is lazy).
+
+        Beyond MSAL's parameters: ``known_authorities`` (hosts trusted without instance
+        discovery), ``transport`` (a :class:`~tokensmith.transport.Transport`, or for
+        :mod:`tokensmith.aio` an :class:`~tokensmith.transport.AsyncTransport`), and
+        ``clock`` (epoch-seconds callable) and ``sleep`` (both for tests).
+
+        Raises:
+            ValueError: a parameter is not acceptable (``ConfigurationError``, or
+                ``AuthorityError`` for the authority).
+        """
+        if not client_id or not isinstance(client_id, str):
+            raise ConfigurationError("client_id must be a non-empty string")
+        if allow_broker and not self._is_public:
+            raise ConfigurationError("allow_broker is only for PublicClientApplication")
+        self.client_id = client_id
+        self.client_credential = client_credential
+        self.http_client = http_client
+        self.app_name = app_name
+        self.app_version = app_version
+        self._azure_region = azure_region
+        self._http_cache = http_cache
+        clock = clock or system_clock
+        self._ctx = factory.build_context(
+            client_id=client_id,
+            client_credential=client_credential,
+            authority=authority,
+            oidc_authority=oidc_authority,
+            validate_authority=validate_authority,
+            instance_discovery=instance_discovery,
+            known_authorities=known_authorities,
+            cache=token_cache if token_cache is not None else TokenCache(),
+            client_claims=client_claims,
+            headers=library_headers(app_name, app_version),
+            clock=clock,
+            is_public=self._is_public,
+            exclude_scopes=exclude_scopes,
+            client_capabilities=client_capabilities,
+        )
+        self._transport_options = factory.TransportOptions(
+            http_client, transport, verify, proxies, timeout, clock, sleep, self._is_public
+        )
+        self._transport_lock = threading.Lock()
+        self.authority = Authority(self._ctx.default.spec, self._resolve_default)
+
+    @property
+    def token_cache(self) -> TokenCache:
+        """The token cache every call reads and writes (assignable)."""
+        return self._ctx.cache
+
+    @token_cache.setter
+    def token_cache(self, cache: TokenCache) -> None:
+        self._ctx.cache = cache
+
+    def _resolve_default(self, spec: AuthoritySpec) -> AuthorityMetadata:
+        """Discovery for MSAL's ``app.authority`` object, which reads it synchronously."""
+        handle = self._ctx.default
+        if handle.metadata is not None:
+            return handle.metadata
+        transport = factory.sync_stack(self._transport_options)
+        try:
+            return run_flow(metadata_of(handle), transport)
+        finally:
+            transport.close()
+
+    def __repr__(self) -> str:
+        authority = self._ctx.default.spec.canonical_url
+        return f"{type(self).__name__}(client_id={self.client_id!r}, authority={authority!r})"
+
+
+class SyncRunner(AppCore):
+    """Runs flows with the sync driver over a lazily built transport stack."""
+
+    _transport: Transport | None = None
+
+    def _run(self, flow: Flow[T]) -> T:
+        transport = self._transport
+        if transport is None:
+            with self._transport_lock:
+                if self._transport is None:
+                    self._transport = factory.sync_stack(self._transport_options)
+                transport = self._transport
+        return run_flow(flow, transport, self._transport_options.sleep or _sleep)
+
+    def _resolve_default(self, spec: AuthoritySpec) -> AuthorityMetadata:
+        return self._run(metadata_of(self._ctx.default))
+
+    def _close(self) -> None:
+        with self._transport_lock:
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None
+
+
+class AsyncRunner(AppCore):
+    """Runs flows with the asyncio driver over a lazily built async transport stack
+    (httpx.AsyncClient by default; bound to the loop that first uses it)."""
+
+    _async_transport: AsyncTransport | None = None
+
+    _async_sleep: Callable[[float], Any]
+    _driver: Callable[..., Any]
+
+    async def _run(self, flow: Flow[T]) -> T:
+        transport = self._async_transport
+        if transport is None:
+            from tokensmith.drivers.asyncio import run_flow_async  # asyncio loads here
+
+            with self._transport_lock:
+                if self._async_transport is None:
+                    self._driver = run_flow_async
+                    self._async_sleep = factory.async_sleep(self._transport_options.sleep)
+                    self._async_transport = factory.async_stack(self._transport_options)
+                transport = self._async_transport
+        result: T = await self._driver(flow, transport, self._async_sleep)
+        return result
+
+    async def _close(self) -> None:
+        with self._transport_lock:
+            transport, self._async_transport = self._async_transport, None
+        if transport is not None:
+            await transport.aclose()
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)

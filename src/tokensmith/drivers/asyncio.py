@@ -1,0 +1,69 @@
+"""The asyncio driver: :func:`tokensmith.drivers.sync.run_flow` with ``await``.
+
+Requests go to an :class:`~tokensmith.transport.base.AsyncTransport`, sleeps are
+``asyncio.sleep`` (so a device-code poll can be cancelled), shared flows wait without
+blocking the loop, and a browser sign-in awaits the loopback listener. Cancelling the
+task closes the flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from tokensmith.protocol.effects import BrowserSignIn, Effect, Flow, Shared, Sleep
+from tokensmith.protocol.http import HttpRequest
+from tokensmith.transport.base import AsyncTransport
+
+__all__ = ["run_flow_async"]
+
+T = TypeVar("T")
+
+
+async def run_flow_async(
+    flow: Flow[T],
+    transport: AsyncTransport,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> T:
+    """Drive ``flow`` to completion on the running loop and return its result.
+
+    Same contract as :func:`~tokensmith.drivers.sync.run_flow`.
+    """
+    reply: Any = None
+    error: Exception | None = None
+    try:
+        while True:
+            effect = flow.throw(error) if error is not None else flow.send(reply)
+            error = None
+            try:
+                reply = await _carry_out(effect, transport, sleep)
+            except Exception as exc:  # handed to the flow, which may re-raise
+                error = exc
+                reply = None
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+    except BaseException:  # CancelledError included
+        flow.close()
+        raise
+
+
+async def _carry_out(
+    effect: Effect, transport: AsyncTransport, sleep: Callable[[float], Awaitable[object]]
+) -> Any:
+    if type(effect) is HttpRequest:
+        return await transport.send(effect)
+    if isinstance(effect, Sleep):
+        await sleep(effect.seconds)
+        return None
+    if isinstance(effect, Shared):
+        make = effect.flow
+        return await effect.group.run_async(
+            effect.key, lambda: run_flow_async(make(), transport, sleep)
+        )
+    if isinstance(effect, BrowserSignIn):
+        from tokensmith.interactive.session import sign_in_async
+
+        return await sign_in_async(effect)
+    raise TypeError(f"a flow yielded {type(effect).__name__}, which is not an effect")

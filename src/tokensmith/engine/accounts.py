@@ -1,0 +1,75 @@
+"""Accounts as ``get_accounts`` returns them, and sign-out (``remove_account``).
+
+Both read and write the cache only (no flow): a grouped, read-only view rebuilt only
+when an Account entry changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tokensmith.engine.context import AppContext
+from tokensmith.engine.results import Account
+
+__all__ = ["get_accounts", "remove_account", "remove_tokens_for_client"]
+
+_ACCOUNT_AUTHORITY_TYPES = frozenset({"MSSTS", "ADFS"})
+
+
+def get_accounts(ctx: AppContext, username: str | None = None) -> list[Account]:
+    """Accounts that signed in before (one per home account) in the default
+    authority's environment, optionally only those whose username matches
+    ``username`` case-insensitively."""
+    cache = ctx.cache
+    environments = ctx.default.environments
+    if username is not None:
+        for env in environments:
+            entries = cache.find_accounts(environments=(env,), username=username)
+            if entries:
+                return _group(entries)
+        return []
+    # The grouped view is rebuilt only when an Account entry changed; its accounts
+    # are read-only, so handing out the same objects again is safe.
+    stamp = (id(cache), cache.account_generation)
+    memo = ctx.memos.get("accounts")
+    if memo is None or memo[0] != stamp:
+        view: list[Account] = []
+        for env in environments:
+            view = _group(cache.find_accounts(environments=(env,)))
+            if view:
+                break
+        memo = ctx.memos["accounts"] = (stamp, view)
+    return list(memo[1])
+
+
+def remove_account(ctx: AppContext, account: Mapping[str, Any] | None) -> None:
+    """Forget the account's tokens in this environment (MSAL's sign-out)."""
+    home = account.get("home_account_id") if account else None
+    if not home:
+        return
+    ctx.cache.forget_account(
+        home_account_id=home, environments=ctx.default.environments, client_id=ctx.client_id
+    )
+
+
+def remove_tokens_for_client(ctx: AppContext) -> None:
+    """Forget the app-only tokens this client obtained from its authority's cloud."""
+    ctx.cache.remove_app_tokens(client_id=ctx.client_id, environments=ctx.default.environments)
+
+
+def _group(entries: Sequence[Mapping[str, Any]]) -> list[Account]:
+    grouped: dict[Any, Account] = {}
+    for a in entries:
+        if a.get("authority_type") not in _ACCOUNT_AUTHORITY_TYPES:
+            continue
+        grouped[a.get("home_account_id")] = Account(
+            home_account_id=a.get("home_account_id"),
+            environment=a.get("environment"),
+            username=a.get("username"),
+            account_source=a.get("account_source"),
+            authority_type=a.get("authority_type"),
+            local_account_id=a.get("local_account_id"),
+            realm=a.get("realm"),
+        )
+    return list(grouped.values())

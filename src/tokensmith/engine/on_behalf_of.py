@@ -1,0 +1,153 @@
+"""On-behalf-of (RFC 7523 §2.1 with Entra's ``requested_token_use``) through the one
+cache-first path: tokens are cached per user assertion (its SHA-256), and refreshed
+with the refresh token obtained for that assertion before a new exchange.
+
+MSAL Python always goes to the network here; serving from the cache (with
+``refresh_on`` and single flight, like every other cache-first acquisition) is on
+purpose (docs/compatibility.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tokensmith.engine.cache_first import cache_first
+from tokensmith.engine.context import AppContext, AuthorityHandle, realm_of
+from tokensmith.engine.results import TokenResult
+from tokensmith.engine.silent import scope_list
+from tokensmith.engine.token_call import assertion_hash, extra_form_fields, obtain
+from tokensmith.entra import headers as api
+from tokensmith.errors import ConfigurationError
+from tokensmith.protocol import on_behalf_of, refresh_token
+from tokensmith.protocol.effects import Flow
+
+__all__ = ["acquire_token_on_behalf_of"]
+
+
+def acquire_token_on_behalf_of(
+    ctx: AppContext,
+    user_assertion: Any,
+    scopes: Any,
+    claims_challenge: str | None,
+    kwargs: Mapping[str, Any],
+) -> Flow[TokenResult]:
+    """The flow of ``acquire_token_on_behalf_of`` (arguments checked now).
+
+    Raises:
+        ValueError: an empty assertion, bad scopes or authority.
+    """
+    if not user_assertion or not isinstance(user_assertion, str):
+        raise ConfigurationError("user_assertion must be a non-empty string")
+    handle = ctx.handle(kwargs.get("authority"))
+    request = _Obo(
+        handle=handle,
+        assertion=user_assertion,
+        scopes=scope_list(scopes),
+        decorated=ctx.decorate(scopes),
+        data=extra_form_fields(kwargs.get("data")),
+        claims_challenge=claims_challenge,
+    )
+    return _on_behalf_of(ctx, request)
+
+
+class _Obo:
+    __slots__ = ("assertion", "claims_challenge", "data", "decorated", "digest", "handle", "scopes")
+
+    def __init__(
+        self,
+        *,
+        handle: AuthorityHandle,
+        assertion: str,
+        scopes: list[str],
+        decorated: list[str],
+        data: dict[str, str],
+        claims_challenge: str | None,
+    ) -> None:
+        self.handle = handle
+        self.assertion = assertion
+        self.digest = assertion_hash(assertion)
+        self.scopes = scopes
+        self.decorated = decorated
+        self.data = data
+        self.claims_challenge = claims_challenge
+
+
+def _on_behalf_of(ctx: AppContext, req: _Obo) -> Flow[TokenResult]:
+    handle = req.handle
+    realm = handle.realm
+    if realm is None:
+        realm = yield from realm_of(handle)
+
+    def lookup(now: float) -> dict[str, Any] | None:
+        return ctx.cache.find_access_token(
+            home_account_id=None,
+            environments=handle.environments,
+            client_id=ctx.client_id,
+            realm=realm,
+            scopes=req.scopes,
+            now=now,
+            user_assertion_hash=req.digest,
+        )
+
+    key = (
+        "obo",
+        req.digest,
+        handle.instance,
+        realm,
+        frozenset(s.lower() for s in req.scopes),
+        req.claims_challenge,
+    )
+    result = yield from cache_first(
+        ctx,
+        key,
+        lookup,
+        lambda reason: _fetch(ctx, req, reason),
+        force=bool(req.claims_challenge),
+    )
+    assert result is not None  # _fetch always answers
+    return result
+
+
+def _fetch(ctx: AppContext, req: _Obo, reason: int) -> Flow[TokenResult]:
+    """The refresh token of this assertion first (not under a claims challenge), then
+    the exchange itself."""
+    if not req.claims_challenge:
+        rt = ctx.cache.find_obo_refresh_token(
+            user_assertion_hash=req.digest,
+            environments=req.handle.environments,
+            client_id=ctx.client_id,
+        )
+        if rt is not None:
+            form = refresh_token.refresh_token_form(
+                client_id=ctx.client_id, refresh_token=rt["secret"], scopes=req.decorated
+            )
+            refreshed = yield from _exchange(ctx, req, form, refresh_token.GRANT_TYPE, reason)
+            if "error" not in refreshed:
+                return refreshed
+    form = on_behalf_of.on_behalf_of_form(
+        client_id=ctx.client_id,
+        assertion=req.assertion,
+        scopes=req.decorated,
+        claims=ctx.claims(req.claims_challenge),
+    )
+    return (yield from _exchange(ctx, req, form, on_behalf_of.GRANT_TYPE, reason))
+
+
+def _exchange(
+    ctx: AppContext, req: _Obo, form: dict[str, str], grant_type: str, reason: int
+) -> Flow[TokenResult]:
+    extra: dict[str, Any] = {"user_assertion_hash": req.digest}
+    if grant_type == refresh_token.GRANT_TYPE:
+        extra["skip_account_creation"] = True
+    return obtain(
+        ctx,
+        req.handle,
+        form,
+        api=api.ACQUIRE_TOKEN_ON_BEHALF_OF,
+        scopes=req.decorated,
+        grant_type=grant_type,
+        data=req.data,
+        refresh_reason=reason,
+        **extra,
+    )

@@ -1,0 +1,261 @@
+"""Silent acquisition: the cache first, then the refresh tokens of the account.
+
+MSAL Python's algorithm (reference/msal-python.md §2.5-2.7) on the indexed cache,
+through the one cache-first path (:mod:`~tokensmith.engine.cache_first`). A token
+request redeems the account's refresh tokens: family (FOCI) ones first when the app
+is or may be in the family, then the app's own, newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tokensmith._redact import logger
+from tokensmith.authority import AuthorityKind
+from tokensmith.engine.cache_first import cache_first
+from tokensmith.engine.context import AppContext, AuthorityHandle, realm_of
+from tokensmith.engine.results import TokenResult
+from tokensmith.engine.token_call import obtain
+from tokensmith.entra import headers as api
+from tokensmith.entra.classification import classify
+from tokensmith.entra.headers import anchor_for_home_account
+from tokensmith.entra.tenants import FAMILY_ID, is_client_mismatch
+from tokensmith.errors import ConfigurationError
+from tokensmith.protocol.effects import Flow
+from tokensmith.protocol.refresh_token import GRANT_TYPE, refresh_token_form
+from tokensmith.protocol.scopes import RESERVED_SCOPES, decorate_scopes
+
+__all__ = ["SilentRequest", "acquire_token_silent", "scope_list", "without_error"]
+
+_ENTRA_KINDS = frozenset(
+    {AuthorityKind.AAD, AuthorityKind.B2C, AuthorityKind.CIAM, AuthorityKind.ADFS}
+)
+
+
+def scope_list(scopes: Any) -> list[str]:
+    """MSAL's check of a ``scopes`` argument.
+
+    Raises:
+        ValueError: not a list, tuple or set.
+    """
+    if not isinstance(scopes, (list, set, tuple)):
+        raise ConfigurationError("The input scopes should be a list, tuple, or set")
+    return [str(s) for s in scopes]
+
+
+class SilentRequest:
+    """The parameters of one silent call."""
+
+    __slots__ = ("_decorated", "account", "claims", "data", "exclude", "force", "handle", "scopes")
+
+    def __init__(
+        self,
+        *,
+        handle: AuthorityHandle,
+        account: Mapping[str, Any],
+        scopes: Sequence[str],
+        exclude: frozenset[str],
+        force: bool,
+        claims: str | None,
+        data: Mapping[str, Any],
+    ) -> None:
+        self.handle = handle
+        self.account = account
+        self.scopes = scopes
+        self.exclude = exclude
+        self._decorated: list[str] | None = None
+        self.force = force
+        self.claims = claims
+        self.data = data
+
+    @property
+    def decorated(self) -> list[str]:
+        """The scopes plus the reserved ones, computed only when a refresh needs them
+        (MSAL checks the reserved-scope rule at that point too).
+
+        Raises:
+            ValueError: a reserved scope was asked for.
+        """
+        if self._decorated is None:
+            self._decorated = decorate_scopes(self.scopes, exclude_scopes=self.exclude)
+        return self._decorated
+
+
+def acquire_token_silent(
+    ctx: AppContext,
+    scopes: Any,
+    account: Mapping[str, Any] | None,
+    authority: Any,
+    force_refresh: bool,
+    claims_challenge: str | None,
+    kwargs: Mapping[str, Any],
+) -> Flow[TokenResult | None]:
+    """The flow of ``acquire_token_silent_with_error`` (arguments checked now).
+
+    Raises:
+        ValueError: bad scopes, authority or ``auth_scheme`` (PoP needs a broker).
+    """
+    if kwargs.get("auth_scheme") is not None:
+        raise ConfigurationError("auth_scheme (PoP) needs a broker, which is not enabled")
+    if not account:
+        return _nothing()
+    req = SilentRequest(
+        handle=ctx.handle(authority),
+        account=account,
+        scopes=scope_list(scopes),
+        exclude=ctx.exclude_scopes,
+        force=bool(force_refresh) or bool(claims_challenge),
+        claims=ctx.claims(claims_challenge),
+        data=kwargs.get("data") or {},
+    )
+    return _silent(ctx, req)
+
+
+def without_error(result: TokenResult | None) -> TokenResult | None:
+    """``acquire_token_silent``'s answer: the result, or None for an error."""
+    return result if result and "error" not in result else None
+
+
+def _nothing() -> Flow[TokenResult | None]:
+    return None
+    yield  # a flow that asks for nothing
+
+
+def _silent(ctx: AppContext, req: SilentRequest) -> Flow[TokenResult | None]:
+    handle = req.handle
+    realm = handle.realm
+    if realm is None:
+        realm = yield from realm_of(handle)
+    home = req.account.get("home_account_id")
+    envs = handle.environments
+    client_id = ctx.client_id
+    scopes = req.scopes
+    key_id = req.data.get("key_id")
+
+    def lookup(now: float) -> dict[str, Any] | None:
+        return ctx.cache.find_access_token(
+            home_account_id=home,
+            environments=envs,
+            client_id=client_id,
+            realm=realm,
+            scopes=scopes,
+            now=now,
+            key_id=key_id,
+        )
+
+    key = (
+        "silent",
+        home,
+        handle.instance,
+        realm,
+        frozenset(s.lower() for s in scopes),
+        req.claims,
+        req.force,
+    )
+    result = yield from cache_first(
+        ctx, key, lookup, lambda reason: _refresh_for_account(ctx, req, reason), force=req.force
+    )
+    if result is not None and "error" in result:
+        classification = classify(result)
+        if classification is not None:
+            result["classification"] = classification
+    return result
+
+
+def _refresh_for_account(
+    ctx: AppContext, req: SilentRequest, reason: int
+) -> Flow[TokenResult | None]:
+    """Try the account's refresh tokens: family ones, then this app's own."""
+    home = req.account.get("home_account_id")
+    if not home:
+        return None
+    envs = req.handle.environments
+    cache = ctx.cache
+    meta = cache.get_app_metadata(environment=req.handle.instance, client_id=ctx.client_id)
+    last: TokenResult | None = None
+    family_id = FAMILY_ID if meta is None else meta.get("family_id")
+    if family_id:
+        family = cache.find_refresh_tokens(
+            home_account_id=home, environments=envs, family_id=family_id
+        )
+        # An app not known to be in the family stops at the first client_mismatch.
+        last = yield from _try_rts(ctx, req, family, reason, stop_on_mismatch=meta is None)
+        if last is not None and "error" not in last:
+            return last
+    own = cache.find_refresh_tokens(
+        home_account_id=home, environments=envs, client_id=ctx.client_id
+    )
+    return (yield from _try_rts(ctx, req, own, reason, stop_on_mismatch=False)) or last
+
+
+def _try_rts(
+    ctx: AppContext,
+    req: SilentRequest,
+    rts: list[dict[str, Any]],
+    reason: int,
+    *,
+    stop_on_mismatch: bool,
+) -> Flow[TokenResult | None]:
+    result: TokenResult | None = None
+    for rt in rts:
+        result = yield from _redeem(ctx, req, rt, reason)
+        if "error" not in result:
+            return result
+        logger.debug("Refresh failed: %s", result.get("error"))
+        if stop_on_mismatch and is_client_mismatch(result):
+            break
+    return result
+
+
+def refresh_scopes(req: SilentRequest, rt: Mapping[str, Any]) -> list[str]:
+    """The scopes to ask for when redeeming ``rt``.
+
+    A standards-compliant provider rejects a refresh that asks for more than the grant
+    carried (RFC 6749 §6). Outside Entra, reserved scopes the refresh token was not
+    granted (say ``offline_access``) are therefore not asked for again.
+    """
+    granted = {s.lower() for s in str(rt.get("target", "")).split()}
+    if not granted or req.handle.spec.kind in _ENTRA_KINDS:
+        return list(req.decorated)
+    return [s for s in req.decorated if s not in RESERVED_SCOPES or s.lower() in granted]
+
+
+def _redeem(
+    ctx: AppContext, req: SilentRequest, rt: Mapping[str, Any], reason: int
+) -> Flow[TokenResult]:
+    """Redeem one cached refresh token; cache what comes back (no new account entry)."""
+    scopes = refresh_scopes(req, rt)
+    result = yield from _post_refresh(ctx, req, rt, scopes, reason)
+    if result.get("error") == "invalid_scope" and len(scopes) > len(req.scopes):
+        # Some providers reject reserved scopes on refresh; ask for only what was asked.
+        result = yield from _post_refresh(ctx, req, rt, list(req.scopes), reason)
+    new_rt = result.get("refresh_token")
+    if "error" not in result and new_rt:
+        ctx.cache.update_rt(dict(rt), new_rt)
+    return result
+
+
+def _post_refresh(
+    ctx: AppContext,
+    req: SilentRequest,
+    rt: Mapping[str, Any],
+    scopes: Sequence[str],
+    reason: int,
+) -> Flow[TokenResult]:
+    form = refresh_token_form(
+        client_id=ctx.client_id, refresh_token=rt["secret"], scopes=scopes, claims=req.claims
+    )
+    result = yield from obtain(
+        ctx,
+        req.handle,
+        form,
+        api=api.ACQUIRE_TOKEN_SILENT,
+        scopes=scopes,
+        grant_type=GRANT_TYPE,
+        data=req.data,
+        refresh_reason=reason,
+        anchor=anchor_for_home_account(rt.get("home_account_id")),
+        skip_account_creation=True,
+    )
+    return result

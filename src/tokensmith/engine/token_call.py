@@ -1,0 +1,165 @@
+"""The one skeleton of every token request: extra fields, form, headers, request,
+then the write-back of what came back.
+
+:func:`post_token` resolves the authority (a flow step), merges the caller's ``data``
+extras under the grant's form, adds the correlation / telemetry / routing headers and
+yields the request. :func:`record` shapes the answer as MSAL does and reports it to the
+cache as an ``add(event)`` (the de-facto event contract of MSAL's ``TokenCache``), so
+the cache never imports the protocol core. :func:`obtain` is the two in a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tokensmith._jwt import b64url_encode
+from tokensmith._redact import logger
+from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
+from tokensmith.engine.results import TokenResult, error_result, idp_result
+from tokensmith.entra.headers import request_headers
+from tokensmith.errors import ProtocolError
+from tokensmith.protocol.effects import Flow
+from tokensmith.protocol.token_endpoint import token_request
+
+__all__ = ["assertion_hash", "extra_form_fields", "obtain", "post_token", "record"]
+
+Check = Callable[[Mapping[str, Any]], Flow[None]]
+"""A flow that checks a successful token response before it is cached (raises if not)."""
+
+
+def assertion_hash(user_assertion: str) -> str:
+    """The cache key of an on-behalf-of user assertion (SHA-256, base64url)."""
+    return b64url_encode(hashlib.sha256(user_assertion.encode("utf-8")).digest())
+
+
+def extra_form_fields(data: Mapping[str, Any] | None) -> dict[str, str]:
+    """The caller's ``data={...}`` extra body parameters (MSAL's hidden kwarg), as strings."""
+    return {str(k): str(v) for k, v in (data or {}).items() if v is not None}
+
+
+def post_token(
+    ctx: AppContext,
+    handle: AuthorityHandle,
+    form: Mapping[str, str],
+    *,
+    api: str,
+    data: Mapping[str, Any] | None = None,
+    refresh_reason: int = 0,
+    anchor: str | None = None,
+    correlation_id: str | None = None,
+) -> Flow[dict[str, Any]]:
+    """POST ``form`` (a ``protocol`` form builder's output) with ``data``'s extras under
+    it to ``handle``'s token endpoint, authenticated as the application.
+
+    Raises:
+        MsalServiceError: HTTP 5xx. TransportError: no answer.
+    """
+    metadata = yield from metadata_of(handle)
+    body = extra_form_fields(data) if data else {}
+    body.update(form)
+    headers = request_headers(
+        ctx.base_headers,
+        api,
+        correlation_id=correlation_id,
+        refresh_reason=refresh_reason,
+        anchor_mailbox=anchor,
+    )
+    return (
+        yield from token_request(
+            metadata.token_endpoint,
+            body,
+            headers=headers,
+            client_auth=ctx.client_auth,
+            now=ctx.clock(),
+        )
+    )
+
+
+def obtain(
+    ctx: AppContext,
+    handle: AuthorityHandle,
+    form: Mapping[str, str],
+    *,
+    api: str,
+    scopes: Sequence[str],
+    grant_type: str,
+    data: Mapping[str, Any] | None = None,
+    refresh_reason: int = 0,
+    anchor: str | None = None,
+    correlation_id: str | None = None,
+    check: Check | None = None,
+    **event_extra: Any,
+) -> Flow[TokenResult]:
+    """:func:`post_token`, ``check`` on a success, then :func:`record`."""
+    response = yield from post_token(
+        ctx,
+        handle,
+        form,
+        api=api,
+        data=data,
+        refresh_reason=refresh_reason,
+        anchor=anchor,
+        correlation_id=correlation_id,
+    )
+    if check is not None and "error" not in response:
+        yield from check(response)
+    return record(
+        ctx, handle, response, scopes=scopes, grant_type=grant_type, data=data, **event_extra
+    )
+
+
+def record(
+    ctx: AppContext,
+    handle: AuthorityHandle,
+    response: Mapping[str, Any],
+    *,
+    scopes: Sequence[str],
+    grant_type: str,
+    data: Mapping[str, Any] | None = None,
+    **event_extra: Any,
+) -> TokenResult:
+    """Shape ``response`` as MSAL's result and, when it carries tokens, cache them.
+
+    An error response is returned as it came. A success whose id_token cannot be
+    decoded is refused (error ``invalid_response``) and nothing is cached.
+    """
+    if "error" in response or "access_token" not in response:
+        return TokenResult(response)
+    now = ctx.clock()
+    try:
+        result = idp_result(response, now)
+    except ProtocolError as exc:
+        logger.warning("Token response rejected: %s", exc)
+        return _unusable(exc)
+    event: dict[str, Any] = {
+        "client_id": ctx.client_id,
+        "scope": list(scopes),
+        "token_endpoint": handle.token_endpoint,
+        "environment": handle.instance,
+        "response": _with_claims(response, result),
+        "data": dict(data or {}),
+        "grant_type": grant_type,
+    }
+    event.update(event_extra)
+    try:
+        ctx.cache.add(event, now=now)
+    except ProtocolError as exc:  # the cache refused the response before writing anything
+        return _unusable(exc)
+    return result
+
+
+def _unusable(exc: Exception) -> TokenResult:
+    return error_result(
+        "invalid_response", f"The identity provider's token response is unusable: {exc}"
+    )
+
+
+def _with_claims(response: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+    """The response for the cache event, carrying the id_token claims already decoded
+    for the result (the cache takes ``id_token_claims`` as a broker would hand them)."""
+    copy = dict(response)
+    if "id_token_claims" in result and "id_token_claims" not in copy:
+        copy["id_token_claims"] = result["id_token_claims"]
+    return copy
