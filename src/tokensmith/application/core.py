@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.application import factory
@@ -23,7 +23,7 @@ from tokensmith.drivers.sync import run_flow
 from tokensmith.engine.context import metadata_of
 from tokensmith.entra.headers import library_headers
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.effects import Flow
+from tokensmith.protocol.effects import Done, Flow
 from tokensmith.transport.base import AsyncTransport, Transport
 
 __all__ = ["AppCore", "AsyncRunner", "SyncRunner"]
@@ -140,6 +140,8 @@ class SyncRunner(AppCore):
     _transport: Transport | None = None
 
     def _run(self, flow: Flow[T]) -> T:
+        if type(flow) is Done:  # answered from the cache: no transport needed
+            return cast(T, flow.value)
         transport = self._transport
         if transport is None:
             with self._transport_lock:

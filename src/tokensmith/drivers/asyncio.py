@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from tokensmith.protocol.effects import BrowserSignIn, Effect, Flow, Shared, Sleep
+from tokensmith.protocol.effects import BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
 from tokensmith.transport.base import AsyncTransport
 
@@ -30,6 +30,8 @@ async def run_flow_async(
 
     Same contract as :func:`~tokensmith.drivers.sync.run_flow`.
     """
+    if type(flow) is Done:
+        return cast(T, flow.value)
     reply: Any = None
     error: Exception | None = None
     try:

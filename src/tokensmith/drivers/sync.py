@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from tokensmith.protocol.effects import BrowserSignIn, Effect, Flow, Shared, Sleep
+from tokensmith.protocol.effects import BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
 from tokensmith.transport.base import Transport
 
@@ -30,6 +30,8 @@ def run_flow(
     may handle them (for example to fall back to a cached token); unhandled, they
     propagate. A flow left unfinished (``KeyboardInterrupt``...) is closed.
     """
+    if type(flow) is Done:
+        return cast(T, flow.value)
     reply: Any = None
     error: Exception | None = None
     try:

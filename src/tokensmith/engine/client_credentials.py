@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Hashable, Mapping
+from typing import Any, cast
 
 from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
-from tokensmith.engine.context import AppContext, AuthorityHandle, realm_of
+from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
 from tokensmith.engine.token_call import extra_form_fields, obtain
 from tokensmith.entra import headers as api
-from tokensmith.entra.tenants import is_multi_tenant
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.client_credentials import GRANT_TYPE, client_credentials_form
 from tokensmith.protocol.effects import Flow
@@ -37,7 +36,7 @@ def acquire_token_for_client(
             "pass a claims_challenge to bypass the cache"
         )
     handle = ctx.handle(kwargs.get("authority"))
-    if is_multi_tenant(handle.spec.tenant):
+    if handle.multi_tenant:
         warnings.warn(
             "Client credentials with /common or /organizations is unreliable; "
             "use a tenant-specific authority",
@@ -46,59 +45,67 @@ def acquire_token_for_client(
         )
     extra = kwargs.get("data")
     data = extra_form_fields(extra) if extra else {}
-    return _for_client(ctx, handle, scope_list(scopes), data, claims_challenge)
+    request = _ForClient(ctx, handle, scope_list(scopes), data, claims_challenge)
+    return cache_first(ctx, request, force=bool(claims_challenge))  # type: ignore[return-value]
 
 
-def _for_client(
-    ctx: AppContext,
-    handle: AuthorityHandle,
-    scopes: list[str],
-    data: dict[str, str],
-    claims_challenge: str | None,
-) -> Flow[TokenResult]:
-    realm = handle.realm
-    if realm is None:
-        realm = yield from realm_of(handle)
-    ext_key = (compute_ext_cache_key(data) or None) if data else None
-    envs = handle.environments
-    client_id = ctx.client_id
-    key_id = data.get("key_id")
+class _ForClient:
+    """The cache-first request of an app-only token (see :mod:`..cache_first`)."""
 
-    def lookup(now: float) -> dict[str, Any] | None:
-        return ctx.cache.find_access_token(
+    __slots__ = ("claims_challenge", "ctx", "data", "ext_key", "handle", "scopes")
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        handle: AuthorityHandle,
+        scopes: list[str],
+        data: dict[str, str],
+        claims_challenge: str | None,
+    ) -> None:
+        self.ctx = ctx
+        self.handle = handle
+        self.scopes = scopes
+        self.data = data
+        self.ext_key = (compute_ext_cache_key(data) or None) if data else None
+        self.claims_challenge = claims_challenge
+
+    def lookup(self, realm: str, now: float) -> dict[str, Any] | None:
+        return self.ctx.cache.find_access_token(
             home_account_id=None,
-            environments=envs,
-            client_id=client_id,
+            environments=self.handle.environments,
+            client_id=self.ctx.client_id,
             realm=realm,
-            scopes=scopes,
+            scopes=self.scopes,
             now=now,
-            ext_cache_key=ext_key,
-            key_id=key_id,
+            ext_cache_key=self.ext_key,
+            key_id=self.data.get("key_id") if self.data else None,
         )
 
-    def fetch(reason: int) -> Flow[TokenResult]:
+    def flight_key(self, realm: str) -> Hashable:
+        return (
+            "client",
+            self.handle.instance,
+            realm,
+            frozenset(s.lower() for s in self.scopes),
+            self.ext_key,
+            self.claims_challenge,
+        )
+
+    def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
+        ctx = self.ctx
         form = client_credentials_form(
-            client_id=client_id, scopes=scopes, claims=ctx.claims(claims_challenge)
+            client_id=ctx.client_id, scopes=self.scopes, claims=ctx.claims(self.claims_challenge)
         )
-        return obtain(
-            ctx,
-            handle,
-            form,
-            api=api.ACQUIRE_TOKEN_FOR_CLIENT,
-            scopes=scopes,
-            grant_type=GRANT_TYPE,
-            data=data,
-            refresh_reason=reason,
+        return cast(
+            "Flow[TokenResult | None]",
+            obtain(
+                ctx,
+                self.handle,
+                form,
+                api=api.ACQUIRE_TOKEN_FOR_CLIENT,
+                scopes=self.scopes,
+                grant_type=GRANT_TYPE,
+                data=self.data,
+                refresh_reason=reason,
+            ),
         )
-
-    key = (
-        "client",
-        handle.instance,
-        realm,
-        frozenset(s.lower() for s in scopes),
-        ext_key,
-        claims_challenge,
-    )
-    result = yield from cache_first(ctx, key, lookup, fetch, force=bool(claims_challenge))
-    assert result is not None  # fetch always answers
-    return result

@@ -18,7 +18,7 @@ from tokensmith._clock import Clock
 from tokensmith.authority import AuthorityKind, AuthorityMetadata, AuthoritySpec, parse_authority
 from tokensmith.authority.resolve import resolve_metadata
 from tokensmith.cache import TokenCache
-from tokensmith.entra.tenants import static_realm
+from tokensmith.entra.tenants import is_multi_tenant, static_realm
 from tokensmith.protocol.claims import merge_claims
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.effects import Flow
@@ -37,12 +37,14 @@ class AuthorityHandle:
         metadata: the discovered endpoints, once a flow resolved them.
         known_realm: the cache realm when known without discovery (Entra's GUID and
             multi-tenant segments, :func:`tokensmith.entra.tenants.static_realm`).
+        multi_tenant: the tenant is ``common`` or ``organizations``.
     """
 
     spec: AuthoritySpec
     environments: tuple[str, ...]
     metadata: AuthorityMetadata | None = field(default=None, repr=False)
     known_realm: str | None = None
+    multi_tenant: bool = False
 
     @property
     def instance(self) -> str:
@@ -152,7 +154,9 @@ class AppContext:
         """Wrap a parsed authority."""
         envs = (spec.host, *(a for a in self._aliases(spec.host) if a != spec.host))
         known = static_realm(spec.tenant) if spec.kind is AuthorityKind.AAD else None
-        return AuthorityHandle(spec, envs, known_realm=known)
+        return AuthorityHandle(
+            spec, envs, known_realm=known, multi_tenant=is_multi_tenant(spec.tenant)
+        )
 
     def decorate(self, scopes: Any) -> list[str]:
         """The scopes of a user flow plus the reserved ones (minus ``exclude_scopes``).

@@ -9,11 +9,11 @@ purpose (docs/compatibility.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from tokensmith.engine.cache_first import cache_first
-from tokensmith.engine.context import AppContext, AuthorityHandle, realm_of
+from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
 from tokensmith.engine.token_call import assertion_hash, extra_form_fields, obtain
@@ -41,6 +41,7 @@ def acquire_token_on_behalf_of(
         raise ConfigurationError("user_assertion must be a non-empty string")
     handle = ctx.handle(kwargs.get("authority"))
     request = _Obo(
+        ctx,
         handle=handle,
         assertion=user_assertion,
         scopes=scope_list(scopes),
@@ -48,14 +49,27 @@ def acquire_token_on_behalf_of(
         data=extra_form_fields(kwargs.get("data")),
         claims_challenge=claims_challenge,
     )
-    return _on_behalf_of(ctx, request)
+    force = bool(claims_challenge)
+    return cache_first(ctx, request, force=force)  # type: ignore[return-value]
 
 
 class _Obo:
-    __slots__ = ("assertion", "claims_challenge", "data", "decorated", "digest", "handle", "scopes")
+    """The cache-first request of an on-behalf-of token (see :mod:`..cache_first`)."""
+
+    __slots__ = (
+        "assertion",
+        "claims_challenge",
+        "ctx",
+        "data",
+        "decorated",
+        "digest",
+        "handle",
+        "scopes",
+    )
 
     def __init__(
         self,
+        ctx: AppContext,
         *,
         handle: AuthorityHandle,
         assertion: str,
@@ -71,45 +85,34 @@ class _Obo:
         self.decorated = decorated
         self.data = data
         self.claims_challenge = claims_challenge
+        self.ctx = ctx
 
-
-def _on_behalf_of(ctx: AppContext, req: _Obo) -> Flow[TokenResult]:
-    handle = req.handle
-    realm = handle.realm
-    if realm is None:
-        realm = yield from realm_of(handle)
-
-    def lookup(now: float) -> dict[str, Any] | None:
-        return ctx.cache.find_access_token(
+    def lookup(self, realm: str, now: float) -> dict[str, Any] | None:
+        return self.ctx.cache.find_access_token(
             home_account_id=None,
-            environments=handle.environments,
-            client_id=ctx.client_id,
+            environments=self.handle.environments,
+            client_id=self.ctx.client_id,
             realm=realm,
-            scopes=req.scopes,
+            scopes=self.scopes,
             now=now,
-            user_assertion_hash=req.digest,
+            user_assertion_hash=self.digest,
         )
 
-    key = (
-        "obo",
-        req.digest,
-        handle.instance,
-        realm,
-        frozenset(s.lower() for s in req.scopes),
-        req.claims_challenge,
-    )
-    result = yield from cache_first(
-        ctx,
-        key,
-        lookup,
-        lambda reason: _fetch(ctx, req, reason),
-        force=bool(req.claims_challenge),
-    )
-    assert result is not None  # _fetch always answers
-    return result
+    def flight_key(self, realm: str) -> Hashable:
+        return (
+            "obo",
+            self.digest,
+            self.handle.instance,
+            realm,
+            frozenset(s.lower() for s in self.scopes),
+            self.claims_challenge,
+        )
+
+    def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
+        return _fetch(self.ctx, self, reason)
 
 
-def _fetch(ctx: AppContext, req: _Obo, reason: int) -> Flow[TokenResult]:
+def _fetch(ctx: AppContext, req: _Obo, reason: int) -> Flow[TokenResult | None]:
     """The refresh token of this assertion first (not under a claims challenge), then
     the exchange itself."""
     if not req.claims_challenge:

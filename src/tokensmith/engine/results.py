@@ -127,12 +127,17 @@ def idp_result(response: Mapping[str, Any], now: float) -> TokenResult:
     return result
 
 
-def cache_hit_result(entry: Mapping[str, Any], now: float) -> TokenResult:
-    """Shape a cached access token exactly as MSAL does (four or five keys)."""
+def cache_hit_result(
+    entry: Mapping[str, Any], now: float, expires_on: int | None = None
+) -> TokenResult:
+    """Shape a cached access token exactly as MSAL does (four or five keys);
+    ``expires_on`` is the entry's, when the caller has already read it."""
+    if expires_on is None:
+        expires_on = int(entry["expires_on"])
     result = TokenResult(
         access_token=entry["secret"],
         token_type=entry.get("token_type", "Bearer"),
-        expires_in=int(int(entry["expires_on"]) - now),
+        expires_in=int(expires_on - now),
         token_source=TOKEN_SOURCE_CACHE,
     )
     refresh_on = entry.get("refresh_on")

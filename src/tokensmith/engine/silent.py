@@ -8,13 +8,13 @@ is or may be in the family, then the app's own, newest first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from tokensmith._redact import logger
 from tokensmith.authority import AuthorityKind
 from tokensmith.engine.cache_first import cache_first
-from tokensmith.engine.context import AppContext, AuthorityHandle, realm_of
+from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
@@ -22,7 +22,7 @@ from tokensmith.entra.classification import classify
 from tokensmith.entra.headers import anchor_for_home_account
 from tokensmith.entra.tenants import FAMILY_ID, is_client_mismatch
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.effects import Flow
+from tokensmith.protocol.effects import Done, Flow
 from tokensmith.protocol.refresh_token import GRANT_TYPE, refresh_token_form
 from tokensmith.protocol.scopes import RESERVED_SCOPES, decorate_scopes
 
@@ -45,12 +45,23 @@ def scope_list(scopes: Any) -> list[str]:
 
 
 class SilentRequest:
-    """The parameters of one silent call."""
+    """The cache-first request of one silent call (see :mod:`..cache_first`)."""
 
-    __slots__ = ("_decorated", "account", "claims", "data", "exclude", "force", "handle", "scopes")
+    __slots__ = (
+        "_decorated",
+        "account",
+        "claims",
+        "ctx",
+        "data",
+        "exclude",
+        "force",
+        "handle",
+        "scopes",
+    )
 
     def __init__(
         self,
+        ctx: AppContext,
         *,
         handle: AuthorityHandle,
         account: Mapping[str, Any],
@@ -68,6 +79,32 @@ class SilentRequest:
         self.force = force
         self.claims = claims
         self.data = data
+        self.ctx = ctx
+
+    def lookup(self, realm: str, now: float) -> dict[str, Any] | None:
+        return self.ctx.cache.find_access_token(
+            home_account_id=self.account.get("home_account_id"),
+            environments=self.handle.environments,
+            client_id=self.ctx.client_id,
+            realm=realm,
+            scopes=self.scopes,
+            now=now,
+            key_id=self.data.get("key_id") if self.data else None,
+        )
+
+    def flight_key(self, realm: str) -> Hashable:
+        return (
+            "silent",
+            self.account.get("home_account_id"),
+            self.handle.instance,
+            realm,
+            frozenset(s.lower() for s in self.scopes),
+            self.claims,
+            self.force,
+        )
+
+    def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
+        return _refresh_for_account(self.ctx, self, reason)
 
     @property
     def decorated(self) -> list[str]:
@@ -101,6 +138,7 @@ def acquire_token_silent(
     if not account:
         return _nothing()
     req = SilentRequest(
+        ctx,
         handle=ctx.handle(authority),
         account=account,
         scopes=scope_list(scopes),
@@ -109,7 +147,8 @@ def acquire_token_silent(
         claims=ctx.claims(claims_challenge),
         data=kwargs.get("data") or {},
     )
-    return _silent(ctx, req)
+    flow = cache_first(ctx, req, force=req.force)
+    return flow if type(flow) is Done else _classified(flow)
 
 
 def without_error(result: TokenResult | None) -> TokenResult | None:
@@ -118,44 +157,12 @@ def without_error(result: TokenResult | None) -> TokenResult | None:
 
 
 def _nothing() -> Flow[TokenResult | None]:
-    return None
-    yield  # a flow that asks for nothing
+    return Done(None)
 
 
-def _silent(ctx: AppContext, req: SilentRequest) -> Flow[TokenResult | None]:
-    handle = req.handle
-    realm = handle.realm
-    if realm is None:
-        realm = yield from realm_of(handle)
-    home = req.account.get("home_account_id")
-    envs = handle.environments
-    client_id = ctx.client_id
-    scopes = req.scopes
-    key_id = req.data.get("key_id")
-
-    def lookup(now: float) -> dict[str, Any] | None:
-        return ctx.cache.find_access_token(
-            home_account_id=home,
-            environments=envs,
-            client_id=client_id,
-            realm=realm,
-            scopes=scopes,
-            now=now,
-            key_id=key_id,
-        )
-
-    key = (
-        "silent",
-        home,
-        handle.instance,
-        realm,
-        frozenset(s.lower() for s in scopes),
-        req.claims,
-        req.force,
-    )
-    result = yield from cache_first(
-        ctx, key, lookup, lambda reason: _refresh_for_account(ctx, req, reason), force=req.force
-    )
+def _classified(flow: Flow[TokenResult | None]) -> Flow[TokenResult | None]:
+    """MSAL's ``classification`` on a failed refresh's error dict."""
+    result = yield from flow
     if result is not None and "error" in result:
         classification = classify(result)
         if classification is not None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from tokensmith.cache.lookups import int_field
 
-__all__ = ["REFRESH_REASONS", "USABLE_SECONDS", "TokenState", "token_state"]
+__all__ = ["REFRESH_REASONS", "USABLE_SECONDS", "TokenState", "assess", "token_state"]
 
 USABLE_SECONDS = 300
 """An access token with less than this left is not served (MSAL's five-minute rule)."""
@@ -52,14 +52,28 @@ that leads to a token request."""
 
 def token_state(entry: Mapping[str, Any] | None, now: float) -> TokenState:
     """The state of ``entry`` (a cached AccessToken, or None) at ``now``."""
+    return assess(entry, now)[0]
+
+
+def assess(entry: Mapping[str, Any] | None, now: float) -> tuple[TokenState, int]:
+    """:func:`token_state` and the entry's ``expires_on`` (0 when it has none)."""
     if entry is None:
-        return TokenState.ABSENT
-    expires_on = int_field(entry, "expires_on")
+        return _ABSENT
+    raw = entry.get("expires_on")
+    expires_on = int(raw) if type(raw) is str and raw.isdigit() else int_field(entry, "expires_on")
     if expires_on is None or expires_on <= now:
-        return TokenState.EXPIRED
+        return _EXPIRED, expires_on or 0
     if expires_on - now < USABLE_SECONDS:
-        return TokenState.EXPIRING
-    refresh_on = int_field(entry, "refresh_on")
-    if refresh_on and refresh_on < now:
-        return TokenState.REFRESH_DUE
-    return TokenState.FRESH
+        return _EXPIRING, expires_on
+    if "refresh_on" in entry and (int_field(entry, "refresh_on") or now) < now:
+        return _REFRESH_DUE, expires_on
+    return _FRESH, expires_on
+
+
+_FRESH, _REFRESH_DUE, _EXPIRING, _EXPIRED = (
+    TokenState.FRESH,
+    TokenState.REFRESH_DUE,
+    TokenState.EXPIRING,
+    TokenState.EXPIRED,
+)
+_ABSENT = (TokenState.ABSENT, 0)

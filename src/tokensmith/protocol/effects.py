@@ -30,6 +30,7 @@ from tokensmith.protocol.http import HttpRequest
 
 __all__ = [
     "BrowserSignIn",
+    "Done",
     "Effect",
     "FlightGroup",
     "Flow",
@@ -103,6 +104,26 @@ class BrowserSignIn:
 Effect = HttpRequest | Sleep | Shared[Any] | BrowserSignIn
 Flow = Generator[Effect, Any, T]
 """A flow yields effects, is sent their answers (see the module doc), returns ``T``."""
+
+
+class Done(Generator[Effect, Any, T]):
+    """A flow that is finished before it starts: it asks for nothing and returns
+    ``value``. Drivers answer it without stepping it (a cache hit costs no generator);
+    stepped like any generator, it returns at once."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def send(self, _reply: Any) -> Effect:
+        raise StopIteration(self.value)
+
+    def throw(self, typ: Any = None, val: Any = None, tb: Any = None) -> Effect:
+        raise typ if val is None else val
+
+    def __repr__(self) -> str:
+        return "Done(...)"
 
 
 def shared(group: FlightGroup, key: Hashable, flow: Callable[[], Flow[T]]) -> Flow[T]:

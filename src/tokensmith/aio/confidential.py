@@ -1,0 +1,54 @@
+"""The async twin of :mod:`tokensmith.application.confidential`: the same methods and
+parameters, ``async def``, over the asyncio driver and an async transport.
+
+Generated from src/tokensmith/application/confidential.py by scripts/unasync.py;
+do not edit (``make check`` fails when it differs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tokensmith.aio.client_application import ClientApplication
+from tokensmith.engine import accounts, client_credentials, on_behalf_of
+from tokensmith.engine.results import TokenResult
+
+__all__ = ["ConfidentialClientApplication"]
+
+
+class ConfidentialClientApplication(ClientApplication):
+    """MSAL's confidential client: client credentials, on-behalf-of, auth code for web apps."""
+
+    async def acquire_token_for_client(
+        self, scopes: list[str], claims_challenge: str | None = None, **kwargs: Any
+    ) -> TokenResult:
+        """An app-only token (RFC 6749 §4.4), from the cache when one is usable.
+
+        Raises:
+            ValueError: ``force_refresh`` was given (MSAL refuses it here too).
+        """
+        flow = client_credentials.acquire_token_for_client(
+            self._ctx, scopes, claims_challenge, kwargs
+        )
+        return await self._run(flow)
+
+    async def remove_tokens_for_client(self) -> None:
+        """Forget the app-only tokens this client obtained from its authority's cloud."""
+        accounts.remove_tokens_for_client(self._ctx)
+
+    async def acquire_token_on_behalf_of(
+        self,
+        user_assertion: str,
+        scopes: list[str],
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> TokenResult:
+        """Exchange the user's incoming token for one to a downstream API (OBO).
+
+        Unlike MSAL, which always goes to the network, tokens are served from the cache
+        per user assertion, and refreshed with the refresh token obtained for it.
+        """
+        flow = on_behalf_of.acquire_token_on_behalf_of(
+            self._ctx, user_assertion, scopes, claims_challenge, kwargs
+        )
+        return await self._run(flow)

@@ -1,0 +1,128 @@
+"""The async twin of :mod:`tokensmith.application.public`: the same methods and
+parameters, ``async def``, over the asyncio driver and an async transport.
+
+Generated from src/tokensmith/application/public.py by scripts/unasync.py;
+do not edit (``make check`` fails when it differs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tokensmith.aio.client_application import ClientApplication
+from tokensmith.engine import interactive, user_flows
+from tokensmith.engine.results import TokenResult
+
+__all__ = ["PublicClientApplication"]
+
+
+class PublicClientApplication(ClientApplication):
+    """MSAL's public client: device code, interactive sign-in, username/password,
+    silent, refresh-token import."""
+
+    CONSOLE_WINDOW_HANDLE = object()
+    DEVICE_FLOW_CORRELATION_ID = user_flows.DEVICE_FLOW_CORRELATION_ID
+    _is_public = True
+
+    def __init__(
+        self,
+        client_id: str,
+        client_credential: Any = None,
+        *,
+        enable_broker_on_windows: bool | None = None,
+        enable_broker_on_mac: bool | None = None,
+        enable_broker_on_linux: bool | None = None,
+        enable_broker_on_wsl: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Same parameters as MSAL's. The ``enable_broker_on_*`` opt-ins are accepted
+        and recorded; no broker backend is wired yet, so every flow runs in-process."""
+        super().__init__(client_id, client_credential, **kwargs)
+        self._broker_opt_ins = {
+            "windows": enable_broker_on_windows,
+            "mac": enable_broker_on_mac,
+            "linux": enable_broker_on_linux,
+            "wsl": enable_broker_on_wsl,
+        }
+
+    async def initiate_device_flow(
+        self, scopes: list[str] | None = None, *, claims_challenge: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Start a device-code sign-in (RFC 8628 §3.1); show ``flow["message"]`` to the user.
+
+        Raises:
+            ValueError: the authority has no device authorization endpoint.
+        """
+        flow = user_flows.initiate_device_flow(self._ctx, scopes, claims_challenge, kwargs)
+        return await self._run(flow)
+
+    async def acquire_token_by_device_flow(
+        self, flow: dict[str, Any], claims_challenge: str | None = None, **kwargs: Any
+    ) -> TokenResult:
+        """Poll until the user finished signing in, the code expired, or
+        ``flow["expires_at"]`` was set to 0; cache and return the result."""
+        poll = user_flows.acquire_token_by_device_flow(self._ctx, flow, claims_challenge, kwargs)
+        return await self._run(poll)
+
+    async def acquire_token_interactive(
+        self,
+        scopes: list[str],
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+        claims_challenge: str | None = None,
+        timeout: float | None = None,
+        port: int | None = None,
+        extra_scopes_to_consent: list[str] | None = None,
+        max_age: int | None = None,
+        parent_window_handle: Any = None,
+        on_before_launching_ui: Callable[..., object] | None = None,
+        auth_scheme: Any = None,
+        **kwargs: Any,
+    ) -> TokenResult:
+        """Sign the user in through the system browser and return the tokens (cached).
+
+        Args:
+            scopes: the scopes of the access token.
+            prompt, login_hint, domain_hint, claims_challenge, max_age: sent to the
+                authorization endpoint as MSAL sends them.
+            timeout: seconds to wait for the browser's answer (None: no limit).
+            port: the loopback port (default: a free one); the redirect URI is
+                ``http://localhost:<port>``.
+            extra_scopes_to_consent: more scopes to consent to now, not in this token.
+            parent_window_handle: accepted for MSAL compatibility (no broker here).
+            on_before_launching_ui: called as ``on_before_launching_ui(ui="browser")``.
+            auth_scheme: PoP needs a broker; any value raises ``ValueError``.
+            **kwargs: MSAL's ``welcome_template``, ``success_template``,
+                ``error_template``, ``auth_uri_callback`` (called with the address when
+                no browser opened), ``browser_name`` (a name given to
+                :func:`webbrowser.register`) and ``data``; tokensmith's
+                ``response_mode`` (``"form_post"``, the default, or ``"query"``) and
+                ``verify_id_token_signature``.
+
+        Returns:
+            The token result, or an error dict (the provider redirected with an error,
+            e.g. ``access_denied``, or refused the code).
+
+        Raises:
+            BrowserInteractionTimeoutError: no answer within ``timeout``.
+            ValueError: bad arguments, or the port cannot be listened on.
+            IdTokenError: the id_token failed validation (nonce, issuer, ...).
+        """
+        flow = interactive.acquire_token_interactive(
+            self._ctx,
+            scopes,
+            prompt=prompt,
+            login_hint=login_hint,
+            domain_hint=domain_hint,
+            claims_challenge=claims_challenge,
+            timeout=timeout,
+            port=port,
+            extra_scopes_to_consent=extra_scopes_to_consent,
+            max_age=max_age,
+            on_before_launching_ui=on_before_launching_ui,
+            auth_scheme=auth_scheme,
+            kwargs=kwargs,
+        )
+        return await self._run(flow)
