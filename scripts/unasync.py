@@ -21,7 +21,7 @@ SOURCE = ROOT / "src" / "tokensmith" / "application"
 TARGET = ROOT / "src" / "tokensmith" / "aio"
 MODULES = ("client_application", "public", "confidential")
 
-_REPLACEMENTS = (  # noqa: E501 (pairs read best on one line)
+_REPLACEMENTS = (
     (
         "from tokensmith.application.core import SyncRunner",
         "from tokensmith.application.core import AsyncRunner",
