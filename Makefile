@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv check lint typecheck test unit demo demo-node bench sysdeps interop-deps browser-deps clean
+.PHONY: all venv check lint typecheck structure test unit demo demo-node bench sysdeps interop-deps browser-deps clean
 
 all: test
 
@@ -29,13 +29,18 @@ browser-deps:
 	bash scripts/browser-deps.sh
 
 lint: venv
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/ruff format --check src tests bench examples scripts
 
 typecheck: venv
 	$(BIN)/mypy
 
-check: lint typecheck
+# the async façade is generated from the sync one; the layers are contracts
+structure: venv
+	$(BIN)/python scripts/unasync.py --check
+	$(BIN)/lint-imports
+
+check: lint typecheck structure
 
 unit: venv
 	$(BIN)/pytest tests/unit -q

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import uuid
 
-from tokensmith import __version__
+from tokensmith._version import __version__
 
 __all__ = [
     "ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE",

@@ -16,7 +16,7 @@ Which host answers: the authority's own host when it is well known, else
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tokensmith.entra.hosts import (
     BUILTIN_ALIAS_GROUPS,
@@ -29,8 +29,26 @@ from tokensmith.protocol._wire import json_object, service_error
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest, HttpResponse
 
-if TYPE_CHECKING:
-    from tokensmith.authority.parse import AuthoritySpec
+
+class AuthoritySpec(Protocol):
+    """What instance validation reads of a parsed authority
+    (:class:`tokensmith.authority.AuthoritySpec` has it)."""
+
+    @property
+    def instance_discovery_endpoint(self) -> str | None: ...
+
+    @property
+    def authority_url(self) -> str: ...
+
+    @property
+    def scheme(self) -> str: ...
+
+    @property
+    def instance(self) -> str: ...
+
+    @property
+    def tenant(self) -> str | None: ...
+
 
 __all__ = [
     "AliasGroup",
