@@ -1,7 +1,9 @@
 """``acquire_token_interactive`` with a real browser: Python's ``webbrowser`` runs
 ``BROWSER`` (launcher.sh), which hands the address to headless Chromium; the person
 signs in on node-oidc-provider's pages; the provider ``form_post``s the code to the
-loopback listener; the token arrives. Attacks on the listener are tried on the way."""
+loopback listener; the token arrives. Attacks on the listener are tried on the way.
+Each test runs with the sync application and with the async one (``tokensmith.aio``,
+on its own event loop behind a blocking proxy: tests/_aio.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from tests._aio import blocking_app
 from tests.browser._chrome import auto_post_page, person_signs_in, posted_forms, wait_for_text
 from tests.browser.conftest import Inbox
 from tests.interop._provider import SCOPE_READ, OidcProvider
 
 import tokensmith as msal
+import tokensmith.aio
 
 pytestmark = pytest.mark.browser
 
@@ -46,13 +50,20 @@ class Background:
         return self.result
 
 
-@pytest.fixture
-def app(oidc_provider: OidcProvider) -> Iterator[Any]:
-    with msal.PublicClientApplication(
-        oidc_provider.clients.public_id,
-        oidc_authority=oidc_provider.issuer,
-        verify=str(oidc_provider.ca_path),
-    ) as application:
+@pytest.fixture(params=["tokensmith", "tokensmith.aio"])
+def app(request: pytest.FixtureRequest, oidc_provider: OidcProvider) -> Iterator[Any]:
+    options: dict[str, Any] = {
+        "oidc_authority": oidc_provider.issuer,
+        "verify": str(oidc_provider.ca_path),
+    }
+    client_id = oidc_provider.clients.public_id
+    if request.param == "tokensmith.aio":
+        application: Any = blocking_app(
+            tokensmith.aio.PublicClientApplication, client_id, **options
+        )
+    else:
+        application = msal.PublicClientApplication(client_id, **options)
+    with application:
         yield application
 
 

@@ -1,6 +1,8 @@
 """The example web app (examples/webapp) signs a person in with the auth code flow in
 headless Chromium against node-oidc-provider, then gets tokens silently; forged and
-replayed authorization responses are rejected."""
+replayed authorization responses are rejected. The web app runs on the sync
+application and on the async one (``tokensmith.aio`` behind a blocking proxy:
+tests/_aio.py)."""
 
 from __future__ import annotations
 
@@ -10,23 +12,33 @@ from typing import Any
 import pytest
 from examples.webapp.app import WebApp
 from selenium.webdriver.common.by import By
+from tests._aio import blocking_app
 from tests.browser._chrome import auto_post_page, person_signs_in, posted_forms, wait_for_text
 from tests.browser.conftest import WEBAPP_CLIENT_ID, WebAppSite
 from tests.interop._provider import SCOPE_READ, OidcProvider
 
 import tokensmith as msal
+import tokensmith.aio
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def cca(oidc_provider: OidcProvider, webapp_site: WebAppSite) -> Iterator[Any]:
-    with msal.ConfidentialClientApplication(
-        WEBAPP_CLIENT_ID,
-        client_credential=webapp_site.client_secret,
-        oidc_authority=oidc_provider.issuer,
-        verify=str(oidc_provider.ca_path),
-    ) as app:
+@pytest.fixture(params=["tokensmith", "tokensmith.aio"])
+def cca(
+    request: pytest.FixtureRequest, oidc_provider: OidcProvider, webapp_site: WebAppSite
+) -> Iterator[Any]:
+    options: dict[str, Any] = {
+        "client_credential": webapp_site.client_secret,
+        "oidc_authority": oidc_provider.issuer,
+        "verify": str(oidc_provider.ca_path),
+    }
+    if request.param == "tokensmith.aio":
+        app: Any = blocking_app(
+            tokensmith.aio.ConfidentialClientApplication, WEBAPP_CLIENT_ID, **options
+        )
+    else:
+        app = msal.ConfidentialClientApplication(WEBAPP_CLIENT_ID, **options)
+    with app:
         yield app
 
 

@@ -1,6 +1,7 @@
 """Fixtures of the dev IdP suite: one dev identity provider per session (built-in
-configuration, device polling every second) and the two client libraries under test,
-MSAL Python 1.39 and tokensmith, behind one small factory.
+configuration, device polling every second) and the client libraries under test,
+MSAL Python 1.39, tokensmith and tokensmith.aio (behind a blocking proxy,
+tests/_aio.py), behind one small factory.
 
 Every test collected under tests/devidp is marked ``devidp``.
 """
@@ -14,8 +15,10 @@ from typing import Any
 
 import msal
 import pytest
+from tests._aio import blocking_app
 
 import tokensmith
+import tokensmith.aio
 from tokensmith.devidp import DEFAULT_CONFIG_TOML, DevIdP, parse_config
 from tokensmith.devidp._toml import loads
 
@@ -81,27 +84,35 @@ class Library:
             options["instance_discovery"] = False  # the dev IdP is not known to Microsoft
         return options
 
-    def public(self, client_id: str, tenant: str = "organizations", **kwargs: Any) -> Any:
-        module: Any = msal if self.name == "msal" else tokensmith
-        app = module.PublicClientApplication(
-            client_id, authority=self.idp.authority(tenant), **self._options(), **kwargs
-        )
+    def _build(self, class_name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "tokensmith.aio":  # its own loop and httpx.AsyncClient
+            app = blocking_app(getattr(tokensmith.aio, class_name), *args, **kwargs)
+        else:
+            module: Any = msal if self.name == "msal" else tokensmith
+            app = getattr(module, class_name)(*args, **kwargs)
         self._opened.append(app)
         return app
+
+    def public(self, client_id: str, tenant: str = "organizations", **kwargs: Any) -> Any:
+        return self._build(
+            "PublicClientApplication",
+            client_id,
+            authority=self.idp.authority(tenant),
+            **self._options(),
+            **kwargs,
+        )
 
     def confidential(
         self, client_id: str, credential: Any, tenant: str = CONTOSO, **kwargs: Any
     ) -> Any:
-        module: Any = msal if self.name == "msal" else tokensmith
-        app = module.ConfidentialClientApplication(
+        return self._build(
+            "ConfidentialClientApplication",
             client_id,
             client_credential=credential,
             authority=self.idp.authority(tenant),
             **self._options(),
             **kwargs,
         )
-        self._opened.append(app)
-        return app
 
     def close(self) -> None:
         for app in self._opened:
@@ -111,11 +122,11 @@ class Library:
                 app.close()
 
 
-@pytest.fixture(params=["msal", "tokensmith"])
+@pytest.fixture(params=["msal", "tokensmith", "tokensmith.aio"])
 def lib(
     request: pytest.FixtureRequest, idp: DevIdP, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Library]:
-    """MSAL Python 1.39 and tokensmith, in turn.
+    """MSAL Python 1.39, tokensmith and tokensmith.aio (blocking proxy), in turn.
 
     MSAL sets ``verify`` on a ``requests.Session``, which ``requests`` overrides with
     ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` when those are set: point them at the

@@ -2,7 +2,9 @@
 written against MSAL Python's API and run with each client library in ``CLIENT_LIBS``.
 
 ``msal`` (1.39, the reference) validates the tests themselves; ``tokensmith`` is the
-library under test (``import tokensmith as msal``). Where the two legitimately differ
+library under test (``import tokensmith as msal``), and ``tokensmith.aio`` its async
+applications, driven through a blocking proxy (tests/_aio.py) on their own event loop
+and ``httpx.AsyncClient``. Where the two legitimately differ
 (the careful refresh), each one's documented behaviour is asserted.
 
 Request counts come from the provider's own counters, so no wrapping of the client's
@@ -20,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from tests._aio import blocking_app
 from tests.interop._provider import (
     DEVICE_GRANT,
     SCOPE_DEFAULT,
@@ -32,7 +35,7 @@ from tokensmith._jwt import decode_jwt_claims
 
 pytestmark = pytest.mark.interop
 
-CLIENT_LIBS = ["msal", "tokensmith"]
+CLIENT_LIBS = ["msal", "tokensmith", "tokensmith.aio"]
 SCOPES = [SCOPE_READ]
 
 
@@ -53,22 +56,32 @@ class Lib:
             return {"http_client": session}
         return {"verify": str(self.provider.ca_path)}
 
-    def public_app(self, client_id: str) -> Any:
-        app = self.module.PublicClientApplication(
-            client_id, oidc_authority=self.provider.issuer, **self._transport_kwargs()
+    def _build(self, class_name: str, *args: Any, **kwargs: Any) -> Any:
+        cls = getattr(self.module, class_name)
+        app = (
+            blocking_app(cls, *args, **kwargs)
+            if self.name == "tokensmith.aio"
+            else cls(*args, **kwargs)
         )
         self._apps.append(app)
         return app
 
+    def public_app(self, client_id: str) -> Any:
+        return self._build(
+            "PublicClientApplication",
+            client_id,
+            oidc_authority=self.provider.issuer,
+            **self._transport_kwargs(),
+        )
+
     def confidential_app(self, client_id: str, secret: str) -> Any:
-        app = self.module.ConfidentialClientApplication(
+        return self._build(
+            "ConfidentialClientApplication",
             client_id,
             client_credential=secret,
             oidc_authority=self.provider.issuer,
             **self._transport_kwargs(),
         )
-        self._apps.append(app)
-        return app
 
     def close(self) -> None:
         for app in self._apps:
