@@ -6,7 +6,7 @@ Modules: :mod:`~tokensmith.cache.schema` (credential types, key formats),
 (MSAL's ``search()`` rules), :mod:`~tokensmith.cache.lookups` and
 :mod:`~tokensmith.cache.accounts` (typed lookups for the façade),
 :mod:`~tokensmith.cache.token_cache` (the public classes) and
-:mod:`~tokensmith.cache.single_flight`.
+the single flight of :mod:`tokensmith.concurrency`.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ class TokenCache(AccountLookups):
 
     Attributes:
         key_makers: ``credential_type -> key function`` (patchable, as in MSAL).
-        single_flight: a :class:`~tokensmith.cache.single_flight.SingleFlight` that
+        single_flight: a :class:`~tokensmith.concurrency.SingleFlight` that
             callers use to refresh one cache key at a time.
     """
 
