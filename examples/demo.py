@@ -11,6 +11,7 @@ refresh token. ``--provider node`` runs the same steps against node-oidc-provide
 from __future__ import annotations
 
 import argparse
+import asyncio
 import tempfile
 import threading
 import time
@@ -46,6 +47,20 @@ def silent_then_sign_out(app: Any, scope: str, account: dict[str, Any]) -> None:
     show("after remove_account: silent", app.acquire_token_silent([scope], account))
 
 
+async def async_daemon(authority: str, client_id: str, secret: str, verify: str) -> None:
+    """The async twin: concurrent coroutines share one token request (single flight)."""
+    import tokensmith.aio as aio
+
+    async with aio.ConfidentialClientApplication(
+        client_id, client_credential=secret, authority=authority, verify=verify
+    ) as app:
+        scope = ["api://tokensmith-api-a/.default"]
+        results = await asyncio.gather(*(app.acquire_token_for_client(scope) for _ in range(100)))
+        tokens = {r.get("access_token") for r in results}
+        print(f"  {len(results)} results, {len(tokens)} distinct access token (one token request)")
+        show("await acquire_token_for_client (again)", await app.acquire_token_for_client(scope))
+
+
 def dev_idp_demo() -> None:
     """The default demo: the tokensmith dev IdP, speaking Entra's v2.0 protocol."""
     from tokensmith.devidp import DevIdP
@@ -66,6 +81,9 @@ def dev_idp_demo() -> None:
         ) as app:
             show("acquire_token_for_client", app.acquire_token_for_client([graph_default]))
             show("acquire_token_for_client (again)", app.acquire_token_for_client([graph_default]))
+
+        print("\nAsync daemon (tokensmith.aio): 100 coroutines ask at once for one new token")
+        asyncio.run(async_daemon(idp.authority(contoso), daemon, daemon_secret, verify))
 
         print(f"\nCLI: device code (authority {idp.authority('organizations')}), then silent")
         idp.device_code_auto_complete_user = user
