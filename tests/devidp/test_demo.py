@@ -10,6 +10,7 @@ def test_demo_runs_every_step_offline(capsys: pytest.CaptureFixture[str]) -> Non
     assert main([]) == 0
     out = capsys.readouterr().out
     assert out.count("-> identity_provider") == 3  # client credentials, device code, refresh
-    assert out.count("-> cache") == 2
+    assert out.count("-> cache") == 3  # the sync daemon, the async daemon, silent
+    assert "100 results, 1 distinct access token" in out  # async single flight
     assert "after remove_account: silent           -> nothing (None)" in out
     assert "error" not in out
