@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from tokensmith.protocol.effects import BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
@@ -31,7 +31,7 @@ async def run_flow_async(
     Same contract as :func:`~tokensmith.drivers.sync.run_flow`.
     """
     if type(flow) is Done:
-        return cast(T, flow.value)
+        return flow.value  # type: ignore[no-any-return]
     reply: Any = None
     error: Exception | None = None
     try:

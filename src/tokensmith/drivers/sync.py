@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from tokensmith.protocol.effects import BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
@@ -31,7 +31,7 @@ def run_flow(
     propagate. A flow left unfinished (``KeyboardInterrupt``...) is closed.
     """
     if type(flow) is Done:
-        return cast(T, flow.value)
+        return flow.value  # type: ignore[no-any-return]
     reply: Any = None
     error: Exception | None = None
     try:

@@ -59,8 +59,10 @@ def assess(entry: Mapping[str, Any] | None, now: float) -> tuple[TokenState, int
     """:func:`token_state` and the entry's ``expires_on`` (0 when it has none)."""
     if entry is None:
         return _ABSENT
-    raw = entry.get("expires_on")
-    expires_on = int(raw) if type(raw) is str and raw.isdigit() else int_field(entry, "expires_on")
+    try:  # stored as a decimal string; anything else is checked by int_field
+        expires_on: int | None = int(entry["expires_on"])
+    except (KeyError, TypeError, ValueError):
+        expires_on = int_field(entry, "expires_on")
     if expires_on is None or expires_on <= now:
         return _EXPIRED, expires_on or 0
     if expires_on - now < USABLE_SECONDS:
