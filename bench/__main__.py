@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import page, report
-from bench.libs import BenchSetupError, Library, load_msal, load_tokensmith
+from bench.libs import (
+    AZURE_IDENTITY,
+    BenchSetupError,
+    Library,
+    load_azure_identity,
+    load_msal,
+    load_tokensmith,
+)
 from bench.netguard import forbid_network
 from bench.plot import plot_silent_hit
 from bench.scenarios import ALL, run_all
@@ -133,10 +140,6 @@ def _meta(libs: Sequence[Library], ctx: Context, sizes: Sequence[int], argv: Seq
 
 
 def _run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
-    libs = [load_msal(), load_tokensmith()]
-    for lib in libs:
-        if lib.missing:
-            print(f"note: {lib.name}: {lib.missing}; its cells read n/a", file=sys.stderr)
     ctx = _context(args)
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
     scenarios = ALL
@@ -145,6 +148,12 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> dict[str, Any]:
         scenarios = tuple(s for s in ALL if wanted & {row.key for row in s.rows})
         if not scenarios:
             raise BenchSetupError(f"no scenario matches --only {args.only!r} (see --list)")
+    libs = [load_msal(), load_tokensmith()]
+    if any(AZURE_IDENTITY in s.libraries for s in scenarios):  # its column, only if used
+        libs.append(load_azure_identity())
+    for lib in libs:
+        if lib.missing:
+            print(f"note: {lib.name}: {lib.missing}; its cells read n/a", file=sys.stderr)
     forbid_network()
     results = run_all(
         libs, sizes, ctx, scenarios=scenarios, progress=lambda m: print(f"  {m}", file=sys.stderr)
@@ -163,8 +172,8 @@ def _save(document: dict[str, Any], path: Path | None) -> Path:
     return target
 
 
-def _notes(results: Sequence[dict[str, Any]]) -> list[str]:
-    notes = []
+def _notes(results: Sequence[dict[str, Any]], unavailable: Sequence[str]) -> list[str]:
+    notes = [f"n/a: {line}" for line in report.na_notes(results, skip=unavailable)]
     for result in results:
         for name, cell in result["cells"].items():
             if cell["status"] in ("error", "skipped") and cell.get("note"):
@@ -180,9 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     if args.list:
+        width = max(len(row.key) for scenario in ALL for row in scenario.rows)
         for scenario in ALL:
             for row in scenario.rows:
-                print(f"{row.key:24} {row.title}")
+                print(f"{row.key:{width}} {row.title}")
         return 0
     try:
         if args.from_results:
@@ -196,11 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = document["results"]
     print(report.text_table(results))
     print(
-        "ratio = MSAL / tokensmith. runs = repeats x calls per repeat (MSAL / tokensmith);\n"
+        "ratio = MSAL / tokensmith (ratio azure-identity = azure-identity / tokensmith).\n"
+        "runs = repeats x calls per repeat (MSAL / tokensmith [/ azure-identity]);\n"
         "calls per repeat are sized to a time budget, so slow cells (e.g. MSAL at 100k)\n"
         "run fewer calls and, above a few seconds per repeat, fewer repeats."
     )
-    for note in _notes(results):
+    for note in _notes(results, list(document["meta"].get("unavailable", {}))):
         print(f"  note: {note}")
     if not args.no_plot and plot_silent_hit(results, PLOT_PATH):
         print(f"plot: {PLOT_PATH.relative_to(ROOT)}", file=sys.stderr)

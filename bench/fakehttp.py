@@ -7,12 +7,17 @@ discovery and instance discovery (what msal's constructor fetches), and the toke
 endpoint for the refresh-token and client-credentials grants. POSTs are counted under
 a lock, so concurrent callers can be checked for single-flight behaviour.
 
+:class:`AsyncFakeHttpClient` is the same endpoint for ``tokensmith.aio``: its ``get``
+and ``post`` are coroutines (awaiting ``asyncio.sleep`` for the token latency), and it
+answers from the very same code, :class:`FakeEndpoint`.
+
 Nothing here opens a socket. The bench additionally forbids sockets in its process
 (:mod:`bench.netguard`), so a library that tried the real network would fail loudly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -23,7 +28,7 @@ from urllib.parse import urlsplit
 
 from bench import cachegen
 
-__all__ = ["FakeHttpClient", "FakeResponse"]
+__all__ = ["AsyncFakeHttpClient", "FakeEndpoint", "FakeHttpClient", "FakeResponse"]
 
 _JSON = {"content-type": "application/json; charset=utf-8"}
 
@@ -85,8 +90,10 @@ def _error(status: int, error: str, description: str) -> FakeResponse:
     return FakeResponse(status, json.dumps(body))
 
 
-class FakeHttpClient:
-    """An in-process token endpoint plus discovery documents.
+class FakeEndpoint:
+    """An in-process token endpoint plus discovery documents, without the transport:
+    :meth:`answer_get` and :meth:`answer_post` count the request and build the
+    response; the sync and async clients below add the latency their own way.
 
     Args:
         token_latency: seconds each token POST sleeps before answering (simulated
@@ -128,13 +135,7 @@ class FakeHttpClient:
         with self._lock:
             return dict(self._grants)
 
-    def get(
-        self,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> FakeResponse:
+    def answer_get(self, url: str) -> FakeResponse:
         """Serve OIDC discovery for any tenant of the host, and instance discovery."""
         with self._lock:
             self._gets += 1
@@ -148,22 +149,16 @@ class FakeHttpClient:
             return FakeResponse(200, json.dumps(_instance_metadata()))
         return _error(404, "not_found", "unknown path")
 
-    def post(
-        self,
-        url: str,
-        params: Mapping[str, Any] | None = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> FakeResponse:
-        """Answer the token endpoint (refresh_token and client_credentials grants)."""
+    def answer_post(self, url: str, data: Mapping[str, Any] | None) -> FakeResponse:
+        """Answer the token endpoint (refresh_token and client_credentials grants).
+
+        The request is counted on arrival; the caller adds ``token_latency``.
+        """
         form = dict(data or {})
         grant = str(form.get("grant_type", ""))
         with self._lock:
             self._posts += 1
             self._grants[grant] = self._grants.get(grant, 0) + 1
-        if self.token_latency:
-            time.sleep(self.token_latency)
         if not url.endswith("/oauth2/v2.0/token"):
             return _error(404, "not_found", "not a token endpoint")
         if grant == "client_credentials":
@@ -207,5 +202,67 @@ class FakeHttpClient:
             self._refresh_bodies[refresh_token] = body
         return body
 
+
+class FakeHttpClient(FakeEndpoint):
+    """:class:`FakeEndpoint` behind MSAL's sync ``http_client`` duck type; a token
+    POST blocks its thread for ``token_latency`` seconds."""
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> FakeResponse:
+        """Discovery documents (see :meth:`FakeEndpoint.answer_get`)."""
+        return self.answer_get(url)
+
+    def post(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> FakeResponse:
+        """The token endpoint (see :meth:`FakeEndpoint.answer_post`)."""
+        response = self.answer_post(url, data)
+        if self.token_latency:
+            time.sleep(self.token_latency)
+        return response
+
     def close(self) -> None:
         """Nothing to release (present because msal calls it if it exists)."""
+
+
+class AsyncFakeHttpClient(FakeEndpoint):
+    """:class:`FakeEndpoint` behind an ``http_client`` whose ``get``/``post`` are
+    coroutines (used directly by ``tokensmith.aio``); a token POST awaits
+    ``asyncio.sleep(token_latency)``, so concurrent coroutines overlap."""
+
+    async def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> FakeResponse:
+        """Discovery documents (see :meth:`FakeEndpoint.answer_get`)."""
+        return self.answer_get(url)
+
+    async def post(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> FakeResponse:
+        """The token endpoint (see :meth:`FakeEndpoint.answer_post`)."""
+        response = self.answer_post(url, data)
+        if self.token_latency:
+            await asyncio.sleep(self.token_latency)
+        return response
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

@@ -1,9 +1,14 @@
-"""The two libraries under comparison, behind one small adapter.
+"""The libraries under comparison, behind one small adapter.
 
-Both are driven through MSAL Python's public API only: ``SerializableTokenCache``,
-``PublicClientApplication`` and ``ConfidentialClientApplication`` built with the same
-authority, ``http_client`` and ``instance_discovery=False``. tokensmith's façade is
-detected with ``hasattr``; until it exists its cells read "n/a", never a number.
+MSAL and tokensmith are driven through MSAL Python's public API only:
+``SerializableTokenCache``, ``PublicClientApplication`` and
+``ConfidentialClientApplication`` built with the same authority, ``http_client`` and
+``instance_discovery=False``. tokensmith's façade is detected with ``hasattr``; until it
+exists its cells read "n/a", never a number.
+
+azure-identity is a third, optional column: it has no MSAL-style API, so only the few
+scenarios that list it in ``Scenario.libraries`` run it (through its own credential
+classes, see :mod:`bench.fakeazure`); every other row has no cell for it.
 """
 
 from __future__ import annotations
@@ -16,17 +21,22 @@ from typing import Any
 from bench import cachegen
 
 __all__ = [
+    "AZURE_IDENTITY",
     "MSAL",
     "MSAL_VERSION",
     "TOKENSMITH",
     "BenchSetupError",
     "Library",
+    "async_twin",
+    "load_azure_identity",
     "load_library",
     "load_msal",
+    "load_tokensmith",
 ]
 
 MSAL = "msal"
 TOKENSMITH = "tokensmith"
+AZURE_IDENTITY = "azure-identity"
 MSAL_VERSION = "1.39.0"
 FACADE_NAMES = (
     "SerializableTokenCache",
@@ -45,7 +55,7 @@ class Library:
     """One library under test.
 
     Attributes:
-        name: ``"msal"`` or ``"tokensmith"``.
+        name: ``"msal"``, ``"tokensmith"`` or ``"azure-identity"``.
         module: the imported top-level module.
         missing: why the library cannot be measured (``None`` when it can).
     """
@@ -88,6 +98,18 @@ class Library:
         )
 
 
+def async_twin(lib: Library) -> Library | None:
+    """The library's asyncio API (``<module>.aio``, same names and arguments as the
+    sync one, methods ``async def``), or ``None`` when it has none (MSAL Python)."""
+    try:
+        module = importlib.import_module(f"{lib.module.__name__}.aio")
+    except ImportError:
+        return None
+    absent = [name for name in FACADE_NAMES if not hasattr(module, name)]
+    missing = f"async API incomplete ({', '.join(absent)} missing)" if absent else None
+    return Library(lib.name, module, missing)
+
+
 def load_msal() -> Library:
     """Import msal and check it is exactly the version the figures compare against.
 
@@ -117,8 +139,18 @@ def load_tokensmith() -> Library:
     return Library(TOKENSMITH, module, missing)
 
 
+def load_azure_identity() -> Library:
+    """Import azure-identity's async credentials; mark them unmeasurable if absent."""
+    try:
+        module = importlib.import_module("azure.identity")
+        importlib.import_module("azure.identity.aio")
+    except ImportError as exc:
+        return Library(AZURE_IDENTITY, ModuleType("azure.identity"), f"not installed ({exc})")
+    return Library(AZURE_IDENTITY, module)
+
+
 def load_library(name: str) -> Library:
-    """Load ``"msal"`` or ``"tokensmith"`` by name.
+    """Load ``"msal"``, ``"tokensmith"`` or ``"azure-identity"`` by name.
 
     Raises:
         BenchSetupError: unknown name, or msal not usable.
@@ -127,4 +159,6 @@ def load_library(name: str) -> Library:
         return load_msal()
     if name == TOKENSMITH:
         return load_tokensmith()
+    if name == AZURE_IDENTITY:
+        return load_azure_identity()
     raise BenchSetupError(f"unknown library {name!r}")

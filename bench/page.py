@@ -98,7 +98,9 @@ def _targets(results: Sequence[dict[str, Any]]) -> str:
 
 
 def _notes(meta: dict[str, Any], results: Sequence[dict[str, Any]]) -> str:
-    notes = [f"- {name}: {why}" for name, why in meta.get("unavailable", {}).items()]
+    unavailable = meta.get("unavailable", {})
+    notes = [f"- {name}: {why}" for name, why in unavailable.items()]
+    notes += [f"- n/a: {line}" for line in report.na_notes(results, skip=list(unavailable))]
     for result in results:
         for name, cell in result["cells"].items():
             if cell.get("note") and cell["status"] != "n/a":
@@ -120,7 +122,7 @@ def render(document: dict[str, Any]) -> str:
         if "tokensmith" in unavailable
         else "All tokensmith figures below come from the run described here."
     )
-    table = _markdown_table(report.HEADERS, report.table_rows(results))
+    table = _markdown_table(report.headers(results), report.table_rows(results))
     return f"""\
 # Performance: tokensmith vs MSAL Python 1.39
 

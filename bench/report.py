@@ -2,6 +2,10 @@
 
 The JSON file is the source of truth: the table, the plot and docs/performance.md are
 all rendered from it, so the page always shows the figures of one real run.
+
+The table always has MSAL's and tokensmith's columns. Each library of
+:data:`EXTRA_LIBRARIES` (azure-identity) gets a median and a ratio column only when
+some result has a cell for it; its other rows read "-" there.
 """
 
 from __future__ import annotations
@@ -12,16 +16,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.libs import MSAL, TOKENSMITH
+from bench.libs import AZURE_IDENTITY, MSAL, TOKENSMITH
 from bench.scenarios import Result
 from bench.scenarios.base import COUNT
 
 __all__ = [
+    "EXTRA_LIBRARIES",
+    "HEADERS",
     "TARGETS",
     "Target",
     "evaluate_targets",
+    "extra_libraries",
     "format_value",
+    "headers",
     "load_results",
+    "na_notes",
     "ratio",
     "results_to_json",
     "table_rows",
@@ -64,12 +73,19 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:.0f} ns"
 
 
-def ratio(result: dict[str, Any]) -> str:
-    """MSAL / tokensmith (how many times tokensmith is faster or sends fewer requests)."""
-    msal, ours = result["cells"].get(MSAL, {}), result["cells"].get(TOKENSMITH, {})
-    if msal.get("status") != "ok" or ours.get("status") != "ok" or not ours.get("value"):
+EXTRA_LIBRARIES = (AZURE_IDENTITY,)
+"""Libraries with a column only in tables that have cells for them."""
+
+_LABELS = {AZURE_IDENTITY: "azure-identity"}
+
+
+def ratio(result: dict[str, Any], other: str = MSAL) -> str:
+    """``other`` / tokensmith (how many times tokensmith is faster or sends fewer
+    requests); ``other`` is MSAL unless given."""
+    theirs, ours = result["cells"].get(other, {}), result["cells"].get(TOKENSMITH, {})
+    if theirs.get("status") != "ok" or ours.get("status") != "ok" or not ours.get("value"):
         return "-"
-    value = msal["value"] / ours["value"]
+    value = theirs["value"] / ours["value"]
     return f"{value:,.0f}x" if value >= 100 else f"{value:.3g}x"
 
 
@@ -79,34 +95,72 @@ def _cell_text(cell: dict[str, Any], unit: str) -> str:
     return str(cell.get("status", "-"))
 
 
+def extra_libraries(results: Sequence[dict[str, Any]]) -> list[str]:
+    """The :data:`EXTRA_LIBRARIES` that have a cell in some result, in order."""
+    return [name for name in EXTRA_LIBRARIES if any(name in r["cells"] for r in results)]
+
+
+def headers(results: Sequence[dict[str, Any]]) -> list[str]:
+    """:data:`HEADERS`, plus a median and a ratio column per extra library present."""
+    extra = []
+    for name in extra_libraries(results):
+        extra += [f"{_LABELS[name]} median", f"ratio {_LABELS[name]}"]
+    return [*HEADERS[:5], *extra, HEADERS[5]]
+
+
 def table_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
-    """Rows of strings: scenario, size, MSAL, tokensmith, ratio, runs."""
+    """Rows of strings: scenario, size, MSAL, tokensmith, ratio, (per extra library:
+    median, ratio to tokensmith,) runs."""
+    extras = extra_libraries(results)
     rows = []
     for result in results:
         unit = result["unit"]
-        msal = result["cells"].get(MSAL, {})
-        ours = result["cells"].get(TOKENSMITH, {})
+        cells = result["cells"]
+        msal, ours = cells.get(MSAL, {}), cells.get(TOKENSMITH, {})
         size = result["size"]
-        rows.append(
-            [
-                result["title"],
-                "-" if size is None else f"{size:,}",
-                _cell_text(msal, unit),
-                _cell_text(ours, unit),
-                ratio(result),
-                f"{msal.get('runs') or '-'} / {ours.get('runs') or '-'}",
-            ]
-        )
+        row = [
+            result["title"],
+            "-" if size is None else f"{size:,}",
+            _cell_text(msal, unit),
+            _cell_text(ours, unit),
+            ratio(result),
+        ]
+        runs = [msal.get("runs") or "-", ours.get("runs") or "-"]
+        for name in extras:
+            theirs = cells.get(name, {})
+            row += [_cell_text(theirs, unit), ratio(result, name)]
+            runs.append(theirs.get("runs") or "-")
+        rows.append([*row, " / ".join(runs)])
     return rows
 
 
+def na_notes(results: Sequence[dict[str, Any]], skip: Sequence[str] = ()) -> list[str]:
+    """One line per (library, reason) of the "n/a" cells that carry a note, naming
+    the rows, e.g. ``"msal: MSAL Python has no async API (rows: ...)"``.
+
+    Args:
+        results: the results of a run.
+        skip: libraries left out (those unavailable for the whole run, whose reason
+            the run's metadata already gives).
+    """
+    rows: dict[tuple[str, str], list[str]] = {}
+    for result in results:
+        for name, cell in result["cells"].items():
+            if cell.get("status") == "n/a" and cell.get("note") and name not in skip:
+                titles = rows.setdefault((name, cell["note"]), [])
+                if result["title"] not in titles:
+                    titles.append(result["title"])
+    return [f"{name}: {note} (rows: {'; '.join(titles)})" for (name, note), titles in rows.items()]
+
+
 HEADERS = ["scenario", "size", "MSAL 1.39 median", "tokensmith median", "ratio", "runs"]
+"""The columns of a table without extra libraries (see :func:`headers`)."""
 
 
 def text_table(results: Sequence[dict[str, Any]]) -> str:
     """The fixed-width table printed on stdout."""
-    rows = [HEADERS, *table_rows(results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    rows = [headers(results), *table_rows(results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for number, row in enumerate(rows):
         cells = [

@@ -7,19 +7,32 @@ Iterations per repeat are chosen so one repeat lasts about ``budget_s``, capped 
 ``max_iterations``: a call that takes 60 ms runs a handful of times, a 1 us call many
 thousands; calls of seconds also get fewer repeats. The chosen counts are part of the
 result and printed beside the figures.
+
+:func:`measure_async` is the same procedure for coroutines: the factory and the call
+are ``async``, and each batch of calls (a warm-up call, a timed repeat) is awaited in
+a loop inside one event loop that lives for the whole measurement, timed from inside
+the coroutine, so neither loop start-up nor ``run_until_complete`` is in the figure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-__all__ = ["CPU", "WALL", "Measurement", "Settings", "measure"]
+__all__ = ["CPU", "WALL", "AsyncCall", "Measurement", "Settings", "measure", "measure_async"]
 
 Call = Callable[[int], object]
 """One operation under test; receives the iteration index (to vary its input)."""
+
+AsyncCall = Callable[[int], Awaitable[object]]
+"""The coroutine twin of :data:`Call`."""
+
+Batch = Callable[[int, int], int]
+"""``batch(first, count)`` runs calls ``first .. first + count - 1`` and returns the
+nanoseconds they took."""
 
 WALL = "wall"
 CPU = "cpu"
@@ -95,37 +108,100 @@ def measure(
         Exception: whatever ``factory`` or ``call`` raises (a failing library must not
             produce numbers).
     """
+    now = _clock(clock, settings)
+    return _run(
+        lambda: _sync_batch(factory(), now), settings, fresh_state_per_repeat, max_iterations, clock
+    )
+
+
+def measure_async(
+    factory: Callable[[], Awaitable[AsyncCall]],
+    settings: Settings,
+    *,
+    clock: str = WALL,
+    fresh_state_per_repeat: bool = False,
+    max_iterations: int | None = None,
+) -> Measurement:
+    """:func:`measure` for coroutines: ``await call(i)`` in a loop inside one event loop.
+
+    Args:
+        factory: a coroutine function preparing state (never timed) and returning the
+            coroutine function to time; awaited in the same event loop as the calls.
+        settings, clock, fresh_state_per_repeat, max_iterations: as for :func:`measure`.
+
+    Raises:
+        ValueError: unknown clock or fewer than one repeat.
+        Exception: whatever ``factory`` or ``call`` raises.
+    """
+    now = _clock(clock, settings)
+    loop = asyncio.new_event_loop()
+    try:
+
+        def prepare() -> Batch:
+            call = loop.run_until_complete(factory())
+
+            async def timed(first: int, count: int) -> int:
+                start = now()
+                for i in range(first, first + count):
+                    await call(i)
+                return now() - start
+
+            return lambda first, count: loop.run_until_complete(timed(first, count))
+
+        return _run(prepare, settings, fresh_state_per_repeat, max_iterations, clock)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def _clock(clock: str, settings: Settings) -> Callable[[], int]:
     if clock not in _CLOCKS:
         raise ValueError(f"unknown clock {clock!r}")
     if settings.repeats < 1:
         raise ValueError("at least one repeat is needed")
-    now = _CLOCKS[clock]
-    call = factory()
-    estimate = _warm_up(call, settings, now, max_iterations)
-    iterations = _iterations_for(estimate, settings, max_iterations)
+    return _CLOCKS[clock]
+
+
+def _sync_batch(call: Call, now: Callable[[], int]) -> Batch:
+    def batch(first: int, count: int) -> int:
+        start = now()
+        for i in range(first, first + count):
+            call(i)
+        return now() - start
+
+    return batch
+
+
+def _run(
+    prepare: Callable[[], Batch],
+    settings: Settings,
+    fresh_state_per_repeat: bool,
+    cap: int | None,
+    clock: str,
+) -> Measurement:
+    """Warm up, size the repeats, time them: the procedure both front ends share."""
+    batch = prepare()
+    estimate = _warm_up(batch, settings, cap)
+    iterations = _iterations_for(estimate, settings, cap)
     repeats = _repeats_for(estimate * iterations, settings)
     runs: list[float] = []
     for _ in range(repeats):
         if fresh_state_per_repeat:
-            call = factory()
-        start = now()
-        for i in range(iterations):
-            call(i)
-        runs.append((now() - start) / iterations)
+            batch = prepare()
+        runs.append(batch(0, iterations) / iterations)
     return Measurement(statistics.median(runs), tuple(runs), iterations, clock)
 
 
-def _warm_up(call: Call, settings: Settings, now: Callable[[], int], cap: int | None) -> int:
+def _warm_up(batch: Batch, settings: Settings, cap: int | None) -> int:
     """Run untimed warm-up calls (at least one, at most ``settings.warmup``, stopping
     once ``budget_s`` is spent) and return the duration of the last one."""
     count = max(1, settings.warmup if cap is None else min(settings.warmup, cap))
-    deadline = now() + int(settings.budget_s * 1e9)
-    last = 0
+    budget = int(settings.budget_s * 1e9)
+    spent = last = 0
     for i in range(count):
-        start = now()
-        call(i)
-        last = now() - start
-        if start + last >= deadline:
+        last = batch(i, 1)
+        spent += last
+        if spent >= budget:
             break
     return last
 

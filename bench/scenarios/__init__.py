@@ -1,7 +1,8 @@
 """The benchmark scenarios, in table order, and the loop that runs them.
 
-Each scenario runs for each library at each size; its failures become "error" cells
-(a broken library yields no figure), and an unavailable library yields "n/a" cells.
+Each scenario runs for each of its libraries at each size; its failures become "error"
+cells (a broken library yields no figure), and an unavailable library yields "n/a"
+cells. A library a scenario does not list (azure-identity on MSAL-API rows) gets none.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.libs import Library
-from bench.scenarios import app, process, serial, user
+from bench.scenarios import aio, app, process, serial, user
 from bench.scenarios.base import Cell, Context, Row, Scenario
 
 __all__ = ["ALL", "Result", "run_all", "run_scenario"]
@@ -21,6 +22,7 @@ ALL: tuple[Scenario, ...] = (
     *app.SCENARIOS,
     *serial.SCENARIOS,
     *process.SCENARIOS,
+    *aio.SCENARIOS,
 )
 
 
@@ -66,6 +68,8 @@ def run_all(
     for size, scenario in plan:
         per_lib = {}
         for lib in libs:
+            if lib.name not in scenario.libraries:
+                continue
             progress(f"{scenario.rows[0].title} | size {size or '-'} | {lib.name}")
             per_lib[lib.name] = run_scenario(scenario, lib, size or 0, ctx)
         for row in scenario.rows:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import cachegen
-from bench.libs import Library
+from bench.libs import MSAL, TOKENSMITH, Library
 from bench.timing import Measurement, Settings
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Scenario",
     "accounts_by_home_id",
     "expect_token",
+    "select_accounts",
     "spread",
     "warm_up_lookups",
 ]
@@ -83,11 +84,13 @@ class Scenario:
         rows: the rows it fills.
         run: ``run(library, size, context)`` returning a cell per row key.
         sized: ``False`` for scenarios that do not depend on the cache size (run once).
+        libraries: names of the libraries it runs for; the others get no cell.
     """
 
     rows: tuple[Row, ...]
     run: Callable[[Library, int, Context], Mapping[str, Cell]]
     sized: bool = True
+    libraries: frozenset[str] = frozenset({MSAL, TOKENSMITH})
 
 
 @dataclass
@@ -185,7 +188,17 @@ def accounts_by_home_id(app: Any, wanted: Sequence[cachegen.User]) -> list[Any]:
     Raises:
         BenchCheckError: a wanted user is not among the accounts.
     """
-    found = {a.get("home_account_id"): a for a in app.get_accounts()}
+    return select_accounts(app.get_accounts(), wanted)
+
+
+def select_accounts(accounts: Sequence[Any], wanted: Sequence[cachegen.User]) -> list[Any]:
+    """The accounts of ``wanted`` users, in order, from a ``get_accounts()`` answer
+    (sync or awaited).
+
+    Raises:
+        BenchCheckError: a wanted user is not among the accounts.
+    """
+    found = {a.get("home_account_id"): a for a in accounts}
     try:
         return [found[user.home_account_id] for user in wanted]
     except KeyError as exc:
