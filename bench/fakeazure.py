@@ -23,11 +23,11 @@ from bench.fakehttp import AsyncFakeHttpClient, FakeResponse
 __all__ = ["FakeAsyncResponse", "FakeAsyncTransport"]
 
 
-class FakeAsyncResponse(AsyncHttpResponse):  # type: ignore[misc]
+class FakeAsyncResponse(AsyncHttpResponse):
     """A fully read response: status, headers and body of a :class:`FakeResponse`."""
 
-    def __init__(self, request: HttpRequest, answer: FakeResponse) -> None:
-        super().__init__(request, None)
+    def __init__(self, request: Any, answer: FakeResponse) -> None:
+        super().__init__(request, None)  # ``request``: the pipeline's (rest) HttpRequest
         self.status_code = answer.status_code
         self.headers = dict(answer.headers)
         self.reason = "OK" if answer.status_code < 400 else "Error"
@@ -39,7 +39,7 @@ class FakeAsyncResponse(AsyncHttpResponse):  # type: ignore[misc]
         return self._body
 
 
-class FakeAsyncTransport(AsyncHttpTransport):  # type: ignore[misc]
+class FakeAsyncTransport(AsyncHttpTransport[HttpRequest, FakeAsyncResponse]):
     """``AsyncHttpTransport`` whose ``send`` is answered by ``endpoint``.
 
     Args:

@@ -63,6 +63,19 @@ _METHOD = """\
   (start-up excluded). CLI process: a fresh `python -m bench.probe` loads the cache
   file, finds the account with `get_accounts(username=...)` and gets a silent token;
   the whole process is timed, interpreter start-up included.
+- Async rows: tokensmith runs through `tokensmith.aio` over an in-process
+  `http_client` whose `get`/`post` are coroutines (used directly, no worker thread);
+  each timed run awaits its calls in a loop inside one event loop. MSAL Python has no
+  async API, so its cells read `n/a`. "1,000 coroutines" times one `asyncio.gather` of
+  1,000 `acquire_token_silent` cache hits; "100 coroutines, one expired token" counts
+  the refresh requests sent when 100 coroutines ask at once (endpoint latency 20 ms).
+- "async client-credentials hit" puts azure-identity's
+  `azure.identity.aio.ClientSecretCredential.get_token` beside tokensmith's
+  `acquire_token_for_client`: each starts with an empty cache, one miss answered by
+  the fake endpoint primes the token, then the hits are timed and the endpoint must
+  have seen exactly one request. azure-identity's requests go through an azure-core
+  `AsyncHttpTransport` answered by the same fake (`bench/fakeazure.py`). Its column,
+  "ratio azure-identity" = azure-identity / tokensmith, appears only for such rows.
 - "fill cache" times filling an empty confidential-client cache with tokens for N
   resources (N cache misses). MSAL's fill is O(n^2), so it is not run above the limit
   given in the notes.

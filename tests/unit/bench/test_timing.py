@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from bench.timing import CPU, Settings, measure
@@ -62,3 +63,30 @@ def test_errors_propagate_and_bad_settings_are_rejected() -> None:
         measure(lambda: lambda i: None, TINY, clock="sundial")
     with pytest.raises(ValueError):
         measure(lambda: lambda i: None, Settings(repeats=0))
+
+
+def test_async_calls_are_awaited_in_one_event_loop_with_fresh_state() -> None:
+    import asyncio
+
+    from bench.timing import measure_async
+
+    loops: set[int] = set()
+    states: list[list[int]] = []
+
+    async def factory() -> Callable[[int], Any]:
+        loops.add(id(asyncio.get_running_loop()))
+        seen: list[int] = []
+        states.append(seen)
+
+        async def call(i: int) -> None:
+            loops.add(id(asyncio.get_running_loop()))
+            seen.append(i)
+
+        return call
+
+    result = measure_async(factory, TINY, fresh_state_per_repeat=True, max_iterations=4)
+    assert len(loops) == 1
+    assert len(states) == 1 + TINY.repeats
+    assert states[0] == [0, 1]
+    assert all(seen == list(range(result.iterations)) for seen in states[1:])
+    assert result.runs == f"3x{result.iterations}"
