@@ -61,7 +61,8 @@ def cache_first(
         TransportError, MsalServiceError: (from the flow) the provider failed and no
             usable token is cached.
     """
-    realm = request.handle.realm
+    handle = request.handle
+    realm = handle.known_realm or handle.realm
     if realm is None:  # the realm needs discovery: everything happens in the flow
         return _discover_first(ctx, request, force)
     if force:
