@@ -42,7 +42,9 @@ class CacheFirstRequest(Protocol):
         ...
 
     def flight_key(self, realm: str) -> Hashable:
-        """What identifies this request among concurrent ones (same key: one fetch)."""
+        """What identifies this request among concurrent ones (same key: one fetch).
+        It names everything the lookup filters on, the client id included: two apps
+        sharing one cache never share a fetch."""
         ...
 
     def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:

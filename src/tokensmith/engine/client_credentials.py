@@ -84,6 +84,7 @@ class _ForClient:
     def flight_key(self, realm: str) -> Hashable:
         return (
             "client",
+            self.ctx.client_id,
             self.handle.instance,
             realm,
             frozenset(s.lower() for s in self.scopes),

@@ -101,6 +101,7 @@ class _Obo:
     def flight_key(self, realm: str) -> Hashable:
         return (
             "obo",
+            self.ctx.client_id,
             self.digest,
             self.handle.instance,
             realm,

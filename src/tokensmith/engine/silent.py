@@ -95,12 +95,14 @@ class SilentRequest:
     def flight_key(self, realm: str) -> Hashable:
         return (
             "silent",
+            self.ctx.client_id,
             self.account.get("home_account_id"),
             self.handle.instance,
             realm,
             frozenset(s.lower() for s in self.scopes),
             self.claims,
             self.force,
+            self.data.get("key_id") if self.data else None,
         )
 
     def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
