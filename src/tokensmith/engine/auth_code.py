@@ -30,7 +30,7 @@ from tokensmith.protocol.authorization_code import (
     build_authorization_url,
     parse_authorization_response,
 )
-from tokensmith.protocol.effects import Flow
+from tokensmith.protocol.effects import Done, Flow
 from tokensmith.protocol.oidc.nonce import new_nonce, nonce_hash
 from tokensmith.protocol.pkce import new_pkce
 
@@ -222,7 +222,7 @@ def complete_flow(
         for key in ("error_description", "error_uri"):
             if getattr(response, key):
                 result[key] = getattr(response, key)
-        return _answer(result)
+        return Done(result)
     claims = ctx.claims(flow.get("claims_challenge"))
     used: _UsedFlows = ctx.memo("used_flows", _UsedFlows)
     used.claim(flow)  # before the code leaves: one redemption per flow
@@ -244,11 +244,6 @@ def complete_flow(
         client_info=response.client_info,
         api=api,
     )
-
-
-def _answer(result: TokenResult) -> Flow[TokenResult]:
-    return result
-    yield  # a flow that asks for nothing
 
 
 def redeem_code(
