@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "tokensmith" / "application"
 TARGET = ROOT / "src" / "tokensmith" / "aio"
-MODULES = ("client_application", "public", "confidential")
+MODULES = ("client_application", "public", "confidential", "managed_identity")
 
 _REPLACEMENTS = (
     (

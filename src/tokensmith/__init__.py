@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING, Any
 from tokensmith._version import __version__
 
 _EXPORTS = {
+    "ManagedIdentityClient": "tokensmith.application.managed_identity",
+    "SystemAssignedManagedIdentity": "tokensmith.protocol.managed_identity.identity",
+    "UserAssignedManagedIdentity": "tokensmith.protocol.managed_identity.identity",
+    "ManagedIdentityError": "tokensmith.protocol.managed_identity.identity",
+    "ArcPlatformNotSupportedError": "tokensmith.protocol.managed_identity.identity",
     "ClientApplication": "tokensmith.application.client_application",
     "PublicClientApplication": "tokensmith.application.public",
     "ConfidentialClientApplication": "tokensmith.application.confidential",
@@ -28,18 +33,23 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ArcPlatformNotSupportedError",
     "AutoRefresher",
     "BrowserInteractionTimeoutError",
     "ClientApplication",
     "ConfidentialClientApplication",
     "IdTokenError",
+    "ManagedIdentityClient",
+    "ManagedIdentityError",
     "PopAuthScheme",
     "Prompt",
     "PublicClientApplication",
     "SerializableTokenCache",
+    "SystemAssignedManagedIdentity",
     "TokenCache",
     "TokenResult",
     "TokensmithError",
+    "UserAssignedManagedIdentity",
     "__version__",
 ]
 
@@ -47,10 +57,17 @@ if TYPE_CHECKING:
     from tokensmith.application.client_application import ClientApplication
     from tokensmith.application.confidential import ConfidentialClientApplication
     from tokensmith.application.extras import AutoRefresher, PopAuthScheme, Prompt
+    from tokensmith.application.managed_identity import ManagedIdentityClient
     from tokensmith.application.public import PublicClientApplication
     from tokensmith.cache import SerializableTokenCache, TokenCache
     from tokensmith.engine.results import TokenResult
     from tokensmith.errors import BrowserInteractionTimeoutError, IdTokenError, TokensmithError
+    from tokensmith.protocol.managed_identity.identity import (
+        ArcPlatformNotSupportedError,
+        ManagedIdentityError,
+        SystemAssignedManagedIdentity,
+        UserAssignedManagedIdentity,
+    )
 
 
 def __getattr__(name: str) -> Any:

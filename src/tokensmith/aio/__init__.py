@@ -25,6 +25,7 @@ _EXPORTS = {
     "ClientApplication": "tokensmith.aio.client_application",
     "PublicClientApplication": "tokensmith.aio.public",
     "ConfidentialClientApplication": "tokensmith.aio.confidential",
+    "ManagedIdentityClient": "tokensmith.aio.managed_identity",
     "TokenCache": "tokensmith.cache",
     "SerializableTokenCache": "tokensmith.cache",
     "TokenResult": "tokensmith.engine.results",
@@ -33,6 +34,7 @@ _EXPORTS = {
 __all__ = [
     "ClientApplication",
     "ConfidentialClientApplication",
+    "ManagedIdentityClient",
     "PublicClientApplication",
     "SerializableTokenCache",
     "TokenCache",
@@ -42,6 +44,7 @@ __all__ = [
 if TYPE_CHECKING:
     from tokensmith.aio.client_application import ClientApplication
     from tokensmith.aio.confidential import ConfidentialClientApplication
+    from tokensmith.aio.managed_identity import ManagedIdentityClient
     from tokensmith.aio.public import PublicClientApplication
     from tokensmith.cache import SerializableTokenCache, TokenCache
     from tokensmith.engine.results import TokenResult

@@ -1,0 +1,100 @@
+"""``ManagedIdentityClient``: tokens of an Azure managed identity, from whichever source
+the environment names (IMDS, App Service, Service Fabric, Arc, Machine Learning,
+Cloud Shell). docs/managed-identity.md.
+
+``tokensmith/aio/managed_identity.py`` is generated from this file (``scripts/unasync.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tokensmith._clock import Clock, system_clock
+from tokensmith.application import mi_host
+from tokensmith.application.core import SyncRunner
+from tokensmith.application.factory import TransportOptions
+from tokensmith.cache import TokenCache
+from tokensmith.engine import managed_identity as mi
+from tokensmith.engine.results import TokenResult
+from tokensmith.protocol.managed_identity.identity import (
+    ManagedIdentityError,
+    is_managed_identity,
+)
+
+__all__ = ["ManagedIdentityClient"]
+
+
+class ManagedIdentityClient(SyncRunner):
+    """MSAL's managed identity client: ``acquire_token_for_client(resource=...)``."""
+
+    def __init__(
+        self,
+        managed_identity: Mapping[str, Any],
+        *,
+        http_client: Any = None,
+        token_cache: TokenCache | None = None,
+        http_cache: Any = None,
+        client_capabilities: Sequence[str] | None = None,
+        transport: Any = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        arc_key_directory: str | None = None,
+    ) -> None:
+        """Build the client (no I/O).
+
+        MSAL's parameters, plus tokensmith's ``transport``, ``clock`` and ``sleep`` (as
+        the other applications take them) and ``arc_key_directory`` (where Arc key files
+        may be read from; the agent's directory by default). In a Service Fabric
+        environment the requests go through a transport pinned to
+        ``IDENTITY_SERVER_THUMBPRINT`` (not ``http_client``), unless ``transport`` is given.
+
+        Raises:
+            ManagedIdentityError: ``managed_identity`` is not an identity MSAL accepts,
+                or Service Fabric's thumbprint is malformed.
+        """
+        if not is_managed_identity(managed_identity):
+            raise ManagedIdentityError(f"Incorrect managed_identity: {managed_identity}")
+        self._managed_identity = managed_identity
+        self._http_cache = http_cache
+        self._client_capabilities = tuple(client_capabilities or ())
+        clock = clock or system_clock
+        cache = token_cache if token_cache is not None else TokenCache()
+        self._ctx = mi.mi_context(cache, clock)
+        self._host = mi_host.live_host(arc_key_directory)
+        if transport is None:
+            pin = mi_host.service_fabric_pin()
+            transport = mi_host.PinnedTransport(pin) if pin else None
+        self._transport_options = TransportOptions(
+            http_client, transport, True, None, None, clock, sleep, False
+        )
+        self._transport_lock = threading.Lock()
+
+    def acquire_token_for_client(
+        self, *, resource: str, claims_challenge: str | None = None
+    ) -> TokenResult:
+        """A token of the managed identity for ``resource``, from the cache when one is
+        usable; a ``claims_challenge`` bypasses the cache."""
+        flow = mi.acquire_token_for_client(
+            self._ctx,
+            self._managed_identity,
+            self._host,
+            resource,
+            claims_challenge,
+            self._client_capabilities,
+        )
+        return self._run(flow)
+
+    def close(self) -> None:
+        """Release the transport (the client can still be used: it reopens one)."""
+        self._close()
+
+    def __enter__(self) -> ManagedIdentityClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ManagedIdentityClient({dict(self._managed_identity)!r})"
