@@ -19,8 +19,9 @@ from tokensmith._redact import logger
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.results import TokenResult, error_result, idp_result
 from tokensmith.entra.headers import request_headers
-from tokensmith.errors import ProtocolError
+from tokensmith.errors import IdTokenError, ProtocolError
 from tokensmith.protocol.effects import Flow
+from tokensmith.protocol.oidc.id_token import check_claim_types
 from tokensmith.protocol.token_endpoint import token_request
 
 __all__ = ["assertion_hash", "extra_form_fields", "obtain", "post_token", "record"]
@@ -123,14 +124,16 @@ def record(
     """Shape ``response`` as MSAL's result and, when it carries tokens, cache them.
 
     An error response is returned as it came. A success whose id_token cannot be
-    decoded is refused (error ``invalid_response``) and nothing is cached.
+    decoded, or whose claims have the wrong types (``sub`` not a string, ``exp`` not
+    a finite number...), is refused (error ``invalid_response``) and nothing is cached.
     """
     if "error" in response or "access_token" not in response:
         return TokenResult(response)
     now = ctx.clock()
     try:
         result = idp_result(response, now)
-    except ProtocolError as exc:
+        check_claim_types(result.get("id_token_claims") or {})
+    except (ProtocolError, IdTokenError) as exc:
         logger.warning("Token response rejected: %s", exc)
         return _unusable(exc)
     event: dict[str, Any] = {

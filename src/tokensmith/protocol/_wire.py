@@ -6,14 +6,30 @@ Nothing here performs I/O; :func:`exchange` only yields the request to the drive
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from tokensmith.errors import MsalServiceError
+from tokensmith.errors import MsalServiceError, ProtocolError
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest, HttpResponse
 
-__all__ = ["FORM_HEADERS", "exchange", "json_object", "service_error"]
+__all__ = [
+    "FORM_HEADERS",
+    "MAX_EPOCH",
+    "MAX_LIFETIME",
+    "exchange",
+    "json_object",
+    "seconds",
+    "service_error",
+    "text",
+]
+
+MAX_LIFETIME = 10 * 366 * 86400
+"""The longest lifetime (seconds) accepted from a provider: ten years. Anything longer
+is a broken or hostile answer, not a token policy."""
+MAX_EPOCH = 32_503_680_000
+"""The latest absolute time (epoch seconds, year 3000) accepted from a provider."""
 
 FORM_HEADERS = {"Accept": "application/json"}
 """Headers every form POST carries (MSAL Python sends ``Accept: application/json``)."""
@@ -60,3 +76,45 @@ def service_error(what: str, status: int, body: Mapping[str, Any] | None) -> Msa
         error=code,
         error_description=description if isinstance(description, str) else None,
     )
+
+
+def seconds(value: object, name: str, *, low: int = 0, high: int = MAX_LIFETIME) -> int:
+    """A whole number of seconds from a JSON number or a numeric string (AAD v1 and
+    managed identity send strings), finite and within ``[low, high]``.
+
+    Raises:
+        ProtocolError: a boolean, a container, a non-numeric or non-finite value, or
+            one out of range. The message names the field, never the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ProtocolError(f"'{name}' is not a number")
+    try:
+        number = (
+            value
+            if isinstance(value, int)
+            else float(value.strip() if isinstance(value, str) else value)
+        )
+    except ValueError:
+        raise ProtocolError(f"'{name}' is not a number") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ProtocolError(f"'{name}' is not a finite number")
+    if not low <= number <= high:
+        raise ProtocolError(f"'{name}' is out of range")
+    return int(number)
+
+
+def text(value: object, name: str, *, empty: bool = True) -> str:
+    """``value`` if it is a string that can travel as UTF-8 (no lone surrogates).
+
+    Raises:
+        ProtocolError: not a string, not encodable, or empty when ``empty`` is False.
+    """
+    if not isinstance(value, str):
+        raise ProtocolError(f"'{name}' is not a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(f"'{name}' is not valid Unicode text") from None
+    if not empty and not value:
+        raise ProtocolError(f"'{name}' is empty")
+    return value

@@ -12,8 +12,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tokensmith._clock import Clock
+from tokensmith.errors import ProtocolError
 from tokensmith.protocol._forms import base_form
-from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object, service_error
+from tokensmith.protocol._wire import (
+    FORM_HEADERS,
+    exchange,
+    json_object,
+    seconds,
+    service_error,
+    text,
+)
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.effects import Flow, Sleep
 from tokensmith.protocol.http import HttpRequest
@@ -34,6 +42,15 @@ GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5
 DEFAULT_EXPIRES_IN = 1800
 SLOW_DOWN_STEP = 5
+MAX_INTERVAL = 3600
+"""The longest polling interval accepted from a server (seconds)."""
+MAX_EXPIRES_IN = 86400
+"""The longest device code lifetime accepted from a server (seconds; Entra's is 900)."""
+EXPIRED = {
+    "error": "expired_token",
+    "error_description": "The device code expired before the user finished signing in "
+    "(RFC 8628 §3.5); start again with initiate_device_flow.",
+}
 CORRELATION_ID_KEY = "_correlation_id"
 RETRIABLE_ERRORS = frozenset({"authorization_pending", "slow_down"})
 
@@ -90,14 +107,23 @@ def initiate_device_flow(
     if body is None:
         return _invalid(reason, status)
     if "error" in body:
-        return body
+        if isinstance(body["error"], str):
+            return body
+        return _invalid("'error' is not a string", status)
     if not body.get("device_code") or not body.get("user_code"):
         return _invalid("the response lacks 'device_code' or 'user_code'", status)
     try:
-        body["interval"] = int(body.get("interval", DEFAULT_INTERVAL))
-        body["expires_in"] = int(body.get("expires_in", DEFAULT_EXPIRES_IN))
-    except (TypeError, ValueError):
-        return _invalid("'interval' or 'expires_in' is not an integer", status)
+        for name in ("device_code", "user_code", "verification_uri", "message"):
+            if name in body:
+                text(body[name], name)
+        body["interval"] = seconds(
+            body.get("interval", DEFAULT_INTERVAL), "interval", high=MAX_INTERVAL
+        )
+        body["expires_in"] = seconds(
+            body.get("expires_in", DEFAULT_EXPIRES_IN), "expires_in", high=MAX_EXPIRES_IN
+        )
+    except ProtocolError as exc:
+        return _invalid(str(exc), status)
     body["expires_at"] = now + body["expires_in"]
     body[CORRELATION_ID_KEY] = correlation_id
     return body
@@ -105,7 +131,9 @@ def initiate_device_flow(
 
 def _interval(flow: Mapping[str, Any]) -> float:
     value = flow.get("interval", DEFAULT_INTERVAL)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return DEFAULT_INTERVAL
+    if not 0 <= value <= MAX_INTERVAL + 10 * SLOW_DOWN_STEP:  # NaN and inf too
         return DEFAULT_INTERVAL
     return value
 
@@ -127,9 +155,11 @@ def poll_device_flow(
     ``device_code`` and ``code`` (MSAL's spelling). Between polls it waits
     ``flow["interval"]`` seconds, as one-second :class:`Sleep` slices so that an abort
     is noticed within a second; ``slow_down`` adds 5 s to ``flow["interval"]``.
-    Before every slice and every poll it stops if ``clock() >= flow["expires_at"]``
-    (re-read each time) or ``exit_condition(flow)`` is true, returning the last
-    ``authorization_pending``/``slow_down`` error.
+    Before every slice and every poll it checks ``flow["expires_at"]`` (re-read each
+    time): once ``clock()`` reaches it, the code has expired and the result is
+    ``{"error": "expired_token", ...}`` (RFC 8628 §3.5). An abort (``expires_at`` set
+    to 0 or a non-number, or ``exit_condition(flow)`` true) returns the last
+    ``authorization_pending``/``slow_down`` error, as MSAL does.
 
     Returns:
         A flow returning the token response or the first non-retriable error dict.
@@ -143,11 +173,16 @@ def poll_device_flow(
         raise ValueError("flow has no 'device_code'; pass the dict initiate_device_flow returned")
     merged_headers = _with_correlation(headers, flow.get(CORRELATION_ID_KEY))
 
-    def should_stop() -> bool:
+    def stop(last: dict[str, Any]) -> dict[str, Any] | None:
+        """The result to stop with (the last one on an abort), or None to go on."""
         if exit_condition is not None and exit_condition(flow):
-            return True
+            return last
         expires_at = flow.get("expires_at", 0)  # re-read: another thread may set it to 0
-        return not isinstance(expires_at, (int, float)) or clock() >= expires_at
+        if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+            return last
+        if expires_at <= 0:  # MSAL's abort: flow["expires_at"] = 0
+            return last
+        return dict(EXPIRED) if clock() >= expires_at else None
 
     while True:
         form = base_form(
@@ -164,8 +199,9 @@ def poll_device_flow(
             flow["interval"] = _interval(flow) + SLOW_DOWN_STEP
         waited, interval = 0.0, _interval(flow)
         while True:
-            if should_stop():
-                return result
+            stopped = stop(result)
+            if stopped is not None:
+                return stopped
             if waited >= interval:
                 break
             step = min(1.0, interval - waited)

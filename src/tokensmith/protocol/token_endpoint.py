@@ -4,7 +4,11 @@
 authentication fields, and returns a dict:
 
 * 2xx with ``access_token``: the response (RFC 6749 §5.1), with ``expires_in``,
-  ``ext_expires_in`` and ``refresh_in`` made integers;
+  ``ext_expires_in`` and ``refresh_in`` made integers, once every field tokensmith
+  reads has been checked (:func:`check_token_response`): tokens, ``token_type``,
+  ``scope``, ``client_info`` and ``foci`` strings (UTF-8 text), lifetimes finite and
+  at most ten years, ``expires_on`` an epoch before year 3000; otherwise
+  ``invalid_response`` (the id_token is checked by the flow that reads it);
 * 4xx (incl. 429) with a JSON object carrying ``error``: that object untouched
   (RFC 6749 §5.2, plus Entra's ``error_codes``, ``suberror``, ``claims``...);
 * anything malformed: ``{"error": "invalid_response", "error_description": ...}``;
@@ -19,13 +23,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tokensmith._jwt import decode_json_part
 from tokensmith._redact import SECRET_FIELDS, logger
-from tokensmith.protocol._wire import FORM_HEADERS, exchange, json_object, service_error
+from tokensmith.errors import ProtocolError
+from tokensmith.protocol._wire import (
+    FORM_HEADERS,
+    MAX_EPOCH,
+    exchange,
+    json_object,
+    seconds,
+    service_error,
+    text,
+)
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest, HttpResponse, retry_after_of
 
-__all__ = ["INTEGER_FIELDS", "parse_token_response", "token_request"]
+__all__ = ["INTEGER_FIELDS", "check_token_response", "parse_token_response", "token_request"]
 
 INTEGER_FIELDS = ("expires_in", "ext_expires_in", "refresh_in")
 """Lifetime fields that some servers send as strings and that are returned as ints."""
@@ -78,19 +92,30 @@ def _invalid(what: str, status: int) -> dict[str, Any]:
     return {"error": "invalid_response", "error_description": f"{what} (HTTP {status})"}
 
 
-def _normalise_lifetimes(body: dict[str, Any], status: int) -> dict[str, Any] | None:
+_TEXT_FIELDS = ("refresh_token", "id_token", "token_type", "scope", "client_info", "foci")
+
+
+def check_token_response(body: dict[str, Any]) -> None:
+    """Check every field of a successful token response that tokensmith reads or
+    caches, and make the lifetimes integers (in place).
+
+    Raises:
+        ProtocolError: the first field of the wrong type or out of range, by name.
+    """
+    text(body.get("access_token"), "access_token", empty=False)
+    for name in _TEXT_FIELDS:
+        if name in body:
+            text(body[name], name)
     for name in INTEGER_FIELDS:
-        if name not in body:
-            continue
-        value = body[name]
-        if isinstance(value, bool):
-            return _invalid(f"'{name}' is not a number", status)
-        try:
-            number = value if isinstance(value, (int, float)) else float(str(value).strip())
-            body[name] = int(number)
-        except (ValueError, OverflowError):
-            return _invalid(f"'{name}' is not a number", status)
-    return None
+        if name in body:
+            body[name] = seconds(body[name], name)
+    if "expires_on" in body:
+        seconds(body["expires_on"], "expires_on", high=MAX_EPOCH)
+    if body.get("client_info"):
+        info = decode_json_part(body["client_info"], "client_info")
+        for name in ("uid", "utid"):
+            if name in info:
+                text(info[name], f"client_info {name}")
 
 
 def parse_token_response(response: HttpResponse, *, now: float) -> dict[str, Any]:
@@ -121,7 +146,13 @@ def parse_token_response(response: HttpResponse, *, now: float) -> dict[str, Any
     if body is None:
         return _invalid(reason, status)
     if "error" in body:
-        return body
+        if isinstance(body["error"], str):
+            return body
+        return _invalid("'error' is not a string", status)
     if not body.get("access_token"):
         return _invalid("the response has neither 'access_token' nor 'error'", status)
-    return _normalise_lifetimes(body, status) or body
+    try:
+        check_token_response(body)
+    except ProtocolError as exc:
+        return _invalid(str(exc), status)
+    return body

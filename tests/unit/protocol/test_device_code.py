@@ -17,7 +17,7 @@ TOKEN = "https://login.example/t/oauth2/v2.0/token"
 START = 1_700_000_000.0
 PENDING = {"error": "authorization_pending", "error_description": "AADSTS70016: pending"}
 SLOW = {"error": "slow_down"}
-SUCCESS = {"access_token": "at", "expires_in": 3600, "id_token": "x.y.z"}
+SUCCESS = {"access_token": "at", "expires_in": 3600, "id_token": "e30.e30.sig"}  # {} . {}
 
 
 def _initiate(response: HttpResponse) -> tuple[dict[str, Any], MockTransport]:
@@ -166,12 +166,13 @@ def test_slow_down_adds_five_seconds() -> None:
     assert flow["interval"] == 10
 
 
-def test_expiry_returns_last_error() -> None:
+def test_expiry_is_reported_as_expired_token_not_the_last_pending() -> None:
     clock = FakeClock(START)
     server = Server(clock, [PENDING])
     flow = _flow(clock, interval=5, expires_in=12)
     result = _poll(clock, server, flow)
-    assert result == PENDING
+    assert result["error"] == "expired_token"
+    assert "AADSTS" not in result["error_description"]
     assert server.poll_times == [START, START + 5, START + 10]
     assert clock() == START + 12
 
@@ -235,3 +236,48 @@ def test_flow_without_device_code_is_refused() -> None:
     clock = FakeClock(START)
     with pytest.raises(ValueError, match="device_code"):
         _poll(clock, Server(clock, [SUCCESS]), {"error": "invalid_scope"})
+
+
+_DEVICE = {"device_code": "DC", "user_code": "UC", "verification_uri": "https://x/d"}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"interval": 1e400},
+        {"interval": 10**400},
+        {"interval": "1e400"},
+        {"interval": True},
+        {"expires_in": 10**400},
+        {"expires_in": float("nan")},
+        {"expires_in": -5},
+        {"expires_in": [900]},
+        {"device_code": ["DC"]},
+        {"user_code": {"x": 1}},
+        {"error": 7},
+    ],
+)
+def test_initiate_refuses_values_out_of_type_or_range(changes: dict[str, Any]) -> None:
+    import json
+
+    body = json.dumps({**_DEVICE, **changes})  # Python's JSON: NaN and 10**400 written out
+    flow, _ = _initiate(HttpResponse(200, body, {}))
+    assert flow["error"] == "invalid_response"
+
+
+def test_a_200_poll_answer_with_a_non_string_error_is_invalid_response() -> None:
+    clock = FakeClock(START)
+    transport = MockTransport(lambda _r: json_response({"error": {"code": 1}}))
+    flow = poll_device_flow(
+        TOKEN, _flow(clock), client_id="cid", client_auth=PublicClientAuth(), clock=clock
+    )
+    assert run_flow(flow, transport)["error"] == "invalid_response"
+
+
+def test_a_damaged_interval_in_the_flow_dict_falls_back_to_the_default() -> None:
+    clock = FakeClock(START)
+    server = Server(clock, [PENDING])
+    flow = _flow(clock, expires_in=12)
+    flow["interval"] = float("inf")
+    assert _poll(clock, server, flow)["error"] == "expired_token"
+    assert server.poll_times == [START, START + 5, START + 10]

@@ -121,3 +121,26 @@ def test_nonce_hash_is_sha256_hex() -> None:
     assert nonce_hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     first, second = new_nonce(), new_nonce()
     assert first != second and len(first) >= 16
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"exp": 10**400},
+        {"iat": 10**400},
+        {"nbf": -(10**400)},
+        {"sub": {"id": 1}},
+        {"oid": 5},
+        {"tid": ["t"]},
+        {"preferred_username": True},
+        {"sub": "\ud800"},
+    ],
+)
+def test_claims_of_the_wrong_type_are_an_id_token_error_never_overflow(
+    changes: dict[str, Any],
+) -> None:
+    import json
+
+    payload = b64url_encode(json.dumps({"sub": "s", "exp": 1, **changes}).encode())
+    with pytest.raises(IdTokenError):
+        decode_id_token(f"e30.{payload}.sig")

@@ -183,3 +183,54 @@ def test_header_defaults_can_be_overridden() -> None:
     )
     run_flow(flow(), transport)
     assert transport.requests[0].headers == {"Accept": "*/*"}
+
+
+_GOOD = {"access_token": "at", "token_type": "Bearer", "expires_in": 3600}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"expires_in": 10**400},
+        {"expires_in": float("nan")},
+        {"expires_in": float("inf")},
+        {"expires_in": "1e400"},
+        {"expires_in": 11 * 366 * 86400},
+        {"expires_in": -1},
+        {"expires_in": True},
+        {"expires_in": [3600]},
+        {"ext_expires_in": 10**400},
+        {"refresh_in": "NaN"},
+        {"expires_on": 10**400},
+        {"expires_on": "soon"},
+        {"access_token": 12345},
+        {"access_token": "\ud800"},
+        {"access_token": ["at"]},
+        {"refresh_token": 7},
+        {"refresh_token": "x\udfffy"},
+        {"id_token": {"sub": "s"}},
+        {"token_type": None},
+        {"scope": ["User.Read"]},
+        {"client_info": 5},
+        {"foci": ["1"]},
+        {"foci": 1},
+        {"error": 5},
+    ],
+)
+def test_a_success_with_a_value_of_the_wrong_type_or_range_is_invalid_response(
+    changes: dict[str, Any],
+) -> None:
+    import json
+
+    body = json.dumps({**_GOOD, **changes})  # Python's JSON writes NaN and 10**400 out
+    result, _ = _run(HttpResponse(200, body, {}))
+    assert result["error"] == "invalid_response"
+    assert "at" not in result["error_description"].split()
+    assert set(result) == {"error", "error_description"}
+
+
+def test_lifetimes_in_range_are_accepted_and_made_integers() -> None:
+    result, _ = _run(json_response({**_GOOD, "expires_in": "3599.5", "refresh_in": 1800}))
+    assert result["expires_in"] == 3599 and result["refresh_in"] == 1800
+    result, _ = _run(json_response({**_GOOD, "foci": "1", "expires_on": str(int(NOW) + 60)}))
+    assert result["foci"] == "1"

@@ -16,7 +16,13 @@ from typing import Any
 from tokensmith._jwt import decode_jwt_claims
 from tokensmith.errors import IdTokenError, ProtocolError
 
-__all__ = ["DEFAULT_SKEW", "TENANT_TEMPLATE", "decode_id_token", "validate_id_token_claims"]
+__all__ = [
+    "DEFAULT_SKEW",
+    "TENANT_TEMPLATE",
+    "check_claim_types",
+    "decode_id_token",
+    "validate_id_token_claims",
+]
 
 DEFAULT_SKEW = 300
 TENANT_TEMPLATE = "{tenantid}"
@@ -30,12 +36,39 @@ def decode_id_token(token: str) -> dict[str, Any]:
     """Return the claims of ``token`` without verifying its signature.
 
     Raises:
-        IdTokenError: the token is not a compact JWT with a JSON object payload.
+        IdTokenError: the token is not a compact JWT with a JSON object payload, or a
+            claim has the wrong type (see :func:`check_claim_types`).
     """
     try:
-        return decode_jwt_claims(token, "id_token")
+        claims = decode_jwt_claims(token, "id_token")
     except ProtocolError as exc:
         raise IdTokenError(str(exc)) from exc
+    check_claim_types(claims)
+    return claims
+
+
+_STRING_CLAIMS = ("iss", "sub", "oid", "tid", "preferred_username", "upn", "nonce", "azp")
+_NUMBER_CLAIMS = ("exp", "iat", "nbf", "auth_time")
+
+
+def check_claim_types(claims: Mapping[str, Any]) -> None:
+    """The claims tokensmith reads have the types OIDC Core §2 gives them: identifiers
+    and names are strings, times are finite numbers (absent ones are not checked).
+
+    Raises:
+        IdTokenError: the first claim of the wrong type, by name.
+    """
+    for name in _STRING_CLAIMS:
+        value = claims.get(name)
+        if value is not None and not isinstance(value, str):
+            raise IdTokenError(f"id_token claim '{name}' is not a string")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise IdTokenError(f"id_token claim '{name}' is not valid Unicode") from None
+    for name in _NUMBER_CLAIMS:
+        _number(claims, name, required=False)
 
 
 def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
@@ -46,7 +79,10 @@ def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | 
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise IdTokenError(f"id_token claim '{name}' is not a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past the float range (10**400)
+        raise IdTokenError(f"id_token claim '{name}' is not a finite number") from None
     if not math.isfinite(number):  # JSON parsers accept NaN/Infinity: NaN compares False
         raise IdTokenError(f"id_token claim '{name}' is not a finite number")
     return number
