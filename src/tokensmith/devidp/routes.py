@@ -10,14 +10,15 @@ legacy ``/tfp/`` prefix is accepted) and AD FS (``/adfs/...`` without ``v2.0``):
                                                           /adfs/oauth2/{...}
 
 Global paths: ``/common/discovery/instance``, ``/common/userrealm/{upn}``,
-``/devicelogin``, ``/error`` and the admin API under ``/_devidp/``.
+``/devicelogin``, ``/error``, the admin API under ``/_devidp/`` and the managed-identity
+sources (:mod:`tokensmith.devidp.managed_identity`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from tokensmith.devidp import admin, discovery
+from tokensmith.devidp import admin, discovery, managed_identity
 from tokensmith.devidp.authorize import authorize
 from tokensmith.devidp.context import Context
 from tokensmith.devidp.device import VERIFICATION_PATH, device_login, devicecode
@@ -107,6 +108,9 @@ def dispatch(ctx: Context, req: Request) -> Response:
         if response is None:
             raise _not_found(req.path)
         return response
+    answer = managed_identity.handle(ctx, req, lowered)
+    if answer is not None:
+        return answer
     if lowered == ["error"]:
         code = req.query.get("code", "")
         return error_page(_error_code(code), "See the error code.", 200)
