@@ -128,8 +128,13 @@ def _attr(value: str) -> str:
 def person_signs_in(driver: Any, issuer: str, login: str, password: str) -> None:
     """Do what a person does on node-oidc-provider's pages: type the login and the
     password, press Sign-in, press Continue on the consent page; return once the
-    browser has left the provider."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    browser has left the provider.
+
+    Between two documents Chromium answers with errors such as "Node with given id
+    does not belong to the document" (a WebDriverException, not always a
+    StaleElementReferenceException): the step is then looked at again on the page
+    that is now there, never assumed done or failed."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
 
     provider = "{0.scheme}://{0.netloc}".format(urlsplit(issuer))
@@ -149,19 +154,21 @@ def person_signs_in(driver: Any, issuer: str, login: str, password: str) -> None
                 form.find_element(By.NAME, "password").send_keys(password)
             form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
             _wait_until_gone(form)
-        except StaleElementReferenceException:
+        except WebDriverException:  # the page changed under the step: look again
+            time.sleep(0.05)
             continue
     raise AssertionError(f"still at the provider after {STEP_TIMEOUT} s: {driver.current_url}")
 
 
 def _wait_until_gone(element: Any) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
+    """Wait until ``element``'s document is replaced (any answer but "still here")."""
+    from selenium.common.exceptions import WebDriverException
 
     deadline = time.monotonic() + STEP_TIMEOUT
     while time.monotonic() < deadline:
         try:
             element.is_enabled()
-        except StaleElementReferenceException:
+        except WebDriverException:  # stale, or its node left the document
             return
         time.sleep(0.05)
 
