@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from tokensmith.application.core import AsyncRunner
-from tokensmith.engine import accounts, auth_code, silent, user_flows
+from tokensmith.engine import accounts, auth_code, auth_code_deprecated, silent, user_flows
 from tokensmith.engine.results import Account, TokenResult
 from tokensmith.entra import headers as api
 
@@ -204,7 +204,7 @@ class ClientApplication(AsyncRunner):
 
         Use :meth:`initiate_auth_code_flow`. ``authority=`` is honoured, with a warning.
         """
-        flow = auth_code.get_authorization_request_url(
+        flow = auth_code_deprecated.get_authorization_request_url(
             self._ctx,
             scopes,
             kwargs,
@@ -238,7 +238,7 @@ class ClientApplication(AsyncRunner):
             ValueError: ``scopes`` is not a list, the code is empty, or the nonce
                 does not match.
         """
-        flow = auth_code.acquire_token_by_authorization_code(
+        flow = auth_code_deprecated.acquire_token_by_authorization_code(
             self._ctx, code, scopes, redirect_uri, nonce, claims_challenge, kwargs
         )
         return await self._run(flow)

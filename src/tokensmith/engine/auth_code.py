@@ -23,7 +23,7 @@ from tokensmith.engine.results import TokenResult
 from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
 from tokensmith.entra.client_info import anchor_mailbox_from_client_info
-from tokensmith.errors import ConfigurationError, IdTokenError, ProtocolError
+from tokensmith.errors import ConfigurationError, ProtocolError
 from tokensmith.protocol.authorization_code import (
     GRANT_TYPE,
     authorization_code_form,
@@ -37,11 +37,11 @@ from tokensmith.protocol.pkce import new_pkce
 __all__ = [
     "FORM_POST_ADVICE",
     "acquire_token_by_auth_code_flow",
-    "acquire_token_by_authorization_code",
+    "check_max_age",
     "complete_flow",
-    "get_authorization_request_url",
     "initiate_auth_code_flow",
     "new_flow",
+    "redeem_code",
 ]
 
 FORM_POST_ADVICE = (
@@ -280,89 +280,6 @@ def redeem_code(
         anchor=_anchor(client_info),
         check=lambda response: check_id_token(ctx, handle, response, expected),
     )
-
-
-def get_authorization_request_url(
-    ctx: AppContext, scopes: Any, kwargs: Mapping[str, Any], **params: Any
-) -> Flow[str]:
-    """The flow of the deprecated ``get_authorization_request_url`` (warns now, as MSAL).
-
-    Raises:
-        ValueError: bad scopes, claims or authority.
-    """
-    authority = kwargs.get("authority")
-    if authority:
-        warnings.warn("get_authorization_request_url(authority=...) may go away", stacklevel=3)
-    warnings.warn(
-        "Change your get_authorization_request_url() to initiate_auth_code_flow()",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    handle = ctx.handle(authority)
-    decorated = ctx.decorate(scopes)
-    claims = ctx.claims(params.pop("claims_challenge", None))
-    return _authorization_url(ctx, handle, decorated, claims, params)
-
-
-def _authorization_url(
-    ctx: AppContext,
-    handle: AuthorityHandle,
-    scopes: list[str],
-    claims: str | None,
-    params: Mapping[str, Any],
-) -> Flow[str]:
-    metadata = yield from metadata_of(handle)
-    return build_authorization_url(
-        metadata.authorization_endpoint,
-        client_id=ctx.client_id,
-        scopes=scopes,
-        claims=claims,
-        **params,
-    )
-
-
-def acquire_token_by_authorization_code(
-    ctx: AppContext,
-    code: Any,
-    scopes: Any,
-    redirect_uri: str | None,
-    nonce: str | None,
-    claims_challenge: str | None,
-    kwargs: Mapping[str, Any],
-) -> Flow[TokenResult]:
-    """The flow of the deprecated ``acquire_token_by_authorization_code`` (warns now).
-
-    Raises:
-        ValueError: ``scopes`` is not a list; the nonce does not match (from the flow).
-    """
-    if not isinstance(scopes, list):
-        raise ConfigurationError("scopes must be a list")
-    warnings.warn(
-        "Change your acquire_token_by_authorization_code() to acquire_token_by_auth_code_flow()",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    flow = redeem_code(
-        ctx,
-        ctx.handle(kwargs.get("authority")),
-        code=str(code) if code else "",
-        redirect_uri=redirect_uri,
-        code_verifier=None,
-        scopes=ctx.decorate(scopes),
-        claims=ctx.claims(claims_challenge),
-        expected=IdTokenExpectations(nonce=nonce),
-        data=kwargs.get("data"),
-        client_info=None,
-        api=api.ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE,
-    )
-    return _nonce_errors_as_value_errors(flow)
-
-
-def _nonce_errors_as_value_errors(flow: Flow[TokenResult]) -> Flow[TokenResult]:
-    try:
-        return (yield from flow)
-    except IdTokenError as exc:
-        raise ProtocolError(str(exc)) from exc
 
 
 class _UsedFlows:
