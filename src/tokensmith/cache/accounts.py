@@ -14,6 +14,7 @@ from typing import Any
 from tokensmith.cache.buckets import norm
 from tokensmith.cache.lookups import FastLookups, same_env, strings
 from tokensmith.cache.schema import CredentialType
+from tokensmith.cache.validity import usable
 
 __all__ = ["AccountLookups"]
 
@@ -48,7 +49,7 @@ class AccountLookups(FastLookups):
             found = []
             for key in ordered:
                 entry = section.get(key)
-                if not isinstance(entry, dict):
+                if not usable(entry, _CT.ACCOUNT):
                     continue
                 if home_account_id is not None and entry.get("home_account_id") != home_account_id:
                     continue
@@ -109,7 +110,7 @@ class AccountLookups(FastLookups):
                 for key in index.in_order(_CT.ID_TOKEN, keys):
                     entry = section.get(key)
                     if (
-                        isinstance(entry, dict)
+                        usable(entry, _CT.ID_TOKEN)
                         and entry.get("home_account_id") == home_account_id
                         and same_env(entry, env)
                         and entry.get("client_id") == client_id

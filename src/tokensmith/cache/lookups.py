@@ -7,13 +7,14 @@ size of the cache. Entries returned are the cache's own dicts: read-only by cont
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from typing import Any
 
 from tokensmith.cache._base import CacheBase
 from tokensmith.cache.buckets import norm, norm_env, scope_tokens
 from tokensmith.cache.index import at_group_key
 from tokensmith.cache.schema import CredentialType
+from tokensmith.cache.validity import int_field, usable
 from tokensmith.errors import ConfigurationError
 
 __all__ = ["FastLookups", "int_field", "same_env", "strings"]
@@ -36,17 +37,6 @@ def strings(value: object, name: str) -> list[str]:
     if not all(isinstance(item, str) for item in items):
         raise ConfigurationError(f"{name} must be a collection of strings")
     return items
-
-
-def int_field(entry: Mapping[str, Any], name: str) -> int | None:
-    """An integer timestamp field (stored as a string; ints accepted), or None."""
-    value = entry.get(name)
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value) if isinstance(value, (int, str)) else None
-    except ValueError:
-        return None
 
 
 def same_env(entry: dict[str, Any], environment: str) -> bool:
@@ -134,7 +124,7 @@ class FastLookups(CacheBase):
                 for ordinal, key in candidates:
                     entry = section.get(key)
                     if (
-                        not isinstance(entry, dict)
+                        not usable(entry, _AT)
                         or not _owner_fits(entry, home_account_id, user_assertion_hash)
                         or not _at_fits(entry, env, client_id, realm, ext_cache_key, key_id, wanted)
                     ):
@@ -187,7 +177,7 @@ class FastLookups(CacheBase):
                 matches = [
                     (key, entry)
                     for key in keys
-                    if isinstance(entry := section.get(key), dict)
+                    if usable(entry := section.get(key), _RT)
                     and entry.get("home_account_id") == home_account_id
                     and same_env(entry, env)
                     and (client_id is None or entry.get("client_id") == client_id)
@@ -210,7 +200,7 @@ class FastLookups(CacheBase):
                 matches = [
                     (key, entry)
                     for key in keys
-                    if isinstance(entry := section.get(key), dict)
+                    if usable(entry := section.get(key), _RT)
                     and entry.get("user_assertion_hash") == user_assertion_hash
                     and entry.get("client_id") == client_id
                     and same_env(entry, env)
@@ -228,7 +218,7 @@ class FastLookups(CacheBase):
             for key in self._index.in_order(CredentialType.APP_METADATA, keys):
                 entry = section.get(key)
                 if (
-                    isinstance(entry, dict)
+                    usable(entry, CredentialType.APP_METADATA)
                     and entry.get("client_id") == client_id
                     and same_env(entry, environment)
                 ):

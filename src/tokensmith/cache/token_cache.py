@@ -19,9 +19,10 @@ from tokensmith._redact import logger, redact_mapping
 from tokensmith.cache.accounts import AccountLookups
 from tokensmith.cache.buckets import gc_paused
 from tokensmith.cache.events import entries_from_event
-from tokensmith.cache.lookups import int_field, strings
+from tokensmith.cache.lookups import strings
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.search import candidate_keys, is_match
+from tokensmith.cache.validity import int_field, usable
 from tokensmith.errors import ConfigurationError, ProtocolError
 
 __all__ = ["SerializableTokenCache", "TokenCache"]
@@ -89,7 +90,7 @@ class TokenCache(AccountLookups):
             expired = []
             for key in keys:
                 entry = section.get(key)
-                if not isinstance(entry, dict):
+                if not usable(entry, credential_type):
                     continue
                 if credential_type == _AT:
                     expires_on = int_field(entry, "expires_on")

@@ -11,8 +11,9 @@ from typing import Any
 
 from tokensmith.engine.context import AppContext
 from tokensmith.engine.results import Account
+from tokensmith.errors import ConfigurationError
 
-__all__ = ["get_accounts", "remove_account", "remove_tokens_for_client"]
+__all__ = ["checked_account", "get_accounts", "remove_account", "remove_tokens_for_client"]
 
 _ACCOUNT_AUTHORITY_TYPES = frozenset({"MSSTS", "ADFS"})
 
@@ -43,9 +44,35 @@ def get_accounts(ctx: AppContext, username: str | None = None) -> list[Account]:
     return list(memo[1])
 
 
+def checked_account(account: object) -> Mapping[str, Any] | None:
+    """The ``account`` argument of the silent calls and ``remove_account``: None (or
+    empty) for no account, else a mapping (one of ``get_accounts()``) whose
+    ``home_account_id`` is a string.
+
+    Raises:
+        ValueError: ``account`` is not a mapping, or its ``home_account_id`` is
+            present but not a string.
+    """
+    if account is None or (isinstance(account, Mapping) and not account):
+        return None
+    if not isinstance(account, Mapping):
+        raise ConfigurationError(
+            f"account must be a dict returned by get_accounts(), not {type(account).__name__}"
+        )
+    home = account.get("home_account_id")
+    if home is not None and not isinstance(home, str):
+        raise ConfigurationError("account['home_account_id'] must be a string")
+    return account
+
+
 def remove_account(ctx: AppContext, account: Mapping[str, Any] | None) -> None:
-    """Forget the account's tokens in this environment (MSAL's sign-out)."""
-    home = account.get("home_account_id") if account else None
+    """Forget the account's tokens in this environment (MSAL's sign-out).
+
+    Raises:
+        ValueError: ``account`` is not an account dict (:func:`checked_account`).
+    """
+    checked = checked_account(account)
+    home = checked.get("home_account_id") if checked else None
     if not home:
         return
     ctx.cache.forget_account(

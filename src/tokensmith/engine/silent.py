@@ -13,6 +13,7 @@ from typing import Any
 
 from tokensmith._redact import logger
 from tokensmith.authority import AuthorityKind
+from tokensmith.engine.accounts import checked_account
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.results import TokenResult
@@ -133,10 +134,12 @@ def acquire_token_silent(
     """The flow of ``acquire_token_silent_with_error`` (arguments checked now).
 
     Raises:
-        ValueError: bad scopes, authority or ``auth_scheme`` (PoP needs a broker).
+        ValueError: bad scopes, authority, ``account`` (not an account dict) or
+            ``auth_scheme`` (PoP needs a broker).
     """
     if kwargs.get("auth_scheme") is not None:
         raise ConfigurationError("auth_scheme (PoP) needs a broker, which is not enabled")
+    account = checked_account(account)
     if not account:
         return _nothing()
     req = SilentRequest(

@@ -19,7 +19,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from tokensmith.cache.lookups import int_field
+from tokensmith.cache.validity import int_field
 
 __all__ = ["REFRESH_REASONS", "USABLE_SECONDS", "TokenState", "assess", "token_state"]
 

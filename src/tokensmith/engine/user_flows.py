@@ -95,6 +95,11 @@ def acquire_token_by_device_flow(
     """
     if not isinstance(flow, dict) or "device_code" not in flow:
         raise ConfigurationError("flow must be the dict initiate_device_flow returned")
+    scope = flow.get("_scope")
+    if scope is not None and (
+        not isinstance(scope, list) or not all(isinstance(s, str) for s in scope)
+    ):
+        raise ConfigurationError("flow['_scope'] is damaged: not the list of scopes it held")
     handle = ctx.handle(flow.get("_authority"))
     exit_condition: Callable[[dict[str, Any]], bool] | None = kwargs.get("exit_condition")
     return _poll(ctx, handle, flow, ctx.claims(claims_challenge), exit_condition, kwargs)
