@@ -59,3 +59,8 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) .interop node_modules .mypy_cache .ruff_cache .pytest_cache
+
+# issue 14: >= 100,000 hostile inputs over every surface, with counts per surface
+.PHONY: fuzz
+fuzz: venv
+	$(BIN)/python -m tests.unit.hostile.run_fuzz
