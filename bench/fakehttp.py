@@ -11,6 +11,9 @@ a lock, so concurrent callers can be checked for single-flight behaviour.
 and ``post`` are coroutines (awaiting ``asyncio.sleep`` for the token latency), and it
 answers from the very same code, :class:`FakeEndpoint`.
 
+:class:`FakeImds` is a VM's managed-identity endpoint (IMDS) behind the same sync duck
+type, for the managed-identity rows.
+
 Nothing here opens a socket. The bench additionally forbids sockets in its process
 (:mod:`bench.netguard`), so a library that tried the real network would fail loudly.
 """
@@ -28,7 +31,7 @@ from urllib.parse import urlsplit
 
 from bench import cachegen
 
-__all__ = ["AsyncFakeHttpClient", "FakeEndpoint", "FakeHttpClient", "FakeResponse"]
+__all__ = ["AsyncFakeHttpClient", "FakeEndpoint", "FakeHttpClient", "FakeImds", "FakeResponse"]
 
 _JSON = {"content-type": "application/json; charset=utf-8"}
 
@@ -265,4 +268,73 @@ class AsyncFakeHttpClient(FakeEndpoint):
         return response
 
     async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+class FakeImds:
+    """The VM's managed-identity endpoint (IMDS), in process, behind MSAL's sync
+    ``http_client`` duck type: ``GET {host}/metadata/identity/oauth2/token`` answers a
+    token for the asked ``resource``, as IMDS words it (lifetimes as strings). Only a
+    loopback ``host`` is served (the bench points the source there through
+    ``AZURE_POD_IDENTITY_AUTHORITY_HOST``); anything else is a 404. GETs are counted.
+
+    Args:
+        host: the base URL the source was pointed at, e.g. ``http://127.0.0.1:9``.
+        expires_in: the lifetime it states, in seconds.
+    """
+
+    PATH = "/metadata/identity/oauth2/token"
+
+    def __init__(self, host: str, *, expires_in: int = 86_399) -> None:
+        parts = urlsplit(host)
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"the fake IMDS serves loopback only, not {host!r}")
+        self.url = host.rstrip("/") + self.PATH
+        self.expires_in = expires_in
+        self._lock = threading.Lock()
+        self._gets = 0
+
+    @property
+    def get_count(self) -> int:
+        """Token requests received so far."""
+        with self._lock:
+            return self._gets
+
+    @staticmethod
+    def token_for(resource: str) -> str:
+        """The access token it issues for ``resource``."""
+        return f"mi-at-for-{resource}"
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> FakeResponse:
+        """A token for ``params["resource"]`` (needs ``Metadata: true``), else an error."""
+        with self._lock:
+            self._gets += 1
+        params = dict(params or {})
+        if url != self.url or params.get("api-version") != "2018-02-01":
+            return _error(404, "not_found", "not the IMDS token endpoint")
+        if (headers or {}).get("Metadata") != "true":
+            return _error(400, "invalid_request", "Required metadata header not specified")
+        resource = str(params.get("resource", ""))
+        body = {
+            "access_token": self.token_for(resource),
+            "expires_in": str(self.expires_in),
+            "expires_on": str(int(time.time()) + self.expires_in),
+            "ext_expires_in": str(self.expires_in),
+            "not_before": str(int(time.time())),
+            "resource": resource,
+            "token_type": "Bearer",
+        }
+        return FakeResponse(200, json.dumps(body))
+
+    def post(self, url: str, **kwargs: Any) -> FakeResponse:
+        """IMDS has no POST."""
+        return _error(405, "method_not_allowed", "IMDS answers GET only")
+
+    def close(self) -> None:
         """Nothing to release."""

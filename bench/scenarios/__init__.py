@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.libs import Library
-from bench.scenarios import aio, app, process, serial, user
+from bench.scenarios import aio, app, managed_identity, process, serial, user
 from bench.scenarios.base import Cell, Context, Row, Scenario
 
 __all__ = ["ALL", "Result", "run_all", "run_scenario"]
@@ -20,6 +20,7 @@ __all__ = ["ALL", "Result", "run_all", "run_scenario"]
 ALL: tuple[Scenario, ...] = (
     *user.SCENARIOS,
     *app.SCENARIOS,
+    *managed_identity.SCENARIOS,
     *serial.SCENARIOS,
     *process.SCENARIOS,
     *aio.SCENARIOS,

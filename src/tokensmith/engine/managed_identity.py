@@ -1,7 +1,8 @@
 """Managed identity tokens through the one cache-first path (:mod:`.cache_first`).
 
 :func:`acquire_token_for_client` detects the source from the host's environment (as
-MSAL Python 1.39 does, at every call), and describes the acquisition as a
+MSAL Python 1.39 does, at every call that asks the source; a cache hit does not), and
+describes the acquisition as a
 :class:`~.cache_first.CacheFirstRequest`: the lookup and the write-back use MSAL's
 cache entries (``environment`` ``localhost``, ``realm`` ``managed_identity``,
 ``client_id`` the identity's id, ``target`` the resource); a token of two hours or more
@@ -12,6 +13,7 @@ and answers of each source are :mod:`tokensmith.protocol.managed_identity`'s.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -113,7 +115,7 @@ def acquire_token_for_client(
         ManagedIdentityError: (from the flow) a misconfigured source or an Arc challenge
             that cannot be answered. TransportError: no answer and nothing cached.
     """
-    request = _ForIdentity(ctx, identity, host.source(), host, resource, client_capabilities)
+    request = _ForIdentity(ctx, identity, host, resource, client_capabilities)
     if claims_challenge:
         request.token_to_refresh = request.usable_secret(ctx.clock())
     return cache_first(ctx, request, force=bool(claims_challenge))  # type: ignore[return-value]
@@ -128,7 +130,6 @@ class _ForIdentity:
         self,
         ctx: AppContext,
         identity: Mapping[str, Any],
-        source: sources.Source,
         host: Host,
         resource: str,
         client_capabilities: Sequence[str],
@@ -136,11 +137,16 @@ class _ForIdentity:
         self.ctx = ctx
         self.identity = identity
         self.client_id = cache_client_id(identity)
-        self.source = source
         self.host = host
         self.resource = resource
         self.capabilities = tuple(client_capabilities)
         self.token_to_refresh: str | None = None
+
+    @functools.cached_property
+    def source(self) -> sources.Source:
+        """The source the environment names, detected when a request is due (as MSAL
+        does: a cache hit reads no environment variable and probes no file)."""
+        return self.host.source()
 
     def lookup(self, realm: str, now: float) -> dict[str, Any] | None:
         return self.ctx.cache.find_access_token(

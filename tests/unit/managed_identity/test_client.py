@@ -14,6 +14,8 @@ import pytest
 import tokensmith
 import tokensmith.aio
 from tokensmith._clock import FakeClock
+from tokensmith.drivers.sync import run_flow
+from tokensmith.engine import managed_identity as mi
 from tokensmith.errors import TransportError
 from tokensmith.protocol.http import HttpRequest, HttpResponse
 from tokensmith.transport.mock import AsyncMockTransport, MockTransport, json_response
@@ -262,3 +264,46 @@ def test_the_async_twin_runs_the_same_flow() -> None:
 
     assert asyncio.run(main()) == ["identity_provider", "cache"]
     assert len(transport.requests) == 1
+
+
+class _CountingEnviron(dict[str, str]):
+    """An environment that counts every read."""
+
+    reads = 0
+
+    def __getitem__(self, key: str) -> str:
+        self.reads += 1
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.reads += 1
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.reads += 1
+        return super().__contains__(key)
+
+
+def test_a_cache_hit_detects_no_source_as_msal_reads_the_environment_only_on_a_miss() -> None:
+    clock = FakeClock()
+    ctx = mi.mi_context(tokensmith.TokenCache(), clock)
+    environ = _CountingEnviron(AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:1")
+    probes: list[str] = []
+
+    def exists(path: str) -> bool:
+        probes.append(path)
+        return False
+
+    host = mi.Host(environ, "linux", exists, lambda p: p, lambda p: "")
+    identity = tokensmith.SystemAssignedManagedIdentity()
+
+    transport = MockTransport(lambda r: _token())
+
+    def acquire() -> Any:
+        return run_flow(mi.acquire_token_for_client(ctx, identity, host, RES, None, ()), transport)
+
+    assert acquire()["token_source"] == "identity_provider"
+    assert environ.reads and probes  # the miss detected the source
+    environ.reads, probes[:] = 0, []
+    assert acquire()["token_source"] == "cache"
+    assert (environ.reads, probes) == (0, [])
