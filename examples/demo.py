@@ -4,17 +4,22 @@ By default the provider is tokensmith's own offline, Entra-compatible dev IdP, s
 in-process (no network beyond loopback, no node): client credentials (and the cache hit
 that follows), a device-code sign-in completed for the demo user by the dev IdP's
 auto-complete switch, a silent call served from the cache, and a refresh with the
-refresh token. ``--provider node`` runs the same steps against node-oidc-provider
-(needs ``make interop-deps``). Tokens are never printed whole.
+refresh token; between them, a managed identity's token from the dev IdP's App Service
+endpoint (the environment variables set for that step only). ``--provider node`` runs
+the same steps against node-oidc-provider (needs ``make interop-deps``). Tokens are
+never printed whole.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +66,54 @@ async def async_daemon(authority: str, client_id: str, secret: str, verify: str)
         show("await acquire_token_for_client (again)", await app.acquire_token_for_client(scope))
 
 
+_MI_VARIABLES = (
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZUREPS_HOST_ENVIRONMENT",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+)
+
+
+@contextlib.contextmanager
+def managed_identity_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Inside the block, the managed-identity variables are ``values`` only (any others
+    removed, so no other source is detected); ``os.environ`` is restored after."""
+    saved = {name: os.environ.pop(name, None) for name in _MI_VARIABLES}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name in _MI_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
+
+
+def managed_identity(base_url: str, verify: str) -> None:
+    """An App Service managed identity, its endpoint the dev IdP's."""
+    from tokensmith.devidp import managed_identity as dev_mi
+    from tokensmith.managed_identity import get_managed_identity_source
+    from tokensmith.transport import HttpxTransport
+
+    endpoint = f"{base_url}/msi/token"
+    values = {"IDENTITY_ENDPOINT": endpoint, "IDENTITY_HEADER": dev_mi.APP_SERVICE_SECRET}
+    with (
+        managed_identity_environment(values),
+        msal.ManagedIdentityClient(
+            msal.SystemAssignedManagedIdentity(), transport=HttpxTransport(verify=verify)
+        ) as client,
+    ):
+        print(f"  source {get_managed_identity_source().name}, IDENTITY_ENDPOINT {endpoint}")
+        resource = "https://management.azure.com"
+        show(
+            "acquire_token_for_client(resource)", client.acquire_token_for_client(resource=resource)
+        )
+        show("acquire_token_for_client (again)", client.acquire_token_for_client(resource=resource))
+
+
 def dev_idp_demo() -> None:
     """The default demo: the tokensmith dev IdP, speaking Entra's v2.0 protocol."""
     from tokensmith.devidp import DevIdP
@@ -84,6 +137,9 @@ def dev_idp_demo() -> None:
 
         print("\nAsync daemon (tokensmith.aio): 100 coroutines ask at once for one new token")
         asyncio.run(async_daemon(idp.authority(contoso), daemon, daemon_secret, verify))
+
+        print("\nManaged identity: App Service (its endpoint and secret set for this step only)")
+        managed_identity(idp.base_url, verify)
 
         print(f"\nCLI: device code (authority {idp.authority('organizations')}), then silent")
         idp.device_code_auto_complete_user = user
