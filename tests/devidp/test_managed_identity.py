@@ -238,3 +238,59 @@ def test_azure_identity_on_tokensmith(idp: DevIdP) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("tokensmith")
+
+
+_DEFAULT_CREDENTIAL = """
+import socket, sys, tokensmith
+
+_connect = socket.socket.connect
+
+
+def loopback_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        raise AssertionError(f"connect outside loopback: {address!r}")
+    return _connect(self, address)
+
+
+socket.socket.connect = loopback_only
+sys.modules["msal"] = tokensmith
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+credential = DefaultAzureCredential(
+    exclude_environment_credential=True,
+    exclude_workload_identity_credential=True,
+    exclude_shared_token_cache_credential=True,
+    exclude_visual_studio_code_credential=True,
+    exclude_cli_credential=True,
+    exclude_developer_cli_credential=True,
+    exclude_powershell_credential=True,
+    exclude_interactive_browser_credential=True,
+    exclude_broker_credential=True,
+)
+chain = [type(c) for c in credential.credentials]
+assert chain == [ManagedIdentityCredential], chain
+first = credential.get_token("https://management.azure.com/.default")
+again = credential.get_token("https://management.azure.com/.default")
+assert first.token.count(".") == 2 and again.token == first.token, (first, again)
+print("ok", type(credential._successful_credential).__name__, sys.modules["msal"].__name__)
+"""
+
+
+def test_default_azure_credential_on_tokensmith(idp: DevIdP) -> None:
+    """azure-identity's DefaultAzureCredential, every credential but managed identity
+    excluded, gets (and then reuses) the dev IdP's App Service token through tokensmith."""
+    pytest.importorskip("azure.identity")
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env.pop("AZURE_TOKEN_CREDENTIALS", None)
+    env.update(environment(idp, "app_service"))
+    env["REQUESTS_CA_BUNDLE"] = env["SSL_CERT_FILE"] = str(idp.ca_path)
+    done = subprocess.run(
+        [sys.executable, "-c", _DEFAULT_CREDENTIAL],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok ManagedIdentityCredential tokensmith"
