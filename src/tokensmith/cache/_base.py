@@ -36,6 +36,11 @@ class CacheBase:
             callers can memoize views of the accounts.
         generation: changes on every write, removal, reload or index rebuild, so
             lookups can memoize their answers (see ``FastLookups.find_access_token``).
+
+    A per-account *removal generation* (:meth:`removal_generation`) counts the
+    sign-outs of each home account: a refresh captures it when it starts and its
+    write-back (an event's ``_removal_generation``) is dropped when it changed, so a
+    token obtained for an account removed meanwhile is never cached.
     """
 
     CredentialType = CredentialType
@@ -53,6 +58,23 @@ class CacheBase:
         self._index_checked = False  # True while a batch of writes holds the lock
         self._scans_left = 0
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any]]] = {}
+        self._removals: dict[str, int] = {}
+
+    def removal_generation(self, home_account_id: str) -> int:
+        """How many times this account was removed (signed out) from this cache."""
+        with self._lock:
+            return self._removals.get(home_account_id, 0)
+
+    def _removed_since(self, guard: object) -> bool:
+        """True if ``guard`` (``(home_account_id, removal_generation)``, captured when a
+        refresh started) is stale: the account was removed since. Call under the lock."""
+        if not (isinstance(guard, tuple) and len(guard) == 2 and isinstance(guard[0], str)):
+            return False
+        return bool(self._removals.get(guard[0], 0) != guard[1])
+
+    def _note_removal(self, home_account_id: str) -> None:
+        """Count one removal of the account (call under the lock, before removing)."""
+        self._removals[home_account_id] = self._removals.get(home_account_id, 0) + 1
 
     def modify(
         self,

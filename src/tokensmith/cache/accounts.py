@@ -132,6 +132,7 @@ class AccountLookups(FastLookups):
         envs = strings(environments, "environments")
         with self._lock:
             self._ensure_index()
+            self._note_removal(home_account_id)  # refreshes in flight will not write back
             for env in envs:
                 app = self.get_app_metadata(environment=env, client_id=client_id) or {}
                 family = app.get("family_id")

@@ -148,7 +148,10 @@ class TokenCache(AccountLookups):
         """Store what one token response brought (up to five entries).
 
         See :mod:`tokensmith.cache.events` for the event fields. Everything is
-        decoded before the first write, so a malformed event changes nothing.
+        decoded before the first write, so a malformed event changes nothing. An
+        event carrying ``_removal_generation`` (``(home_account_id, generation)``,
+        captured when its refresh started) writes nothing if the account was removed
+        since: the account is either fully present or fully absent.
 
         Raises:
             ConfigurationError: malformed event.
@@ -158,6 +161,9 @@ class TokenCache(AccountLookups):
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("token cache event: %s", redact_mapping(event))
         with self._lock:
+            if self._removed_since(event.get("_removal_generation")):
+                logger.info("token cache: account removed during its refresh; not cached")
+                return
             self._ensure_index()
             self._index_checked = True  # one staleness check for the whole batch
             try:
@@ -171,14 +177,23 @@ class TokenCache(AccountLookups):
         _require(rt_item.get("credential_type") == CredentialType.REFRESH_TOKEN, "RefreshToken")
         self.modify(CredentialType.REFRESH_TOKEN, rt_item)
 
-    def update_rt(self, rt_item: dict[str, Any], new_rt: str) -> None:
+    def update_rt(
+        self,
+        rt_item: dict[str, Any],
+        new_rt: str,
+        *,
+        removal_generation: tuple[str, int] | None = None,
+    ) -> None:
         """Replace a RefreshToken's secret and bump its ``last_modification_time``.
 
         Nothing is written when the entry already holds ``new_rt`` (the token response
-        that brought it was just cached under the same key).
+        that brought it was just cached under the same key), nor when
+        ``removal_generation`` (see :meth:`add`) shows the account was removed since.
         """
         _require(rt_item.get("credential_type") == CredentialType.REFRESH_TOKEN, "RefreshToken")
         with self._lock:
+            if self._removed_since(removal_generation):
+                return
             key = self.key_makers[CredentialType.REFRESH_TOKEN](**rt_item)
             stored = self._section(CredentialType.REFRESH_TOKEN).get(key)
             if isinstance(stored, dict) and stored.get("secret") == new_rt:

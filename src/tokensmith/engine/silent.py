@@ -57,6 +57,7 @@ class SilentRequest:
         "exclude",
         "force",
         "handle",
+        "removal",
         "scopes",
     )
 
@@ -81,6 +82,9 @@ class SilentRequest:
         self.claims = claims
         self.data = data
         self.ctx = ctx
+        home = account.get("home_account_id")
+        # captured now: a refresh finishing after a sign-out must not write back
+        self.removal = (home, ctx.cache.removal_generation(home)) if home else None
 
     def lookup(self, realm: str, now: float) -> dict[str, Any] | None:
         return self.ctx.cache.find_access_token(
@@ -244,7 +248,7 @@ def _redeem(
         result = yield from _post_refresh(ctx, req, rt, list(req.scopes), reason)
     new_rt = result.get("refresh_token")
     if "error" not in result and new_rt:
-        ctx.cache.update_rt(dict(rt), new_rt)
+        ctx.cache.update_rt(dict(rt), new_rt, removal_generation=req.removal)
     return result
 
 
@@ -269,5 +273,6 @@ def _post_refresh(
         refresh_reason=reason,
         anchor=anchor_for_home_account(rt.get("home_account_id")),
         skip_account_creation=True,
+        _removal_generation=req.removal,
     )
     return result
