@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,78 @@ def test_state_dir_is_reused(tmp_path: Path) -> None:
     with DevIdP(state_dir=tmp_path) as second:
         assert second.ca_path.read_bytes() == ca
         assert second.context.keys.kid == kid
+
+
+_IDENTITIES = """
+[[managed_identities]]
+kind = "system"
+client_id = "aaaaaaaa-0000-4000-8000-000000000001"
+object_id = "aaaaaaaa-0000-4000-8000-000000000002"
+resource_id = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v"
+
+[[managed_identities]]
+client_id = "bbbbbbbb-0000-4000-8000-000000000001"
+object_id = "bbbbbbbb-0000-4000-8000-000000000002"
+resource_id = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/uami/u"
+tenant = "tiny.example"
+"""
+
+
+def test_the_default_managed_identities_are_the_documented_fixtures() -> None:
+    config = parse_config(loads(DEFAULT_CONFIG_TOML))
+    system, user = config.managed_identities
+    assert (system.kind, system.client_id, system.object_id) == (
+        "system",
+        "6d0c5b4a-3e2f-4a1b-9c8d-7e6f5a4b3c21",
+        "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    )
+    assert system.resource_id.endswith("/Microsoft.Compute/virtualMachines/dev-vm")
+    assert (user.kind, user.client_id, user.object_id) == (
+        "user",
+        "c4b3a291-8f7e-4d6c-9b5a-4e3d2c1b0a99",
+        "f9e8d7c6-b5a4-4392-8a1b-0c9d8e7f6a55",
+    )
+    assert user.resource_id.endswith("/userAssignedIdentities/dev-uami")
+    assert system.tenant == user.tenant == config.tenant("contoso.onmicrosoft.com").id  # type: ignore[union-attr]
+    assert config.managed_identity() is system
+    assert config.managed_identity(object_id=user.object_id.upper()) is user
+    assert config.managed_identity(client_id=system.client_id) is None  # user-assigned only
+
+
+def test_managed_identities_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "idp.toml"
+    path.write_text(_MINIMAL + _IDENTITIES, encoding="utf-8")
+    config = load_config(path)
+    user = config.managed_identity(resource_id=config.managed_identities[1].resource_id)
+    assert user is not None and user.kind == "user" and user.tenant == config.tenants[0].id
+    assert load_config_text(tmp_path, _MINIMAL).managed_identities == ()
+
+
+def load_config_text(tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "other.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('kind = "system"', 'kind = "vm"'), "'kind' must be 'system' or 'user'"),
+        (('kind = "system"', 'kind = "system"\ncolour = 1'), "unknown key"),
+        (('client_id = "aaaaaaaa', 'client_id = "xaaaaaaa'), "is not a GUID"),
+        (('resource_id = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute',
+          'resource_id = "vm'), "must be an ARM id"),
+        (('tenant = "tiny.example"', 'tenant = "nowhere.example"'), "is not configured"),
+        (('client_id = "bbbbbbbb-0000-4000-8000-000000000001"',
+          'kind = "system"\nclient_id = "bbbbbbbb-0000-4000-8000-000000000001"'),
+         "duplicate system-assigned"),
+        (('object_id = "bbbbbbbb-0000-4000-8000-000000000002"',
+          'object_id = "aaaaaaaa-0000-4000-8000-000000000002"'),
+         "duplicate managed identity object_id"),
+    ],
+)  # fmt: skip
+def test_managed_identity_errors_name_the_problem(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_config_text(tmp_path, _MINIMAL + _IDENTITIES.replace(*change, 1))

@@ -23,9 +23,10 @@ import tokensmith
 import tokensmith.aio
 from tokensmith.devidp import DevIdP
 from tokensmith.devidp import managed_identity as dev_mi
+from tokensmith.devidp.defaults import default_config
 
 RES = "https://management.azure.com"
-UAMI = dev_mi.IDENTITIES[0]
+UAMI = next(m for m in default_config().managed_identities if not m.system_assigned)
 ENV_VARS = (
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",

@@ -22,6 +22,7 @@ __all__ = [
     "Api",
     "App",
     "DevIdPConfig",
+    "ManagedIdentity",
     "Settings",
     "Tenant",
     "User",
@@ -87,6 +88,24 @@ class Api:
 
 
 @dataclass(frozen=True)
+class ManagedIdentity:
+    """An identity the managed-identity endpoints issue tokens for: the
+    ``system``-assigned one (a request naming no identity gets it) or a ``user``-assigned
+    one, named by any of its three ids."""
+
+    kind: str
+    client_id: str
+    object_id: str
+    resource_id: str
+    tenant: str
+
+    @property
+    def system_assigned(self) -> bool:
+        """Whether this is the system-assigned identity."""
+        return self.kind == "system"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Server-wide behaviour.
 
@@ -121,6 +140,21 @@ class DevIdPConfig:
     settings: Settings = field(default_factory=Settings)
     faults: tuple[Mapping[str, Any], ...] = ()
     """``[[faults]]`` tables, armed when the server starts (keys as :meth:`Faults.add`)."""
+    managed_identities: tuple[ManagedIdentity, ...] = ()
+    """``[[managed_identities]]``: at most one system-assigned, any user-assigned."""
+
+    def managed_identity(self, **ids: str | None) -> ManagedIdentity | None:
+        """The identity named by ``client_id``, ``object_id`` or ``resource_id``
+        (case-insensitive; user-assigned identities only), or the system-assigned
+        one when none is given; None when nothing matches."""
+        given = {k: v.lower() for k, v in ids.items() if v}
+        for identity in self.managed_identities:
+            if not given and identity.system_assigned:
+                return identity
+            named = given and not identity.system_assigned
+            if named and any(getattr(identity, k).lower() == v for k, v in given.items()):
+                return identity
+        return None
 
     def tenant(self, segment: str) -> Tenant | None:
         """The tenant addressed by a GUID or a domain (case-insensitive), if any."""
@@ -182,7 +216,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path | None = None) -> DevId
     Raises:
         ConfigurationError: unknown keys, missing or mistyped values, dangling references.
     """
-    _check_keys("config", data, {"tenants", "users", "apps", "apis", "settings", "faults"})
+    tables = {"tenants", "users", "apps", "apis", "settings", "faults", "managed_identities"}
+    _check_keys("config", data, tables)
     tenants = tuple(_tenant(t) for t in _tables(data, "tenants"))
     if not tenants:
         raise ConfigurationError("dev-idp config needs at least one [[tenants]] entry")
@@ -196,7 +231,15 @@ def parse_config(data: Mapping[str, Any], base_dir: Path | None = None) -> DevId
     _check_unique("app client_id", [a.client_id for a in apps])
     _check_unique("api app_id_uri", [a.app_id_uri.lower() for a in apis])
     faults = tuple(_fault(f) for f in _tables(data, "faults"))
-    config = DevIdPConfig(tenants, users, apps, apis, settings, faults)
+    identities = tuple(_managed_identity(m, probe) for m in _tables(data, "managed_identities"))
+    _check_unique(
+        "system-assigned managed identity", [m.kind for m in identities if m.kind == "system"]
+    )
+    for id_field in ("client_id", "object_id", "resource_id"):
+        _check_unique(
+            f"managed identity {id_field}", [getattr(m, id_field).lower() for m in identities]
+        )
+    config = DevIdPConfig(tenants, users, apps, apis, settings, faults, identities)
     auto = settings.device_code_auto_complete_user
     if auto and config.user(auto) is None:
         raise ConfigurationError(f"device_code_auto_complete_user {auto!r} is not a user")
@@ -339,6 +382,24 @@ def _api(table: Mapping[str, Any]) -> Api:
         scopes=_strs(where, table, "scopes"),
         app_roles=_strs(where, table, "app_roles"),
         token_version=version,
+    )
+
+
+def _managed_identity(table: Mapping[str, Any], config: DevIdPConfig) -> ManagedIdentity:
+    where = f"managed identity {table.get('client_id', '?')!r}"
+    _check_keys(where, table, {"kind", "client_id", "object_id", "resource_id", "tenant"})
+    kind = table.get("kind", "user")
+    if kind not in ("system", "user"):
+        raise ConfigurationError(f"{where}: 'kind' must be 'system' or 'user'")
+    resource_id = _str(where, table, "resource_id")
+    if not resource_id.lower().startswith("/subscriptions/"):
+        raise ConfigurationError(f"{where}: 'resource_id' must be an ARM id (/subscriptions/...)")
+    return ManagedIdentity(
+        kind=kind,
+        client_id=_guid(where, _str(where, table, "client_id")),
+        object_id=_guid(where, _str(where, table, "object_id")),
+        resource_id=resource_id,
+        tenant=_tenant_ref(where, config, _str(where, table, "tenant", config.tenants[0].id)),
     )
 
 

@@ -127,6 +127,23 @@ client_id = "b0b0b0b0-2c3d-4e4f-9a5b-6c7d8e9f0a02"
 app_id_uri = "api://tokensmith-api-b"
 scopes = ["Data.Read", "Data.Write"]
 app_roles = ["Data.Read.All"]
+
+# Managed identities, served on every managed-identity source (IMDS, App Service,
+# Service Fabric, Arc, Machine Learning, Cloud Shell). A request naming no identity
+# gets the system-assigned one; a user-assigned one is named by any of its ids.
+[[managed_identities]]
+kind = "system"
+client_id = "6d0c5b4a-3e2f-4a1b-9c8d-7e6f5a4b3c21"
+object_id = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+resource_id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/dev/\
+providers/Microsoft.Compute/virtualMachines/dev-vm"
+
+[[managed_identities]]
+kind = "user"
+client_id = "c4b3a291-8f7e-4d6c-9b5a-4e3d2c1b0a99"
+object_id = "f9e8d7c6-b5a4-4392-8a1b-0c9d8e7f6a55"
+resource_id = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/dev/\
+providers/Microsoft.ManagedIdentity/userAssignedIdentities/dev-uami"
 """
 
 

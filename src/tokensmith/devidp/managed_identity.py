@@ -14,7 +14,8 @@ path                                            source
 ==============================================  ==========================================
 
 Each checks its own header, api-version and selector names, and answers errors in its
-own shape. The identities are development fixtures (:data:`IDENTITIES`).
+own shape. The identities are the configuration's ``[[managed_identities]]``
+(:class:`~tokensmith.devidp.config.ManagedIdentity`; docs/dev-idp.md).
 """
 
 from __future__ import annotations
@@ -22,67 +23,32 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tokensmith.devidp.config import ManagedIdentity
 from tokensmith.devidp.context import Context
 from tokensmith.devidp.jws import sign_rs256
 from tokensmith.devidp.wire import Request, Response, json_response
 
 __all__ = [
     "APP_SERVICE_SECRET",
-    "IDENTITIES",
     "ML_SECRET",
     "PATHS",
     "SERVICE_FABRIC_SECRET",
-    "SYSTEM_ASSIGNED",
     "arc_key_directory",
     "handle",
 ]
 
-TENANT = "8d2a1f3e-6c4b-4a59-9e7d-2b1c0a9f8e7d"  # Contoso, the built-in tenant
 APP_SERVICE_SECRET = "dev-app-service-identity-header"
 SERVICE_FABRIC_SECRET = "dev-service-fabric-secret"
 ML_SECRET = "dev-machine-learning-secret"
 
 
-@dataclass(frozen=True)
-class Identity:
-    """One managed identity the dev IdP issues tokens for (invented ids)."""
-
-    client_id: str
-    object_id: str
-    resource_id: str
-
-
-SYSTEM_ASSIGNED = Identity(
-    "6d0c5b4a-3e2f-4a1b-9c8d-7e6f5a4b3c21",
-    "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
-    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/dev/providers/"
-    "Microsoft.Compute/virtualMachines/dev-vm",
-)
-IDENTITIES = (
-    Identity(
-        "c4b3a291-8f7e-4d6c-9b5a-4e3d2c1b0a99",
-        "f9e8d7c6-b5a4-4392-8a1b-0c9d8e7f6a55",
-        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/dev/providers/"
-        "Microsoft.ManagedIdentity/userAssignedIdentities/dev-uami",
-    ),
-)
-"""User-assigned identities (besides :data:`SYSTEM_ASSIGNED`)."""
-
-
-def _find(selectors: dict[str, str | None]) -> Identity | None:
-    """The identity a request names (the system-assigned one when it names none)."""
-    given = {k: v for k, v in selectors.items() if v}
-    if not given:
-        return SYSTEM_ASSIGNED
-    for identity in IDENTITIES:
-        for field, value in given.items():
-            if str(getattr(identity, field)).lower() == value.lower():
-                return identity
-    return None
+def _find(ctx: Context, selectors: dict[str, str | None]) -> ManagedIdentity | None:
+    """The configured identity a request names (the system-assigned one when it names
+    none), or None."""
+    return ctx.config.managed_identity(**selectors)
 
 
 def _selectors(req: Request, client: str, resource: str) -> dict[str, str | None]:
@@ -93,19 +59,19 @@ def _selectors(req: Request, client: str, resource: str) -> dict[str, str | None
     }
 
 
-def _token(ctx: Context, identity: Identity, resource: str) -> tuple[str, int, int]:
+def _token(ctx: Context, identity: ManagedIdentity, resource: str) -> tuple[str, int, int]:
     now = int(ctx.clock())
     lifetime = ctx.config.settings.long_lived_token_lifetime
     claims = {
         "aud": resource,
-        "iss": f"https://sts.windows.net/{TENANT}/",
+        "iss": f"https://sts.windows.net/{identity.tenant}/",
         "iat": now,
         "nbf": now,
         "exp": now + lifetime,
         "appid": identity.client_id,
         "oid": identity.object_id,
         "sub": identity.object_id,
-        "tid": TENANT,
+        "tid": identity.tenant,
         "xms_mirid": identity.resource_id,
         "idtyp": "app",
         "ver": "1.0",
@@ -130,7 +96,7 @@ def _imds_like(ctx: Context, req: Request, res_name: str, *, echo: bool) -> Resp
     resource = _resource(req)
     if not resource:
         return _imds_error("invalid_resource", "AADSTS50001: resource is required", 400)
-    identity = _find(_selectors(req, "client_id", res_name))
+    identity = _find(ctx, _selectors(req, "client_id", res_name))
     if identity is None:
         return _imds_error("invalid_request", "Identity not found", 400)
     token, now, lifetime = _token(ctx, identity, resource)
@@ -143,7 +109,7 @@ def _imds_like(ctx: Context, req: Request, res_name: str, *, echo: bool) -> Resp
         "resource": resource,
         "token_type": "Bearer",
     }
-    if echo and identity is not SYSTEM_ASSIGNED:
+    if echo and not identity.system_assigned:
         body.update(client_id=identity.client_id, object_id=identity.object_id)
         body["msi_res_id"] = identity.resource_id
     return json_response(body)
@@ -174,7 +140,7 @@ def machine_learning(ctx: Context, req: Request) -> Response:
 
 def _expires_on_only(ctx: Context, req: Request, selectors: dict[str, str | None]) -> Response:
     resource = _resource(req)
-    identity = _find(selectors)
+    identity = _find(ctx, selectors)
     if not resource or identity is None:
         return _status_error(400, "Unknown resource or identity.")
     token, now, lifetime = _token(ctx, identity, resource)
@@ -202,7 +168,12 @@ def service_fabric(ctx: Context, req: Request) -> Response:
     resource = _resource(req)
     if not resource:
         return _sf_error(400, "ArgumentNullOrEmpty", "Value cannot be null. Parameter: resource")
-    token, now, lifetime = _token(ctx, SYSTEM_ASSIGNED, resource)
+    identity = _find(ctx, {})
+    if identity is None:
+        return _sf_error(
+            400, "ManagedIdentityNotFound", "No system-assigned identity is configured."
+        )
+    token, now, lifetime = _token(ctx, identity, resource)
     body = {
         "token_type": "Bearer",
         "access_token": token,
@@ -258,7 +229,10 @@ def cloud_shell(ctx: Context, req: Request) -> Response:
     resource = _resource(req)
     if not resource:
         return _cloud_shell_error(400, "audience_not_supported", "A resource is required.")
-    token, now, lifetime = _token(ctx, SYSTEM_ASSIGNED, resource)
+    identity = _find(ctx, {})
+    if identity is None:
+        return _cloud_shell_error(400, "BadRequest", "No system-assigned identity is configured.")
+    token, now, lifetime = _token(ctx, identity, resource)
     body = {
         "access_token": token,
         "expires_in": str(lifetime),
