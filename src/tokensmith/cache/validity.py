@@ -54,15 +54,15 @@ def int_field(entry: Mapping[str, Any], name: str) -> int | None:
     """An integer timestamp field (stored as a string; ints accepted), or None when it
     is absent, not a decimal integer, or outside ``[0, MAX_TIME]``."""
     value = entry.get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
-    if isinstance(value, str) and not (0 < len(value) <= 12):
-        return None
-    try:
+    if type(value) is str:  # the stored form: ASCII decimal digits (a hot path)
+        if not (0 < len(value) <= 12 and value.isdigit() and value.isascii()):
+            return None
         number = int(value)
-    except ValueError:
+    elif type(value) is int:  # not bool, not other subclasses
+        number = value
+    else:
         return None
-    return number if 0 <= number <= MAX_TIME else None
+    return number if number <= MAX_TIME else None
 
 
 def _text(value: object) -> bool:

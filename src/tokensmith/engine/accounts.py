@@ -53,9 +53,9 @@ def checked_account(account: object) -> Mapping[str, Any] | None:
         ValueError: ``account`` is not a mapping, or its ``home_account_id`` is
             present but not a string.
     """
-    if account is None or (isinstance(account, Mapping) and not account):
+    if account is None or (isinstance(account, (dict, Mapping)) and not account):
         return None
-    if not isinstance(account, Mapping):
+    if not isinstance(account, (dict, Mapping)):  # dict first: no ABC check for accounts
         raise ConfigurationError(
             f"account must be a dict returned by get_accounts(), not {type(account).__name__}"
         )

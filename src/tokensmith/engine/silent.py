@@ -82,9 +82,7 @@ class SilentRequest:
         self.claims = claims
         self.data = data
         self.ctx = ctx
-        home = account.get("home_account_id")
-        # captured now: a refresh finishing after a sign-out must not write back
-        self.removal = (home, ctx.cache.removal_generation(home)) if home else None
+        self.removal: tuple[str, int] | None = None
 
     def lookup(self, realm: str, now: float) -> dict[str, Any] | None:
         return self.ctx.cache.find_access_token(
@@ -111,6 +109,10 @@ class SilentRequest:
         )
 
     def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
+        home = self.account.get("home_account_id")
+        # captured before the refresh is sent: one that finishes after a sign-out of
+        # the account must not write its tokens back
+        self.removal = (home, self.ctx.cache.removal_generation(home)) if home else None
         return _refresh_for_account(self.ctx, self, reason)
 
     @property
