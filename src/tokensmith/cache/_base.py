@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith._redact import logger
 from tokensmith.cache.index import CacheIndex
 from tokensmith.cache.schema import SECTIONS, AuthorityType, CredentialType, make_key_makers
+from tokensmith.cache.validity import usable
 from tokensmith.concurrency import SingleFlight
 from tokensmith.errors import ConfigurationError
 
 __all__ = ["SCAN_LOOKUPS", "CacheBase"]
+
+_VETTED_LIMIT = 200_000
+"""Entries remembered as usable at most (then forgotten at once; cheap to refill)."""
 
 SCAN_LOOKUPS = 4
 """Lookups after a deserialize() that scan instead of building the indexes. An index
@@ -59,6 +63,20 @@ class CacheBase:
         self._scans_left = 0
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any]]] = {}
         self._removals: dict[str, int] = {}
+        self._vetted: dict[int, dict[str, Any]] = {}
+
+    def _usable(self, entry: object, credential_type: str) -> TypeGuard[dict[str, Any]]:
+        """:func:`~tokensmith.cache.validity.usable`, remembered per entry object: the
+        cache's entries are replaced, never edited in place, so an entry that passed
+        once passes again (the entry is held, so its ``id`` cannot be reused)."""
+        if self._vetted.get(id(entry)) is entry:
+            return True
+        if not usable(entry, credential_type):
+            return False
+        if len(self._vetted) >= _VETTED_LIMIT:
+            self._vetted.clear()
+        self._vetted[id(entry)] = entry
+        return True
 
     def removal_generation(self, home_account_id: str) -> int:
         """How many times this account was removed (signed out) from this cache."""
@@ -146,6 +164,7 @@ class CacheBase:
         """
         with self._lock:
             self._scans_left = SCAN_LOOKUPS
+            self._vetted.clear()
             self._cache = cache
             self.account_generation += 1
             self.generation += 1

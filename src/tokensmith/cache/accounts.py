@@ -14,7 +14,6 @@ from typing import Any
 from tokensmith.cache.buckets import norm
 from tokensmith.cache.lookups import FastLookups, same_env, strings
 from tokensmith.cache.schema import CredentialType
-from tokensmith.cache.validity import usable
 
 __all__ = ["AccountLookups"]
 
@@ -49,7 +48,7 @@ class AccountLookups(FastLookups):
             found = []
             for key in ordered:
                 entry = section.get(key)
-                if not usable(entry, _CT.ACCOUNT):
+                if not isinstance(entry, dict):
                     continue
                 if home_account_id is not None and entry.get("home_account_id") != home_account_id:
                     continue
@@ -58,7 +57,8 @@ class AccountLookups(FastLookups):
                 name = entry.get("username")
                 if user is not None and not (isinstance(name, str) and name.lower() == user):
                     continue
-                found.append(entry)
+                if self._usable(entry, _CT.ACCOUNT):  # last: only the matches pay for it
+                    found.append(entry)
             return found
 
     def _account_keys(
@@ -110,7 +110,7 @@ class AccountLookups(FastLookups):
                 for key in index.in_order(_CT.ID_TOKEN, keys):
                     entry = section.get(key)
                     if (
-                        usable(entry, _CT.ID_TOKEN)
+                        self._usable(entry, _CT.ID_TOKEN)
                         and entry.get("home_account_id") == home_account_id
                         and same_env(entry, env)
                         and entry.get("client_id") == client_id

@@ -151,7 +151,10 @@ def _account_ids(
             raise ProtocolError("client_info is not a string")
         info = decode_json_part(raw, "client_info")
         if "uid" in info and "utid" in info:
-            return info, f"{info['uid']}.{info['utid']}"
+            uid, utid = info["uid"], info["utid"]
+            if not isinstance(uid, str) or not isinstance(utid, str):
+                raise ProtocolError("client_info's uid and utid must be strings")
+            return info, f"{uid}.{utid}"
     if claims:
         if "sub" not in claims:
             raise ProtocolError("id_token has no sub claim")

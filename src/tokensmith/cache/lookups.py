@@ -14,7 +14,7 @@ from tokensmith.cache._base import CacheBase
 from tokensmith.cache.buckets import norm, norm_env, scope_tokens
 from tokensmith.cache.index import at_group_key
 from tokensmith.cache.schema import CredentialType
-from tokensmith.cache.validity import int_field, usable
+from tokensmith.cache.validity import int_field
 from tokensmith.errors import ConfigurationError
 
 __all__ = ["FastLookups", "int_field", "same_env", "strings"]
@@ -124,7 +124,7 @@ class FastLookups(CacheBase):
                 for ordinal, key in candidates:
                     entry = section.get(key)
                     if (
-                        not usable(entry, _AT)
+                        not self._usable(entry, _AT)
                         or not _owner_fits(entry, home_account_id, user_assertion_hash)
                         or not _at_fits(entry, env, client_id, realm, ext_cache_key, key_id, wanted)
                     ):
@@ -177,7 +177,7 @@ class FastLookups(CacheBase):
                 matches = [
                     (key, entry)
                     for key in keys
-                    if usable(entry := section.get(key), _RT)
+                    if self._usable(entry := section.get(key), _RT)
                     and entry.get("home_account_id") == home_account_id
                     and same_env(entry, env)
                     and (client_id is None or entry.get("client_id") == client_id)
@@ -200,7 +200,7 @@ class FastLookups(CacheBase):
                 matches = [
                     (key, entry)
                     for key in keys
-                    if usable(entry := section.get(key), _RT)
+                    if self._usable(entry := section.get(key), _RT)
                     and entry.get("user_assertion_hash") == user_assertion_hash
                     and entry.get("client_id") == client_id
                     and same_env(entry, env)
@@ -218,7 +218,7 @@ class FastLookups(CacheBase):
             for key in self._index.in_order(CredentialType.APP_METADATA, keys):
                 entry = section.get(key)
                 if (
-                    usable(entry, CredentialType.APP_METADATA)
+                    self._usable(entry, CredentialType.APP_METADATA)
                     and entry.get("client_id") == client_id
                     and same_env(entry, environment)
                 ):

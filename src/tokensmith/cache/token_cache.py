@@ -22,7 +22,7 @@ from tokensmith.cache.events import entries_from_event
 from tokensmith.cache.lookups import strings
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.search import candidate_keys, is_match
-from tokensmith.cache.validity import int_field, usable
+from tokensmith.cache.validity import int_field
 from tokensmith.errors import ConfigurationError, ProtocolError
 
 __all__ = ["SerializableTokenCache", "TokenCache"]
@@ -90,7 +90,7 @@ class TokenCache(AccountLookups):
             expired = []
             for key in keys:
                 entry = section.get(key)
-                if not usable(entry, credential_type):
+                if not self._usable(entry, credential_type):
                     continue
                 if credential_type == _AT:
                     expires_on = int_field(entry, "expires_on")

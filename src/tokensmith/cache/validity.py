@@ -27,27 +27,21 @@ _REQUIRED_TEXT: dict[str, tuple[str, ...]] = {
     _CT.ID_TOKEN: ("secret",),
     _CT.ACCOUNT: ("home_account_id",),
 }
-_OPTIONAL_TEXT = (
-    "home_account_id",
-    "environment",
-    "client_id",
-    "authority_type",
-    "realm",
-    "target",
-    "family_id",
-    "username",
-    "local_account_id",
-    "token_type",
-    "key_id",
-    "ext_cache_key",
-    "user_assertion_hash",
-    "account_source",
-)
-"""Fields that are strings (or null) whenever present, in every section."""
+_TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    _CT.ACCESS_TOKEN: ("environment", "target", "token_type"),
+    _CT.REFRESH_TOKEN: ("environment", "target", "home_account_id"),
+    _CT.ID_TOKEN: ("environment",),
+    _CT.ACCOUNT: ("environment", "username", "authority_type"),
+    _CT.APP_METADATA: ("environment", "family_id"),
+}
+"""Per section, the fields a lookup uses as text (splits, lower-cases, hashes or hands
+back): strings (or null) whenever present. Fields a lookup only compares with ``==``
+need no check: a value of another type never equals the string asked for."""
 _CREDENTIALS = frozenset({_CT.ACCESS_TOKEN, _CT.REFRESH_TOKEN, _CT.ID_TOKEN})
 """Sections whose entries carry their ``credential_type`` (MSAL writes it)."""
-_REQUIRED_TIMES = {_CT.ACCESS_TOKEN: ("expires_on",)}
-_OPTIONAL_TIMES = ("cached_at", "extended_expires_on", "refresh_on", "last_modification_time")
+_TIME_FIELDS: dict[str, tuple[str, ...]] = {_CT.ACCESS_TOKEN: ("refresh_on",)}
+"""Per section, the timestamps a lookup reads besides ``expires_on`` (the others are
+read through :func:`int_field`, which answers None for a bad value)."""
 
 
 def int_field(entry: Mapping[str, Any], name: str) -> int | None:
@@ -68,6 +62,8 @@ def int_field(entry: Mapping[str, Any], name: str) -> int | None:
 def _text(value: object) -> bool:
     if not isinstance(value, str):
         return False
+    if value.isascii():
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -77,26 +73,34 @@ def _text(value: object) -> bool:
 
 def usable(entry: object, credential_type: str) -> TypeGuard[dict[str, Any]]:
     """True when ``entry`` has every field a lookup of ``credential_type`` reads, with
-    the right type: required strings present (a secret non-empty), optional strings
-    strings or null, timestamps decimal integers in range, ``credential_type`` the
-    section's (required for tokens, checked when present elsewhere)."""
+    the right type: required strings present (a secret non-empty, and a refresh
+    token's encodable, as it is sent), optional strings strings or null, timestamps
+    decimal integers in range, ``credential_type`` the section's (required for tokens,
+    checked when present elsewhere). Every lookup runs it on every candidate, so it
+    only looks at types (encoding a string costs more than the rest together)."""
     if not isinstance(entry, dict):
         return False
     if credential_type in _CREDENTIALS:
         if entry.get("credential_type") != credential_type:
             return False
-    elif entry.get("credential_type", credential_type) != credential_type:
+    elif "credential_type" in entry and entry["credential_type"] != credential_type:
         return False
-    for name in _REQUIRED_TEXT.get(credential_type, ()):
-        if not _text(entry.get(name)):
+    required = _REQUIRED_TEXT.get(credential_type)
+    if required is not None:
+        for name in required:
+            if not isinstance(entry.get(name), str):
+                return False
+        if credential_type in _CREDENTIALS and not entry["secret"]:
             return False
-    if "secret" in _REQUIRED_TEXT.get(credential_type, ()) and not entry["secret"]:
-        return False
-    for name in _OPTIONAL_TEXT:
+        if credential_type == _CT.REFRESH_TOKEN and not _text(entry["secret"]):
+            return False
+    for name in _TEXT_FIELDS.get(credential_type, ()):
         value = entry.get(name)
-        if value is not None and not _text(value):
+        if value is not None and not isinstance(value, str):
             return False
-    for name in _REQUIRED_TIMES.get(credential_type, ()):
-        if int_field(entry, name) is None:
+    if credential_type == _CT.ACCESS_TOKEN and int_field(entry, "expires_on") is None:
+        return False
+    for name in _TIME_FIELDS.get(credential_type, ()):
+        if name in entry and int_field(entry, name) is None:
             return False
-    return all(name not in entry or int_field(entry, name) is not None for name in _OPTIONAL_TIMES)
+    return True

@@ -159,7 +159,7 @@ def acquire_token_silent(
         data=kwargs.get("data") or {},
     )
     flow = cache_first(ctx, req, force=req.force)
-    return flow if type(flow) is Done else _classified(flow)
+    return flow
 
 
 def without_error(result: TokenResult | None) -> TokenResult | None:
@@ -169,16 +169,6 @@ def without_error(result: TokenResult | None) -> TokenResult | None:
 
 def _nothing() -> Flow[TokenResult | None]:
     return Done(None)
-
-
-def _classified(flow: Flow[TokenResult | None]) -> Flow[TokenResult | None]:
-    """MSAL's ``classification`` on a failed refresh's error dict."""
-    result = yield from flow
-    if result is not None and "error" in result:
-        classification = classify(result)
-        if classification is not None:
-            result["classification"] = classification
-    return result
 
 
 def _refresh_for_account(
@@ -204,7 +194,12 @@ def _refresh_for_account(
     own = cache.find_refresh_tokens(
         home_account_id=home, environments=envs, client_id=ctx.client_id
     )
-    return (yield from _try_rts(ctx, req, own, reason, stop_on_mismatch=False)) or last
+    result = (yield from _try_rts(ctx, req, own, reason, stop_on_mismatch=False)) or last
+    if result is not None and "error" in result:  # MSAL's classification of the failure
+        classification = classify(result)
+        if classification is not None:
+            result["classification"] = classification
+    return result
 
 
 def _try_rts(
@@ -264,7 +259,7 @@ def _post_refresh(
     form = refresh_token_form(
         client_id=ctx.client_id, refresh_token=rt["secret"], scopes=scopes, claims=req.claims
     )
-    result = yield from obtain(
+    return obtain(
         ctx,
         req.handle,
         form,
@@ -277,4 +272,3 @@ def _post_refresh(
         skip_account_creation=True,
         _removal_generation=req.removal,
     )
-    return result

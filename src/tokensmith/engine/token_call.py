@@ -57,7 +57,7 @@ def post_token(
     Raises:
         MsalServiceError: HTTP 5xx. TransportError: no answer.
     """
-    metadata = yield from metadata_of(handle)
+    metadata = handle.metadata or (yield from metadata_of(handle))
     body = extra_form_fields(data) if data else {}
     body.update(form)
     headers = request_headers(

@@ -111,10 +111,11 @@ def text(value: object, name: str, *, empty: bool = True) -> str:
     """
     if not isinstance(value, str):
         raise ProtocolError(f"'{name}' is not a string")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ProtocolError(f"'{name}' is not valid Unicode text") from None
+    if not value.isascii():  # tokens are ASCII: the encoding test is for the rest
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ProtocolError(f"'{name}' is not valid Unicode text") from None
     if not empty and not value:
         raise ProtocolError(f"'{name}' is empty")
     return value

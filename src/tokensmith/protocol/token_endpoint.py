@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tokensmith._jwt import decode_json_part
 from tokensmith._redact import SECRET_FIELDS, logger
 from tokensmith.errors import ProtocolError
 from tokensmith.protocol._wire import (
@@ -111,11 +110,8 @@ def check_token_response(body: dict[str, Any]) -> None:
             body[name] = seconds(body[name], name)
     if "expires_on" in body:
         seconds(body["expires_on"], "expires_on", high=MAX_EPOCH)
-    if body.get("client_info"):
-        info = decode_json_part(body["client_info"], "client_info")
-        for name in ("uid", "utid"):
-            if name in info:
-                text(info[name], f"client_info {name}")
+    # client_info's content is checked where it is decoded, before anything is
+    # cached (tokensmith.cache.events): decoding it twice would cost every refresh
 
 
 def parse_token_response(response: HttpResponse, *, now: float) -> dict[str, Any]:
