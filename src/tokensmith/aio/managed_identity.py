@@ -22,6 +22,7 @@ from tokensmith.protocol.managed_identity.identity import (
     ManagedIdentityError,
     is_managed_identity,
 )
+from tokensmith.transport.deadline import DEFAULT_DEADLINE, check_deadline
 
 __all__ = ["ManagedIdentityClient"]
 
@@ -41,13 +42,14 @@ class ManagedIdentityClient(AsyncRunner):
         clock: Clock | None = None,
         sleep: Callable[[float], Any] | None = None,
         arc_key_directory: str | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         """Build the client (no I/O).
 
-        MSAL's parameters, plus tokensmith's ``transport``, ``clock`` and ``sleep`` (as
-        the other applications take them) and ``arc_key_directory`` (where Arc key files
-        may be read from; the agent's directory by default). In a Service Fabric
-        environment the requests go through a transport pinned to
+        MSAL's parameters, plus tokensmith's ``transport``, ``clock``, ``sleep`` and
+        ``deadline`` (as the other applications take them) and ``arc_key_directory``
+        (where Arc key files may be read from; the agent's directory by default). In a
+        Service Fabric environment the requests go through a transport pinned to
         ``IDENTITY_SERVER_THUMBPRINT`` (not ``http_client``), unless ``transport`` is given.
 
         Raises:
@@ -67,7 +69,7 @@ class ManagedIdentityClient(AsyncRunner):
             pin = mi_host.service_fabric_pin()
             transport = mi_host.PinnedTransport(pin) if pin else None
         self._transport_options = TransportOptions(
-            http_client, transport, True, None, None, clock, sleep, False
+            http_client, transport, True, None, None, clock, sleep, False, check_deadline(deadline)
         )
         self._transport_lock = threading.Lock()
 

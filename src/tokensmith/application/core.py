@@ -25,6 +25,7 @@ from tokensmith.entra.headers import library_headers
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.effects import Done, Flow
 from tokensmith.transport.base import AsyncTransport, Transport
+from tokensmith.transport.deadline import DEFAULT_DEADLINE, check_deadline
 
 __all__ = ["AppCore", "AsyncRunner", "SyncRunner"]
 
@@ -63,13 +64,17 @@ class AppCore:
         transport: Any = None,
         clock: Clock | None = None,
         sleep: Callable[[float], Any] | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         """Build the application. No network I/O happens here (discovery is lazy).
 
         Beyond MSAL's parameters: ``known_authorities`` (hosts trusted without instance
         discovery), ``transport`` (a :class:`~tokensmith.transport.Transport`, or for
-        :mod:`tokensmith.aio` an :class:`~tokensmith.transport.AsyncTransport`), and
-        ``clock`` (epoch-seconds callable) and ``sleep`` (both for tests).
+        :mod:`tokensmith.aio` an :class:`~tokensmith.transport.AsyncTransport`),
+        ``deadline`` (the seconds one acquire call may take, retries and slow bodies
+        included, where ``timeout`` bounds each connect and read; ``None``: no bound;
+        docs/architecture.md, Transport), and ``clock`` (epoch-seconds callable) and
+        ``sleep`` (both for tests).
 
         Raises:
             ValueError: a parameter is not acceptable (``ConfigurationError``, or
@@ -104,7 +109,15 @@ class AppCore:
             client_capabilities=client_capabilities,
         )
         self._transport_options = factory.TransportOptions(
-            http_client, transport, verify, proxies, timeout, clock, sleep, self._is_public
+            http_client,
+            transport,
+            verify,
+            proxies,
+            timeout,
+            clock,
+            sleep,
+            self._is_public,
+            check_deadline(deadline),
         )
         self._transport_lock = threading.Lock()
         self.authority = Authority(self._ctx.default.spec, self._resolve_default)
@@ -125,7 +138,9 @@ class AppCore:
             return handle.metadata
         transport = factory.sync_stack(self._transport_options)
         try:
-            return run_flow(metadata_of(handle), transport)
+            return run_flow(
+                metadata_of(handle), transport, deadline=self._transport_options.deadline
+            )
         finally:
             transport.close()
 
@@ -148,7 +163,8 @@ class SyncRunner(AppCore):
                 if self._transport is None:
                     self._transport = factory.sync_stack(self._transport_options)
                 transport = self._transport
-        return run_flow(flow, transport, self._transport_options.sleep or _sleep)
+        options = self._transport_options
+        return run_flow(flow, transport, options.sleep or _sleep, options.deadline)
 
     def _resolve_default(self, spec: AuthoritySpec) -> AuthorityMetadata:
         return self._run(metadata_of(self._ctx.default))
@@ -180,7 +196,8 @@ class AsyncRunner(AppCore):
                     self._async_sleep = factory.async_sleep(self._transport_options.sleep)
                     self._async_transport = factory.async_stack(self._transport_options)
                 transport = self._async_transport
-        result: T = await self._driver(flow, transport, self._async_sleep)
+        deadline = self._transport_options.deadline
+        result: T = await self._driver(flow, transport, self._async_sleep, deadline)
         return result
 
     async def _close(self) -> None:

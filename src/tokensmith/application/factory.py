@@ -21,6 +21,7 @@ from tokensmith.protocol.client_auth import (
 )
 from tokensmith.protocol.scopes import validate_exclude_scopes
 from tokensmith.transport.base import AsyncTransport, Transport
+from tokensmith.transport.deadline import DEFAULT_DEADLINE
 
 __all__ = ["TransportOptions", "async_stack", "build_context", "sync_stack"]
 
@@ -105,6 +106,8 @@ class TransportOptions:
     clock: Clock
     sleep: Any
     is_public: bool
+    deadline: float | None = DEFAULT_DEADLINE
+    """Seconds per acquire call (:mod:`tokensmith.transport.deadline`); ``None``: no bound."""
 
 
 def _policies(options: TransportOptions) -> tuple[Any, Any]:

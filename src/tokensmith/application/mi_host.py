@@ -19,6 +19,7 @@ from tokensmith.errors import TransportError, TransportTimeout
 from tokensmith.protocol.http import HttpRequest, HttpResponse
 from tokensmith.protocol.managed_identity import arc, service_fabric, sources
 from tokensmith.protocol.managed_identity.identity import ManagedIdentityError
+from tokensmith.transport.deadline import capped
 
 __all__ = ["PinnedTransport", "live_host", "read_arc_key", "service_fabric_pin"]
 
@@ -119,8 +120,9 @@ class PinnedTransport:
         headers = dict(request.headers)
         if body is not None:
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        timeout = capped(self._timeout)  # the call's deadline may leave less
         conn = _PinnedConnection(
-            parts.hostname, parts.port, thumbprint=self._thumbprint, timeout=self._timeout
+            parts.hostname, parts.port, thumbprint=self._thumbprint, timeout=timeout
         )
         try:
             conn.request(request.method, target, body=body, headers=headers)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from tokensmith.protocol.effects import BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
+from tokensmith.transport import deadline as _deadline
 from tokensmith.transport.base import AsyncTransport
 
 __all__ = ["run_flow_async"]
@@ -25,6 +26,7 @@ async def run_flow_async(
     flow: Flow[T],
     transport: AsyncTransport,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    deadline: float | None = None,
 ) -> T:
     """Drive ``flow`` to completion on the running loop and return its result.
 
@@ -35,14 +37,15 @@ async def run_flow_async(
     reply: Any = None
     error: Exception | None = None
     try:
-        while True:
-            effect = flow.throw(error) if error is not None else flow.send(reply)
-            error = None
-            try:
-                reply = await _carry_out(effect, transport, sleep)
-            except Exception as exc:  # handed to the flow, which may re-raise
-                error = exc
-                reply = None
+        with _deadline.opened(deadline):
+            while True:
+                effect = flow.throw(error) if error is not None else flow.send(reply)
+                error = None
+                try:
+                    reply = await _carry_out(effect, transport, sleep)
+                except Exception as exc:  # handed to the flow, which may re-raise
+                    error = exc
+                    reply = None
     except StopIteration as stop:
         result: T = stop.value
         return result
@@ -57,7 +60,11 @@ async def _carry_out(
     if type(effect) is HttpRequest:
         return await transport.send(effect)
     if isinstance(effect, Sleep):
+        if not effect.waits_for_user:
+            _deadline.before_sleep(effect.seconds)
         await sleep(effect.seconds)
+        if effect.waits_for_user:
+            _deadline.reopened()
         return None
     if isinstance(effect, Shared):
         make = effect.flow
@@ -67,5 +74,7 @@ async def _carry_out(
     if isinstance(effect, BrowserSignIn):
         from tokensmith.interactive.session import sign_in_async
 
-        return await sign_in_async(effect)
+        answer = await sign_in_async(effect)
+        _deadline.reopened()
+        return answer
     raise TypeError(f"a flow yielded {type(effect).__name__}, which is not an effect")

@@ -205,5 +205,5 @@ def poll_device_flow(
             if waited >= interval:
                 break
             step = min(1.0, interval - waited)
-            yield Sleep(step)
+            yield Sleep(step, waits_for_user=True)
             waited += step

@@ -45,9 +45,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Sleep:
-    """Ask the driver to wait ``seconds`` before resuming the flow (sent ``None``)."""
+    """Ask the driver to wait ``seconds`` before resuming the flow (sent ``None``).
+
+    ``waits_for_user``: the flow waits for a person (a device-code poll interval), not
+    for a server; the driver then starts the call's deadline afresh afterwards, where
+    a retry's wait counts against it.
+    """
 
     seconds: float
+    waits_for_user: bool = False
 
 
 class FlightGroup(Protocol):

@@ -9,6 +9,10 @@ httpx's exceptions are mapped here, once, for both (STYLE.md habit 4)::
 
 Messages name the method and host, never the query values or the body. httpx is
 imported inside each function, so importing this module does not import it.
+
+Under a call's deadline (:mod:`tokensmith.transport.deadline`) each phase's timeout is
+capped at the time left, and the body is streamed and the clock checked after every
+chunk: a server dripping bytes fails the call at most one read past the deadline.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tokensmith.errors import ConfigurationError, ProtocolError, TransportError, TransportTimeout
+from tokensmith.transport import deadline as _deadline
 from tokensmith.transport._describe import host_of, scrub
 from tokensmith.transport.base import HttpRequest, HttpResponse
 
@@ -33,7 +38,8 @@ __all__ = [
     "TimeoutSetting",
     "VerifySetting",
     "exchange",
-    "to_response",
+    "read_response",
+    "read_response_async",
 ]
 
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 30.0)
@@ -125,7 +131,7 @@ def exchange(
 
     Raises:
         ConfigurationError: a header httpx would fail on; a URL that cannot be sent.
-        TransportTimeout: no answer within the timeout.
+        TransportTimeout: no answer within the timeout, or past the call's deadline.
         TransportError: connection refused or reset, TLS failure, proxy failure.
         ProtocolError: the response body could not be decoded.
     """
@@ -133,9 +139,13 @@ def exchange(
 
     where = f"{request.method} to {host_of(request.url)}"
     _check_headers(request.headers, where)
+    deadline = _deadline.current()
+    _check(deadline, request)
     try:
-        yield _build(client, request)
+        yield _build(client, request, deadline)
     except httpx.TimeoutException as exc:
+        if deadline is not None and deadline.remaining() <= 0:
+            raise deadline.exceeded(where) from None
         raise TransportTimeout(f"{where} timed out ({type(exc).__name__})") from None
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         reason = scrub(str(exc), request.params, request.data)
@@ -147,14 +157,48 @@ def exchange(
         raise TransportError(f"{where} failed: {type(exc).__name__}: {reason}") from None
 
 
-def to_response(raw: httpx.Response) -> HttpResponse:
-    """Convert a read httpx response (inside :func:`exchange`: decoding may fail)."""
-    text = raw.text
+def read_response(raw: httpx.Response, request: HttpRequest) -> HttpResponse:
+    """Read a streamed response's body chunk by chunk, within the call's deadline (inside
+    :func:`exchange`: decoding may fail).
+
+    Raises:
+        TransportTimeout: the deadline passed before or while the body arrived.
+    """
+    deadline = _deadline.current()
+    _check(deadline, request)  # the headers may have come in late
+    parts: list[str] = []
+    for part in raw.iter_text():
+        parts.append(part)
+        _check(deadline, request)
+    return _response(raw, "".join(parts))
+
+
+async def read_response_async(raw: httpx.Response, request: HttpRequest) -> HttpResponse:
+    """The async twin of :func:`read_response`."""
+    deadline = _deadline.current()
+    _check(deadline, request)
+    parts: list[str] = []
+    async for part in raw.aiter_text():
+        parts.append(part)
+        _check(deadline, request)
+    return _response(raw, "".join(parts))
+
+
+def _check(deadline: _deadline.Deadline | None, request: HttpRequest) -> None:
+    if deadline is not None and deadline.remaining() <= 0:
+        raise deadline.exceeded(f"{request.method} to {host_of(request.url)}")
+
+
+def _response(raw: httpx.Response, text: str) -> HttpResponse:
     headers = {name.lower(): value for name, value in raw.headers.items()}
     return HttpResponse(raw.status_code, text, headers)
 
 
-def _build(client: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
+def _build(
+    client: httpx.Client | httpx.AsyncClient,
+    request: HttpRequest,
+    deadline: _deadline.Deadline | None,
+) -> httpx.Request:
     import httpx
 
     url = httpx.URL(request.url)
@@ -165,7 +209,17 @@ def _build(client: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> ht
         url,
         data=dict(request.data) if request.data is not None else None,
         headers=dict(request.headers),
+        timeout=client.timeout if deadline is None else _capped(client.timeout),
     )
+
+
+def _capped(timeout: httpx.Timeout) -> httpx.Timeout:
+    """``timeout`` with no phase longer than the time the call's deadline leaves."""
+    import httpx
+
+    phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    connect, read, write, pool = (_deadline.capped(phase) for phase in phases)
+    return httpx.Timeout(connect=connect, read=read, write=write, pool=pool)
 
 
 def _check_headers(headers: Mapping[str, str], where: str) -> None:

@@ -13,6 +13,11 @@ client in worker threads (:class:`~tokensmith.transport.threaded.ThreadedTranspo
 
 Exceptions raised by the user's client propagate **unchanged**: application code
 written for MSAL catches, for example, ``requests.exceptions.RequestException``.
+
+Under a call's deadline (:mod:`tokensmith.transport.deadline`) an adapter that passes
+``timeout=`` passes the smaller of its own and the time left; a sync client cannot be
+interrupted beyond that (a ``requests`` timeout is per read, as MSAL's is). An async
+client's send is cancelled at the deadline by the async resilient transport.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tokensmith.errors import ConfigurationError, ProtocolError
+from tokensmith.transport import deadline as _deadline
 from tokensmith.transport._closing import AsyncClosing, Closing
 from tokensmith.transport._describe import host_of
 from tokensmith.transport.base import AsyncTransport, HttpRequest, HttpResponse
@@ -36,7 +42,8 @@ class _Adapter:
     Args:
         http_client: an object with ``get`` and ``post`` as MSAL Python expects.
         timeout: when given, passed to every call as ``timeout=`` (``requests``
-            understands it); when ``None`` nothing extra is passed.
+            understands it), capped at the time the call's deadline leaves; when
+            ``None`` nothing extra is passed.
 
     Raises:
         ConfigurationError: if ``http_client`` lacks a callable ``get`` or ``post``.
@@ -65,7 +72,7 @@ class _Adapter:
             "headers": dict(request.headers),
         }
         if self._timeout is not None:
-            kwargs["timeout"] = self._timeout
+            kwargs["timeout"] = _deadline.capped(self._timeout)
         if method == "GET":
             return method, self.http_client.get, kwargs
         if method == "POST":
@@ -88,7 +95,8 @@ class HttpClientTransport(_Adapter, Closing):
     Args:
         http_client: an object with ``get`` and ``post`` as MSAL Python expects.
         timeout: when given, passed to every call as ``timeout=`` (``requests``
-            understands it); when ``None`` nothing extra is passed.
+            understands it), capped at the time the call's deadline leaves; when
+            ``None`` nothing extra is passed.
 
     Raises:
         ConfigurationError: if ``http_client`` lacks a callable ``get`` or ``post``.

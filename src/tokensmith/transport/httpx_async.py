@@ -18,7 +18,7 @@ from tokensmith.transport._httpx_common import (
     TimeoutSetting,
     VerifySetting,
     exchange,
-    to_response,
+    read_response_async,
 )
 from tokensmith.transport.base import HttpRequest, HttpResponse
 
@@ -72,11 +72,16 @@ class AsyncHttpxTransport(HttpxBase["httpx.AsyncClient"], AsyncClosing):
         """Send ``request``; return its response whatever the status.
 
         Raises:
-            TransportTimeout: no answer within the timeout.
+            TransportTimeout: no answer within the timeout, or the call's deadline
+                (:mod:`tokensmith.transport.deadline`) passed, checked between reads.
             TransportError: connection refused or reset, TLS failure, proxy failure.
             ConfigurationError: the transport is closed, or the URL cannot be sent.
             ProtocolError: the response body could not be decoded.
         """
         self._check_open()
         with exchange(self._client, request) as built:
-            return to_response(await self._client.send(built))
+            raw = await self._client.send(built, stream=True)
+            try:
+                return await read_response_async(raw, request)
+            finally:
+                await raw.aclose()

@@ -18,7 +18,7 @@ from tokensmith.transport._httpx_common import (
     TimeoutSetting,
     VerifySetting,
     exchange,
-    to_response,
+    read_response,
 )
 from tokensmith.transport.base import HttpRequest, HttpResponse
 
@@ -76,11 +76,16 @@ class HttpxTransport(HttpxBase["httpx.Client"], Closing):
         """Send ``request``; return its response whatever the status.
 
         Raises:
-            TransportTimeout: no answer within the timeout.
+            TransportTimeout: no answer within the timeout, or the call's deadline
+                (:mod:`tokensmith.transport.deadline`) passed, checked between reads.
             TransportError: connection refused or reset, TLS failure, proxy failure.
             ConfigurationError: the transport is closed, or the URL cannot be sent.
             ProtocolError: the response body could not be decoded.
         """
         self._check_open()
         with exchange(self._client, request) as built:
-            return to_response(self._client.send(built))
+            raw = self._client.send(built, stream=True)
+            try:
+                return read_response(raw, request)
+            finally:
+                raw.close()

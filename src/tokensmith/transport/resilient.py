@@ -15,6 +15,10 @@ and :class:`~tokensmith.transport.throttle.Throttle`; the loop that asks them, a
 logging, is the one generator :func:`_attempts`. :class:`ResilientTransport` and
 :class:`AsyncResilientTransport` only drive it: send what it yields, sleep what it
 yields, hand back the outcome.
+
+When the call has a deadline (:mod:`tokensmith.transport.deadline`), no attempt starts
+past it and no retry waits past it: the last outcome is final. The async driver also
+cancels an inner send at the deadline; a sync send is bounded by the inner transport.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import time
 from collections.abc import Awaitable, Callable, Generator
 
 from tokensmith._redact import logger as _package_logger
+from tokensmith.transport import deadline as _deadline
 from tokensmith.transport._closing import AsyncClosing, Closing
-from tokensmith.transport._describe import describe_url
+from tokensmith.transport._describe import describe_url, host_of
 from tokensmith.transport.base import AsyncTransport, HttpRequest, HttpResponse, Transport
 from tokensmith.transport.retry import RetryPolicy
 from tokensmith.transport.throttle import Throttle
@@ -47,6 +52,7 @@ def _attempts(
     retry: RetryPolicy | None,
     throttle: Throttle | None,
     timer: Callable[[], float],
+    deadline: _deadline.Deadline | None = None,
 ) -> Attempts:
     """The whole decision loop of one resilient send, with no I/O.
 
@@ -60,7 +66,9 @@ def _attempts(
 
     Raises:
         Exception: the error thrown in for the last attempt, once the policy gives up
-            (errors other than ``TransportError`` are never retried).
+            (errors other than ``TransportError`` are never retried), or the deadline
+            leaves no time for another.
+        TransportTimeout: ``deadline`` had passed before the first attempt.
     """
     where = _Where(request)  # rendered only if a debug line is actually emitted
     if throttle is not None:
@@ -68,6 +76,8 @@ def _attempts(
         if remembered is not None:
             logger.debug("%s -> %s from throttle (no traffic)", where, remembered.status_code)
             return remembered
+    if deadline is not None and deadline.remaining() <= 0:
+        raise deadline.exceeded(_what(request))
     attempt = 0
     while True:
         attempt += 1
@@ -81,9 +91,17 @@ def _attempts(
         outcome = type(error).__name__ if response is None else response.status_code
         elapsed = timer() - started
         delay = None if retry is None else retry.delay_for(attempt, response, error)
+        late = delay is not None and deadline is not None and delay >= deadline.remaining()
         logger.debug(
-            "%s attempt %d -> %s after %.3fs%s", where, attempt, outcome, elapsed, _next(delay)
+            "%s attempt %d -> %s after %.3fs%s",
+            where,
+            attempt,
+            outcome,
+            elapsed,
+            "; no retry: the call's deadline is too near" if late else _next(delay),
         )
+        if late:
+            delay = None
         if delay is None:
             if response is None:
                 raise error or RuntimeError("a driver resumed a send step without a response")
@@ -142,7 +160,7 @@ class ResilientTransport(Closing):
             Exception: the last error of the inner transport once the policy gives up
                 (non-``TransportError`` exceptions are never retried).
         """
-        steps = _attempts(request, self.retry, self.throttle, self._timer)
+        steps = _attempts(request, self.retry, self.throttle, self._timer, _deadline.current())
         reply: Reply = None
         while not isinstance(step := _advance(steps, reply), HttpResponse):
             if isinstance(step, HttpRequest):
@@ -196,12 +214,12 @@ class AsyncResilientTransport(AsyncClosing):
             Exception: the last error of the inner transport once the policy gives up
                 (non-``TransportError`` exceptions are never retried).
         """
-        steps = _attempts(request, self.retry, self.throttle, self._timer)
+        steps = _attempts(request, self.retry, self.throttle, self._timer, _deadline.current())
         reply: Reply = None
         while not isinstance(step := _advance(steps, reply), HttpResponse):
             if isinstance(step, HttpRequest):
                 try:
-                    reply = await self.inner.send(step)
+                    reply = await _deadline.bounded(self.inner.send(step), _what(step))
                 except Exception as exc:
                     reply = exc
             else:
@@ -213,6 +231,10 @@ class AsyncResilientTransport(AsyncClosing):
 def _repr(transport: ResilientTransport | AsyncResilientTransport) -> str:
     name, inner = type(transport).__name__, transport.inner
     return f"{name}({inner!r}, retry={transport.retry!r}, throttle={transport.throttle!r})"
+
+
+def _what(request: HttpRequest) -> str:
+    return f"{request.method} to {host_of(request.url)}"
 
 
 def _next(delay: float | None) -> str:

@@ -66,10 +66,42 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _drip(self, query: dict[str, str]) -> None:
+        """Headers at once, then one body byte every ``every`` seconds (``bytes`` of
+        them), until the test ends (``release``) or the client hangs up."""
+        every, count = float(query.get("every", "1.5")), int(query.get("bytes", "30"))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(count))
+        self.end_headers()
+        self.wfile.flush()
+        for _ in range(count):
+            if self.server.state.release.wait(every):
+                return
+            try:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+            except OSError:
+                return
+
+    def _discovery(self) -> None:
+        """An OpenID configuration for ``<url>/oidc`` whose token endpoint drips."""
+        base = f"{self.server.state.url}/oidc"
+        document = {
+            "issuer": base,
+            "authorization_endpoint": f"{base}/authorize",
+            "token_endpoint": f"{base}/drip",
+        }
+        self._reply(200, json.dumps(document), {"Content-Type": "application/json"})
+
     def _route(self) -> None:
         seen = self._record()
         path = urlsplit(self.path).path
-        if path == "/slow":
+        if path.endswith("/drip"):
+            self._drip(dict(parse_qsl(urlsplit(self.path).query)))
+        elif path.endswith("/.well-known/openid-configuration"):
+            self._discovery()
+        elif path == "/slow":
             self.server.state.release.wait(5)
             self._reply(200, "late", {})
         elif path.startswith("/status/"):
