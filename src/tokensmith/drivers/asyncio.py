@@ -36,22 +36,24 @@ async def run_flow_async(
         return flow.value  # type: ignore[no-any-return]
     reply: Any = None
     error: Exception | None = None
+    window = _deadline.entered(deadline)
     try:
-        with _deadline.opened(deadline):
-            while True:
-                effect = flow.throw(error) if error is not None else flow.send(reply)
-                error = None
-                try:
-                    reply = await _carry_out(effect, transport, sleep)
-                except Exception as exc:  # handed to the flow, which may re-raise
-                    error = exc
-                    reply = None
+        while True:
+            effect = flow.throw(error) if error is not None else flow.send(reply)
+            error = None
+            try:
+                reply = await _carry_out(effect, transport, sleep)
+            except Exception as exc:  # handed to the flow, which may re-raise
+                error = exc
+                reply = None
     except StopIteration as stop:
         result: T = stop.value
         return result
     except BaseException:  # CancelledError included
         flow.close()
         raise
+    finally:
+        _deadline.closed(window)
 
 
 async def _carry_out(

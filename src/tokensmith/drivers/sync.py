@@ -41,22 +41,24 @@ def run_flow(
         return flow.value  # type: ignore[no-any-return]
     reply: Any = None
     error: Exception | None = None
+    window = _deadline.entered(deadline)
     try:
-        with _deadline.opened(deadline):
-            while True:
-                effect = flow.throw(error) if error is not None else flow.send(reply)
-                error = None
-                try:
-                    reply = _carry_out(effect, transport, sleep)
-                except Exception as exc:  # handed to the flow, which may re-raise
-                    error = exc
-                    reply = None
+        while True:
+            effect = flow.throw(error) if error is not None else flow.send(reply)
+            error = None
+            try:
+                reply = _carry_out(effect, transport, sleep)
+            except Exception as exc:  # handed to the flow, which may re-raise
+                error = exc
+                reply = None
     except StopIteration as stop:
         result: T = stop.value
         return result
     except BaseException:
         flow.close()
         raise
+    finally:
+        _deadline.closed(window)
 
 
 def _carry_out(effect: Effect, transport: Transport, sleep: Callable[[float], None]) -> Any:

@@ -24,7 +24,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
@@ -37,7 +37,9 @@ __all__ = [
     "bounded",
     "capped",
     "check_deadline",
+    "closed",
     "current",
+    "entered",
     "opened",
     "reopened",
 ]
@@ -48,7 +50,7 @@ DEFAULT_DEADLINE = 120.0
 """Seconds one acquire call may spend on the network, retries included."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deadline:
     """The window of the running call: ``seconds`` long, ending at ``ends`` on ``timer``."""
 
@@ -90,14 +92,28 @@ def check_deadline(seconds: object) -> float | None:
 
 @contextmanager
 def opened(seconds: float | None, timer: Callable[[], float] = time.monotonic) -> Iterator[None]:
-    """Run the block under a window of ``seconds`` (``None``: leave the context as is)."""
-    if seconds is None:
-        yield
-        return
-    token = _CURRENT.set(Deadline(seconds, timer() + seconds, timer))
+    """A window of ``seconds`` while the block runs (None: leave any enclosing window
+    in place)."""
+    token = entered(seconds, timer)
     try:
         yield
     finally:
+        closed(token)
+
+
+def entered(
+    seconds: float | None, timer: Callable[[], float] = time.monotonic
+) -> Token[Deadline | None] | None:
+    """:func:`opened` as two plain calls (this, then :func:`closed` with its answer),
+    which is what the drivers use: every flow run pays for them."""
+    if seconds is None:
+        return None
+    return _CURRENT.set(Deadline(seconds, timer() + seconds, timer))
+
+
+def closed(token: Token[Deadline | None] | None) -> None:
+    """Restore the window that was open before :func:`opened` returned ``token``."""
+    if token is not None:
         _CURRENT.reset(token)
 
 
