@@ -4,7 +4,7 @@ and the transport stacks (sync and async) the drivers send through."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from tokensmith.authority import AuthoritySpec, parse_authority
 from tokensmith.cache import TokenCache
 from tokensmith.engine.context import AppContext
 from tokensmith.entra.instance_discovery import aliases_for
-from tokensmith.errors import ConfigurationError
+from tokensmith.errors import AuthorityError, ConfigurationError
 from tokensmith.protocol.client_auth import (
     ClientAuth,
     PublicClientAuth,
@@ -48,6 +48,10 @@ def build_context(
     Raises:
         ValueError: bad credential, scopes or authority (``ConfigurationError``).
     """
+    if known_authorities is None:
+        known_authorities = ()
+    if isinstance(known_authorities, (str, bytes)) or not isinstance(known_authorities, Iterable):
+        raise AuthorityError("known_authorities must be a collection of host names")
     options: dict[str, Any] = {
         "validate_authority": validate_authority,
         "instance_discovery": instance_discovery,
