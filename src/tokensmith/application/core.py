@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -120,7 +121,7 @@ class AppCore:
             check_deadline(deadline),
         )
         self._transport_lock = threading.Lock()
-        self.authority = Authority(self._ctx.default.spec, self._resolve_default)
+        self.authority = Authority(self._ctx.default.spec, _weak_resolver(self))
 
     @property
     def token_cache(self) -> TokenCache:
@@ -209,3 +210,18 @@ class AsyncRunner(AppCore):
 
 def _sleep(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def _weak_resolver(app: AppCore) -> Callable[[AuthoritySpec], AuthorityMetadata]:
+    """``app._resolve_default`` without a reference back to ``app``: a bound method
+    held by ``app.authority`` would make every application a reference cycle, freed
+    only by the cyclic collector (which then walks a whole large token cache)."""
+    method = weakref.WeakMethod(app._resolve_default)
+
+    def resolve(spec: AuthoritySpec) -> AuthorityMetadata:
+        bound = method()
+        if bound is None:
+            raise ConfigurationError("the application of this authority object is gone")
+        return bound(spec)
+
+    return resolve
