@@ -1,7 +1,9 @@
 """Compact JWS signing and signature checks (RFC 7515 §3.1, §5; algorithms RFC 7518 §3).
 
 Supports ``RS256`` (RSASSA-PKCS1-v1_5), ``PS256`` (RSASSA-PSS, salt = hash length,
-RFC 7518 §3.5) and ``ES256`` (ECDSA P-256, ``r || s`` signature, RFC 7518 §3.4).
+RFC 7518 §3.5) and ``ES256`` (ECDSA P-256, ``r || s`` signature, RFC 7518 §3.4);
+``EdDSA`` (Ed25519, RFC 8037 §3.1) for DPoP proofs, outside ``SUPPORTED_ALGORITHMS``
+(the algorithms accepted for id tokens).
 ``cryptography`` is imported inside the functions that need it.
 """
 
@@ -18,12 +20,16 @@ if TYPE_CHECKING:
         EllipticCurvePrivateKey,
         EllipticCurvePublicKey,
     )
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-    PrivateKey = RSAPrivateKey | EllipticCurvePrivateKey
-    PublicKey = RSAPublicKey | EllipticCurvePublicKey
+    PrivateKey = RSAPrivateKey | EllipticCurvePrivateKey | Ed25519PrivateKey
+    PublicKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey
 
-__all__ = ["SUPPORTED_ALGORITHMS", "sign_compact", "verify_signature"]
+__all__ = ["SUPPORTED_ALGORITHMS", "sign_bytes", "sign_compact", "verify_signature"]
 
 SUPPORTED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
 _ES256_PART = 32  # bytes of r and of s for P-256
@@ -50,12 +56,17 @@ def sign_compact(
     """
     full_header = {"typ": "JWT", **header, "alg": alg}
     signing_input = f"{_json_part(full_header)}.{_json_part(claims)}".encode("ascii")
-    return f"{signing_input.decode('ascii')}.{b64url_encode(_sign(signing_input, key, alg))}"
+    return f"{signing_input.decode('ascii')}.{b64url_encode(sign_bytes(signing_input, key, alg))}"
 
 
-def _sign(data: bytes, key: PrivateKey, alg: str) -> bytes:
+def sign_bytes(data: bytes, key: PrivateKey, alg: str) -> bytes:
+    """The JWS signature of ``data`` (a signing input) with ``key`` for ``alg``.
+
+    Raises:
+        ValueError: the algorithm is not supported or does not fit the key.
+    """
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, utils
 
     if alg in ("RS256", "PS256"):
         if not isinstance(key, rsa.RSAPrivateKey):
@@ -67,6 +78,10 @@ def _sign(data: bytes, key: PrivateKey, alg: str) -> bytes:
             raise ValueError("ES256 needs an EC P-256 private key")
         r, s = utils.decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
         return r.to_bytes(_ES256_PART, "big") + s.to_bytes(_ES256_PART, "big")
+    if alg == "EdDSA":
+        if not isinstance(key, ed25519.Ed25519PrivateKey):
+            raise ValueError("EdDSA needs an Ed25519 private key")
+        return key.sign(data)
     raise ValueError(f"unsupported JWS algorithm {alg!r}")
 
 
@@ -86,7 +101,7 @@ def verify_signature(signing_input: bytes, signature: bytes, key: PublicKey, alg
     """
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, utils
 
     try:
         if alg in ("RS256", "PS256") and isinstance(key, rsa.RSAPublicKey):
@@ -98,6 +113,9 @@ def verify_signature(signing_input: bytes, signature: bytes, key: PublicKey, alg
             r = int.from_bytes(signature[:_ES256_PART], "big")
             s = int.from_bytes(signature[_ES256_PART:], "big")
             key.verify(utils.encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+            return True
+        if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, signing_input)
             return True
     except InvalidSignature:
         return False
