@@ -270,5 +270,6 @@ def _post_refresh(
         refresh_reason=reason,
         anchor=anchor_for_home_account(rt.get("home_account_id")),
         skip_account_creation=True,
+        save_refresh_token=False,  # _redeem updates the redeemed entry (update_rt)
         _removal_generation=req.removal,
     )

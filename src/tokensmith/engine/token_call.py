@@ -91,6 +91,7 @@ def obtain(
     anchor: str | None = None,
     correlation_id: str | None = None,
     check: Check | None = None,
+    save_refresh_token: bool = True,
     **event_extra: Any,
 ) -> Flow[TokenResult]:
     """:func:`post_token`, ``check`` on a success, then :func:`record`."""
@@ -107,7 +108,14 @@ def obtain(
     if check is not None and "error" not in response:
         yield from check(response)
     return record(
-        ctx, handle, response, scopes=scopes, grant_type=grant_type, data=data, **event_extra
+        ctx,
+        handle,
+        response,
+        scopes=scopes,
+        grant_type=grant_type,
+        data=data,
+        save_refresh_token=save_refresh_token,
+        **event_extra,
     )
 
 
@@ -119,9 +127,15 @@ def record(
     scopes: Sequence[str],
     grant_type: str,
     data: Mapping[str, Any] | None = None,
+    save_refresh_token: bool = True,
     **event_extra: Any,
 ) -> TokenResult:
     """Shape ``response`` as MSAL's result and, when it carries tokens, cache them.
+
+    ``save_refresh_token=False`` leaves a returned refresh token out of the cache
+    write: a refresh that redeemed a cached refresh token updates that entry in
+    place (``TokenCache.update_rt``) instead of adding one keyed by the new scopes,
+    as MSAL does.
 
     An error response is returned as it came. A success whose id_token cannot be
     decoded, or whose claims have the wrong types (``sub`` not a string, ``exp`` not
@@ -141,7 +155,7 @@ def record(
         "scope": list(scopes),
         "token_endpoint": handle.token_endpoint,
         "environment": handle.instance,
-        "response": _with_claims(response, result),
+        "response": _with_claims(response, result, save_refresh_token),
         "data": dict(data or {}),
         "grant_type": grant_type,
     }
@@ -159,10 +173,15 @@ def _unusable(exc: Exception) -> TokenResult:
     )
 
 
-def _with_claims(response: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+def _with_claims(
+    response: Mapping[str, Any], result: Mapping[str, Any], save_refresh_token: bool
+) -> dict[str, Any]:
     """The response for the cache event, carrying the id_token claims already decoded
-    for the result (the cache takes ``id_token_claims`` as a broker would hand them)."""
+    for the result (the cache takes ``id_token_claims`` as a broker would hand them),
+    without the refresh token when the caller updates its own entry."""
     copy = dict(response)
+    if not save_refresh_token:
+        copy.pop("refresh_token", None)
     if "id_token_claims" in result and "id_token_claims" not in copy:
         copy["id_token_claims"] = result["id_token_claims"]
     return copy

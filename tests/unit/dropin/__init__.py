@@ -1,0 +1,1 @@
+"""Drop-in tests: the same public call through MSAL Python 1.39 and tokensmith."""
