@@ -8,11 +8,13 @@ override only this method.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeGuard
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith._redact import logger
+from tokensmith.cache.changes import Change, ChangeSink, EntryDeleted, EntryPut
 from tokensmith.cache.index import CacheIndex
 from tokensmith.cache.schema import SECTIONS, AuthorityType, CredentialType, make_key_makers
 from tokensmith.cache.validity import usable
@@ -64,6 +66,10 @@ class CacheBase:
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any]]] = {}
         self._removals: dict[str, int] = {}
         self._vetted: dict[int, dict[str, Any]] = {}
+        self._sink: ChangeSink | None = None  # the store seam (cache/changes.py)
+        self._pending: list[Change] = []
+        self._depth = 0  # nesting of write calls by the lock holder
+        self._emit_lock = threading.Lock()
 
     def _usable(self, entry: object, credential_type: str) -> TypeGuard[dict[str, Any]]:
         """:func:`~tokensmith.cache.validity.usable`, remembered per entry object: the
@@ -116,21 +122,84 @@ class CacheBase:
             raise ConfigurationError("a cache entry must be a dict")
         key = key_maker(**old_entry)
         with self._lock:
+            self._depth += 1
+            try:
+                self._modify_locked(credential_type, key, old_entry, new_key_value_pairs)
+            finally:
+                self._depth -= 1
+        if self._sink is not None and not self._depth:
+            self._flush()
+
+    def _modify_locked(
+        self,
+        credential_type: str,
+        key: str,
+        old_entry: dict[str, Any],
+        new_key_value_pairs: dict[str, Any] | None,
+    ) -> None:
+        if not self._index_checked:
+            self._ensure_index()
+        self.generation += 1
+        if credential_type == CredentialType.ACCOUNT:
+            self.account_generation += 1
+        section = self._writable_section(credential_type)
+        entry: dict[str, Any] | None
+        if new_key_value_pairs is old_entry and old_entry:  # add(): the whole entry
+            entry = section[key] = dict(old_entry)
+            self._index.put(self._cache, credential_type, key)
+        elif new_key_value_pairs:
+            entry = section[key] = dict(old_entry, **new_key_value_pairs)
+            self._index.put(self._cache, credential_type, key)
+        else:
+            entry = section.pop(key, None)
+            self._index.drop(self._cache, credential_type, key)
+        if self._sink is not None:
+            if new_key_value_pairs:
+                self._pending.append(EntryPut(credential_type, key, entry or {}))
+            else:
+                gone = entry if isinstance(entry, dict) else old_entry
+                self._pending.append(EntryDeleted(credential_type, key, gone))
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the lock for several writes; their changes reach the store once, when
+        the outermost write call has released the lock."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+        if self._sink is not None and not self._depth:
+            self._flush()
+
+    def _set_sink(self, sink: ChangeSink | None) -> None:
+        """Attach the store that receives this cache's writes (None: detach)."""
+        self._flush()
+        self._sink = sink
+
+    def _flush(self) -> None:
+        """Hand the pending changes to the store, outside the cache lock, in order."""
+        sink = self._sink
+        with self._emit_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if batch and sink is not None:
+                sink.apply(batch)
+
+    def _absorb(self, credential_type: str, entries: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Put entries read from the store into memory without writing them back."""
+        with self._lock:
             if not self._index_checked:
                 self._ensure_index()
+            section = self._writable_section(credential_type)
+            for key, entry in entries:
+                if section.get(key) != entry:
+                    section[key] = entry
+                    self._index.put(self._cache, credential_type, key)
             self.generation += 1
             if credential_type == CredentialType.ACCOUNT:
                 self.account_generation += 1
-            section = self._writable_section(credential_type)
-            if new_key_value_pairs is old_entry and old_entry:  # add(): the whole entry
-                section[key] = dict(old_entry)
-                self._index.put(self._cache, credential_type, key)
-            elif new_key_value_pairs:
-                section[key] = dict(old_entry, **new_key_value_pairs)
-                self._index.put(self._cache, credential_type, key)
-            else:
-                section.pop(key, None)
-                self._index.drop(self._cache, credential_type, key)
 
     def _writable_section(self, credential_type: str) -> dict[str, Any]:
         section = self._cache.setdefault(credential_type, {})

@@ -130,7 +130,7 @@ class AccountLookups(FastLookups):
         (all realms).
         """
         envs = strings(environments, "environments")
-        with self._lock:
+        with self._writing():  # the store gets the removals once, after the lock
             self._ensure_index()
             self._note_removal(home_account_id)  # refreshes in flight will not write back
             for env in envs:
@@ -155,7 +155,7 @@ class AccountLookups(FastLookups):
         removed too.
         """
         envs = strings(environments, "environments")
-        with self._lock:
+        with self._writing():
             self._ensure_index()
             section = self._section(_CT.ACCESS_TOKEN)
             for env in envs:

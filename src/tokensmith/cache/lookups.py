@@ -64,11 +64,12 @@ class FastLookups(CacheBase):
 
         Scopes compare case-insensitively; an entry matches when its target includes
         them all and ``expires_on > now``. Environments are tried in order; the first
-        one with a match wins. Expired entries met on the way are removed (through
-        :meth:`modify`). With ``user_assertion_hash``, ``home_account_id`` is ignored
-        and only entries carrying that hash match; without it, entries carrying a
-        hash never match. ``key_id``, when given, must equal the entry's. Entries
-        with an ``ext_cache_key`` only match the same ``ext_cache_key``.
+        one with a match wins. A pure read: expired entries are skipped, never removed
+        (a lookup writes nothing, so it never reaches a store). With
+        ``user_assertion_hash``, ``home_account_id`` is ignored and only entries
+        carrying that hash match; without it, entries carrying a hash never match.
+        ``key_id``, when given, must equal the entry's. Entries with an
+        ``ext_cache_key`` only match the same ``ext_cache_key``.
         """
         memo_key: tuple[object, ...] | None
         memo: tuple[int, str, dict[str, Any]] | None
@@ -106,7 +107,6 @@ class FastLookups(CacheBase):
             if not scan:
                 self._ensure_index()
             section = self._section(_AT)
-            expired: list[dict[str, Any]] = []
             best: tuple[int, int, dict[str, Any]] | None = None
             best_key = ""
             for env in envs:
@@ -133,14 +133,12 @@ class FastLookups(CacheBase):
                     if expires_on is None:
                         continue
                     if expires_on <= now:
-                        expired.append(entry)
-                    elif best is None or (expires_on, ordinal) > best[:2]:
+                        continue
+                    if best is None or (expires_on, ordinal) > best[:2]:
                         best = (expires_on, ordinal, entry)
                         best_key = key
                 if best is not None:
                     break
-            for entry in expired:
-                self.modify(_AT, entry)
             if best is None:
                 return None
             if memo_key is not None:

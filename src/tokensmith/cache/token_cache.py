@@ -73,7 +73,7 @@ class TokenCache(AccountLookups):
         query: Mapping[str, Any] | None,
         now: float | None,
     ) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._writing():  # MSAL's search removes the expired AccessTokens it meets
             self._ensure_index()
             section = self._section(credential_type)
             now_s = self._now(now)
@@ -160,7 +160,7 @@ class TokenCache(AccountLookups):
         writes = entries_from_event(event, self._now(now))
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("token cache event: %s", redact_mapping(event))
-        with self._lock:
+        with self._writing():
             if self._removed_since(event.get("_removal_generation")):
                 logger.info("token cache: account removed during its refresh; not cached")
                 return
@@ -191,7 +191,7 @@ class TokenCache(AccountLookups):
         ``removal_generation`` (see :meth:`add`) shows the account was removed since.
         """
         _require(rt_item.get("credential_type") == CredentialType.REFRESH_TOKEN, "RefreshToken")
-        with self._lock:
+        with self._writing():
             if self._removed_since(removal_generation):
                 return
             key = self.key_makers[CredentialType.REFRESH_TOKEN](**rt_item)

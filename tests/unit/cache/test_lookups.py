@@ -70,15 +70,16 @@ def test_access_token_superset_case_insensitive_latest_expiry_wins() -> None:
     assert _user_at(cache, ["User.Read"], environments=["LOGIN.microsoftonline.com"]) is not None
 
 
-def test_expired_tokens_are_not_returned_and_are_removed_through_modify() -> None:
+def test_expired_tokens_are_not_returned_and_the_lookup_writes_nothing() -> None:
     cache = CountingCache()
     cache.add(app_event("a", expires_in=100), now=NOW - 100)  # expires_on == NOW
     cache.add(app_event("b", expires_in=50), now=NOW - 100)
     cache.calls.clear()
+    stored = dict(cache._cache["AccessToken"])
     assert _app_at(cache, ["a"]) is None
     assert _app_at(cache, ["b"]) is None
-    assert cache.calls == [("AccessToken", False), ("AccessToken", False)]
-    assert cache._cache["AccessToken"] == {}
+    assert cache.calls == []  # a pure read: no modify(), so nothing reaches a store
+    assert cache._cache["AccessToken"] == stored
     assert _app_at(cache, []) is None
 
 
