@@ -17,11 +17,13 @@ from typing import Any
 
 import msal
 import msal.managed_identity
+import msal.managed_identity as msal_mi
 import pytest
 import requests
 
 import tokensmith
 import tokensmith.aio
+import tokensmith.managed_identity as ts_mi
 from tokensmith.devidp import DevIdP
 from tokensmith.devidp import managed_identity as dev_mi
 from tokensmith.devidp.defaults import default_config
@@ -203,6 +205,32 @@ def test_cloud_shell_and_the_async_twin(idp: DevIdP, env: Any) -> None:
     first, second = asyncio.run(main())
     assert first["token_source"] == "identity_provider" and first["refresh_in"] > 0
     assert second["token_source"] == "cache"
+
+
+def test_cloud_shell_msal_asks_imds_and_tokensmith_asks_msi_endpoint(
+    idp: DevIdP, env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented divergence: in Cloud Shell, MSAL 1.39's ManagedIdentityClient
+    falls through to the VM's IMDS (its Cloud Shell support is in
+    PublicClientApplication); tokensmith asks the Cloud Shell endpoint
+    (MSI_ENDPOINT). Both get a token for the same resource from the dev IdP."""
+    env("cloud_shell")
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", idp.base_url)  # MSAL's IMDS
+    assert msal_mi.get_managed_identity_source() is msal_mi.CLOUD_SHELL
+    assert ts_mi.get_managed_identity_source() is ts_mi.CLOUD_SHELL
+    theirs, ours = Recording(idp.ca_path), Recording(idp.ca_path)
+    expected = msal.ManagedIdentityClient(
+        msal.SystemAssignedManagedIdentity(), http_client=theirs
+    ).acquire_token_for_client(resource=RES)
+    got = tokensmith.ManagedIdentityClient(
+        tokensmith.SystemAssignedManagedIdentity(), http_client=ours
+    ).acquire_token_for_client(resource=RES)
+    assert [m for m, *_ in theirs.sent] == ["GET"]
+    assert theirs.sent[0][1] == f"{idp.base_url}/metadata/identity/oauth2/token"
+    assert [(m, u) for m, u, *_ in ours.sent] == [
+        ("POST", f"{idp.base_url}/cloudshell/oauth2/token")
+    ]
+    assert _shape(got) == _shape(expected)
 
 
 def test_source_errors_in_their_shapes(

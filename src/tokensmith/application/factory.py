@@ -112,12 +112,17 @@ class TransportOptions:
     is_public: bool
     deadline: float | None = DEFAULT_DEADLINE
     """Seconds per acquire call (:mod:`tokensmith.transport.deadline`); ``None``: no bound."""
+    managed_identity: bool = False
+    """A managed-identity client: its source requests are throttled by MSAL's
+    managed-identity rule (:meth:`~tokensmith.transport.throttle.Throttle.for_managed_identity`)."""
 
 
 def _policies(options: TransportOptions) -> tuple[Any, Any]:
     from tokensmith.transport.retry import RetryPolicy
     from tokensmith.transport.throttle import Throttle
 
+    if options.managed_identity:
+        return RetryPolicy(clock=options.clock), Throttle.for_managed_identity(options.clock)
     throttle = Throttle(options.clock, default_retry_after=60.0 if options.is_public else 5.0)
     return RetryPolicy(clock=options.clock), throttle
 

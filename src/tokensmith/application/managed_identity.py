@@ -69,7 +69,16 @@ class ManagedIdentityClient(SyncRunner):
             pin = mi_host.service_fabric_pin()
             transport = mi_host.PinnedTransport(pin) if pin else None
         self._transport_options = TransportOptions(
-            http_client, transport, True, None, None, clock, sleep, False, check_deadline(deadline)
+            http_client,
+            transport,
+            True,
+            None,
+            None,
+            clock,
+            sleep,
+            False,
+            check_deadline(deadline),
+            managed_identity=True,
         )
         self._transport_lock = threading.Lock()
 

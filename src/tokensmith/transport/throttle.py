@@ -14,7 +14,11 @@ MSAL Python answers some repeated POSTs from memory instead of the network
   device-code polls (RFC 8628 §3.4 ``grant_type``, or the legacy ``device_code``), whose
   repetition is the protocol.
 
-GETs are never throttled here. Keys are SHA-256 digests: no token, code or secret is
+GETs are not throttled by that policy. A managed-identity client (MSAL's
+``ManagedIdentityClient`` throttles its source requests, whatever their method) uses
+:meth:`Throttle.for_managed_identity`: only the Retry-After rule, on every request, keyed
+by method, URL, query and form (MSAL hashes the parameters, because each source names
+them differently), 5 s by default. Keys are SHA-256 digests: no token, code or secret is
 kept in clear. Memory is bounded by ``capacity``; when full, the entry that expires
 soonest is evicted first. Safe to share between threads.
 """
@@ -70,6 +74,12 @@ def _retry_after_key(request: HttpRequest) -> str:
     return _digest("retry-after", request.url, data.get("client_id"), data.get("scope"), account)
 
 
+def _source_key(request: HttpRequest) -> str:
+    return _digest(
+        "source", request.method.upper(), request.url, _plain(request.params), _plain(request.data)
+    )
+
+
 def _bad_request_key(request: HttpRequest) -> str:
     return _digest("400", request.url, _plain(request.params), _plain(request.data))
 
@@ -107,6 +117,22 @@ class Throttle:
         self._heap: list[tuple[float, int, str]] = []  # may hold stale items
         self._seq = 0
         self._lock = threading.Lock()
+        self._sources_only = False
+
+    @classmethod
+    def for_managed_identity(cls, clock: Clock, *, capacity: int = 1024) -> Throttle:
+        """The throttle of a managed-identity client: a 429, 5xx or ``Retry-After``
+        answer of a source blocks identical requests (any method) for ``Retry-After``
+        seconds, 5 s without one; no HTTP 400 rule (MSAL 1.39's ``ManagedIdentityClient``)."""
+        throttle = cls(clock, default_retry_after=5.0, capacity=capacity)
+        throttle._sources_only = True
+        return throttle
+
+    def _covers(self, request: HttpRequest) -> bool:
+        return self._sources_only or request.method.upper() == "POST"
+
+    def _retry_after_key(self, request: HttpRequest) -> str:
+        return _source_key(request) if self._sources_only else _retry_after_key(request)
 
     def __len__(self) -> int:
         """Return how many entries are stored (expired ones included until purged)."""
@@ -118,11 +144,13 @@ class Throttle:
     def check(self, request: HttpRequest) -> HttpResponse | None:
         """Return the remembered response for ``request``, or ``None`` to send it.
 
-        Only POSTs are ever answered; expired entries are dropped on the way.
+        Only requests a rule covers are answered; expired entries are dropped on the way.
         """
-        if request.method.upper() != "POST" or not self._entries:
-            return None  # nothing remembered: no need to hash the request
-        keys = (_bad_request_key(request), _retry_after_key(request))
+        if not self._entries or not self._covers(request):
+            return None  # nothing remembered (no need to hash the request), or no rule
+        keys = [self._retry_after_key(request)]
+        if not self._sources_only:
+            keys.append(_bad_request_key(request))
         with self._lock:
             now = self._clock()
             for key in keys:
@@ -135,8 +163,8 @@ class Throttle:
         return None
 
     def record(self, request: HttpRequest, response: HttpResponse) -> None:
-        """Remember ``response`` to ``request`` if a rule says identical POSTs must wait."""
-        if request.method.upper() != "POST":
+        """Remember ``response`` to ``request`` if a rule says identical requests must wait."""
+        if not self._covers(request):
             return
         now = self._clock()
         status = response.status_code
@@ -144,7 +172,9 @@ class Throttle:
         if status == 429 or status >= 500 or has_retry_after:
             delay = retry_after_of(response, now)
             ttl = self.default_retry_after if delay is None else min(delay, MAX_RETRY_AFTER)
-            self._store(_retry_after_key(request), now + ttl, response, now)
+            self._store(self._retry_after_key(request), now + ttl, response, now)
+        if self._sources_only:
+            return
         if status == 400 and not has_retry_after and not self._is_device_code_poll(request):
             self._store(_bad_request_key(request), now + BAD_REQUEST_TTL, response, now)
 
