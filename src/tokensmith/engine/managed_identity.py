@@ -139,7 +139,7 @@ class _ForIdentity:
         self.client_id = cache_client_id(identity)
         self.host = host
         self.resource = resource
-        self.capabilities = tuple(client_capabilities)
+        self.capabilities = client_capabilities
         self.token_to_refresh: str | None = None
 
     @functools.cached_property
