@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALGORITHMS",
+    "PROOF_TYPE",
     "DPoPKey",
     "NonceStore",
     "access_token_hash",
