@@ -3,9 +3,10 @@
 The assertion follows Microsoft's "certificate credentials" format: ``aud`` = the token
 endpoint, ``iss`` = ``sub`` = client id, ``jti`` a fresh UUID, ``iat``/``nbf``/``exp``
 (600 s), signed ``PS256`` with an ``x5t#S256`` thumbprint header, or ``RS256`` with
-``x5t`` (SHA-1) when only a SHA-1 thumbprint is known or the authority is ADFS
-(RFC 7515 §4.1.7-§4.1.8). ``x5c`` (RFC 7515 §4.1.6) carries the chain for subject
-name / issuer authentication. ``cryptography`` is imported lazily.
+``x5t`` (SHA-1) when the credential names a thumbprint or the authority is ADFS
+(RFC 7515 §4.1.7-§4.1.8; the choice MSAL Python 1.39 makes). ``x5c`` (RFC 7515
+§4.1.6) carries the certificate(s) for subject name / issuer authentication.
+``cryptography`` is imported lazily.
 """
 
 from __future__ import annotations
@@ -217,24 +218,45 @@ def certificate_auth_from_dict(
 ) -> CertificateAuth:
     """Build a :class:`CertificateAuth` from an MSAL certificate ``client_credential`` dict.
 
+    The header follows MSAL Python 1.39 for each combination:
+
+    * ``private_key`` + ``thumbprint``: the thumbprint is the SHA-1 one, ``RS256`` with
+      ``x5t``; a ``public_certificate`` PEM adds its whole chain as ``x5c``;
+    * ``private_key`` + ``public_certificate`` (no thumbprint): both thumbprints are
+      computed from the first certificate, ``PS256`` with ``x5t#S256`` and that
+      certificate as ``x5c``;
+    * ``private_key_pfx_path``: thumbprints from the PFX's certificate (a ``thumbprint``
+      is ignored, as in MSAL), ``PS256``; ``public_certificate=True`` adds it as ``x5c``;
+    * an ADFS authority always gets ``RS256`` with the SHA-1 ``x5t``.
+
     Raises:
         ConfigurationError: missing fields, unreadable or mismatched key/certificate.
     """
-    from cryptography.hazmat.primitives import hashes
-
     passphrase = _passphrase_bytes(credential.get("passphrase"))
     public_cert = credential.get("public_certificate")
-    certs: list[Certificate] = []
-    send_x5c = False
+    thumbprint = credential.get("thumbprint") or None
+    sha1: str | None = None
+    sha256: str | None = None
+    x5c: list[Certificate] = []
     if credential.get("private_key_pfx_path"):
         key, certs = _load_pfx(credential["private_key_pfx_path"], passphrase)
-        send_x5c = public_cert is True
+        sha1, sha256 = _thumbprints(certs[0])
+        x5c = certs[:1] if public_cert is True else []
     elif credential.get("private_key"):
         key = _load_private_key(credential["private_key"], passphrase)
-        if public_cert and public_cert is not True:
-            certs = _load_certificates(public_cert)
-            send_x5c = True
-        elif not credential.get("thumbprint"):
+        pem = public_cert if isinstance(public_cert, (str, bytes)) and public_cert else None
+        if thumbprint is not None:
+            if not isinstance(thumbprint, str):
+                raise ConfigurationError("thumbprint must be a hex string")
+            sha1 = _hex_thumbprint(thumbprint, "thumbprint (SHA-1)", 40)
+            x5c = _load_certificates(pem) if pem is not None else []
+            if x5c and _thumbprints(x5c[0])[0] != sha1:
+                raise ConfigurationError("thumbprint does not match public_certificate")
+        elif pem is not None:
+            leaf = _load_certificates(pem)[0]
+            sha1, sha256 = _thumbprints(leaf)
+            x5c = [leaf]
+        else:
             raise ConfigurationError(
                 "a certificate credential needs 'thumbprint' or 'public_certificate'"
             )
@@ -243,22 +265,21 @@ def certificate_auth_from_dict(
             "client_credential dict needs 'client_assertion', 'private_key' or "
             "'private_key_pfx_path'"
         )
-    sha1 = credential.get("thumbprint") or None
-    sha256 = None
-    if certs:
-        _check_pair(key, certs[0])
-        cert_sha1 = certs[0].fingerprint(hashes.SHA1()).hex()
-        if sha1 and _hex_thumbprint(str(sha1), "thumbprint (SHA-1)", 40) != cert_sha1:
-            raise ConfigurationError("thumbprint does not match public_certificate")
-        sha1, sha256 = cert_sha1, certs[0].fingerprint(hashes.SHA256()).hex()
-    elif sha1 is not None and not isinstance(sha1, str):
-        raise ConfigurationError("thumbprint must be a hex string")
+    if x5c:
+        _check_pair(key, x5c[0])
     return CertificateAuth(
         key,
         client_id=client_id,
         sha256_thumbprint=sha256,
         sha1_thumbprint=sha1,
-        x5c=[_der_b64(c) for c in certs] if send_x5c else None,
+        x5c=[_der_b64(c) for c in x5c] or None,
         is_adfs=is_adfs,
         client_claims=client_claims,
     )
+
+
+def _thumbprints(cert: Certificate) -> tuple[str, str]:
+    """The certificate's SHA-1 and SHA-256 thumbprints (hex of the DER)."""
+    from cryptography.hazmat.primitives import hashes
+
+    return cert.fingerprint(hashes.SHA1()).hex(), cert.fingerprint(hashes.SHA256()).hex()
