@@ -32,6 +32,7 @@ class ClientApplication(AsyncRunner):
     ACQUIRE_TOKEN_FOR_CLIENT_ID = api.ACQUIRE_TOKEN_FOR_CLIENT
     ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE_ID = api.ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE
     ACQUIRE_TOKEN_INTERACTIVE = api.ACQUIRE_TOKEN_INTERACTIVE
+    ACQUIRE_TOKEN_BY_USER_FIC_ID = api.ACQUIRE_TOKEN_BY_USER_FIC
     GET_ACCOUNTS_ID = api.GET_ACCOUNTS
     REMOVE_ACCOUNT_ID = api.REMOVE_ACCOUNT
     ATTEMPT_REGION_DISCOVERY = True
@@ -46,6 +47,11 @@ class ClientApplication(AsyncRunner):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def is_pop_supported(self) -> bool:
+        """Whether this app can get proof-of-possession tokens. MSAL answers True only
+        with a broker on Windows or macOS; no broker is wired here: False."""
+        return False
 
     # -- accounts --------------------------------------------------------------------
 

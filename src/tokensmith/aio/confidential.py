@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokensmith.aio.client_application import ClientApplication
-from tokensmith.engine import accounts, client_credentials, on_behalf_of
+from tokensmith.engine import accounts, client_credentials, on_behalf_of, user_fic
 from tokensmith.engine.results import TokenResult
 
 __all__ = ["ConfidentialClientApplication"]
@@ -50,5 +50,35 @@ class ConfidentialClientApplication(ClientApplication):
         """
         flow = on_behalf_of.acquire_token_on_behalf_of(
             self._ctx, user_assertion, scopes, claims_challenge, kwargs
+        )
+        return await self._run(flow)
+
+    async def acquire_token_by_user_federated_identity_credential(
+        self,
+        scopes: list[str],
+        assertion: str,
+        username: str | None = None,
+        user_object_id: str | None = None,
+        claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
+        **kwargs: Any,
+    ) -> TokenResult:
+        """A token of one user (named by ``username`` or ``user_object_id``, not both)
+        for a federated identity credential such as an agent's instance token
+        (Entra's ``user_fic`` grant); always sent to the provider, then cached as the
+        user's sign-in. ``forwarded_client_claims`` is not built yet (issue 9).
+
+        Raises:
+            ValueError: an empty assertion, neither or both user names, bad scopes,
+                or ``forwarded_client_claims`` given.
+        """
+        flow = user_fic.acquire_token_by_user_fic(
+            self._ctx,
+            scopes,
+            assertion,
+            username,
+            user_object_id,
+            claims_challenge,
+            dict(kwargs, forwarded_client_claims=forwarded_client_claims),
         )
         return await self._run(flow)

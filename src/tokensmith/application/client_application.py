@@ -33,6 +33,7 @@ class ClientApplication(SyncRunner):
     ACQUIRE_TOKEN_FOR_CLIENT_ID = api.ACQUIRE_TOKEN_FOR_CLIENT
     ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE_ID = api.ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE
     ACQUIRE_TOKEN_INTERACTIVE = api.ACQUIRE_TOKEN_INTERACTIVE
+    ACQUIRE_TOKEN_BY_USER_FIC_ID = api.ACQUIRE_TOKEN_BY_USER_FIC
     GET_ACCOUNTS_ID = api.GET_ACCOUNTS
     REMOVE_ACCOUNT_ID = api.REMOVE_ACCOUNT
     ATTEMPT_REGION_DISCOVERY = True
@@ -47,6 +48,11 @@ class ClientApplication(SyncRunner):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def is_pop_supported(self) -> bool:
+        """Whether this app can get proof-of-possession tokens. MSAL answers True only
+        with a broker on Windows or macOS; no broker is wired here: False."""
+        return False
 
     # -- accounts --------------------------------------------------------------------
 
