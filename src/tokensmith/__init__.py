@@ -70,7 +70,16 @@ if TYPE_CHECKING:
     )
 
 
+_SUBMODULES = frozenset(
+    {"application", "authority", "exceptions", "managed_identity", "token_cache"}
+)
+"""MSAL's modules that application code reaches as ``msal.<name>`` after ``import msal``
+(MSAL's package imports them eagerly); here they load on first use."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tokensmith.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'tokensmith' has no attribute {name!r}")
