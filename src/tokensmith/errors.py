@@ -14,7 +14,11 @@ from that built-in, so ``except ValueError`` written for MSAL keeps working::
     │   └── AuthorityError               an authority that cannot be parsed or resolved
     ├── ProtocolError(ValueError)        the peer broke the protocol (malformed JSON, ...)
     ├── IdTokenError(RuntimeError)       an id_token failed validation
-    └── BrowserInteractionTimeoutError(RuntimeError)
+    ├── FederationError(RuntimeError)    a WS-Trust federation server refused the sign-in
+    ├── BrowserInteractionTimeoutError(RuntimeError)
+    └── StoreError(OSError)              a token store could not read or write
+        ├── StoreLockTimeout             another process held the store's lock (retryable)
+        └── StoreUnavailableError        no such backend here (no Secret Service, ...)
 
 OAuth errors that MSAL returns as dicts (``invalid_grant`` and friends) are returned as
 dicts here too; they are never raised.
@@ -26,10 +30,14 @@ __all__ = [
     "AuthorityError",
     "BrowserInteractionTimeoutError",
     "ConfigurationError",
+    "FederationError",
     "IdTokenError",
     "MsalError",
     "MsalServiceError",
     "ProtocolError",
+    "StoreError",
+    "StoreLockTimeout",
+    "StoreUnavailableError",
     "TokensmithError",
     "TransportError",
     "TransportTimeout",
@@ -99,5 +107,40 @@ class IdTokenError(TokensmithError, RuntimeError):
     """An id_token did not pass validation (issuer, audience, times, nonce, signature)."""
 
 
+class FederationError(TokensmithError, RuntimeError):
+    """A federation server (AD FS, over WS-Trust) refused a username/password sign-in
+    or issued nothing usable; a ``RuntimeError``, as MSAL Python raises.
+
+    Attributes:
+        code: the SOAP fault's subcode (``a:FailedAuthentication`` for a wrong
+            password), when the server sent a fault.
+        reason: the fault's reason text, when it sent one.
+    """
+
+    def __init__(self, *args: object, code: str | None = None, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.code = code
+        self.reason = reason
+
+
 class BrowserInteractionTimeoutError(TokensmithError, RuntimeError):
     """No answer came back to the loopback listener in time."""
+
+
+class StoreError(TokensmithError, OSError):
+    """A token store (file, SQLite, Redis, keyring) could not read or write.
+
+    Raised with the backend's exception as ``__cause__``; the message names the store
+    (a path, a host) and never a token.
+    """
+
+
+class StoreLockTimeout(StoreError):
+    """Another process held the store's lock for longer than the store waits."""
+
+    retryable = True
+
+
+class StoreUnavailableError(StoreError):
+    """The backend does not exist here: no Secret Service on the session bus (a
+    headless machine), no Keychain, no DPAPI, or its Python package is missing."""

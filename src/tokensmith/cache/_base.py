@@ -238,6 +238,22 @@ class CacheBase:
             self.account_generation += 1
             self.generation += 1
 
+    def _reload_from_store(self, cache: dict[str, Any]) -> None:
+        """Swap in the state a snapshot store holds, then replay the writes not yet
+        handed to it (they would otherwise vanish from memory until the next load)."""
+        with self._lock:
+            self._replace_state(cache)
+            if self._pending:
+                self._ensure_index()
+                for change in self._pending:
+                    section = self._writable_section(change.credential_type)
+                    if isinstance(change, EntryPut):
+                        section[change.key] = dict(change.entry)
+                        self._index.put(self._cache, change.credential_type, change.key)
+                    else:
+                        section.pop(change.key, None)
+                        self._index.drop(self._cache, change.credential_type, change.key)
+
     def _scan_instead(self) -> bool:
         """True if this lookup should scan its section rather than build the indexes
         (they are stale after a load and the scan allowance is not used up).

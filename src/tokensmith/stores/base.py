@@ -1,0 +1,75 @@
+"""What a store offers the persistent cache: the two kinds of store.
+
+An **entry store** (SQLite, Redis) keeps one record per cache entry, grouped in
+partitions (:mod:`tokensmith.stores.partition`); the cache reads a partition when a
+lookup first needs it, so a short-lived process never loads the whole cache, and
+writes only the entries that changed.
+
+A **snapshot store** (a plain file, an msal-extensions persistence, the Secret Service,
+the Keychain, DPAPI) keeps the whole cache as MSAL's JSON. Its writes merge the changed
+entries into the latest snapshot under a lock, so two processes writing at once lose
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from tokensmith.cache.changes import Change
+
+__all__ = ["EntryStore", "Row", "SnapshotStore"]
+
+Row = tuple[str, str, dict[str, Any]]
+"""``(credential_type, key, entry)``."""
+
+
+@runtime_checkable
+class EntryStore(Protocol):
+    """One record per entry; reads by partition."""
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Persist the changes, in order, atomically where the backend allows."""
+
+    def read(self, partition: str, *, username: str | None = None) -> list[Row]:
+        """The entries of one partition (``username`` narrows ``accounts``; a store
+        may ignore it and return more, never fewer)."""
+
+    def read_prefix(self, prefix: str) -> list[Row]:
+        """The entries of every partition whose name starts with ``prefix``."""
+
+    def read_all(self) -> dict[str, Any]:
+        """The whole cache in MSAL's layout (an export)."""
+
+    def replace_all(self, state: Mapping[str, Any]) -> None:
+        """Replace the whole content with ``state`` (MSAL's layout: an import)."""
+
+    def version(self) -> object | None:
+        """A token that changes when another process writes; None if unknown."""
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+
+@runtime_checkable
+class SnapshotStore(Protocol):
+    """The whole cache as one MSAL JSON document."""
+
+    snapshot: bool
+    """Always True: how the persistent cache tells the two kinds apart."""
+
+    def load(self) -> tuple[object | None, dict[str, Any] | None]:
+        """``(version, state)`` of the latest snapshot; ``(None, None)`` if none yet."""
+
+    def version(self) -> object | None:
+        """A cheap token that changes whenever the snapshot does (None: none yet)."""
+
+    def apply(self, changes: Sequence[Change]) -> tuple[object | None, object | None]:
+        """Merge the changes into the latest snapshot under the lock and save it;
+        return the versions before and after."""
+
+    def replace_all(self, state: Mapping[str, Any]) -> tuple[object | None, object | None]:
+        """Save ``state`` as the whole snapshot; the versions before and after."""
+
+    def close(self) -> None:
+        """Release resources."""

@@ -1,0 +1,336 @@
+"""``PersistentTokenCache``: a token cache whose entries live in a store.
+
+Memory is a cache of the store. Hits are answered from memory; a partition is read
+from an entry store when a lookup first needs it, and read again when a lookup misses
+and the store changed since (another process wrote), so a fresh process reads only
+the rows its call needs. A snapshot store is checked (one ``stat``) before each
+lookup and reloaded when it changed. Writes reach the store through the cache's seam
+(:mod:`tokensmith.cache.changes`) after the cache lock is released.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence, Sized
+from typing import Any, TypeVar
+
+from tokensmith._clock import Clock, system_clock
+from tokensmith.cache.changes import Change
+from tokensmith.cache.token_cache import SerializableTokenCache
+from tokensmith.errors import ConfigurationError, ProtocolError
+from tokensmith.stores import partition as part
+from tokensmith.stores._msaljson import rows_of
+from tokensmith.stores.base import EntryStore, Row, SnapshotStore
+
+__all__ = ["PersistentTokenCache"]
+
+T = TypeVar("T")
+_ALL = "*"
+_UNSYNCED = object()
+
+
+class PersistentTokenCache(SerializableTokenCache):
+    """A :class:`~tokensmith.SerializableTokenCache` backed by a store.
+
+    Use it as ``token_cache=`` of any sync or async application. ``serialize()`` and
+    ``deserialize()`` export and import MSAL's JSON (a deserialize replaces the store's
+    content); there is nothing to save by hand.
+
+    Args:
+        store: an entry store (:class:`~tokensmith.stores.SqliteStore`,
+            :class:`~tokensmith.stores.RedisStore`) or a snapshot store
+            (:class:`~tokensmith.stores.FileStore`, ...).
+        clock: epoch-seconds clock.
+
+    Raises:
+        ConfigurationError: ``store`` is neither kind of store.
+    """
+
+    def __init__(self, store: EntryStore | SnapshotStore, *, clock: Clock = system_clock) -> None:
+        super().__init__(clock=clock)
+        if getattr(store, "snapshot", False) is True and isinstance(store, SnapshotStore):
+            self._snapshot_store: SnapshotStore | None = store
+            self._entry_store: EntryStore | None = None
+        elif isinstance(store, EntryStore):
+            self._snapshot_store, self._entry_store = None, store
+        else:
+            raise ConfigurationError("store must be an entry store or a snapshot store")
+        self.store = store
+        self._loaded: dict[tuple[str, str | None], object] = {}
+        self._synced: object = _UNSYNCED
+        self._set_sink(self._Sink(self))
+
+    class _Sink:
+        def __init__(self, cache: PersistentTokenCache) -> None:
+            self.cache = cache
+
+        def apply(self, changes: Sequence[Change]) -> None:
+            cache = self.cache
+            if cache._snapshot_store is None:
+                assert cache._entry_store is not None
+                cache._entry_store.apply(changes)
+                return
+            before, after = cache._snapshot_store.apply(changes)
+            if before == cache._synced:  # memory held the snapshot we merged into
+                cache._synced = after
+
+    # -- reading through ------------------------------------------------------------
+
+    def _need(self, name: str, username: str | None = None) -> None:
+        if self._snapshot_store is not None:
+            self._sync()
+            return
+        loaded = self._loaded
+        if (name, username) in loaded or (name, None) in loaded or (_ALL, None) in loaded:
+            return
+        self._read(name, username)
+
+    def _read(self, name: str, username: str | None = None) -> None:
+        store = self._entry_store
+        assert store is not None
+        version = store.version()
+        self._absorb_rows(store.read(name, username=username))
+        self._loaded[(name, username)] = version
+
+    def _stale(self, name: str, username: str | None = None) -> bool:
+        store = self._entry_store
+        if store is None:
+            return False
+        version = store.version()
+        if version is None:
+            return True
+        loaded = self._loaded.get((name, username), self._loaded.get((_ALL, None), _UNSYNCED))
+        return bool(loaded != version)
+
+    def _through(
+        self, name: str, call: Callable[[], T], missed: Callable[[T], bool], user: str | None = None
+    ) -> T:
+        self._need(name, user)
+        found = call()
+        if missed(found) and self._stale(name, user):
+            self._read(name, user)
+            found = call()
+        return found
+
+    def _absorb_rows(self, rows: Iterable[Row]) -> None:
+        by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for credential_type, key, entry in rows:
+            by_type.setdefault(credential_type, []).append((key, entry))
+        for credential_type, entries in by_type.items():
+            self._absorb(credential_type, entries)
+
+    def _sync(self) -> None:
+        store = self._snapshot_store
+        assert store is not None
+        if store.version() == self._synced:
+            return
+        with self._emit_lock:  # no batch is being written meanwhile
+            if store.version() == self._synced:
+                return
+            version, state = store.load()
+            self._reload_from_store(state or {})
+            self._synced = version
+
+    def _load_all(self) -> None:
+        if self._snapshot_store is not None:
+            self._sync()
+            return
+        store = self._entry_store
+        assert store is not None
+        if (_ALL, None) in self._loaded and not self._stale(_ALL):
+            return
+        version = store.version()
+        rows, verbatim = rows_of(store.read_all())
+        self._absorb_rows(rows)
+        with self._lock:
+            self._cache.update(verbatim)  # sections kept as they are, never looked up
+        self._loaded[(_ALL, None)] = version
+
+    # -- the lookups the engine makes -------------------------------------------------
+
+    def find_access_token(
+        self,
+        *,
+        home_account_id: str | None,
+        environments: Sequence[str],
+        client_id: str,
+        realm: str,
+        scopes: Collection[str],
+        now: float,
+        ext_cache_key: str | None = None,
+        key_id: str | None = None,
+        user_assertion_hash: str | None = None,
+    ) -> dict[str, Any] | None:
+        if user_assertion_hash:
+            name = part.obo(user_assertion_hash)
+        elif home_account_id:
+            name = part.user(home_account_id)
+        else:
+            name = part.app(client_id, realm)
+
+        def call() -> dict[str, Any] | None:
+            return super(PersistentTokenCache, self).find_access_token(
+                home_account_id=home_account_id,
+                environments=environments,
+                client_id=client_id,
+                realm=realm,
+                scopes=scopes,
+                now=now,
+                ext_cache_key=ext_cache_key,
+                key_id=key_id,
+                user_assertion_hash=user_assertion_hash,
+            )
+
+        return self._through(name, call, _is_none)
+
+    def find_refresh_tokens(
+        self,
+        *,
+        home_account_id: str,
+        environments: Sequence[str],
+        client_id: str | None = None,
+        family_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        name = part.user(home_account_id)
+        self._need(name)
+        if self._stale(name):  # a refresh goes to the network: read the newest first
+            self._read(name)
+        return super().find_refresh_tokens(
+            home_account_id=home_account_id,
+            environments=environments,
+            client_id=client_id,
+            family_id=family_id,
+        )
+
+    def find_obo_refresh_token(
+        self, *, user_assertion_hash: str, environments: Sequence[str], client_id: str
+    ) -> dict[str, Any] | None:
+        return self._through(
+            part.obo(user_assertion_hash),
+            lambda: super(PersistentTokenCache, self).find_obo_refresh_token(
+                user_assertion_hash=user_assertion_hash,
+                environments=environments,
+                client_id=client_id,
+            ),
+            _is_none,
+        )
+
+    def find_accounts(
+        self,
+        *,
+        environments: Sequence[str] | None = None,
+        username: str | None = None,
+        home_account_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        user = username.lower() if isinstance(username, str) else None
+        return self._through(
+            part.ACCOUNTS,
+            lambda: super(PersistentTokenCache, self).find_accounts(
+                environments=environments, username=username, home_account_id=home_account_id
+            ),
+            _is_empty,
+            user,
+        )
+
+    def find_id_token(
+        self,
+        *,
+        home_account_id: str,
+        environments: Sequence[str],
+        realm: str | None,
+        client_id: str,
+    ) -> dict[str, Any] | None:
+        return self._through(
+            part.user(home_account_id),
+            lambda: super(PersistentTokenCache, self).find_id_token(
+                home_account_id=home_account_id,
+                environments=environments,
+                realm=realm,
+                client_id=client_id,
+            ),
+            _is_none,
+        )
+
+    def get_app_metadata(self, *, environment: str, client_id: str) -> dict[str, Any] | None:
+        return self._through(
+            part.META,
+            lambda: super(PersistentTokenCache, self).get_app_metadata(
+                environment=environment, client_id=client_id
+            ),
+            _is_none,
+        )
+
+    # -- removals: read the newest state first, so no entry of another process stays --
+
+    def forget_account(
+        self, *, home_account_id: str, environments: Sequence[str], client_id: str
+    ) -> None:
+        if self._entry_store is None:
+            self._sync()
+        else:
+            for name in (part.user(home_account_id), part.ACCOUNTS, part.META):
+                self._read(name)
+        super().forget_account(
+            home_account_id=home_account_id, environments=environments, client_id=client_id
+        )
+
+    def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None:
+        if self._entry_store is None:
+            self._sync()
+        else:
+            self._absorb_rows(self._entry_store.read_prefix(f"app:{client_id}:"))
+        super().remove_app_tokens(client_id=client_id, environments=environments)
+
+    # -- MSAL's whole-cache API ---------------------------------------------------------
+
+    def search(
+        self,
+        credential_type: str,
+        target: Iterable[str] | None = None,
+        query: Mapping[str, Any] | None = None,
+        *,
+        now: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        self._load_all()
+        return super().search(credential_type, target=target, query=query, now=now)
+
+    def serialize(self) -> str:
+        """The whole cache (every partition of the store) as MSAL's JSON."""
+        self._load_all()
+        return super().serialize()
+
+    def deserialize(self, state: str | bytes | None) -> None:
+        """Replace the store's whole content with a serialized MSAL cache (an import).
+
+        Raises:
+            ProtocolError: not a JSON object; the store is left as it was.
+        """
+        probe = SerializableTokenCache()
+        probe.deserialize(state)  # validates first: a bad document changes nothing
+        loaded = json.loads(probe.serialize())
+        if not isinstance(loaded, dict):  # pragma: no cover - serialize gives an object
+            raise ProtocolError("token cache state is not a JSON object")
+        with self._emit_lock:
+            if self._snapshot_store is not None:
+                _, after = self._snapshot_store.replace_all(loaded)
+                self._synced = after
+            else:
+                assert self._entry_store is not None
+                self._entry_store.replace_all(loaded)
+                self._loaded = {(_ALL, None): self._entry_store.version()}
+            with self._lock:
+                self._pending.clear()
+                self._replace_state(loaded)
+                self.has_state_changed = False
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+
+def _is_none(found: object) -> bool:
+    return found is None
+
+
+def _is_empty(found: Sized) -> bool:
+    return not found

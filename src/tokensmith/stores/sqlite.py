@@ -1,0 +1,226 @@
+"""``SqliteStore``: one row per cache entry in a SQLite database (WAL mode).
+
+Rows carry the entry's partition (:mod:`tokensmith.stores.partition`) and its home
+account, environment, client, realm and credential type in indexed columns, so a
+lookup reads the rows of one partition and a short-lived process never parses the
+whole cache. Writes are one ``BEGIN IMMEDIATE`` transaction per token response; WAL
+lets readers in other processes go on meanwhile, and a process killed during a write
+leaves the last committed state. The file is created 0600 (SQLite gives its ``-wal``
+and ``-shm`` files the same mode).
+
+Schema version 1 (``PRAGMA user_version``); a database of a newer version is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.errors import StoreError, StoreLockTimeout
+from tokensmith.stores._msaljson import rows_of, state_of
+from tokensmith.stores.base import Row
+from tokensmith.stores.partition import ACCOUNTS, partition_of
+
+if TYPE_CHECKING:
+    import sqlite3
+
+__all__ = ["SCHEMA_VERSION", "SqliteStore"]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    credential_type TEXT NOT NULL,
+    key TEXT NOT NULL,
+    partition TEXT NOT NULL,
+    home_account_id TEXT,
+    environment TEXT,
+    client_id TEXT,
+    realm TEXT,
+    username TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (credential_type, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_by_partition ON entries (partition, username);
+CREATE INDEX IF NOT EXISTS entries_by_owner
+    ON entries (home_account_id, environment, client_id, realm, credential_type);
+CREATE TABLE IF NOT EXISTS verbatim_sections (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+"""
+_UPSERT = (
+    "INSERT OR REPLACE INTO entries (credential_type, key, partition, home_account_id,"
+    " environment, client_id, realm, username, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+_SELECT = "SELECT credential_type, key, body FROM entries"
+_DELETE = "DELETE FROM entries WHERE credential_type = ? AND key = ?"
+
+
+class SqliteStore:
+    """An entry store in one SQLite file, safe across threads and processes.
+
+    Args:
+        path: the database file (``~`` expanded; parent folders created 0700).
+        busy_timeout: seconds a write waits for another process's transaction.
+
+    Raises:
+        StoreError: the file cannot be opened, is not a tokensmith database, or was
+            written by a newer schema version.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
+        import sqlite3
+
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+        with _mapped(self.path):
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            self._db: sqlite3.Connection = sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self._open()
+
+    def _open(self) -> None:
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} holds schema version {version}; this tokensmith reads up to "
+                f"{SCHEMA_VERSION}"
+            )
+        if version < SCHEMA_VERSION:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(
+                f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+            )
+        db.execute("PRAGMA synchronous=NORMAL")
+
+    def __repr__(self) -> str:
+        return f"<SqliteStore {str(self.path)!r}>"
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Write the changes in one transaction."""
+        statements = [
+            (_UPSERT, _columns(c.credential_type, c.key, c.entry))
+            if isinstance(c, EntryPut)
+            else (_DELETE, (c.credential_type, c.key))
+            for c in changes
+        ]
+        with self._lock, _mapped(self.path):
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:  # in order: put then delete ends deleted
+                    db.execute(sql, args)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def read(self, partition: str, *, username: str | None = None) -> list[Row]:
+        """The rows of one partition (``accounts`` narrowed to ``username``)."""
+        if partition == ACCOUNTS and username is not None:
+            sql = _SELECT + " WHERE partition = ? AND username = ?"
+            return self._rows(sql, (partition, username.lower()))
+        return self._rows(_SELECT + " WHERE partition = ?", (partition,))
+
+    def read_prefix(self, prefix: str) -> list[Row]:
+        """The rows of every partition whose name starts with ``prefix``."""
+        sql = _SELECT + " WHERE partition >= ? AND partition < ?"
+        return self._rows(sql, (prefix, prefix + "\U0010ffff"))
+
+    def read_all(self) -> dict[str, Any]:
+        """The whole cache in MSAL's layout."""
+        rows = self._rows(_SELECT, ())
+        with self._lock, _mapped(self.path):
+            extra = self._db.execute("SELECT name, body FROM verbatim_sections").fetchall()
+        return state_of(rows, {name: json.loads(body) for name, body in extra})
+
+    def replace_all(self, state: Mapping[str, Any]) -> None:
+        """Replace every row with the entries of ``state`` (one transaction)."""
+        rows, verbatim = rows_of(state)
+        with self._lock, _mapped(self.path):
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM entries")
+                db.execute("DELETE FROM verbatim_sections")
+                db.executemany(_UPSERT, [_columns(ct, key, entry) for ct, key, entry in rows])
+                db.executemany(
+                    "INSERT INTO verbatim_sections (name, body) VALUES (?, ?)",
+                    [(name, json.dumps(body)) for name, body in verbatim.items()],
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def count(self) -> int:
+        """How many entries the database holds."""
+        with self._lock, _mapped(self.path):
+            return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def version(self) -> object:
+        """``PRAGMA data_version``: changes when another connection commits."""
+        with self._lock, _mapped(self.path):
+            return self._db.execute("PRAGMA data_version").fetchone()[0]
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._db.close()
+
+    def _rows(self, sql: str, args: tuple[str, ...]) -> list[Row]:
+        with self._lock, _mapped(self.path):
+            fetched = self._db.execute(sql, args).fetchall()
+        rows: list[Row] = []
+        for credential_type, key, body in fetched:
+            try:
+                entry = json.loads(body)
+            except ValueError:
+                continue  # a row damaged outside tokensmith is skipped, not fatal
+            if isinstance(entry, dict):
+                rows.append((credential_type, key, entry))
+        return rows
+
+
+def _columns(credential_type: str, key: str, entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    def text(name: str) -> str | None:
+        value = entry.get(name)
+        return value if isinstance(value, str) else None
+
+    username = text("username")
+    return (
+        credential_type,
+        key,
+        partition_of(credential_type, entry),
+        text("home_account_id"),
+        (text("environment") or "").lower() or None,
+        text("client_id"),
+        (text("realm") or "").lower() or None,
+        username.lower() if username is not None else None,
+        json.dumps(entry, separators=(",", ":")),
+    )
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[None]:
+    """sqlite3's and the file system's exceptions as :class:`StoreError`."""
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreLockTimeout(f"SQLite store {path} stayed locked: {exc}") from exc
+        raise StoreError(f"SQLite store {path}: {exc}") from exc
+    except (sqlite3.Error, OSError) as exc:
+        if isinstance(exc, StoreError):
+            raise
+        raise StoreError(f"SQLite store {path}: {exc}") from exc
