@@ -232,19 +232,28 @@ class ClientApplication(AsyncRunner):
         redirect_uri: str | None = None,
         nonce: str | None = None,
         claims_challenge: str | None = None,
-        forwarded_client_claims: Mapping[str, Any] | None = None,
+        forwarded_client_claims: str | None = None,
         **kwargs: Any,
     ) -> TokenResult:
         """Deprecated (as in MSAL): redeem a code obtained by other means.
 
         ``nonce``, if given, must equal the id_token's ``nonce`` claim verbatim.
-        ``forwarded_client_claims`` is accepted for MSAL compatibility and not used.
+        ``forwarded_client_claims`` (a JSON object string) is merged into ``claims``
+        and keys the cached access token, as in MSAL.
 
         Raises:
-            ValueError: ``scopes`` is not a list, the code is empty, or the nonce
-                does not match.
+            ValueError: ``scopes`` is not a list, the code is empty, the nonce does
+                not match, or the forwarded claims are not a JSON object string.
+            TypeError: a keyword other than ``data`` and ``authority``.
         """
         flow = auth_code_deprecated.acquire_token_by_authorization_code(
-            self._ctx, code, scopes, redirect_uri, nonce, claims_challenge, kwargs
+            self._ctx,
+            code,
+            scopes,
+            redirect_uri,
+            nonce,
+            claims_challenge,
+            kwargs,
+            forwarded_client_claims=forwarded_client_claims,
         )
         return await self._run(flow)

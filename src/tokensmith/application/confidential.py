@@ -18,15 +18,33 @@ class ConfidentialClientApplication(ClientApplication):
     """MSAL's confidential client: client credentials, on-behalf-of, auth code for web apps."""
 
     def acquire_token_for_client(
-        self, scopes: list[str], claims_challenge: str | None = None, **kwargs: Any
+        self,
+        scopes: list[str],
+        claims_challenge: str | None = None,
+        fmi_path: str | None = None,
+        forwarded_client_claims: str | None = None,
+        **kwargs: Any,
     ) -> TokenResult:
         """An app-only token (RFC 6749 §4.4), from the cache when one is usable.
 
+        ``fmi_path`` (a Federated Managed Identity credential path) is sent and keys
+        the cached token; ``forwarded_client_claims`` (a JSON object string) is merged
+        into ``claims`` and keys the cached token too. Keywords: ``data`` (extra body
+        fields), ``authority`` (per request).
+
         Raises:
-            ValueError: ``force_refresh`` was given (MSAL refuses it here too).
+            ValueError: ``force_refresh`` or ``auth_scheme`` was given (MSAL refuses
+                them here too), ``fmi_path`` is not a string, the forwarded claims are
+                not a JSON object string.
+            TypeError: any other keyword.
         """
         flow = client_credentials.acquire_token_for_client(
-            self._ctx, scopes, claims_challenge, kwargs
+            self._ctx,
+            scopes,
+            claims_challenge,
+            kwargs,
+            fmi_path=fmi_path,
+            forwarded_client_claims=forwarded_client_claims,
         )
         return self._run(flow)
 
@@ -39,15 +57,28 @@ class ConfidentialClientApplication(ClientApplication):
         user_assertion: str,
         scopes: list[str],
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
         **kwargs: Any,
     ) -> TokenResult:
         """Exchange the user's incoming token for one to a downstream API (OBO).
 
         Unlike MSAL, which always goes to the network, tokens are served from the cache
-        per user assertion, and refreshed with the refresh token obtained for it.
+        per user assertion (and per ``forwarded_client_claims``, which are merged into
+        ``claims``), and refreshed with the refresh token obtained for it. Keywords:
+        ``data``, ``authority``.
+
+        Raises:
+            ValueError: an empty assertion, bad scopes, forwarded claims that are not
+                a JSON object string.
+            TypeError: any other keyword.
         """
         flow = on_behalf_of.acquire_token_on_behalf_of(
-            self._ctx, user_assertion, scopes, claims_challenge, kwargs
+            self._ctx,
+            user_assertion,
+            scopes,
+            claims_challenge,
+            kwargs,
+            forwarded_client_claims=forwarded_client_claims,
         )
         return self._run(flow)
 

@@ -14,6 +14,7 @@ from typing import Any
 from tokensmith.engine.auth_code import redeem_code
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.id_tokens import IdTokenExpectations
+from tokensmith.engine.keywords import check_keywords, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.entra import headers as api
 from tokensmith.errors import ConfigurationError, IdTokenError, ProtocolError
@@ -62,6 +63,10 @@ def _authorization_url(
     )
 
 
+_ACCEPTED = frozenset({"data", "authority"})
+"""The keywords of ``acquire_token_by_authorization_code`` beyond its named parameters."""
+
+
 def acquire_token_by_authorization_code(
     ctx: AppContext,
     code: Any,
@@ -70,12 +75,20 @@ def acquire_token_by_authorization_code(
     nonce: str | None,
     claims_challenge: str | None,
     kwargs: Mapping[str, Any],
+    *,
+    forwarded_client_claims: object = None,
 ) -> Flow[TokenResult]:
     """The flow of the deprecated ``acquire_token_by_authorization_code`` (warns now).
+    ``forwarded_client_claims`` go out merged into ``claims`` and key the access token
+    in the cache (its extended key), as in MSAL.
 
     Raises:
-        ValueError: ``scopes`` is not a list; the nonce does not match (from the flow).
+        ValueError: ``scopes`` is not a list; forwarded claims that are not a JSON
+            object string; the nonce does not match (from the flow).
+        TypeError: a keyword this method does not take.
     """
+    check_keywords("acquire_token_by_authorization_code", kwargs, _ACCEPTED)
+    data = request_data(kwargs.get("data"), forwarded_client_claims=forwarded_client_claims)
     if not isinstance(scopes, list):
         raise ConfigurationError("scopes must be a list")
     warnings.warn(
@@ -90,9 +103,9 @@ def acquire_token_by_authorization_code(
         redirect_uri=redirect_uri,
         code_verifier=None,
         scopes=ctx.decorate(scopes),
-        claims=ctx.claims(claims_challenge),
+        claims=wire_claims(ctx, claims_challenge, data),
         expected=IdTokenExpectations(nonce=nonce),
-        data=kwargs.get("data"),
+        data=data,
         client_info=None,
         api=api.ACQUIRE_TOKEN_BY_AUTHORIZATION_CODE,
     )

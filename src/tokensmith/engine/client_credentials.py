@@ -1,4 +1,9 @@
-"""App-only tokens (RFC 6749 §4.4) through the one cache-first path."""
+"""App-only tokens (RFC 6749 §4.4) through the one cache-first path.
+
+``fmi_path`` and ``forwarded_client_claims`` (:mod:`.keywords`) join the request's
+extra fields and so its extended cache key; the token request goes to the regional
+endpoint when a region is configured or detected (:mod:`tokensmith.entra.region`).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ from typing import Any, cast
 from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle
+from tokensmith.engine.keywords import check_keywords, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
-from tokensmith.engine.token_call import extra_form_fields, obtain
+from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.client_credentials import GRANT_TYPE, client_credentials_form
@@ -20,16 +26,31 @@ from tokensmith.protocol.effects import Flow
 __all__ = ["acquire_token_for_client"]
 
 
+_ACCEPTED = frozenset({"data", "authority", "force_refresh", "auth_scheme"})
+"""The keywords of ``acquire_token_for_client`` beyond its named parameters."""
+
+
 def acquire_token_for_client(
-    ctx: AppContext, scopes: Any, claims_challenge: str | None, kwargs: Mapping[str, Any]
+    ctx: AppContext,
+    scopes: Any,
+    claims_challenge: str | None,
+    kwargs: Mapping[str, Any],
+    *,
+    fmi_path: object = None,
+    forwarded_client_claims: object = None,
 ) -> Flow[TokenResult]:
     """The flow of ``acquire_token_for_client`` (arguments checked now; warns, as MSAL
     does, for ``/common`` and ``/organizations``).
 
     Raises:
-        ValueError: ``force_refresh`` was given (MSAL refuses it here too), bad scopes
-            or authority.
+        ValueError: ``force_refresh`` or ``auth_scheme`` was given (MSAL refuses them
+            here too), a non-string ``fmi_path``, ``forwarded_client_claims`` that are
+            not a JSON object, bad scopes or authority.
+        TypeError: a keyword this method does not take.
     """
+    check_keywords("acquire_token_for_client", kwargs, _ACCEPTED)
+    if kwargs.get("auth_scheme") is not None:
+        raise ConfigurationError("auth_scheme (PoP) needs a broker, which is not enabled")
     if kwargs.get("force_refresh"):
         raise ConfigurationError(
             "acquire_token_for_client does not take force_refresh; "
@@ -44,7 +65,11 @@ def acquire_token_for_client(
             stacklevel=3,
         )
     extra = kwargs.get("data")
-    data = extra_form_fields(extra) if extra else {}
+    data = (
+        request_data(extra, fmi_path=fmi_path, forwarded_client_claims=forwarded_client_claims)
+        if extra or fmi_path is not None or forwarded_client_claims is not None
+        else {}
+    )
     request = _ForClient(ctx, handle, scope_list(scopes), data, claims_challenge)
     return cache_first(ctx, request, force=bool(claims_challenge))  # type: ignore[return-value]
 
@@ -94,9 +119,8 @@ class _ForClient:
 
     def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
         ctx = self.ctx
-        form = client_credentials_form(
-            client_id=ctx.client_id, scopes=self.scopes, claims=ctx.claims(self.claims_challenge)
-        )
+        claims = wire_claims(ctx, self.claims_challenge, self.data)
+        form = client_credentials_form(client_id=ctx.client_id, scopes=self.scopes, claims=claims)
         return cast(
             "Flow[TokenResult | None]",
             obtain(

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle
+from tokensmith.engine.keywords import check_keywords, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
-from tokensmith.engine.token_call import assertion_hash, extra_form_fields, obtain
+from tokensmith.engine.token_call import assertion_hash, obtain
 from tokensmith.entra import headers as api
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol import on_behalf_of, refresh_token
@@ -25,18 +27,28 @@ from tokensmith.protocol.effects import Flow
 __all__ = ["acquire_token_on_behalf_of"]
 
 
+_ACCEPTED = frozenset({"data", "authority"})
+"""The keywords of ``acquire_token_on_behalf_of`` beyond its named parameters."""
+
+
 def acquire_token_on_behalf_of(
     ctx: AppContext,
     user_assertion: Any,
     scopes: Any,
     claims_challenge: str | None,
     kwargs: Mapping[str, Any],
+    *,
+    forwarded_client_claims: object = None,
 ) -> Flow[TokenResult]:
-    """The flow of ``acquire_token_on_behalf_of`` (arguments checked now).
+    """The flow of ``acquire_token_on_behalf_of`` (arguments checked now). Tokens
+    obtained with ``forwarded_client_claims`` are cached under their extended key.
 
     Raises:
-        ValueError: an empty assertion, bad scopes or authority.
+        ValueError: an empty assertion, bad scopes or authority, forwarded claims that
+            are not a JSON object string.
+        TypeError: a keyword this method does not take.
     """
+    check_keywords("acquire_token_on_behalf_of", kwargs, _ACCEPTED)
     if not user_assertion or not isinstance(user_assertion, str):
         raise ConfigurationError("user_assertion must be a non-empty string")
     handle = ctx.handle(kwargs.get("authority"))
@@ -46,7 +58,7 @@ def acquire_token_on_behalf_of(
         assertion=user_assertion,
         scopes=scope_list(scopes),
         decorated=ctx.decorate(scopes),
-        data=extra_form_fields(kwargs.get("data")),
+        data=request_data(kwargs.get("data"), forwarded_client_claims=forwarded_client_claims),
         claims_challenge=claims_challenge,
     )
     force = bool(claims_challenge)
@@ -63,6 +75,7 @@ class _Obo:
         "data",
         "decorated",
         "digest",
+        "ext_key",
         "handle",
         "scopes",
     )
@@ -84,6 +97,7 @@ class _Obo:
         self.scopes = scopes
         self.decorated = decorated
         self.data = data
+        self.ext_key = compute_ext_cache_key(data) or None
         self.claims_challenge = claims_challenge
         self.ctx = ctx
 
@@ -96,6 +110,7 @@ class _Obo:
             scopes=self.scopes,
             now=now,
             user_assertion_hash=self.digest,
+            ext_cache_key=self.ext_key,
         )
 
     def flight_key(self, realm: str) -> Hashable:
@@ -106,6 +121,7 @@ class _Obo:
             self.handle.instance,
             realm,
             frozenset(s.lower() for s in self.scopes),
+            self.ext_key,
             self.claims_challenge,
         )
 
@@ -124,7 +140,10 @@ def _fetch(ctx: AppContext, req: _Obo, reason: int) -> Flow[TokenResult | None]:
         )
         if rt is not None:
             form = refresh_token.refresh_token_form(
-                client_id=ctx.client_id, refresh_token=rt["secret"], scopes=req.decorated
+                client_id=ctx.client_id,
+                refresh_token=rt["secret"],
+                scopes=req.decorated,
+                claims=wire_claims(ctx, None, req.data),
             )
             refreshed = yield from _exchange(ctx, req, form, refresh_token.GRANT_TYPE, reason)
             if "error" not in refreshed:
@@ -133,7 +152,7 @@ def _fetch(ctx: AppContext, req: _Obo, reason: int) -> Flow[TokenResult | None]:
         client_id=ctx.client_id,
         assertion=req.assertion,
         scopes=req.decorated,
-        claims=ctx.claims(req.claims_challenge),
+        claims=wire_claims(ctx, req.claims_challenge, req.data),
     )
     return (yield from _exchange(ctx, req, form, on_behalf_of.GRANT_TYPE, reason))
 

@@ -20,6 +20,7 @@ from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.results import TokenResult, error_result, idp_result
 from tokensmith.entra.headers import request_headers
 from tokensmith.errors import IdTokenError, ProtocolError
+from tokensmith.protocol.claims import CLIENT_CLAIMS_FIELD
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.oidc.id_token import check_claim_types
 from tokensmith.protocol.token_endpoint import token_request
@@ -50,15 +51,19 @@ def post_token(
     refresh_reason: int = 0,
     anchor: str | None = None,
     correlation_id: str | None = None,
+    endpoint: str | None = None,
 ) -> Flow[dict[str, Any]]:
     """POST ``form`` (a ``protocol`` form builder's output) with ``data``'s extras under
-    it to ``handle``'s token endpoint, authenticated as the application.
+    it to ``handle``'s token endpoint (or ``endpoint``: a regional one), authenticated
+    as the application. ``data``'s client-originated claims are not sent as a field
+    (the grant's ``claims`` carries them).
 
     Raises:
         MsalServiceError: HTTP 5xx. TransportError: no answer.
     """
     metadata = handle.metadata or (yield from metadata_of(handle))
     body = extra_form_fields(data) if data else {}
+    body.pop(CLIENT_CLAIMS_FIELD, None)
     body.update(form)
     headers = request_headers(
         ctx.base_headers,
@@ -69,7 +74,7 @@ def post_token(
     )
     return (
         yield from token_request(
-            metadata.token_endpoint,
+            endpoint or metadata.token_endpoint,
             body,
             headers=headers,
             client_auth=ctx.client_auth,
@@ -92,6 +97,7 @@ def obtain(
     correlation_id: str | None = None,
     check: Check | None = None,
     save_refresh_token: bool = True,
+    endpoint: str | None = None,
     **event_extra: Any,
 ) -> Flow[TokenResult]:
     """:func:`post_token`, ``check`` on a success, then :func:`record`."""
@@ -104,6 +110,7 @@ def obtain(
         refresh_reason=refresh_reason,
         anchor=anchor,
         correlation_id=correlation_id,
+        endpoint=endpoint,
     )
     if check is not None and "error" not in response:
         yield from check(response)

@@ -185,3 +185,34 @@ def result_shape(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if result is None:
         return None
     return {k: ("<n>" if k in {"expires_in", "refresh_on"} else v) for k, v in result.items()}
+
+
+def cache_view(cache_json: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """A serialized cache with secrets and timestamps masked (the rest kept)."""
+    state = json.loads(cache_json)
+    return {
+        section: {
+            key: {
+                k: "<secret>" if k == "secret" else "<time>" if k in TIME_FIELDS else v
+                for k, v in entry.items()
+            }
+            for key, entry in entries.items()
+        }
+        for section, entries in state.items()
+    }
+
+
+@dataclass
+class StrictFake(RegionalFake):
+    """A fake whose ``post`` takes only what ``requests`` would: an unknown keyword
+    reaching it is a ``TypeError``, as it is for MSAL's default client."""
+
+    def post(  # type: ignore[override]
+        self,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        timeout: Any = None,
+    ) -> Response:
+        return super().post(url, params=params, data=data, headers=headers)
