@@ -37,6 +37,8 @@ _REPLACEMENTS = (
     ("def __enter__(", "def __aenter__("),
     ("def __exit__(", "def __aexit__("),
 )
+# a public method that hands over to the parent's (or a sibling) awaits it
+_AWAITED_CALL = re.compile(r"\b(super\(\)\.(?!_)|self\.acquire_token_silent_with_error\()")
 _PUBLIC_METHOD = re.compile(r"^(    )def ((?!_)\w+|__aenter__|__aexit__)\(", re.MULTILINE)
 _DOCSTRING = re.compile(r'\A"""(.*?)"""', re.DOTALL)
 
@@ -46,6 +48,7 @@ def transform(name: str, source: str) -> str:
     text = source
     for old, new in _REPLACEMENTS:
         text = text.replace(old, new)
+    text = _AWAITED_CALL.sub(r"await \1", text)
     text = _PUBLIC_METHOD.sub(r"\1async def \2(", text)
     doc = (
         f"The async twin of :mod:`tokensmith.application.{name}`: the same methods and\n"

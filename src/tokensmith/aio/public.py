@@ -7,12 +7,13 @@ do not edit (``make check`` fails when it differs).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tokensmith.aio.client_application import ClientApplication
-from tokensmith.engine import interactive, user_flows
-from tokensmith.engine.results import TokenResult
+from tokensmith.broker.policy import broker_for
+from tokensmith.engine import broker, broker_signin, interactive, user_flows
+from tokensmith.engine.results import Account, TokenResult
 
 __all__ = ["PublicClientApplication"]
 
@@ -34,17 +35,104 @@ class PublicClientApplication(ClientApplication):
         enable_broker_on_mac: bool | None = None,
         enable_broker_on_linux: bool | None = None,
         enable_broker_on_wsl: bool | None = None,
+        broker_backend: Any = None,
         **kwargs: Any,
     ) -> None:
-        """Same parameters as MSAL's. The ``enable_broker_on_*`` opt-ins are accepted
-        and recorded; no broker backend is wired yet, so every flow runs in-process."""
+        """Same parameters as MSAL's; the ``enable_broker_on_*`` opt-ins follow MSAL's
+        rules (docs/brokers.md). ``broker_backend`` (tokensmith): ``"dbus"`` (Linux's
+        default), ``"pymsalruntime"`` (elsewhere) or a ``BrokerBackend`` object.
+
+        Raises:
+            ImportError: a broker is opted in but its package is not installed.
+        """
         super().__init__(client_id, client_credential, **kwargs)
-        self._broker_opt_ins = {
-            "windows": enable_broker_on_windows,
-            "mac": enable_broker_on_mac,
-            "linux": enable_broker_on_linux,
-            "wsl": enable_broker_on_wsl,
-        }
+        self._broker = broker_for(
+            self._ctx.default.spec.kind,
+            windows=enable_broker_on_windows,
+            mac=enable_broker_on_mac,
+            linux=enable_broker_on_linux,
+            wsl=enable_broker_on_wsl,
+            allow_broker=kwargs.get("allow_broker"),
+            backend=broker_backend,
+        )
+
+    async def is_pop_supported(self) -> bool:
+        """True when this app's broker issues PoP (signed HTTP request) tokens."""
+        return self._broker is not None and self._broker.backend.capabilities.pop
+
+    # -- the calls a broker takes over (docs/brokers.md); without one, the parent's --
+
+    async def get_accounts(self, username: str | None = None) -> list[Account]:
+        """The cache's accounts; with a broker, also those the broker knows for this app."""
+        cached = await super().get_accounts(username)
+        if self._broker is None or username is not None:
+            return cached
+        return await self._run(broker.broker_accounts(self._ctx, self._broker, cached))
+
+    async def remove_account(self, account: Mapping[str, Any]) -> None:
+        """Sign the account out of the broker (if on), then forget it in the cache."""
+        if self._broker is not None and account:
+            await self._run(broker.sign_out(self._ctx, self._broker, account))
+        await super().remove_account(account)
+
+    async def acquire_token_silent_with_error(
+        self,
+        scopes: list[str],
+        account: Mapping[str, Any] | None,
+        authority: Any = None,
+        force_refresh: bool = False,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> TokenResult | None:
+        """As the parent's; broker accounts are refreshed by the broker."""
+        if self._broker is None:
+            return await super().acquire_token_silent_with_error(
+                scopes, account, authority, force_refresh, claims_challenge, **kwargs
+            )
+        flow = broker.acquire_token_silent(
+            self._ctx,
+            self._broker,
+            scopes,
+            account,
+            authority,
+            force_refresh,
+            claims_challenge,
+            kwargs,
+        )
+        return await self._run(flow)
+
+    async def acquire_token_silent(
+        self,
+        scopes: list[str],
+        account: Mapping[str, Any] | None,
+        authority: Any = None,
+        force_refresh: bool = False,
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> TokenResult | None:
+        """As the parent's; broker accounts are refreshed by the broker."""
+        result = await self.acquire_token_silent_with_error(
+            scopes, account, authority, force_refresh, claims_challenge, **kwargs
+        )
+        return result if result and "error" not in result else None
+
+    async def acquire_token_by_username_password(
+        self,
+        username: str,
+        password: str,
+        scopes: list[str],
+        claims_challenge: str | None = None,
+        **kwargs: Any,
+    ) -> TokenResult:
+        """As the parent's; through the broker where it takes passwords (WAM, macOS)."""
+        if self._broker is None or not self._broker.backend.capabilities.username_password:
+            return await super().acquire_token_by_username_password(
+                username, password, scopes, claims_challenge, **kwargs
+            )
+        flow = broker_signin.acquire_token_by_username_password(
+            self._ctx, self._broker, username, password, scopes, claims_challenge, kwargs
+        )
+        return await self._run(flow)
 
     async def initiate_device_flow(
         self, scopes: list[str] | None = None, *, claims_challenge: str | None = None, **kwargs: Any
@@ -91,9 +179,10 @@ class PublicClientApplication(ClientApplication):
             port: the loopback port (default: a free one); the redirect URI is
                 ``http://localhost:<port>``.
             extra_scopes_to_consent: more scopes to consent to now, not in this token.
-            parent_window_handle: accepted for MSAL compatibility (no broker here).
+            parent_window_handle: with a broker, required: the app's window, or
+                ``CONSOLE_WINDOW_HANDLE`` for a console app.
             on_before_launching_ui: called as ``on_before_launching_ui(ui="browser")``.
-            auth_scheme: PoP needs a broker; any value raises ``ValueError``.
+            auth_scheme: a ``PopAuthScheme`` (PoP token) needs a broker that takes it.
             **kwargs: MSAL's ``welcome_template``, ``success_template``,
                 ``error_template``, ``auth_uri_callback`` (called with the address when
                 no browser opened), ``browser_name`` (a name given to
@@ -110,6 +199,24 @@ class PublicClientApplication(ClientApplication):
             ValueError: bad arguments, or the port cannot be listened on.
             IdTokenError: the id_token failed validation (nonce, issuer, ...).
         """
+        if self._broker is not None:
+            return await self._run(
+                broker_signin.acquire_token_interactive(
+                    self._ctx,
+                    self._broker,
+                    scopes,
+                    prompt=prompt,
+                    login_hint=login_hint,
+                    claims_challenge=claims_challenge,
+                    max_age=max_age,
+                    extra_scopes_to_consent=extra_scopes_to_consent,
+                    parent_window_handle=parent_window_handle,
+                    console=self.CONSOLE_WINDOW_HANDLE,
+                    on_before_launching_ui=on_before_launching_ui,
+                    auth_scheme=auth_scheme,
+                    data=kwargs.get("data"),
+                )
+            )
         flow = interactive.acquire_token_interactive(
             self._ctx,
             scopes,

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from tokensmith.protocol.effects import BrowserSignIn, Done, Effect, Flow, Shared, Sleep
+from tokensmith.protocol.effects import BrokerCall, BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
 from tokensmith.transport import deadline as _deadline
 from tokensmith.transport.base import AsyncTransport
@@ -78,5 +78,10 @@ async def _carry_out(
 
         answer = await sign_in_async(effect)
         _deadline.reopened()
+        return answer
+    if isinstance(effect, BrokerCall):
+        answer = await asyncio.to_thread(effect.call)
+        if effect.interactive:
+            _deadline.reopened()
         return answer
     raise TypeError(f"a flow yielded {type(effect).__name__}, which is not an effect")

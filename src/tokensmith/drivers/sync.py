@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tokensmith.protocol.effects import BrowserSignIn, Done, Effect, Flow, Shared, Sleep
+from tokensmith.protocol.effects import BrokerCall, BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
 from tokensmith.transport import deadline as _deadline
 from tokensmith.transport.base import Transport
@@ -79,5 +79,10 @@ def _carry_out(effect: Effect, transport: Transport, sleep: Callable[[float], No
 
         answer = sign_in(effect)
         _deadline.reopened()
+        return answer
+    if isinstance(effect, BrokerCall):
+        answer = effect.call()
+        if effect.interactive:
+            _deadline.reopened()
         return answer
     raise TypeError(f"a flow yielded {type(effect).__name__}, which is not an effect")

@@ -12,6 +12,8 @@ effect              the driver                                  the flow is sent
                       flight, threads and coroutines alike)
 :class:`BrowserSignIn` opens the loopback listener and the        the authorization response
                       system browser, waits for the answer        (a dict of parameters)
+:class:`BrokerCall`   makes one blocking broker call (in a        what the call returned
+                      worker thread under asyncio)
 ==================  ==========================================  =========================
 
 When the driver fails to carry an effect out (a transport error, a sign-in timeout, a
@@ -29,6 +31,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 from tokensmith.protocol.http import HttpRequest
 
 __all__ = [
+    "BrokerCall",
     "BrowserSignIn",
     "Done",
     "Effect",
@@ -107,7 +110,19 @@ class BrowserSignIn:
     on_before_launching_ui: Callable[..., object] | None = field(default=None, repr=False)
 
 
-Effect = HttpRequest | Sleep | Shared[Any] | BrowserSignIn
+@dataclass(frozen=True, slots=True)
+class BrokerCall:
+    """Ask the driver to make one call to an authentication broker
+    (:mod:`tokensmith.broker`): ``call()``, which blocks, run in a worker thread by
+    the async driver. ``interactive``: the call waits for a person (the broker's
+    sign-in UI), so the call's deadline starts afresh afterwards."""
+
+    operation: str
+    call: Callable[[], Any] = field(repr=False)
+    interactive: bool = False
+
+
+Effect = HttpRequest | Sleep | Shared[Any] | BrowserSignIn | BrokerCall
 Flow = Generator[Effect, Any, T]
 """A flow yields effects, is sent their answers (see the module doc), returns ``T``."""
 
