@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.application import factory
+from tokensmith.application import http_client as live_client
 from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
 from tokensmith.cache import TokenCache
 from tokensmith.drivers.sync import run_flow
@@ -37,6 +38,7 @@ class AppCore:
     """MSAL's ``ClientApplication`` constructor (sync and async twins alike)."""
 
     _is_public = False
+    _http_client_class: type[live_client.AppHttpClient | live_client.AsyncAppHttpClient]
 
     def __init__(
         self,
@@ -87,7 +89,6 @@ class AppCore:
             raise ConfigurationError("allow_broker is only for PublicClientApplication")
         self.client_id = client_id
         self.client_credential = client_credential
-        self.http_client = http_client
         self.app_name = app_name
         self.app_version = app_version
         self._azure_region = azure_region
@@ -124,6 +125,21 @@ class AppCore:
         self.authority = Authority(self._ctx.default.spec, _weak_resolver(self))
 
     @property
+    def http_client(self) -> Any:
+        """The ``http_client`` given to the constructor, else a live client with MSAL's
+        ``get``/``post`` over this application's transport stack (async ``get``/``post``
+        for :mod:`tokensmith.aio`); read-only."""
+        given = self._transport_options.http_client
+        if given is not None:
+            return given
+        view = self.__dict__.get("_http_client_view")
+        if view is None:
+            view = self._http_client_view = self._http_client_class(
+                live_client.weak_runner(self._run)  # type: ignore[attr-defined]
+            )
+        return view
+
+    @property
     def token_cache(self) -> TokenCache:
         """The token cache every call reads and writes (assignable)."""
         return self._ctx.cache
@@ -153,6 +169,8 @@ class AppCore:
 class SyncRunner(AppCore):
     """Runs flows with the sync driver over a lazily built transport stack."""
 
+    _http_client_class = live_client.AppHttpClient
+
     _transport: Transport | None = None
 
     def _run(self, flow: Flow[T]) -> T:
@@ -180,6 +198,8 @@ class SyncRunner(AppCore):
 class AsyncRunner(AppCore):
     """Runs flows with the asyncio driver over a lazily built async transport stack
     (httpx.AsyncClient by default; bound to the loop that first uses it)."""
+
+    _http_client_class = live_client.AsyncAppHttpClient
 
     _async_transport: AsyncTransport | None = None
 

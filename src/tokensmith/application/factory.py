@@ -4,6 +4,7 @@ and the transport stacks (sync and async) the drivers send through."""
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,17 @@ def _client_auth(
         return PublicClientAuth()
     if credential is None:
         raise ConfigurationError("ConfidentialClientApplication needs a client_credential")
+    if isinstance(credential, Mapping) and isinstance(
+        credential.get("client_assertion"), (str, bytes)
+    ):
+        # MSAL's warning, as MSAL gives it (its category and the caller's line)
+        warnings.warn(
+            "Passing a static string/bytes 'client_assertion' is discouraged because the "
+            "JWT will eventually expire. Pass a no-arg callable instead (optionally "
+            "wrapped in AutoRefresher) so a fresh assertion is obtained on demand.",
+            DeprecationWarning,
+            stacklevel=4,
+        )
     return client_auth_from_credential(
         credential, client_id=client_id, is_adfs=spec.is_adfs, client_claims=client_claims
     )
