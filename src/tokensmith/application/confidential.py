@@ -95,11 +95,13 @@ class ConfidentialClientApplication(ClientApplication):
         """A token of one user (named by ``username`` or ``user_object_id``, not both)
         for a federated identity credential such as an agent's instance token
         (Entra's ``user_fic`` grant); always sent to the provider, then cached as the
-        user's sign-in. ``forwarded_client_claims`` is not built yet (issue 9).
+        user's sign-in. ``forwarded_client_claims`` (a JSON object string) is merged
+        into ``claims`` and keys the cached token. Keywords: ``data``, ``authority``.
 
         Raises:
             ValueError: an empty assertion, neither or both user names, bad scopes,
-                or ``forwarded_client_claims`` given.
+                forwarded claims that are not a JSON object string.
+            TypeError: any other keyword.
         """
         flow = user_fic.acquire_token_by_user_fic(
             self._ctx,
@@ -108,6 +110,7 @@ class ConfidentialClientApplication(ClientApplication):
             username,
             user_object_id,
             claims_challenge,
-            dict(kwargs, forwarded_client_claims=forwarded_client_claims),
+            kwargs,
+            forwarded_client_claims=forwarded_client_claims,
         )
         return self._run(flow)

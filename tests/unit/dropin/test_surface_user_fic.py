@@ -121,11 +121,45 @@ def test_bad_arguments_raise_what_msal_raises(args: tuple[Any, ...], kwargs: Any
     assert issubclass(raised[1], raised[0]) and raised[0] is ValueError
 
 
-def test_forwarded_client_claims_is_refused_not_ignored() -> None:
+def test_forwarded_client_claims_are_sent_and_cached_as_msal_does() -> None:
+    forwarded = '{"access_token": {"xms_agent": {"essential": true}}}'
+    challenge = '{"access_token": {"nbf": {"essential": true, "value": "1"}}}'
+    call = {"username": USERNAME, "forwarded_client_claims": forwarded}
+    runs = []
+    for module in (msal, tokensmith):
+        server = FakeEntraHttp()
+        app = _app(module, server, client_capabilities=["CP1"])
+        result = app.acquire_token_by_user_federated_identity_credential(
+            SCOPES, FIC, claims_challenge=challenge, **call
+        )
+        (post,) = server.token_posts()
+        runs.append((dict(result), post.data, cache_sections(app.token_cache.serialize())))
+    (their_result, their_form, their_cache), (our_result, our_form, our_cache) = runs
+    assert our_form == their_form
+    assert "client_claims" not in our_form  # the pseudo-field never goes on the wire
+    assert json.loads(our_form["claims"])["access_token"]["xms_agent"] == {"essential": True}
+    assert our_result == their_result
+    assert our_cache == their_cache
+    (at,) = json.loads(json.dumps(our_cache))["AccessToken"].values()
+    assert at["ext_cache_key"]  # keyed by the forwarded claims, as MSAL keys it
+
+
+@pytest.mark.parametrize("forwarded", [{"a": 1}, "not json", "[1]"])
+def test_bad_forwarded_client_claims_raise_what_msal_raises(forwarded: Any) -> None:
+    for module in (msal, tokensmith):
+        server = FakeEntraHttp()
+        with pytest.raises(ValueError):
+            _app(module, server).acquire_token_by_user_federated_identity_credential(
+                SCOPES, FIC, username=USERNAME, forwarded_client_claims=forwarded
+            )
+        assert server.token_posts() == []
+
+
+def test_an_unknown_keyword_is_refused_naming_it() -> None:
     app = _app(tokensmith, FakeEntraHttp())
-    with pytest.raises(ValueError, match="forwarded_client_claims"):
+    with pytest.raises(TypeError, match="fmi_path"):
         app.acquire_token_by_user_federated_identity_credential(
-            SCOPES, FIC, username=USERNAME, forwarded_client_claims='{"id_token": {}}'
+            SCOPES, FIC, username=USERNAME, fmi_path="a/b"
         )
 
 
