@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv check lint typecheck structure test unit demo demo-node bench sysdeps interop-deps browser-deps clean
+.PHONY: all venv check lint typecheck structure test unit demo demo-node bench sysdeps interop-deps browser-deps tmux-deps clean
 
 all: test
 
@@ -28,6 +28,9 @@ interop-deps: sysdeps
 browser-deps:
 	bash scripts/browser-deps.sh
 
+tmux-deps:
+	bash scripts/tmux-deps.sh
+
 lint: venv
 	$(BIN)/ruff check src tests bench examples scripts
 	$(BIN)/ruff format --check src tests bench examples scripts
@@ -45,7 +48,7 @@ check: lint typecheck structure
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
-test: venv interop-deps browser-deps check
+test: venv interop-deps browser-deps tmux-deps check
 	$(BIN)/pytest -q
 
 demo: venv

@@ -262,6 +262,9 @@ class SerializableTokenCache(TokenCache):
             try:
                 with gc_paused():
                     loaded = json.loads(state)
+            except json.JSONDecodeError as exc:
+                where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+                raise ProtocolError(f"token cache state is not valid JSON ({where})") from exc
             except (ValueError, TypeError, RecursionError) as exc:
                 raise ProtocolError("token cache state is not valid JSON") from exc
         if not isinstance(loaded, dict):

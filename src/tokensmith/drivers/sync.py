@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tokensmith.progress import report_device_wait as _report_device_wait
 from tokensmith.protocol.effects import BrokerCall, BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
 from tokensmith.transport import deadline as _deadline
@@ -67,6 +68,8 @@ def _carry_out(effect: Effect, transport: Transport, sleep: Callable[[float], No
     if isinstance(effect, Sleep):
         if not effect.waits_for_user:
             _deadline.before_sleep(effect.seconds)
+        elif effect.seconds_left is not None:
+            _report_device_wait(effect.seconds_left)
         sleep(effect.seconds)
         if effect.waits_for_user:
             _deadline.reopened()

@@ -13,6 +13,7 @@ from tokensmith._redact import logger
 from tokensmith.interactive.browser import open_browser, show_address
 from tokensmith.interactive.listener import LoopbackListener
 from tokensmith.interactive.templates import Pages
+from tokensmith.progress import report_browser_wait
 from tokensmith.protocol.effects import BrowserSignIn
 
 __all__ = ["sign_in", "sign_in_async"]
@@ -47,6 +48,8 @@ def _opened(request: BrowserSignIn) -> Iterator[LoopbackListener]:
             request.on_before_launching_ui(ui="browser")
         target = listener.welcome_uri if pages.welcome else auth_uri
         logger.debug("Interactive sign-in: waiting on loopback port %s", listener.port)
-        if not open_browser(target, request.browser_name):
+        opened = open_browser(target, request.browser_name)
+        if not opened:
             show_address(target, request.auth_uri_callback)
+        report_browser_wait(target, request.timeout, opened)
         yield listener

@@ -205,5 +205,6 @@ def poll_device_flow(
             if waited >= interval:
                 break
             step = min(1.0, interval - waited)
-            yield Sleep(step, waits_for_user=True)
+            left = float(flow["expires_at"]) - clock()
+            yield Sleep(step, waits_for_user=True, seconds_left=max(0.0, left))
             waited += step

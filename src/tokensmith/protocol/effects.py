@@ -52,11 +52,14 @@ class Sleep:
 
     ``waits_for_user``: the flow waits for a person (a device-code poll interval), not
     for a server; the driver then starts the call's deadline afresh afterwards, where
-    a retry's wait counts against it.
+    a retry's wait counts against it. ``seconds_left``: how long the person has left
+    (a device code's remaining lifetime), which the driver reports as progress
+    (:mod:`tokensmith.progress`).
     """
 
     seconds: float
     waits_for_user: bool = False
+    seconds_left: float | None = None
 
 
 class FlightGroup(Protocol):

@@ -1,33 +1,34 @@
-"""The ``tokensmith`` command line.
+"""``tokensmith dev-idp``: run the offline Entra-compatible identity provider.
 
-Subcommands:
-    dev-idp   run the offline Entra-compatible identity provider (docs/dev-idp.md)
-
-Subcommand modules are imported only when their subcommand runs, so importing this
-module (or ``tokensmith``) stays cheap. Errors in the arguments or the configuration
-are one line on stderr and exit status 2; SIGINT (Ctrl-C) and SIGTERM stop the server
-cleanly with status 0.
+Errors in the arguments or the configuration are one line on stderr and exit status
+2; SIGINT (Ctrl-C) and SIGTERM stop the server cleanly with status 0. While it runs,
+``--profile dev-idp`` in the other commands finds it (:mod:`tokensmith.cli.devidp_record`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tokensmith.cli import devidp_record
+from tokensmith.cli.output import Output
 
 if TYPE_CHECKING:
     from tokensmith.devidp import DevIdP
 
-__all__ = ["main"]
+__all__ = ["DEFAULT_PORT", "HELP", "configure", "default_state_dir", "run"]
 
+HELP = "run the offline Entra-compatible identity provider"
 DEFAULT_PORT = 8443
+PORT_ENV = "TOKENSMITH_DEV_IDP_PORT"
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -53,30 +54,27 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _default_state_dir() -> Path:
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/tokensmith/dev-idp`` (absolute)."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "tokensmith" / "dev-idp"
+    return (Path(base) / "tokensmith" / "dev-idp").absolute()
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tokensmith", description="The tokensmith command line.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-    idp = commands.add_parser(
-        "dev-idp",
-        help="run the offline Entra-compatible identity provider",
-        description="Serve Entra's v2.0 protocol over HTTPS on loopback (docs/dev-idp.md).",
-    )
-    idp.add_argument("--config", type=Path, help="TOML configuration (default: built-in)")
+def configure(idp: argparse.ArgumentParser) -> None:
+    """The dev IdP's arguments."""
+    idp.add_argument("--config", type=Path, help="TOML merged over the built-in configuration")
     idp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     idp.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)"
+        "--port",
+        type=_port,
+        default=None,
+        help=f"port (default ${PORT_ENV}, else {DEFAULT_PORT}; 0 = any free one)",
     )
     idp.add_argument(
         "--state-dir",
         type=Path,
         default=None,
-        help=f"CA, TLS and signing keys, reused across runs (default {_default_state_dir()})",
+        help=f"CA, TLS and signing keys, reused across runs (default {default_state_dir()})",
     )
     idp.add_argument(
         "--auto-complete-device",
@@ -91,12 +89,24 @@ def _parser() -> argparse.ArgumentParser:
         "--log-level",
         choices=_LOG_LEVELS,
         default="warning",
-        help="log to stderr from this level (default warning; never logs secrets)",
+        help="log to stderr from this level (info: a line per request; never logs secrets)",
     )
-    return parser
 
 
-def _dev_idp(args: argparse.Namespace) -> int:
+def _chosen_port(args: argparse.Namespace) -> int:
+    if args.port is not None:
+        return int(args.port)
+    text = os.environ.get(PORT_ENV)
+    if not text:
+        return DEFAULT_PORT
+    try:
+        return _port(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{PORT_ENV}: {exc}") from None
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    """Serve until Ctrl-C or SIGTERM."""
     try:
         from tokensmith.devidp import DEFAULT_CONFIG_TOML, DevIdP, default_config, load_config
     except ImportError as exc:  # pragma: no cover - Python 3.10 without the extra
@@ -109,43 +119,55 @@ def _dev_idp(args: argparse.Namespace) -> int:
     if args.print_config:
         print(DEFAULT_CONFIG_TOML, end="")
         return 0
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=args.log_level.upper(),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    devidp_logger = logging.getLogger("tokensmith.devidp")
+    devidp_logger.addHandler(handler)
+    devidp_logger.setLevel(args.log_level.upper())
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     idp: DevIdP | None = None
+    port = None
     try:
+        port = _chosen_port(args)
         config = load_config(args.config) if args.config else default_config()
-        idp = DevIdP(
-            config,
-            host=args.host,
-            port=args.port,
-            state_dir=args.state_dir or _default_state_dir(),
-        )
+        state_dir = (args.state_dir or default_state_dir()).absolute()
+        idp = DevIdP(config, host=args.host, port=port, state_dir=state_dir)
         idp.start()
         if args.auto_complete_device:
             idp.device_code_auto_complete_user = args.auto_complete_device
+        devidp_record.record(idp.base_url, idp.ca_path)
         _banner(idp)
         while True:  # sleep in short steps so SIGINT and SIGTERM are seen at once
             time.sleep(0.5)
-    except (ConfigurationError, OSError, OverflowError) as exc:
-        print(f"tokensmith dev-idp: {_one_line(exc)}", file=sys.stderr)
+    except (ConfigurationError, OSError, OverflowError, ValueError) as exc:
+        print(f"tokensmith dev-idp: {_describe(exc, args.host, port)}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, _Terminated):
         print("\nstopped", flush=True)
     finally:
         if idp is not None:
+            devidp_record.forget()
             idp.stop()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        devidp_logger.removeHandler(handler)
     return 0
 
 
+def _describe(exc: BaseException, host: str, port: int | None) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another dev IdP?): stop it, or pass "
+            f"--port N (0 picks a free one) or set {PORT_ENV}"
+        )
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot bind {host}: not an address of this machine"
+    return _one_line(exc)
+
+
 def _banner(idp: DevIdP) -> None:
-    ca = idp.ca_path
+    ca = idp.ca_path.absolute()
     tenants = ", ".join(t.domains[0] if t.domains else t.id for t in idp.config.tenants)
     print(
         f"tokensmith dev-idp listening on {idp.base_url}\n"
@@ -153,6 +175,7 @@ def _banner(idp: DevIdP) -> None:
         f"  authorities    : {idp.authority('organizations')} (also /common, /consumers,\n"
         f"                   /<tenant GUID or domain>; tenants: {tenants})\n"
         f"  trust the CA   : export REQUESTS_CA_BUNDLE={ca} SSL_CERT_FILE={ca}\n"
+        f"  tokensmith CLI : tokensmith login --profile dev-idp --device-code\n"
         f"  tokensmith     : PublicClientApplication(..., authority=..., verify='{ca}')\n"
         f"  MSAL Python    : PublicClientApplication(..., authority=..., verify='{ca}',\n"
         f"                   instance_discovery=False)\n"
@@ -160,15 +183,3 @@ def _banner(idp: DevIdP) -> None:
         "Press Ctrl-C to stop.",
         flush=True,
     )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tokensmith`` script."""
-    args = _parser().parse_args(argv)
-    if args.command == "dev-idp":
-        return _dev_idp(args)
-    return 2  # pragma: no cover - argparse rejects unknown commands
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

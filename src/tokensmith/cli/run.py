@@ -1,0 +1,91 @@
+"""Parse the command line, run the command, turn failures into one line and a status.
+
+Every failure ends here: a :class:`~tokensmith.errors.TokensmithError` becomes
+``tokensmith: <message>`` on stderr (and a JSON error with ``--json``) and the exit
+status of its kind; Ctrl-C becomes status 130 with nothing half-written. No traceback
+reaches the person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from tokensmith._version import __version__
+from tokensmith.cli import exit_codes
+from tokensmith.cli.commands import COMMANDS
+from tokensmith.cli.output import Output
+from tokensmith.errors import (
+    ConfigurationError,
+    MsalServiceError,
+    ProtocolError,
+    TokensmithError,
+    TransportError,
+)
+
+__all__ = ["build_parser", "failure_status", "run"]
+
+
+class CommandFailed(Exception):
+    """A command's own failure with a code, a message, a hint and a status."""
+
+    def __init__(self, code: str, message: str, hint: str | None, status: int) -> None:
+        super().__init__(message)
+        self.code, self.message, self.hint, self.status = code, message, hint, status
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    """The parser of every registered command, and the modules by command name."""
+    parser = argparse.ArgumentParser(
+        prog="tokensmith",
+        description="Tokens from Microsoft Entra ID and OpenID providers, and an offline "
+        "Entra for development. Exit statuses: 0 ok, 1 refused, 2 usage, 3 unreachable, "
+        "4 not signed in, 5 not verified, 130 cancelled (docs/cli.md).",
+    )
+    parser.add_argument("--version", action="version", version=f"tokensmith {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print a JSON document (for scripts)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules: dict[str, ModuleType] = {}
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP, parents=[common])
+        module.configure(sub)
+        modules[name] = module
+    return parser, modules
+
+
+def failure_status(exc: TokensmithError) -> tuple[str, int]:
+    """The JSON error code and the exit status of a library exception."""
+    if isinstance(exc, ConfigurationError):
+        return "usage", exit_codes.USAGE
+    if isinstance(exc, (TransportError, MsalServiceError, ProtocolError)):
+        return "unreachable", exit_codes.UNREACHABLE
+    return "failed", exit_codes.FAILED
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run ``tokensmith`` with ``argv`` (``sys.argv[1:]`` when None)."""
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return exit_codes.USAGE
+    out = Output(json_mode=getattr(args, "json", False))
+    try:
+        status: int = modules[args.command].run(args, out)
+    except CommandFailed as failed:
+        return out.error(failed.code, failed.message, failed.hint, failed.status)
+    except KeyboardInterrupt:
+        return out.error("cancelled", "cancelled (Ctrl-C); nothing was saved", None, 130)
+    except TokensmithError as exc:
+        code, status = failure_status(exc)
+        return out.error(code, _one_line(exc), None, status)
+    return status
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
