@@ -19,6 +19,8 @@ __all__ = ["ConfidentialClientApplication"]
 class ConfidentialClientApplication(ClientApplication):
     """MSAL's confidential client: client credentials, on-behalf-of, auth code for web apps."""
 
+    _is_confidential = True
+
     async def acquire_token_for_client(
         self,
         scopes: list[str],

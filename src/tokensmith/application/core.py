@@ -23,10 +23,8 @@ from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
 from tokensmith.cache import TokenCache
 from tokensmith.drivers.sync import run_flow
 from tokensmith.engine.context import metadata_of
-from tokensmith.engine.dpop import binding_of, dpop_setting
 from tokensmith.entra.headers import library_headers
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.dpop import DPoPKey
 from tokensmith.protocol.effects import Done, Flow
 from tokensmith.transport.base import AsyncTransport, Transport
 from tokensmith.transport.deadline import DEFAULT_DEADLINE, check_deadline
@@ -40,6 +38,7 @@ class AppCore:
     """MSAL's ``ClientApplication`` constructor (sync and async twins alike)."""
 
     _is_public = False
+    _is_confidential = False
     _http_client_class: type[live_client.AppHttpClient | live_client.AsyncAppHttpClient]
 
     def __init__(
@@ -70,7 +69,7 @@ class AppCore:
         clock: Clock | None = None,
         sleep: Callable[[float], Any] | None = None,
         deadline: float | None = DEFAULT_DEADLINE,
-        dpop: Any = None,
+        region_discovery_endpoint: str | None = None,
     ) -> None:
         """Build the application. No network I/O happens here (discovery is lazy).
 
@@ -79,9 +78,10 @@ class AppCore:
         :mod:`tokensmith.aio` an :class:`~tokensmith.transport.AsyncTransport`),
         ``deadline`` (the seconds one acquire call may take, retries and slow bodies
         included, where ``timeout`` bounds each connect and read; ``None``: no bound;
-        docs/architecture.md, Transport), ``dpop`` (``True`` or a
-        :class:`~tokensmith.DPoPKey`: every token is DPoP-bound, RFC 9449; docs/dpop.md),
-        and ``clock`` (epoch-seconds callable) and ``sleep`` (both for tests).
+        docs/architecture.md, Transport), and ``clock`` (epoch-seconds callable) and
+        ``sleep`` (both for tests).
+        ``region_discovery_endpoint``: the IMDS compute metadata URL that
+        ``azure_region=True`` asks (tests point it at a stand-in on loopback).
 
         Raises:
             ValueError: a parameter is not acceptable (``ConfigurationError``, or
@@ -89,7 +89,8 @@ class AppCore:
         """
         if not client_id or not isinstance(client_id, str):
             raise ConfigurationError("client_id must be a non-empty string")
-        if allow_broker and not self._is_public:
+        if allow_broker and (client_credential or self._is_confidential):
+            # MSAL's rule: a plain ClientApplication without a credential may ask for it
             raise ConfigurationError("allow_broker is only for PublicClientApplication")
         self.client_id = client_id
         self.client_credential = client_credential
@@ -113,6 +114,8 @@ class AppCore:
             is_public=self._is_public,
             exclude_scopes=exclude_scopes,
             client_capabilities=client_capabilities,
+            azure_region=azure_region,
+            region_endpoint=region_discovery_endpoint,
         )
         self._transport_options = factory.TransportOptions(
             http_client,
@@ -126,7 +129,6 @@ class AppCore:
             check_deadline(deadline),
         )
         self._transport_lock = threading.Lock()
-        self._ctx.dpop = dpop_setting(dpop)
         self.authority = Authority(self._ctx.default.spec, _weak_resolver(self))
 
     @property
@@ -152,13 +154,6 @@ class AppCore:
     @token_cache.setter
     def token_cache(self, cache: TokenCache) -> None:
         self._ctx.cache = cache
-
-    @property
-    def dpop_key(self) -> DPoPKey | None:
-        """The key this application's DPoP proofs are signed with (None without
-        ``dpop=``); with ``dpop=True``, the one kept in the token cache."""
-        binding = binding_of(self._ctx)
-        return None if binding is None else binding.key
 
     def _resolve_default(self, spec: AuthoritySpec) -> AuthorityMetadata:
         """Discovery for MSAL's ``app.authority`` object, which reads it synchronously."""

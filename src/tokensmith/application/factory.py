@@ -4,6 +4,7 @@ and the transport stacks (sync and async) the drivers send through."""
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,12 @@ from tokensmith.authority import AuthoritySpec, parse_authority
 from tokensmith.cache import TokenCache
 from tokensmith.engine.context import AppContext
 from tokensmith.entra.instance_discovery import aliases_for
+from tokensmith.entra.region import (
+    IMDS_COMPUTE_ENDPOINT,
+    REGION_MEMO,
+    RegionChoice,
+    configured_region,
+)
 from tokensmith.errors import AuthorityError, ConfigurationError
 from tokensmith.protocol.client_auth import (
     ClientAuth,
@@ -43,12 +50,19 @@ def build_context(
     is_public: bool,
     exclude_scopes: Any,
     client_capabilities: Any,
+    azure_region: Any = None,
+    region_endpoint: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> AppContext:
-    """Parse the authority and build the client authentication; no I/O.
+    """Parse the authority, build the client authentication and decide the region
+    (``azure_region``, or ``MSAL_FORCE_REGION`` in ``environ``); no I/O.
 
     Raises:
-        ValueError: bad credential, scopes or authority (``ConfigurationError``).
+        ValueError: bad credential, scopes, authority or region (``ConfigurationError``).
     """
+    environ = os.environ if environ is None else environ
+    has_credential = bool(client_credential) and not is_public
+    region = configured_region(azure_region, has_credential=has_credential, environ=environ)
     if known_authorities is None:
         known_authorities = ()
     if isinstance(known_authorities, (str, bytes)) or not isinstance(known_authorities, Iterable):
@@ -63,7 +77,7 @@ def build_context(
         client_credential, client_id, spec, dict(client_claims or {}) or None, is_public
     )
     use_aliases = instance_discovery is not False and not spec.is_known_to_developer
-    return AppContext(
+    ctx = AppContext(
         client_id=client_id,
         cache=cache,
         client_auth=client_auth,
@@ -76,6 +90,11 @@ def build_context(
         exclude_scopes=frozenset(validate_exclude_scopes(exclude_scopes or [])),
         client_capabilities=tuple(client_capabilities or ()),
     )
+    if region is not False:
+        ctx.memos[REGION_MEMO] = RegionChoice(
+            region, region_endpoint or IMDS_COMPUTE_ENDPOINT, environ
+        )
+    return ctx
 
 
 def _client_auth(
@@ -92,8 +111,8 @@ def _client_auth(
                 "use ConfidentialClientApplication"
             )
         return PublicClientAuth()
-    if credential is None:
-        raise ConfigurationError("ConfidentialClientApplication needs a client_credential")
+    if credential is None or credential == "":
+        return PublicClientAuth()  # MSAL builds it too (requests then carry no credential)
     if isinstance(credential, Mapping) and isinstance(
         credential.get("client_assertion"), (str, bytes)
     ):

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping
-from typing import Any, cast
+from typing import Any
 
+from tokensmith.authority import AuthorityKind
 from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
-from tokensmith.engine.context import AppContext, AuthorityHandle
-from tokensmith.engine.dpop import bound_key_id
+from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.keywords import check_keywords, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
 from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
+from tokensmith.entra.region import REGION_MEMO, RegionChoice, regional_token_endpoint
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.client_credentials import GRANT_TYPE, client_credentials_form
 from tokensmith.protocol.effects import Flow
@@ -104,7 +105,7 @@ class _ForClient:
             scopes=self.scopes,
             now=now,
             ext_cache_key=self.ext_key,
-            key_id=bound_key_id(self.ctx, self.data) if self.data or self.ctx.dpop else None,
+            key_id=self.data.get("key_id") if self.data else None,
         )
 
     def flight_key(self, realm: str) -> Hashable:
@@ -122,16 +123,29 @@ class _ForClient:
         ctx = self.ctx
         claims = wire_claims(ctx, self.claims_challenge, self.data)
         form = client_credentials_form(client_id=ctx.client_id, scopes=self.scopes, claims=claims)
-        return cast(
-            "Flow[TokenResult | None]",
-            obtain(
-                ctx,
-                self.handle,
-                form,
-                api=api.ACQUIRE_TOKEN_FOR_CLIENT,
-                scopes=self.scopes,
-                grant_type=GRANT_TYPE,
-                data=self.data,
-                refresh_reason=reason,
-            ),
+        endpoint = yield from _regional_endpoint(ctx, self.handle)
+        result = yield from obtain(
+            ctx,
+            self.handle,
+            form,
+            api=api.ACQUIRE_TOKEN_FOR_CLIENT,
+            scopes=self.scopes,
+            grant_type=GRANT_TYPE,
+            data=self.data,
+            refresh_reason=reason,
+            endpoint=endpoint,
         )
+        return result
+
+
+def _regional_endpoint(ctx: AppContext, handle: AuthorityHandle) -> Flow[str | None]:
+    """The regional token endpoint of an Entra authority when the application has a
+    region (configured, or detected now once); None: the authority's own."""
+    choice: RegionChoice | None = ctx.memos.get(REGION_MEMO)
+    if choice is None or choice.configured is False or handle.spec.kind is not AuthorityKind.AAD:
+        return None
+    region = yield from choice.region()
+    if region is None:
+        return None
+    metadata = handle.metadata or (yield from metadata_of(handle))
+    return regional_token_endpoint(metadata.token_endpoint, handle.instance, region)
