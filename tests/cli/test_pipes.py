@@ -193,3 +193,18 @@ def test_client_certificate_credential(home: Home, dev_idp: RunningIdP) -> None:
     assert (
         decode_jwt_claims(json.loads(done.stdout)["access_token"])["azpacr"] == "2"
     )  # certificate
+
+
+def test_an_unreachable_provider_is_status_3_with_a_hint(home: Home) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = tokensmith(home, "token", "--client-id", DAEMON, "--scope", "api://x/.default",
+                      "--authority", f"https://127.0.0.1:{port}/contoso.onmicrosoft.com",
+                      "--json", TOKENSMITH_CLIENT_SECRET="s")  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "OpenID discovery (GET https://127.0.0.1:" in done.stderr
+    assert f"is the identity provider running at 127.0.0.1:{port}?" in done.stderr
+    assert json.loads(done.stdout)["error"]["code"] == "unreachable"

@@ -27,6 +27,7 @@ from tokensmith.errors import ConfigurationError, ProtocolError, TransportError,
 from tokensmith.transport import deadline as _deadline
 from tokensmith.transport._describe import host_of, scrub
 from tokensmith.transport.base import HttpRequest, HttpResponse
+from tokensmith.transport.hints import explain
 
 if TYPE_CHECKING:
     import httpx
@@ -154,7 +155,10 @@ def exchange(
         raise ProtocolError(f"{where}: undecodable response ({type(exc).__name__})") from None
     except httpx.HTTPError as exc:
         reason = scrub(str(exc), request.params, request.data) or type(exc).__name__
-        raise TransportError(f"{where} failed: {type(exc).__name__}: {reason}") from None
+        explained = explain(request, type(exc).__name__, reason)
+        error = TransportError(explained.message)
+        error.retryable = explained.retryable
+        raise error from None
 
 
 def read_response(raw: httpx.Response, request: HttpRequest) -> HttpResponse:

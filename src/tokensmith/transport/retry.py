@@ -6,8 +6,10 @@ twin) after every attempt.
 
 Rules:
 
-* Only :class:`~tokensmith.errors.TransportError` (no HTTP answer at all), HTTP 5xx and
-  HTTP 429 are retried; every other exception and status is final.
+* Only :class:`~tokensmith.errors.TransportError` (no HTTP answer at all) whose
+  ``retryable`` is true (not a certificate failure or an unknown host:
+  :mod:`tokensmith.transport.hints`), HTTP 5xx and HTTP 429 are retried; every other
+  exception and status is final.
 * ``Retry-After`` (RFC 9110 §10.2.3: delta-seconds or an HTTP-date) is honoured on
   429/5xx. A wait longer than ``max_retry_after`` is not slept through: the response
   is handed back so the caller (and the throttle) can act on it.
@@ -107,7 +109,7 @@ class RetryPolicy:
         if attempt >= self.max_attempts:
             return None
         if error is not None:
-            if isinstance(error, TransportError):
+            if isinstance(error, TransportError) and error.retryable:
                 return self.backoff_for(attempt)
             return None
         if response is None or not _is_retryable_status(response.status_code):
