@@ -23,8 +23,10 @@ from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
 from tokensmith.cache import TokenCache
 from tokensmith.drivers.sync import run_flow
 from tokensmith.engine.context import metadata_of
+from tokensmith.engine.dpop import binding_of, dpop_setting
 from tokensmith.entra.headers import library_headers
 from tokensmith.errors import ConfigurationError
+from tokensmith.protocol.dpop import DPoPKey
 from tokensmith.protocol.effects import Done, Flow
 from tokensmith.transport.base import AsyncTransport, Transport
 from tokensmith.transport.deadline import DEFAULT_DEADLINE, check_deadline
@@ -70,6 +72,7 @@ class AppCore:
         sleep: Callable[[float], Any] | None = None,
         deadline: float | None = DEFAULT_DEADLINE,
         region_discovery_endpoint: str | None = None,
+        dpop: Any = None,
     ) -> None:
         """Build the application. No network I/O happens here (discovery is lazy).
 
@@ -78,8 +81,9 @@ class AppCore:
         :mod:`tokensmith.aio` an :class:`~tokensmith.transport.AsyncTransport`),
         ``deadline`` (the seconds one acquire call may take, retries and slow bodies
         included, where ``timeout`` bounds each connect and read; ``None``: no bound;
-        docs/architecture.md, Transport), and ``clock`` (epoch-seconds callable) and
-        ``sleep`` (both for tests).
+        docs/architecture.md, Transport), ``dpop`` (``True`` or a
+        :class:`~tokensmith.DPoPKey`: every token is DPoP-bound, RFC 9449; docs/dpop.md),
+        and ``clock`` (epoch-seconds callable) and ``sleep`` (both for tests).
         ``region_discovery_endpoint``: the IMDS compute metadata URL that
         ``azure_region=True`` asks (tests point it at a stand-in on loopback).
 
@@ -129,6 +133,7 @@ class AppCore:
             check_deadline(deadline),
         )
         self._transport_lock = threading.Lock()
+        self._ctx.dpop = dpop_setting(dpop)
         self.authority = Authority(self._ctx.default.spec, _weak_resolver(self))
 
     @property
@@ -154,6 +159,13 @@ class AppCore:
     @token_cache.setter
     def token_cache(self, cache: TokenCache) -> None:
         self._ctx.cache = cache
+
+    @property
+    def dpop_key(self) -> DPoPKey | None:
+        """The key this application's DPoP proofs are signed with (None without
+        ``dpop=``); with ``dpop=True``, the one kept in the token cache."""
+        binding = binding_of(self._ctx)
+        return None if binding is None else binding.key
 
     def _resolve_default(self, spec: AuthoritySpec) -> AuthorityMetadata:
         """Discovery for MSAL's ``app.authority`` object, which reads it synchronously."""

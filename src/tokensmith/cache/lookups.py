@@ -243,7 +243,11 @@ def _at_fits(
     key_id: str | None,
     wanted: frozenset[str],
 ) -> bool:
-    """Exact re-check of an AccessToken candidate (the index may be wider)."""
+    """Exact re-check of an AccessToken candidate (the index may be wider).
+
+    ``key_id``, when given, must equal the entry's; without one, a DPoP-bound entry
+    never fits (it is served only to a caller holding its key, never as Bearer).
+    """
     if ext_cache_key:
         if entry.get("ext_cache_key") != ext_cache_key:
             return False
@@ -253,9 +257,14 @@ def _at_fits(
         same_env(entry, environment)
         and entry.get("client_id") == client_id
         and entry.get("realm") == realm
-        and (key_id is None or entry.get("key_id") == key_id)
+        and (entry.get("key_id") == key_id if key_id is not None else not _dpop_bound(entry))
         and wanted.issubset(scope_tokens(entry.get("target")))
     )
+
+
+def _dpop_bound(entry: dict[str, Any]) -> bool:
+    token_type = entry.get("token_type")
+    return token_type is not None and token_type != "Bearer" and str(token_type).lower() == "dpop"
 
 
 def _owner_fits(

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
+from tokensmith.engine.dpop import binding_of
 from tokensmith.engine.id_tokens import IdTokenExpectations, check_id_token
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.token_call import obtain
@@ -127,6 +128,10 @@ def new_flow(
 ) -> dict[str, Any]:
     """A new flow dict (MSAL's keys): state, PKCE, nonce and the ``auth_uri``."""
     pkce, nonce = new_pkce(), new_nonce()
+    dpop = binding_of(ctx) if ctx.dpop is not None else None
+    if dpop is not None:  # the code is bound to the key (RFC 9449 §10)
+        extra = auth_params.get("extra_params") or {}
+        auth_params["extra_params"] = {"dpop_jkt": dpop.key.jkt, **extra}
     flow: dict[str, Any] = {
         "state": state or secrets.token_urlsafe(16),
         "redirect_uri": redirect_uri,

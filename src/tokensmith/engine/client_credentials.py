@@ -15,6 +15,7 @@ from tokensmith.authority import AuthorityKind
 from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
+from tokensmith.engine.dpop import bound_key_id
 from tokensmith.engine.keywords import check_keywords, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
@@ -105,7 +106,7 @@ class _ForClient:
             scopes=self.scopes,
             now=now,
             ext_cache_key=self.ext_key,
-            key_id=self.data.get("key_id") if self.data else None,
+            key_id=bound_key_id(self.ctx, self.data) if self.data or self.ctx.dpop else None,
         )
 
     def flight_key(self, realm: str) -> Hashable:

@@ -18,6 +18,7 @@ from tokensmith._clock import Clock
 from tokensmith.authority import AuthorityKind, AuthorityMetadata, AuthoritySpec, parse_authority
 from tokensmith.authority.resolve import resolve_metadata
 from tokensmith.cache import TokenCache
+from tokensmith.engine.dpop import DPoPSetting
 from tokensmith.entra.tenants import is_multi_tenant, static_realm
 from tokensmith.protocol.claims import merge_claims
 from tokensmith.protocol.client_auth import ClientAuth
@@ -104,6 +105,9 @@ class AppContext:
         memos: per-application memos of the flows (id token key sets, used auth code
             flows), by name.
     """
+
+    dpop: DPoPSetting | None = None
+    """The application's DPoP opt-in (:mod:`tokensmith.engine.dpop`), None when off."""
 
     def __init__(
         self,

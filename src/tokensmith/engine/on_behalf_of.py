@@ -15,6 +15,7 @@ from typing import Any
 from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle
+from tokensmith.engine.dpop import bound_key_id
 from tokensmith.engine.keywords import check_keywords, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
@@ -111,6 +112,7 @@ class _Obo:
             now=now,
             user_assertion_hash=self.digest,
             ext_cache_key=self.ext_key,
+            key_id=bound_key_id(self.ctx, None) if self.ctx.dpop else None,
         )
 
     def flight_key(self, realm: str) -> Hashable:

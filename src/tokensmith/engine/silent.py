@@ -16,6 +16,7 @@ from tokensmith.authority import AuthorityKind
 from tokensmith.engine.accounts import checked_account
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle
+from tokensmith.engine.dpop import bound_key_id
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
@@ -92,7 +93,7 @@ class SilentRequest:
             realm=realm,
             scopes=self.scopes,
             now=now,
-            key_id=self.data.get("key_id") if self.data else None,
+            key_id=bound_key_id(self.ctx, self.data) if self.data or self.ctx.dpop else None,
         )
 
     def flight_key(self, realm: str) -> Hashable:

@@ -17,6 +17,7 @@ from typing import Any
 from tokensmith._jwt import b64url_encode
 from tokensmith._redact import logger
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
+from tokensmith.engine.dpop import binding_of
 from tokensmith.engine.results import TokenResult, error_result, idp_result
 from tokensmith.entra.headers import request_headers
 from tokensmith.errors import IdTokenError, ProtocolError
@@ -79,6 +80,7 @@ def post_token(
             headers=headers,
             client_auth=ctx.client_auth,
             now=ctx.clock(),
+            dpop=binding_of(ctx) if ctx.dpop is not None else None,
         )
     )
 
@@ -167,11 +169,22 @@ def record(
         "grant_type": grant_type,
     }
     event.update(event_extra)
+    if ctx.dpop is not None and not event["data"].get("key_id"):
+        _bind(ctx, event)
     try:
         ctx.cache.add(event, now=now)
     except ProtocolError as exc:  # the cache refused the response before writing anything
         return _unusable(exc)
     return result
+
+
+def _bind(ctx: AppContext, event: dict[str, Any]) -> None:
+    """Cache a DPoP-bound token with its key's thumbprint as ``key_id`` (the token
+    endpoint refused anything else: :func:`tokensmith.protocol.dpop_client.require_bound`),
+    so that only a caller holding that key is served it."""
+    binding = binding_of(ctx)
+    if binding is not None:
+        event["data"]["key_id"] = binding.key.jkt
 
 
 def _unusable(exc: Exception) -> TokenResult:

@@ -10,6 +10,7 @@ from typing import Any
 
 from tokensmith.authority import AuthorityKind
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
+from tokensmith.engine.dpop import binding_of
 from tokensmith.engine.results import TokenResult, error_result
 from tokensmith.engine.token_call import extra_form_fields, obtain, record
 from tokensmith.entra import headers as api
@@ -127,6 +128,7 @@ def _poll(
         clock=ctx.clock,
         claims=claims,
         exit_condition=exit_condition,
+        dpop=binding_of(ctx) if ctx.dpop is not None else None,
     )
     return record(
         ctx,

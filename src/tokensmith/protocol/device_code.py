@@ -23,6 +23,7 @@ from tokensmith.protocol._wire import (
     text,
 )
 from tokensmith.protocol.client_auth import ClientAuth
+from tokensmith.protocol.dpop_client import DPoPBinding
 from tokensmith.protocol.effects import Flow, Sleep
 from tokensmith.protocol.http import HttpRequest
 from tokensmith.protocol.scopes import scope_string
@@ -148,6 +149,7 @@ def poll_device_flow(
     clock: Clock,
     claims: str | None = None,
     exit_condition: Callable[[dict[str, Any]], bool] | None = None,
+    dpop: DPoPBinding | None = None,
 ) -> Flow[dict[str, Any]]:
     """Poll until the user signs in, the code expires, or the caller gives up.
 
@@ -191,7 +193,12 @@ def poll_device_flow(
         form["device_code"] = device_code
         form["code"] = device_code
         result = yield from token_request(
-            token_endpoint, form, headers=merged_headers, client_auth=client_auth, now=clock()
+            token_endpoint,
+            form,
+            headers=merged_headers,
+            client_auth=client_auth,
+            now=clock(),
+            dpop=dpop,
         )
         if result.get("error") not in RETRIABLE_ERRORS:
             return result

@@ -35,6 +35,7 @@ from tokensmith.protocol._wire import (
     text,
 )
 from tokensmith.protocol.client_auth import ClientAuth
+from tokensmith.protocol.dpop_client import DPoPBinding, dpop_exchange, require_bound
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest, HttpResponse, retry_after_of
 
@@ -51,6 +52,7 @@ def token_request(
     headers: Mapping[str, str],
     client_auth: ClientAuth,
     now: float,
+    dpop: DPoPBinding | None = None,
 ) -> Flow[dict[str, Any]]:
     """POST ``form`` plus the client authentication fields to ``token_endpoint``.
 
@@ -61,6 +63,10 @@ def token_request(
         headers: request headers; ``Accept: application/json`` is added if absent.
         client_auth: adds ``client_secret`` or ``client_assertion`` fields.
         now: epoch seconds, used to time client assertions.
+        dpop: the application's DPoP key and nonces: the request carries a fresh
+            proof, a ``use_dpop_nonce`` answer is retried once with the server's
+            newest nonce, and a success that is not ``token_type=DPoP`` is refused
+            (:mod:`tokensmith.protocol.dpop_client`).
 
     Returns:
         A flow returning the token response or an error dict (see the module doc).
@@ -82,8 +88,11 @@ def token_request(
         headers=merged_headers,
         secret_fields=secret | client_auth.secret_field_names,
     )
-    response = yield from exchange(request)
-    return parse_token_response(response, now=now)
+    if dpop is None:
+        response = yield from exchange(request)
+        return parse_token_response(response, now=now)
+    response = yield from dpop_exchange(request, dpop, now)
+    return require_bound(parse_token_response(response, now=now))
 
 
 def _invalid(what: str, status: int) -> dict[str, Any]:

@@ -12,7 +12,8 @@ MSAL Python answers some repeated POSTs from memory instead of the network
 * **HTTP 400 rule.** A POST answered with exactly 400 and no ``Retry-After`` is replayed
   for 60 s to requests identical in every query parameter and form field, except
   device-code polls (RFC 8628 §3.4 ``grant_type``, or the legacy ``device_code``), whose
-  repetition is the protocol.
+  repetition is the protocol, and except a DPoP server's ``use_dpop_nonce`` answer
+  (it carries ``DPoP-Nonce``: the retry with that nonce is the protocol, RFC 9449 §8).
 
 GETs are not throttled by that policy. A managed-identity client (MSAL's
 ``ManagedIdentityClient`` throttles its source requests, whatever their method) uses
@@ -176,6 +177,8 @@ class Throttle:
         if self._sources_only:
             return
         if status == 400 and not has_retry_after and not self._is_device_code_poll(request):
+            if "dpop-nonce" in response.headers:  # "retry with this nonce" (RFC 9449 §8)
+                return
             self._store(_bad_request_key(request), now + BAD_REQUEST_TTL, response, now)
 
     @staticmethod
