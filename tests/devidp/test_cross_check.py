@@ -84,10 +84,7 @@ def test_client_credentials_with_secret(lib: Library) -> None:
 
 
 def test_client_credentials_with_certificate(lib: Library, idp: DevIdP) -> None:
-    pem = idp.client_certificate(DAEMON).read_text()
-    key = pem[: pem.index("-----BEGIN CERTIFICATE-----")]
-    cert = pem[pem.index("-----BEGIN CERTIFICATE-----") :]
-    app = lib.confidential(DAEMON, {"private_key": key, "public_certificate": cert})
+    app = lib.confidential(DAEMON, idp.client_certificate(DAEMON))  # ready as it comes
     result = _ok(app.acquire_token_for_client(["api://tokensmith-api-b/.default"]))
     claims = decode_jwt_claims(result["access_token"])
     assert claims["azpacr"] == "2" and claims["roles"] == ["Data.Read.All"]

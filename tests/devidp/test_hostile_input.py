@@ -614,7 +614,7 @@ def test_signed_client_assertion_with_a_hostile_audience(
     from tokensmith.devidp.keys import thumbprints
     from tokensmith.protocol.jws import sign_compact
 
-    pem = idp.client_certificate(DAEMON).read_bytes()
+    pem = idp.client_certificate_path(DAEMON).read_bytes()
     key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(key, RSAPrivateKey)
     der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)

@@ -150,9 +150,23 @@ class DevIdP:
         """The authority URL for a tenant segment (GUID, domain, common, ...)."""
         return f"{self.base_url}/{tenant}"
 
-    def client_certificate(self, client_id: str) -> Path:
-        """PEM (private key, then certificate) generated for an app whose config says
-        ``certificates = ["generate"]``."""
+    def client_certificate(self, client_id: str) -> dict[str, str]:
+        """The certificate credential generated for an app whose config says
+        ``certificates = ["generate"]``, ready for ``client_credential=`` of tokensmith's
+        or MSAL's ``ConfidentialClientApplication``: ``{"private_key": PEM,
+        "thumbprint": SHA-1 hex, "public_certificate": PEM}``
+        (:func:`tokensmith.certificates.load_certificate`).
+
+        Raises:
+            ConfigurationError: no certificate was generated for ``client_id``.
+        """
+        from tokensmith.certificates import load_certificate
+
+        return load_certificate(self.client_certificate_path(client_id))
+
+    def client_certificate_path(self, client_id: str) -> Path:
+        """The PEM file (private key, then certificate) behind :meth:`client_certificate`,
+        for tools that take a file (``tokensmith token --certificate``)."""
         path = self.context.keys.client_cert_paths.get(client_id)
         if path is None:
             raise ConfigurationError(f"no generated certificate for app {client_id}")
