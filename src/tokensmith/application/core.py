@@ -154,7 +154,7 @@ class AppCore:
     @property
     def token_cache(self) -> TokenCache:
         """The token cache every call reads and writes (assignable)."""
-        return self._ctx.cache
+        return self._ctx.token_cache  # type: ignore[return-value]
 
     @token_cache.setter
     def token_cache(self, cache: TokenCache) -> None:

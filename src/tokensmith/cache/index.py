@@ -102,6 +102,7 @@ class CacheIndex:
         self._cache_ref: dict[str, Any] | None = None
         self._cache_len = 0
         self._seen: dict[str, tuple[Any, int]] = {}
+        self._stale = False
         self._indexes: dict[str, tuple[MultiIndex, ...]] = {
             CredentialType.ACCESS_TOKEN: (self.at_by_account, self.at_by_app, self.at_by_uah),
             CredentialType.REFRESH_TOKEN: (self.rt_by_account, self.rt_by_family, self.rt_by_uah),
@@ -131,7 +132,7 @@ class CacheIndex:
         (so none appeared or vanished), each known section the same object with the
         same number of entries as when last seen.
         """
-        if cache is not self._cache_ref or len(cache) != self._cache_len:
+        if cache is not self._cache_ref or len(cache) != self._cache_len or self._stale:
             return False
         get = cache.get
         for name, (section, size) in self._seen.items():
@@ -181,9 +182,17 @@ class CacheIndex:
             if is_at:
                 self._index_scopes(key, entry)
 
+    def _describes(self, cache: dict[str, Any]) -> bool:
+        """False (and stale for good) when ``cache`` is not the dict this index was
+        built for: its state was swapped (a reload inside a subclass's ``modify``)
+        without a rebuild, so one write must not make the index look current."""
+        if cache is not self._cache_ref:
+            self._stale = True
+        return not self._stale
+
     def put(self, cache: dict[str, Any], section_name: str, key: str) -> None:
         """(Re)index ``key`` after it was written in ``cache[section_name]``."""
-        if section_name not in self._values:
+        if section_name not in self._values or not self._describes(cache):
             return
         section = cache.get(section_name)
         entry = section.get(key) if isinstance(section, dict) else None
@@ -211,7 +220,7 @@ class CacheIndex:
 
     def drop(self, cache: dict[str, Any], section_name: str, key: str) -> None:
         """Unindex ``key`` after it was removed from ``cache[section_name]``."""
-        if section_name not in self._values:
+        if section_name not in self._values or not self._describes(cache):
             return
         self._unindex(section_name, key)
         self.ordinals[section_name].pop(key, None)

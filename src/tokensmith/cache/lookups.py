@@ -17,7 +17,7 @@ from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.validity import int_field
 from tokensmith.errors import ConfigurationError
 
-__all__ = ["FastLookups", "int_field", "same_env", "strings"]
+__all__ = ["FastLookups", "at_fits", "int_field", "owner_fits", "same_env", "strings"]
 
 _AT = CredentialType.ACCESS_TOKEN
 _MEMO_SIZE = 4096
@@ -46,6 +46,9 @@ def same_env(entry: dict[str, Any], environment: str) -> bool:
 
 class FastLookups(CacheBase):
     """The façade's lookups; all run under the cache lock."""
+
+    reads_through_hooks = False
+    """A plain cache answers from its indexes (see :mod:`tokensmith.cache.hooks`)."""
 
     def find_access_token(
         self,
@@ -125,8 +128,8 @@ class FastLookups(CacheBase):
                     entry = section.get(key)
                     if (
                         not self._usable(entry, _AT)
-                        or not _owner_fits(entry, home_account_id, user_assertion_hash)
-                        or not _at_fits(entry, env, client_id, realm, ext_cache_key, key_id, wanted)
+                        or not owner_fits(entry, home_account_id, user_assertion_hash)
+                        or not at_fits(entry, env, client_id, realm, ext_cache_key, key_id, wanted)
                     ):
                         continue
                     expires_on = int_field(entry, "expires_on")
@@ -234,7 +237,7 @@ class FastLookups(CacheBase):
         return [entry for _, entry in matches]
 
 
-def _at_fits(
+def at_fits(
     entry: dict[str, Any],
     environment: str,
     client_id: str,
@@ -267,7 +270,7 @@ def _dpop_bound(entry: dict[str, Any]) -> bool:
     return token_type is not None and token_type != "Bearer" and str(token_type).lower() == "dpop"
 
 
-def _owner_fits(
+def owner_fits(
     entry: dict[str, Any], home_account_id: str | None, user_assertion_hash: str | None
 ) -> bool:
     if user_assertion_hash:

@@ -31,10 +31,11 @@ def get_accounts(ctx: AppContext, username: str | None = None) -> list[Account]:
                 return _group(entries)
         return []
     # The grouped view is rebuilt only when an Account entry changed; its accounts
-    # are read-only, so handing out the same objects again is safe.
+    # are read-only, so handing out the same objects again is safe. A cache read
+    # through its hooks may change behind the app (another process), so never memoized.
     stamp = (id(cache), cache.account_generation)
     memo = ctx.memos.get("accounts")
-    if memo is None or memo[0] != stamp:
+    if memo is None or memo[0] != stamp or cache.reads_through_hooks:
         view: list[Account] = []
         for env in environments:
             view = _group(cache.find_accounts(environments=(env,)))

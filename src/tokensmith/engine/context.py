@@ -12,12 +12,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokensmith._clock import Clock
 from tokensmith.authority import AuthorityKind, AuthorityMetadata, AuthoritySpec, parse_authority
 from tokensmith.authority.resolve import resolve_metadata
-from tokensmith.cache import TokenCache
+from tokensmith.cache.hooks import CacheAccess, cache_access
 from tokensmith.engine.dpop import DPoPSetting
 from tokensmith.entra.tenants import is_multi_tenant, static_realm
 from tokensmith.protocol.claims import merge_claims
@@ -26,6 +26,17 @@ from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.scopes import decorate_scopes
 
 __all__ = ["AppContext", "AuthorityHandle", "metadata_of", "realm_of"]
+
+
+class _CacheSlot:
+    """``ctx.cache = obj`` stores ``cache_access(obj)`` (what the flows use, decided
+    once per cache class) as ``cache`` and ``obj`` itself as ``token_cache``. No
+    ``__get__``: reading ``ctx.cache`` is a plain instance-attribute read."""
+
+    def __set__(self, ctx: object, cache: object) -> None:
+        state = vars(ctx)
+        state["cache"] = cache_access(cache)
+        state["token_cache"] = cache
 
 
 @dataclass(eq=False)
@@ -94,7 +105,11 @@ class AppContext:
 
     Attributes:
         client_id: the application's client id.
-        cache: the token cache (reassignable: every flow reads it anew).
+        cache: what the flows read and write: the token cache itself, or the
+            :class:`~tokensmith.cache.hooks.HookedCache` over one whose class overrides
+            MSAL's hooks (every flow reads it anew).
+            Assigning a cache object sets both ``cache`` and ``token_cache``.
+        token_cache: the cache object last assigned to ``cache``.
         client_auth: how the client authenticates at the token endpoint.
         base_headers: the static request headers.
         clock: epoch seconds.
@@ -109,11 +124,17 @@ class AppContext:
     dpop: DPoPSetting | None = None
     """The application's DPoP opt-in (:mod:`tokensmith.engine.dpop`), None when off."""
 
+    if TYPE_CHECKING:
+        cache: CacheAccess
+        token_cache: object
+    else:
+        cache = _CacheSlot()
+
     def __init__(
         self,
         *,
         client_id: str,
-        cache: TokenCache,
+        cache: Any,
         client_auth: ClientAuth,
         default_spec: AuthoritySpec,
         aliases: Callable[[str], tuple[str, ...]],

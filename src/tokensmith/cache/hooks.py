@@ -1,0 +1,457 @@
+"""Caches that override MSAL's hooks: every read through ``search``, every write
+through ``add``, ``update_rt``, ``remove_*`` and ``modify``, as MSAL's applications do.
+
+msal-extensions' ``PersistedTokenCache`` (and other subclasses in the wild) override
+``search`` to reload from disk before a read and ``modify`` to write to disk after a
+change. tokensmith's own lookups answer from secondary indexes without calling
+``search``, so such a cache would never see what another process wrote. Each cache
+class is therefore looked at once (:func:`cache_access`):
+
+* a tokensmith cache class whose hooks (:data:`HOOKS`) are all tokensmith's own is
+  used directly: its indexed lookups are the fast path;
+* any other cache, a tokensmith subclass overriding a hook or a foreign object with
+  MSAL's API (a ``PersistedTokenCache`` built on the real ``msal``), is wrapped in a
+  :class:`HookedCache`, which makes the calls MSAL 1.39's applications make.
+
+The answers are the same either way: :class:`HookedCache` filters what ``search``
+yields with the rules the indexed lookups apply (:mod:`tokensmith.cache.lookups`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import weakref
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from tokensmith.cache.lookups import at_fits, owner_fits, same_env, strings
+from tokensmith.cache.schema import CredentialType
+from tokensmith.cache.token_cache import TokenCache
+from tokensmith.cache.validity import int_field, usable
+from tokensmith.concurrency import SingleFlight
+from tokensmith.errors import ConfigurationError
+
+__all__ = ["HOOKS", "CacheAccess", "HookedCache", "cache_access", "uses_indexes"]
+
+_CT = CredentialType
+HOOKS = (
+    "search",
+    "find",
+    "add",
+    "modify",
+    "remove_rt",
+    "update_rt",
+    "remove_at",
+    "remove_idt",
+    "remove_account",
+)
+"""MSAL's ``TokenCache`` methods that subclasses override to persist or replicate."""
+
+_REQUIRED = ("search", "add", "modify")
+_REMOVERS = {
+    _CT.REFRESH_TOKEN: "remove_rt",
+    _CT.ACCESS_TOKEN: "remove_at",
+    _CT.ID_TOKEN: "remove_idt",
+    _CT.ACCOUNT: "remove_account",
+}
+
+
+class CacheAccess(Protocol):
+    """What the engine reads and writes: a plain tokensmith cache or a HookedCache."""
+
+    single_flight: SingleFlight
+    account_generation: int
+    reads_through_hooks: bool
+
+    def find_access_token(
+        self,
+        *,
+        home_account_id: str | None,
+        environments: Sequence[str],
+        client_id: str,
+        realm: str,
+        scopes: Collection[str],
+        now: float,
+        ext_cache_key: str | None = None,
+        key_id: str | None = None,
+        user_assertion_hash: str | None = None,
+    ) -> dict[str, Any] | None: ...
+
+    def find_refresh_tokens(
+        self,
+        *,
+        home_account_id: str,
+        environments: Sequence[str],
+        client_id: str | None = None,
+        family_id: str | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    def find_obo_refresh_token(
+        self, *, user_assertion_hash: str, environments: Sequence[str], client_id: str
+    ) -> dict[str, Any] | None: ...
+
+    def get_app_metadata(self, *, environment: str, client_id: str) -> dict[str, Any] | None: ...
+
+    def find_accounts(
+        self,
+        *,
+        environments: Sequence[str] | None = None,
+        username: str | None = None,
+        home_account_id: str | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    def find_id_token(
+        self,
+        *,
+        home_account_id: str,
+        environments: Sequence[str],
+        realm: str | None,
+        client_id: str,
+    ) -> dict[str, Any] | None: ...
+
+    def forget_account(
+        self, *, home_account_id: str, environments: Sequence[str], client_id: str
+    ) -> None: ...
+
+    def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None: ...
+
+    def removal_generation(self, home_account_id: str) -> int: ...
+
+    def add(self, event: Mapping[str, Any], now: float | None = None) -> None: ...
+
+    def update_rt(
+        self,
+        rt_item: dict[str, Any],
+        new_rt: str,
+        *,
+        removal_generation: tuple[str, int] | None = None,
+    ) -> None: ...
+
+
+_INDEXED: dict[type, bool] = {}
+
+
+def uses_indexes(cls: type) -> bool:
+    """True if ``cls`` is a tokensmith cache class that overrides none of :data:`HOOKS`
+    outside tokensmith (decided once per class)."""
+    known = _INDEXED.get(cls)
+    if known is None:
+        known = _INDEXED[cls] = issubclass(cls, TokenCache) and all(
+            _tokensmith_defines(cls, name) for name in HOOKS
+        )
+    return known
+
+
+def _tokensmith_defines(cls: type, name: str) -> bool:
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass.__module__.partition(".")[0] == "tokensmith"
+    return False
+
+
+_ADAPTERS: weakref.WeakValueDictionary[int, HookedCache] = weakref.WeakValueDictionary()
+_ADAPTERS_LOCK = threading.Lock()
+
+
+def cache_access(cache: object) -> CacheAccess:
+    """How the engine reads and writes ``cache``: the cache itself when its lookups
+    may use the indexes, else the one :class:`HookedCache` of that cache object
+    (shared by every application given it, so they share its single flight).
+
+    Raises:
+        ConfigurationError: ``cache`` has no callable ``search``, ``add`` and ``modify``.
+    """
+    if uses_indexes(type(cache)):
+        assert isinstance(cache, TokenCache)
+        return cache
+    missing = [name for name in _REQUIRED if not callable(getattr(cache, name, None))]
+    if missing:
+        raise ConfigurationError(
+            f"token_cache must be a TokenCache (tokensmith's or MSAL's); "
+            f"{type(cache).__name__} has no {', '.join(missing)}()"
+        )
+    with _ADAPTERS_LOCK:
+        adapter = _ADAPTERS.get(id(cache))
+        if adapter is None or adapter.cache is not cache:
+            adapter = _ADAPTERS[id(cache)] = HookedCache(cache)
+        return adapter
+
+
+class HookedCache:
+    """The engine's lookups and writes made through MSAL's cache API, as MSAL does.
+
+    Reads call ``search(credential_type, query=...)`` (keywords only, as
+    msal-extensions requires) once per environment and filter what it yields with
+    the indexed lookups' rules; writes call ``add``, ``update_rt`` and the
+    ``remove_*`` helpers. Sign-out generations (see
+    :meth:`~tokensmith.cache._base.CacheBase.removal_generation`) are kept here, so
+    a refresh racing a sign-out does not write back, whatever the cache.
+
+    Attributes:
+        cache: the wrapped cache.
+        single_flight: deduplicates concurrent refreshes through this cache.
+    """
+
+    reads_through_hooks = True
+    account_generation = 0  # never memoized: every read goes through search()
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.single_flight = SingleFlight()
+        self._lock = threading.RLock()
+        self._removals: dict[str, int] = {}
+        self._search_takes_now = _takes_now(cache.search)
+
+    def _search(
+        self, credential_type: str, query: dict[str, Any], now: float | None = None
+    ) -> Iterable[Any]:
+        """``search(credential_type, query=query)``, with the app's clock as ``now``
+        (which decides the expired access tokens search removes) when it takes one."""
+        if now is not None and self._search_takes_now:
+            return self.cache.search(credential_type, query=query, now=now)  # type: ignore[no-any-return]
+        return self.cache.search(credential_type, query=query)  # type: ignore[no-any-return]
+
+    # -- reads ---------------------------------------------------------------------
+
+    def find_access_token(
+        self,
+        *,
+        home_account_id: str | None,
+        environments: Sequence[str],
+        client_id: str,
+        realm: str,
+        scopes: Collection[str],
+        now: float,
+        ext_cache_key: str | None = None,
+        key_id: str | None = None,
+        user_assertion_hash: str | None = None,
+    ) -> dict[str, Any] | None:
+        """See :meth:`~tokensmith.cache.lookups.FastLookups.find_access_token`."""
+        envs = strings(environments, "environments")
+        wanted = frozenset(s.lower() for s in strings(scopes, "scopes"))
+        for env in envs:
+            query: dict[str, Any] = {"environment": env, "client_id": client_id, "realm": realm}
+            if user_assertion_hash:
+                query["user_assertion_hash"] = user_assertion_hash
+            else:
+                query["home_account_id"] = home_account_id
+            if ext_cache_key:
+                query["ext_cache_key"] = ext_cache_key
+            if key_id is not None:
+                query["key_id"] = key_id
+            best: tuple[int, int, dict[str, Any]] | None = None
+            for position, entry in enumerate(self._search(_CT.ACCESS_TOKEN, query, now)):
+                if not (
+                    usable(entry, _CT.ACCESS_TOKEN)
+                    and owner_fits(entry, home_account_id, user_assertion_hash)
+                    and at_fits(entry, env, client_id, realm, ext_cache_key, key_id, wanted)
+                ):
+                    continue
+                expires_on = int_field(entry, "expires_on") or 0
+                if expires_on > now and (best is None or (expires_on, position) > best[:2]):
+                    best = (expires_on, position, entry)
+            if best is not None:
+                return best[2]
+        return None
+
+    def find_refresh_tokens(
+        self,
+        *,
+        home_account_id: str,
+        environments: Sequence[str],
+        client_id: str | None = None,
+        family_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`~tokensmith.cache.lookups.FastLookups.find_refresh_tokens`."""
+        found: list[dict[str, Any]] = []
+        for env in strings(environments, "environments"):
+            query: dict[str, Any] = {"environment": env, "home_account_id": home_account_id}
+            if client_id is not None:
+                query["client_id"] = client_id
+            if family_id is not None:
+                query["family_id"] = family_id
+            found.extend(
+                _newest_first(
+                    e
+                    for e in self._search(_CT.REFRESH_TOKEN, query)
+                    if usable(e, _CT.REFRESH_TOKEN)
+                    and same_env(e, env)
+                    and not e.get("user_assertion_hash")
+                )
+            )
+        return found
+
+    def find_obo_refresh_token(
+        self, *, user_assertion_hash: str, environments: Sequence[str], client_id: str
+    ) -> dict[str, Any] | None:
+        """See :meth:`~tokensmith.cache.lookups.FastLookups.find_obo_refresh_token`."""
+        for env in strings(environments, "environments"):
+            query = {
+                "environment": env,
+                "client_id": client_id,
+                "user_assertion_hash": user_assertion_hash,
+            }
+            matches = _newest_first(
+                e
+                for e in self._search(_CT.REFRESH_TOKEN, query)
+                if usable(e, _CT.REFRESH_TOKEN) and same_env(e, env)
+            )
+            if matches:
+                return matches[0]
+        return None
+
+    def get_app_metadata(self, *, environment: str, client_id: str) -> dict[str, Any] | None:
+        """See :meth:`~tokensmith.cache.lookups.FastLookups.get_app_metadata`."""
+        query = {"environment": environment, "client_id": client_id}
+        for entry in self._search(_CT.APP_METADATA, query):
+            if usable(entry, _CT.APP_METADATA) and same_env(entry, environment):
+                return entry
+        return None
+
+    def find_accounts(
+        self,
+        *,
+        environments: Sequence[str] | None = None,
+        username: str | None = None,
+        home_account_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """See :meth:`~tokensmith.cache.accounts.AccountLookups.find_accounts`."""
+        envs = None if environments is None else strings(environments, "environments")
+        queries: list[dict[str, Any]] = [{}] if envs is None else [{"environment": e} for e in envs]
+        user = username.lower() if username is not None else None
+        found: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        for query in queries:
+            if home_account_id is not None:
+                query["home_account_id"] = home_account_id
+            for entry in self._search(_CT.ACCOUNT, query):
+                name = entry.get("username") if isinstance(entry, dict) else None
+                if (
+                    id(entry) not in seen
+                    and usable(entry, _CT.ACCOUNT)
+                    and (user is None or (isinstance(name, str) and name.lower() == user))
+                ):
+                    seen.add(id(entry))
+                    found.append(entry)
+        return found
+
+    def find_id_token(
+        self,
+        *,
+        home_account_id: str,
+        environments: Sequence[str],
+        realm: str | None,
+        client_id: str,
+    ) -> dict[str, Any] | None:
+        """See :meth:`~tokensmith.cache.accounts.AccountLookups.find_id_token`."""
+        for env in strings(environments, "environments"):
+            query = {"environment": env, "home_account_id": home_account_id, "client_id": client_id}
+            if realm is not None:
+                query["realm"] = realm
+            for entry in self._search(_CT.ID_TOKEN, query):
+                if usable(entry, _CT.ID_TOKEN) and same_env(entry, env):
+                    return entry
+        return None
+
+    # -- writes --------------------------------------------------------------------
+
+    def removal_generation(self, home_account_id: str) -> int:
+        """How many times this account was signed out through this cache."""
+        with self._lock:
+            return self._removals.get(home_account_id, 0)
+
+    def _removed_since(self, guard: object) -> bool:
+        if not (isinstance(guard, tuple) and len(guard) == 2 and isinstance(guard[0], str)):
+            return False
+        return bool(self._removals.get(guard[0], 0) != guard[1])
+
+    def add(self, event: Mapping[str, Any], now: float | None = None) -> None:
+        """``cache.add(event, now=now)``, unless the event's account was signed out
+        since its refresh started (``_removal_generation``, kept out of the event)."""
+        with self._lock:
+            if self._removed_since(event.get("_removal_generation")):
+                return
+            plain = {k: v for k, v in event.items() if k != "_removal_generation"}
+            self.cache.add(plain, now=now)
+
+    def update_rt(
+        self,
+        rt_item: dict[str, Any],
+        new_rt: str,
+        *,
+        removal_generation: tuple[str, int] | None = None,
+    ) -> None:
+        """``cache.update_rt(rt_item, new_rt)`` (MSAL's signature), unless the account
+        was signed out since ``removal_generation`` was captured."""
+        with self._lock:
+            if not self._removed_since(removal_generation):
+                self.cache.update_rt(rt_item, new_rt)
+
+    def forget_account(
+        self, *, home_account_id: str, environments: Sequence[str], client_id: str
+    ) -> None:
+        """MSAL's ``remove_account``: per environment, the account's refresh tokens of
+        this client or its family, then its access tokens, id tokens and accounts."""
+        envs = strings(environments, "environments")
+        with self._lock:
+            self._removals[home_account_id] = self._removals.get(home_account_id, 0) + 1
+            for env in envs:
+                owned = {"environment": env, "home_account_id": home_account_id}
+                family = (self.get_app_metadata(environment=env, client_id=client_id) or {}).get(
+                    "family_id"
+                )
+                for rt in list(self._search(_CT.REFRESH_TOKEN, owned)):
+                    if isinstance(rt, dict) and (
+                        rt.get("client_id") == client_id
+                        or (family and rt.get("family_id") == family)
+                    ):
+                        self._remove(_CT.REFRESH_TOKEN, rt)
+                for credential_type in (_CT.ACCESS_TOKEN, _CT.ID_TOKEN, _CT.ACCOUNT):
+                    for entry in list(self._search(credential_type, owned)):
+                        if isinstance(entry, dict):
+                            self._remove(credential_type, entry)
+
+    def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None:
+        """MSAL's ``remove_tokens_for_client``: this client's app-only access tokens."""
+        for env in strings(environments, "environments"):
+            query = {"environment": env, "client_id": client_id}
+            for entry in list(self._search(_CT.ACCESS_TOKEN, query)):
+                if isinstance(entry, dict) and not entry.get("home_account_id"):
+                    self._remove(_CT.ACCESS_TOKEN, entry)
+
+    def _remove(self, credential_type: str, entry: dict[str, Any]) -> None:
+        """The type's ``remove_*`` helper when the entry is one MSAL's helper accepts,
+        else ``modify`` (removal) directly."""
+        well_formed = (
+            "authority_type" in entry
+            if credential_type == _CT.ACCOUNT
+            else entry.get("credential_type") == credential_type
+        )
+        if well_formed:
+            getattr(self.cache, _REMOVERS[credential_type])(entry)
+        else:
+            self.cache.modify(credential_type, entry)
+
+    def __repr__(self) -> str:
+        return f"<HookedCache of {self.cache!r}>"
+
+
+def _takes_now(search: Any) -> bool:
+    """True if ``search`` accepts ``now=`` (MSAL's since 1.31, or ``**kwargs`` as
+    msal-extensions' ``PersistedTokenCache.search`` has)."""
+    try:
+        parameters = inspect.signature(search).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "now" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def _newest_first(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Newest ``last_modification_time`` first; among equals, the later written first."""
+    ranked = [
+        (int_field(e, "last_modification_time") or 0, position, e)
+        for position, e in enumerate(entries)
+    ]
+    ranked.sort(key=lambda r: r[:2], reverse=True)
+    return [e for _, _, e in ranked]
