@@ -13,10 +13,12 @@ from typing import Any
 
 from tokensmith._redact import logger
 from tokensmith.authority import AuthorityKind
+from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.accounts import checked_account
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.dpop import bound_key_id
+from tokensmith.engine.keywords import request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
@@ -56,6 +58,7 @@ class SilentRequest:
         "ctx",
         "data",
         "exclude",
+        "ext_key",
         "force",
         "handle",
         "removal",
@@ -82,6 +85,7 @@ class SilentRequest:
         self.force = force
         self.claims = claims
         self.data = data
+        self.ext_key = (compute_ext_cache_key(data) or None) if data else None
         self.ctx = ctx
         self.removal: tuple[str, int] | None = None
 
@@ -93,6 +97,7 @@ class SilentRequest:
             realm=realm,
             scopes=self.scopes,
             now=now,
+            ext_cache_key=self.ext_key,
             key_id=bound_key_id(self.ctx, self.data) if self.data or self.ctx.dpop else None,
         )
 
@@ -107,6 +112,7 @@ class SilentRequest:
             self.claims,
             self.force,
             self.data.get("key_id") if self.data else None,
+            self.ext_key,
         )
 
     def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
@@ -140,15 +146,24 @@ def acquire_token_silent(
 ) -> Flow[TokenResult | None]:
     """The flow of ``acquire_token_silent_with_error`` (arguments checked now).
 
+    ``forwarded_client_claims`` (a keyword, as MSAL takes it) key the cached token
+    (its extended key) and go out merged into ``claims`` on a refresh.
+
     Raises:
-        ValueError: bad scopes, authority, ``account`` (not an account dict) or
-            ``auth_scheme`` (PoP needs a broker).
+        ValueError: bad scopes, authority, ``account`` (not an account dict),
+            ``auth_scheme`` (PoP needs a broker) or forwarded claims.
     """
     if kwargs.get("auth_scheme") is not None:
         raise ConfigurationError("auth_scheme (PoP) needs a broker, which is not enabled")
     account = checked_account(account)
     if not account:
         return _nothing()
+    extra, forwarded = kwargs.get("data"), kwargs.get("forwarded_client_claims")
+    data = (
+        request_data(extra, forwarded_client_claims=forwarded)
+        if extra or forwarded is not None
+        else {}
+    )
     req = SilentRequest(
         ctx,
         handle=ctx.handle(authority),
@@ -156,8 +171,8 @@ def acquire_token_silent(
         scopes=scope_list(scopes),
         exclude=ctx.exclude_scopes,
         force=bool(force_refresh) or bool(claims_challenge),
-        claims=ctx.claims(claims_challenge),
-        data=kwargs.get("data") or {},
+        claims=wire_claims(ctx, claims_challenge, data),
+        data=data,
     )
     flow = cache_first(ctx, req, force=req.force)
     return flow

@@ -222,3 +222,40 @@ def test_keywords_msal_refuses_on_client_credentials(keywords: dict[str, Any]) -
 
 def test_data_extras_are_sent_and_key_the_cache_as_in_msal() -> None:
     _same_calls([{"data": {"extra_param": "x"}}, {"data": {"extra_param": "x"}}, {}])
+
+
+def test_silent_calls_find_and_refresh_under_the_forwarded_claims() -> None:
+    """A token redeemed with claims A is served silently for A only; without them
+    (or with B) the refresh token is redeemed, B merged into its ``claims``."""
+    pairs = _both()
+    outcomes = []
+    for app, fake in pairs:
+        app.acquire_token_by_authorization_code(
+            "the-code", ["User.Read"], forwarded_client_claims=CLAIMS_A
+        )
+        account = app.get_accounts()[0]
+        steps = [
+            app.acquire_token_silent(["User.Read"], account, forwarded_client_claims=CLAIMS_A),
+            app.acquire_token_silent(["User.Read"], account, forwarded_client_claims=CLAIMS_B),
+            app.acquire_token_silent(["User.Read"], account, forwarded_client_claims=CLAIMS_B),
+            app.acquire_token_silent(["User.Read"], account),
+        ]
+        outcomes.append(
+            [
+                (r["access_token"], r["token_source"]) if r else None  # type: ignore[index]
+                for r in steps
+            ]
+        )
+    assert outcomes[1] == outcomes[0]
+    assert [source for _, source in outcomes[1]] == [
+        "cache",
+        "identity_provider",
+        "cache",
+        "identity_provider",
+    ]
+    forms = [[p.data for p in fake.token_posts()] for _, fake in pairs]
+    assert forms[1] == forms[0]
+    refresh_claims = [f.get("claims") for f in forms[1][1:]]
+    assert [json.loads(c) if c else None for c in refresh_claims] == [json.loads(CLAIMS_B), None]
+    with pytest.raises(ValueError):
+        pairs[1][0].acquire_token_silent(["s"], account, forwarded_client_claims="[1]")
