@@ -23,8 +23,9 @@ import inspect
 import threading
 import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
+from tokensmith.cache.access import CacheAccess
 from tokensmith.cache.lookups import at_fits, owner_fits, same_env, strings
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.token_cache import TokenCache
@@ -55,78 +56,6 @@ _REMOVERS = {
     _CT.ID_TOKEN: "remove_idt",
     _CT.ACCOUNT: "remove_account",
 }
-
-
-class CacheAccess(Protocol):
-    """What the engine reads and writes: a plain tokensmith cache or a HookedCache."""
-
-    single_flight: SingleFlight
-    account_generation: int
-    reads_through_hooks: bool
-
-    def find_access_token(
-        self,
-        *,
-        home_account_id: str | None,
-        environments: Sequence[str],
-        client_id: str,
-        realm: str,
-        scopes: Collection[str],
-        now: float,
-        ext_cache_key: str | None = None,
-        key_id: str | None = None,
-        user_assertion_hash: str | None = None,
-    ) -> dict[str, Any] | None: ...
-
-    def find_refresh_tokens(
-        self,
-        *,
-        home_account_id: str,
-        environments: Sequence[str],
-        client_id: str | None = None,
-        family_id: str | None = None,
-    ) -> list[dict[str, Any]]: ...
-
-    def find_obo_refresh_token(
-        self, *, user_assertion_hash: str, environments: Sequence[str], client_id: str
-    ) -> dict[str, Any] | None: ...
-
-    def get_app_metadata(self, *, environment: str, client_id: str) -> dict[str, Any] | None: ...
-
-    def find_accounts(
-        self,
-        *,
-        environments: Sequence[str] | None = None,
-        username: str | None = None,
-        home_account_id: str | None = None,
-    ) -> list[dict[str, Any]]: ...
-
-    def find_id_token(
-        self,
-        *,
-        home_account_id: str,
-        environments: Sequence[str],
-        realm: str | None,
-        client_id: str,
-    ) -> dict[str, Any] | None: ...
-
-    def forget_account(
-        self, *, home_account_id: str, environments: Sequence[str], client_id: str
-    ) -> None: ...
-
-    def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None: ...
-
-    def removal_generation(self, home_account_id: str) -> int: ...
-
-    def add(self, event: Mapping[str, Any], now: float | None = None) -> None: ...
-
-    def update_rt(
-        self,
-        rt_item: dict[str, Any],
-        new_rt: str,
-        *,
-        removal_generation: tuple[str, int] | None = None,
-    ) -> None: ...
 
 
 _INDEXED: dict[type, bool] = {}

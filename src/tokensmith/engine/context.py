@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from tokensmith._clock import Clock
 from tokensmith.authority import AuthorityKind, AuthorityMetadata, AuthoritySpec, parse_authority
 from tokensmith.authority.resolve import resolve_metadata
-from tokensmith.cache.hooks import CacheAccess, cache_access
+from tokensmith.cache.access import CacheAccess
+from tokensmith.cache.hooks import cache_access
 from tokensmith.engine.dpop import DPoPSetting
 from tokensmith.entra.tenants import is_multi_tenant, static_realm
 from tokensmith.protocol.claims import merge_claims
