@@ -36,6 +36,7 @@ __all__ = [
     "on_behalf_of",
     "password",
     "refresh_token",
+    "user_fic",
 ]
 
 _DEFAULT_USER_SCOPE = "openid profile offline_access"
@@ -322,3 +323,44 @@ def check_claims(raw: str | None) -> dict[str, Any]:
     if parsed is None:
         raise OAuthError("invalid_request", 90015, "The 'claims' parameter is not a JSON object.")
     return parsed
+
+
+def user_fic(ctx: Context, req: Request, route: Route, client: ClientAuth) -> dict[str, Any]:
+    """Entra's ``user_fic`` grant: a confidential app trades its own instance token (an
+    app-only access token this IdP issued to it, unexpired) for a token of the user
+    named by ``username`` or ``user_id`` (object id)."""
+    if not client.confidential:
+        raise OAuthError(
+            "invalid_client",
+            7000218,
+            "The user_fic grant requires a client credential.",
+            status=401,
+        )
+    claims = _instance_token(ctx, _required(req, "user_federated_identity_credential"))
+    if claims.get("azp", claims.get("appid")) != client.app.client_id:
+        raise _invalid_grant(
+            700211, "The federated identity credential was not issued to this client."
+        )
+    username, oid = req.param("username"), req.param("user_id")
+    if bool(username) == bool(oid):
+        raise OAuthError("invalid_request", 900144, "Send exactly one of username and user_id.")
+    user = ctx.config.user(username) if username else ctx.config.user_by_oid(str(oid))
+    if user is None:
+        raise _invalid_grant(50034, "The user account does not exist in the directory.")
+    session = _session_for(route, user)
+    return _issue(ctx, req, route, client, user, session, scope=_required(req, "scope"))
+
+
+def _instance_token(ctx: Context, token: str) -> dict[str, Any]:
+    try:
+        claims = decode_jwt_claims(token, "user_federated_identity_credential")
+    except (ProtocolError, RecursionError):
+        raise _invalid_grant(700211, "The federated identity credential is not a JWT.") from None
+    if not verify_token(token, ctx.keys.signing_key.public_key()):
+        raise _invalid_grant(700211, "The federated identity credential's signature is invalid.")
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or exp < ctx.clock():
+        raise _invalid_grant(700024, "The federated identity credential has expired.")
+    if claims.get("idtyp") != "app":
+        raise _invalid_grant(700211, "The federated identity credential is not an app token.")
+    return claims

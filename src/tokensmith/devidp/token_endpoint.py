@@ -28,6 +28,7 @@ _GRANTS: dict[str, Grant] = {
     "urn:ietf:params:oauth:grant-type:jwt-bearer": grants.on_behalf_of,
     DEVICE_GRANTS[0]: grants.device_code,
     DEVICE_GRANTS[1]: grants.device_code,
+    "user_fic": grants.user_fic,
 }
 
 
