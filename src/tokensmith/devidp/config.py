@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tokensmith.devidp import _toml
 from tokensmith.devidp.faults import Faults
+from tokensmith.devidp.federated_domains import FederatedDomain, parse_federated_domains
 from tokensmith.errors import ConfigurationError
 
 __all__ = [
@@ -142,6 +143,8 @@ class DevIdPConfig:
     """``[[faults]]`` tables, armed when the server starts (keys as :meth:`Faults.add`)."""
     managed_identities: tuple[ManagedIdentity, ...] = ()
     """``[[managed_identities]]``: at most one system-assigned, any user-assigned."""
+    federated_domains: tuple[FederatedDomain, ...] = ()
+    """``[[federated_domains]]`` (:mod:`tokensmith.devidp.federated_domains`)."""
 
     def managed_identity(self, **ids: str | None) -> ManagedIdentity | None:
         """The identity named by ``client_id``, ``object_id`` or ``resource_id``
@@ -217,6 +220,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path | None = None) -> DevId
         ConfigurationError: unknown keys, missing or mistyped values, dangling references.
     """
     tables = {"tenants", "users", "apps", "apis", "settings", "faults", "managed_identities"}
+    tables.add("federated_domains")
     _check_keys("config", data, tables)
     tenants = tuple(_tenant(t) for t in _tables(data, "tenants"))
     if not tenants:
@@ -240,6 +244,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path | None = None) -> DevId
             f"managed identity {id_field}", [getattr(m, id_field).lower() for m in identities]
         )
     config = DevIdPConfig(tenants, users, apps, apis, settings, faults, identities)
+    config = replace(config, federated_domains=parse_federated_domains(data))
     auto = settings.device_code_auto_complete_user
     if auto and config.user(auto) is None:
         raise ConfigurationError(f"device_code_auto_complete_user {auto!r} is not a user")

@@ -67,6 +67,21 @@ password = "Passw0rd!"
 name = "Katherine Johnson"
 tenant = "fabrikam.onmicrosoft.com"
 
+[[users]]
+username = "hedy@corp.contoso.example"
+password = "Passw0rd!"
+name = "Hedy Lamarr"
+tenant = "contoso.onmicrosoft.com"
+
+# A domain whose users sign in at a federation server (AD FS): user realm discovery
+# answers Federated, and the dev IdP plays the federation server too (a MEX document,
+# WS-Trust 1.3 and 2005 endpoints under /federation/{domain}/adfs/services/trust/).
+[[federated_domains]]
+domain = "corp.contoso.example"
+token_type = "saml1.1"          # or "saml2"
+wstrust = ["1.3", "2005"]       # the username/password endpoints the MEX lists
+mex = true                      # false: user realm discovery names no MEX document
+
 [[apps]]
 name = "Desktop app (public)"
 client_id = "3c9a7e51-2f4d-4b8a-9e6c-1d0f5a7b3c29"

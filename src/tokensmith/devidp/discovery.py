@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tokensmith._jwt import b64url_encode
+from tokensmith.devidp import federation
 from tokensmith.devidp.context import Context
 from tokensmith.devidp.errors import OAuthError
 from tokensmith.devidp.tenancy import Route, issuer, prefix
@@ -126,7 +127,11 @@ def instance_discovery(ctx: Context, req: Request) -> Response:
 
 
 def user_realm(ctx: Context, username: str) -> Response:
-    """``GET /common/userrealm/{upn}``: ``Managed`` for configured users, else ``Unknown``."""
+    """``GET /common/userrealm/{upn}``: ``Federated`` for a federated domain's names,
+    ``Managed`` for configured users, else ``Unknown``."""
+    federated = federation.user_realm(ctx, username)
+    if federated is not None:
+        return json_response(federated)
     user = ctx.config.user(username)
     body: dict[str, Any] = {
         "ver": "1.0",

@@ -20,6 +20,7 @@ from tokensmith.devidp.context import Context
 from tokensmith.devidp.errors import OAuthError, missing_parameter
 from tokensmith.devidp.faults import consent_required_error, fault_error, mfa_required_error
 from tokensmith.devidp.jws import verify_token
+from tokensmith.devidp.saml import redeem_assertion
 from tokensmith.devidp.scopes import resolve_scopes
 from tokensmith.devidp.state import AuthCode, Session
 from tokensmith.devidp.tenancy import Route, member_tenant
@@ -36,6 +37,7 @@ __all__ = [
     "on_behalf_of",
     "password",
     "refresh_token",
+    "saml_bearer",
     "user_fic",
 ]
 
@@ -204,6 +206,13 @@ def password(ctx: Context, req: Request, route: Route, client: ClientAuth) -> di
         raise _invalid_grant(
             50126, "Error validating credentials due to invalid username or password."
         )
+    session = _session_for(route, user)
+    return _issue(ctx, req, route, client, user, session, scope=_required(req, "scope"))
+
+
+def saml_bearer(ctx: Context, req: Request, route: Route, client: ClientAuth) -> dict[str, Any]:
+    """RFC 7522 §2.1 (and its SAML 1.1 twin): an assertion the federation server issued."""
+    user = redeem_assertion(ctx, _required(req, "assertion"), _required(req, "grant_type"))
     session = _session_for(route, user)
     return _issue(ctx, req, route, client, user, session, scope=_required(req, "scope"))
 

@@ -10,15 +10,17 @@ legacy ``/tfp/`` prefix is accepted) and AD FS (``/adfs/...`` without ``v2.0``):
                                                           /adfs/oauth2/{...}
 
 Global paths: ``/common/discovery/instance``, ``/common/userrealm/{upn}``,
-``/devicelogin``, ``/error``, the admin API under ``/_devidp/`` and the managed-identity
-sources (:mod:`tokensmith.devidp.managed_identity`).
+``/devicelogin``, ``/error``, the admin API under ``/_devidp/``, the managed-identity
+sources (:mod:`tokensmith.devidp.managed_identity`) and the federation server of the
+federated domains (``/federation/{domain}/adfs/services/trust/...``,
+:mod:`tokensmith.devidp.federation`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from tokensmith.devidp import admin, discovery, managed_identity
+from tokensmith.devidp import admin, discovery, federation, managed_identity
 from tokensmith.devidp.authorize import authorize
 from tokensmith.devidp.context import Context
 from tokensmith.devidp.device import VERIFICATION_PATH, device_login, devicecode
@@ -108,7 +110,7 @@ def dispatch(ctx: Context, req: Request) -> Response:
         if response is None:
             raise _not_found(req.path)
         return response
-    answer = managed_identity.handle(ctx, req, lowered)
+    answer = managed_identity.handle(ctx, req, lowered) or federation.handle(ctx, req, lowered)
     if answer is not None:
         return answer
     if lowered == ["error"]:

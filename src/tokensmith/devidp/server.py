@@ -118,7 +118,7 @@ def _parse(handler: BaseHTTPRequestHandler, body: bytes) -> Request:
     if body and headers.get("content-type", _FORM).split(";")[0].strip().lower() == _FORM:
         form = _params(body.decode("utf-8", "replace"), "body")
     query = _params(parts.query, "query")
-    return Request(handler.command, unquote(parts.path), query, form, headers)
+    return Request(handler.command, unquote(parts.path), query, form, headers, body)
 
 
 def _request_id(value: str | None) -> str | None:

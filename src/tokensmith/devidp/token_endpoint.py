@@ -29,6 +29,8 @@ _GRANTS: dict[str, Grant] = {
     DEVICE_GRANTS[0]: grants.device_code,
     DEVICE_GRANTS[1]: grants.device_code,
     "user_fic": grants.user_fic,
+    "urn:ietf:params:oauth:grant-type:saml1_1-bearer": grants.saml_bearer,
+    "urn:ietf:params:oauth:grant-type:saml2-bearer": grants.saml_bearer,
 }
 
 

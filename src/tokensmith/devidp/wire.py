@@ -26,6 +26,7 @@ class Request:
         query: query parameters (first value of each).
         form: ``application/x-www-form-urlencoded`` body parameters.
         headers: header names lower-cased.
+        body: the raw body (a SOAP envelope for the WS-Trust endpoints).
     """
 
     method: str
@@ -33,6 +34,7 @@ class Request:
     query: dict[str, str] = field(default_factory=dict)
     form: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = field(default=b"", repr=False)
 
     def param(self, name: str) -> str | None:
         """A parameter from the body, else the query string (Entra accepts both)."""

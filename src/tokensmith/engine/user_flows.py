@@ -11,7 +11,8 @@ from typing import Any
 from tokensmith.authority import AuthorityKind
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.dpop import binding_of
-from tokensmith.engine.results import TokenResult, error_result
+from tokensmith.engine.federated import is_federated, sign_in_federated
+from tokensmith.engine.results import TokenResult
 from tokensmith.engine.token_call import extra_form_fields, obtain, record
 from tokensmith.entra import headers as api
 from tokensmith.entra.headers import anchor_for_username, new_correlation_id, request_headers
@@ -150,8 +151,8 @@ def acquire_token_by_username_password(
 ) -> Flow[TokenResult]:
     """The flow of ``acquire_token_by_username_password`` (arguments checked now).
 
-    Entra first answers a user-realm query; a federated realm would need WS-Trust,
-    which tokensmith does not speak yet, so it gets a clear error dict.
+    Entra first answers a user-realm query; a federated realm signs in over WS-Trust
+    at its federation server (:mod:`tokensmith.engine.federated`).
 
     Raises:
         ValueError: an empty username, a password that is not a string, bad scopes.
@@ -191,12 +192,18 @@ def _password(
         realm = yield from user_realm(
             spec.instance, username, headers=realm_headers, scheme=spec.scheme
         )
-        if str(realm.get("account_type", "")).lower() == "federated":
-            return error_result(
-                "invalid_request",
-                "This account is federated (its sign-in happens at another identity provider "
-                "over WS-Trust), which tokensmith does not support yet. Use device code or "
-                "interactive sign-in for this account.",
+        if is_federated(realm):  # WS-Trust at the federation server, then a SAML grant
+            return (
+                yield from sign_in_federated(
+                    ctx,
+                    handle,
+                    realm,
+                    username=username,
+                    password=form["password"],
+                    scopes=form["scope"].split(),
+                    claims=form.get("claims"),
+                    data=data,
+                )
             )
     return (
         yield from obtain(

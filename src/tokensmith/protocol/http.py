@@ -30,6 +30,12 @@ class HttpRequest:
         data: form fields, sent ``application/x-www-form-urlencoded`` (POST only).
         headers: request headers.
         secret_fields: names of ``data``/``params`` fields that must never be logged.
+        content: a raw body sent instead of ``data`` (a SOAP envelope), UTF-8 encoded;
+            ``headers`` name its Content-Type. Never logged.
+        retry_on_status: False for a request whose repetition has consequences (a
+            password sent to a federation server, which answers a wrong one with HTTP
+            500): its first HTTP answer is final whatever the status, neither retried
+            nor replayed by the throttle. Getting no answer at all is still retried.
     """
 
     method: str
@@ -38,6 +44,8 @@ class HttpRequest:
     data: Mapping[str, str] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     secret_fields: frozenset[str] = frozenset()
+    content: str | None = None
+    retry_on_status: bool = True
 
     def __repr__(self) -> str:
         return f"HttpRequest({self.method} {self.url})"

@@ -212,6 +212,7 @@ def _build(
         request.method,
         url,
         data=dict(request.data) if request.data is not None else None,
+        content=request.content.encode("utf-8") if request.content is not None else None,
         headers=dict(request.headers),
         timeout=client.timeout if deadline is None else _capped(client.timeout),
     )

@@ -76,7 +76,10 @@ class _Adapter:
         if method == "GET":
             return method, self.http_client.get, kwargs
         if method == "POST":
-            kwargs["data"] = dict(request.data) if request.data is not None else None
+            if request.content is not None:  # a raw body: MSAL passes it as data=, a str
+                kwargs["data"] = request.content
+            else:
+                kwargs["data"] = dict(request.data) if request.data is not None else None
             return method, self.http_client.post, kwargs
         raise ConfigurationError(f"an MSAL-style http_client cannot send {method}")
 

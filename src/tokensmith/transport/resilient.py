@@ -71,6 +71,8 @@ def _attempts(
         TransportTimeout: ``deadline`` had passed before the first attempt.
     """
     where = _Where(request)  # rendered only if a debug line is actually emitted
+    if not request.retry_on_status:  # its first answer is final: never replayed either
+        throttle = None
     if throttle is not None:
         remembered = throttle.check(request)
         if remembered is not None:
@@ -91,6 +93,8 @@ def _attempts(
         outcome = type(error).__name__ if response is None else response.status_code
         elapsed = timer() - started
         delay = None if retry is None else retry.delay_for(attempt, response, error)
+        if response is not None and not request.retry_on_status:
+            delay = None
         late = delay is not None and deadline is not None and delay >= deadline.remaining()
         logger.debug(
             "%s attempt %d -> %s after %.3fs%s",
