@@ -15,7 +15,6 @@ from that built-in, so ``except ValueError`` written for MSAL keeps working::
     ├── ProtocolError(ValueError)        the peer broke the protocol (malformed JSON, ...)
     ├── IdTokenError(RuntimeError)       an id_token failed validation
     ├── FederationError(RuntimeError)    a WS-Trust federation server refused the sign-in
-    ├── FederationError(RuntimeError)    a WS-Trust federation server refused the sign-in
     ├── BrowserInteractionTimeoutError(RuntimeError)
     └── StoreError(OSError)              a token store could not read or write
         ├── StoreLockTimeout             another process held the store's lock (retryable)
@@ -31,7 +30,6 @@ __all__ = [
     "AuthorityError",
     "BrowserInteractionTimeoutError",
     "ConfigurationError",
-    "FederationError",
     "FederationError",
     "IdTokenError",
     "MsalError",
@@ -107,22 +105,6 @@ class ProtocolError(TokensmithError, ValueError):
 
 class IdTokenError(TokensmithError, RuntimeError):
     """An id_token did not pass validation (issuer, audience, times, nonce, signature)."""
-
-
-class FederationError(TokensmithError, RuntimeError):
-    """A federation server (AD FS, over WS-Trust) refused a username/password sign-in
-    or issued nothing usable; a ``RuntimeError``, as MSAL Python raises.
-
-    Attributes:
-        code: the SOAP fault's subcode (``a:FailedAuthentication`` for a wrong
-            password), when the server sent a fault.
-        reason: the fault's reason text, when it sent one.
-    """
-
-    def __init__(self, *args: object, code: str | None = None, reason: str | None = None) -> None:
-        super().__init__(*args)
-        self.code = code
-        self.reason = reason
 
 
 class FederationError(TokensmithError, RuntimeError):
