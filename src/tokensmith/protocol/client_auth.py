@@ -46,8 +46,11 @@ class ClientAuth(Protocol):
     secret_field_names: frozenset[str]
     """Names of the fields from :meth:`form_fields` that must never be logged."""
 
-    def form_fields(self, token_endpoint: str, now: float) -> dict[str, str]:
-        """Return the body fields to add to a request sent to ``token_endpoint`` at ``now``."""
+    def form_fields(
+        self, token_endpoint: str, now: float, fmi_path: str | None = None
+    ) -> dict[str, str]:
+        """Return the body fields to add to a request sent to ``token_endpoint`` at ``now``
+        (``fmi_path``: the request's Federated Managed Identity path, if any)."""
         ...
 
 
@@ -56,7 +59,9 @@ class PublicClientAuth:
 
     secret_field_names: frozenset[str] = frozenset()
 
-    def form_fields(self, token_endpoint: str, now: float) -> dict[str, str]:
+    def form_fields(
+        self, token_endpoint: str, now: float, fmi_path: str | None = None
+    ) -> dict[str, str]:
         """Return no fields."""
         return {}
 
@@ -74,7 +79,9 @@ class ClientSecretAuth:
             raise ConfigurationError("a client secret must be a non-empty string")
         self._secret = secret
 
-    def form_fields(self, token_endpoint: str, now: float) -> dict[str, str]:
+    def form_fields(
+        self, token_endpoint: str, now: float, fmi_path: str | None = None
+    ) -> dict[str, str]:
         """Return ``{"client_secret": ...}``."""
         return {"client_secret": self._secret}
 
@@ -96,7 +103,8 @@ class ClientAssertionAuth:
     """A JWT client assertion (RFC 7523 §2.2), given as a value or produced on demand.
 
     A callable is invoked every time a request goes out. If it takes one positional
-    argument it receives ``{"client_id": ..., "token_endpoint": ...}``.
+    argument it receives ``{"client_id": ..., "token_endpoint": ...}``, plus
+    ``"fmi_path"`` when the request carries one (as MSAL passes it).
     """
 
     secret_field_names = frozenset({"client_assertion"})
@@ -109,7 +117,9 @@ class ClientAssertionAuth:
         self._assertion = assertion
         self._client_id = client_id
 
-    def form_fields(self, token_endpoint: str, now: float) -> dict[str, str]:
+    def form_fields(
+        self, token_endpoint: str, now: float, fmi_path: str | None = None
+    ) -> dict[str, str]:
         """Return ``client_assertion_type`` and a (possibly fresh) ``client_assertion``.
 
         Raises:
@@ -120,6 +130,8 @@ class ClientAssertionAuth:
         if callable(source):
             if _wants_context(source):
                 context = {"client_id": self._client_id, "token_endpoint": token_endpoint}
+                if fmi_path:
+                    context["fmi_path"] = fmi_path
                 value = source(context)  # type: ignore[call-arg]
             else:
                 value = source()  # type: ignore[call-arg]

@@ -100,7 +100,9 @@ class CertificateAuth:
     def __repr__(self) -> str:
         return f"CertificateAuth({self.algorithm}, client_id={self._client_id!r})"
 
-    def form_fields(self, token_endpoint: str, now: float) -> dict[str, str]:
+    def form_fields(
+        self, token_endpoint: str, now: float, fmi_path: str | None = None
+    ) -> dict[str, str]:
         """Return ``client_assertion_type`` and a new assertion for ``token_endpoint``."""
         assertion = self._sign(token_endpoint, now)
         return {"client_assertion_type": _CLIENT_ASSERTION_TYPE_JWT, "client_assertion": assertion}

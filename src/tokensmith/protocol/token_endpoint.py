@@ -77,7 +77,7 @@ def token_request(
         TransportError: from the driver, when the request got no answer.
     """
     data = dict(form)
-    data.update(client_auth.form_fields(token_endpoint, now))
+    data.update(client_auth.form_fields(token_endpoint, now, fmi_path=data.get("fmi_path")))
     merged_headers = dict(FORM_HEADERS)
     merged_headers.update(headers)
     secret = frozenset(k for k in data if k.lower() in SECRET_FIELDS)

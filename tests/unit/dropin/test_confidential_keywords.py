@@ -259,3 +259,24 @@ def test_silent_calls_find_and_refresh_under_the_forwarded_claims() -> None:
     assert [json.loads(c) if c else None for c in refresh_claims] == [json.loads(CLAIMS_B), None]
     with pytest.raises(ValueError):
         pairs[1][0].acquire_token_silent(["s"], account, forwarded_client_claims="[1]")
+
+
+def test_an_assertion_callable_is_told_the_fmi_path() -> None:
+    contexts: dict[str, list[dict[str, str]]] = {"msal": [], "tokensmith": []}
+    for module in (msal, tokensmith):
+        seen = contexts[module.__name__]
+
+        def assertion(context: dict[str, str], seen: list[dict[str, str]] = seen) -> str:
+            seen.append(dict(context))
+            return "header.payload.signature"
+
+        app = module.ConfidentialClientApplication(
+            "cid",
+            client_credential={"client_assertion": assertion},
+            authority=AUTHORITY,
+            http_client=RegionalFake(),
+        )
+        app.acquire_token_for_client(SCOPES, fmi_path="SomeFmiPath/A")
+        app.acquire_token_for_client(["api://other/.default"])
+    assert contexts["tokensmith"] == contexts["msal"]
+    assert [c.get("fmi_path") for c in contexts["tokensmith"]] == ["SomeFmiPath/A", None]
