@@ -30,6 +30,7 @@ _EXPORTS = {
     "IdTokenError": "tokensmith.errors",
     "BrowserInteractionTimeoutError": "tokensmith.errors",
     "TokensmithError": "tokensmith.errors",
+    "DPoPKey": "tokensmith.dpop",
 }
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "BrowserInteractionTimeoutError",
     "ClientApplication",
     "ConfidentialClientApplication",
+    "DPoPKey",
     "IdTokenError",
     "ManagedIdentityClient",
     "ManagedIdentityError",
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from tokensmith.application.managed_identity import ManagedIdentityClient
     from tokensmith.application.public import PublicClientApplication
     from tokensmith.cache import SerializableTokenCache, TokenCache
+    from tokensmith.dpop import DPoPKey
     from tokensmith.engine.results import TokenResult
     from tokensmith.errors import BrowserInteractionTimeoutError, IdTokenError, TokensmithError
     from tokensmith.protocol.managed_identity.identity import (

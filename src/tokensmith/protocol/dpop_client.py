@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,13 @@ from tokensmith.protocol.dpop import DPoPKey, NonceStore
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest, HttpResponse, header
 
-__all__ = ["DPoPBinding", "dpop_exchange", "needs_fresh_nonce", "require_bound"]
+__all__ = [
+    "DPoPBinding",
+    "dpop_exchange",
+    "needs_fresh_nonce",
+    "require_bound",
+    "resource_wants_nonce",
+]
 
 USE_DPOP_NONCE = "use_dpop_nonce"
 _CHALLENGE_ERROR = re.compile(r'(?:^|[\s,])error\s*=\s*"?([A-Za-z_]+)"?', re.ASCII)
@@ -59,13 +66,19 @@ def needs_fresh_nonce(response: HttpResponse) -> bool:
     if response.status_code == 400:
         body, _ = json_object(response.text)
         return body is not None and body.get("error") == USE_DPOP_NONCE
-    if response.status_code == 401:
-        challenge = header(response.headers, "www-authenticate") or ""
-        if not challenge.lstrip().lower().startswith("dpop"):
-            return False
-        found = _CHALLENGE_ERROR.search(challenge)
-        return found is not None and found.group(1) == USE_DPOP_NONCE
-    return False
+    return resource_wants_nonce(response.status_code, response.headers)
+
+
+def resource_wants_nonce(status_code: int, headers: Mapping[str, str]) -> bool:
+    """True for a resource's ``401`` with ``WWW-Authenticate: DPoP
+    error="use_dpop_nonce"`` (RFC 9449 §9)."""
+    if status_code != 401:
+        return False
+    challenge = header(headers, "www-authenticate") or ""
+    if not challenge.lstrip().lower().startswith("dpop"):
+        return False
+    found = _CHALLENGE_ERROR.search(challenge)
+    return found is not None and found.group(1) == USE_DPOP_NONCE
 
 
 def dpop_exchange(

@@ -1,0 +1,57 @@
+"""A ``requests`` auth class for DPoP-bound tokens (RFC 9449 §7)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from requests.auth import AuthBase
+
+from tokensmith.dpop._present import Presenter, TokenSource
+from tokensmith.protocol.dpop import DPoPKey, NonceStore
+
+__all__ = ["DPoPRequestsAuth"]
+
+
+class DPoPRequestsAuth(AuthBase):
+    """Adds ``Authorization: DPoP <token>`` and a fresh proof with ``ath``; a ``401``
+    ``use_dpop_nonce`` challenge is retried once (the first answer is kept in the
+    response's ``history``, as ``requests`` does for redirects)."""
+
+    def __init__(
+        self,
+        key: DPoPKey,
+        token: TokenSource,
+        *,
+        nonces: NonceStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Same arguments as :class:`tokensmith.dpop.DPoPAuth`."""
+        self._presenter = Presenter(key, token, nonces=nonces, clock=clock)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self._presenter.access_token()
+        method, url = request.method or "GET", request.url or ""
+        request.headers.update(self._presenter.headers(method, url, token))
+        retried = False
+
+        def on_response(response: requests.Response, **kwargs: Any) -> requests.Response:
+            nonlocal retried
+            if retried or not self._presenter.retry_after(
+                url, response.status_code, response.headers
+            ):
+                return response
+            retried = True
+            response.content  # noqa: B018 - read the body so the connection is released
+            response.close()
+            again = response.request.copy()
+            again.headers.update(self._presenter.headers(method, url, token))
+            answer: requests.Response = response.connection.send(again, **kwargs)
+            answer.history.append(response)
+            answer.request = again
+            return answer
+
+        request.register_hook("response", on_response)
+        return request
