@@ -74,9 +74,14 @@ class ClientApplication(SyncRunner):
         authority: Any = None,
         force_refresh: bool = False,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
         **kwargs: Any,
     ) -> TokenResult | None:
-        """A token from the cache, refreshed when needed; None on any failure."""
+        """A token from the cache, refreshed when needed; None on any failure.
+        ``forwarded_client_claims`` (a JSON object string) key the cached token and go
+        out merged into ``claims`` on a refresh, as in MSAL."""
+        if forwarded_client_claims is not None:
+            kwargs["forwarded_client_claims"] = forwarded_client_claims
         flow = silent.acquire_token_silent(
             self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
         )
@@ -89,10 +94,13 @@ class ClientApplication(SyncRunner):
         authority: Any = None,
         force_refresh: bool = False,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
         **kwargs: Any,
     ) -> TokenResult | None:
         """Like :meth:`acquire_token_silent`, but a failed refresh returns its error
         dict (with MSAL's ``classification``). ``authority`` is honoured per request."""
+        if forwarded_client_claims is not None:
+            kwargs["forwarded_client_claims"] = forwarded_client_claims
         flow = silent.acquire_token_silent(
             self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
         )

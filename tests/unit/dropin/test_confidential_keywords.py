@@ -235,7 +235,7 @@ def test_silent_calls_find_and_refresh_under_the_forwarded_claims() -> None:
         )
         account = app.get_accounts()[0]
         steps = [
-            app.acquire_token_silent(["User.Read"], account, forwarded_client_claims=CLAIMS_A),
+            app.acquire_token_silent(["User.Read"], account, None, False, None, CLAIMS_A),
             app.acquire_token_silent(["User.Read"], account, forwarded_client_claims=CLAIMS_B),
             app.acquire_token_silent(["User.Read"], account, forwarded_client_claims=CLAIMS_B),
             app.acquire_token_silent(["User.Read"], account),
