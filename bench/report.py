@@ -58,6 +58,7 @@ TARGETS = (
            "<= 150 us", "8.2 ms"),
     Target("get_accounts", 10_000, 3e6, "get_accounts()", "<= 3 ms", "14 ms"),
     Target("import", None, 30e6, "import tokensmith", "<= 30 ms", "110 ms"),
+    Target("dpop_proof", None, 100e3, "DPoP proof, ES256", "<= 100 us", "none (no DPoP)"),
 )  # fmt: skip
 
 
