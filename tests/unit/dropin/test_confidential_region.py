@@ -315,3 +315,27 @@ def test_region_discovery_endpoint_points_the_app_at_the_standin(imds_standin: s
     assert fake.token_posts()[0].url.startswith("https://norwayeast.login.microsoft.com/")
     assert fake.imds_calls() == []
     assert len(_Imds.seen) == 1
+
+
+def test_the_async_twin_detects_and_uses_the_region_too() -> None:
+    import asyncio
+
+    import tokensmith.aio
+
+    async def main() -> tuple[RegionalFake, list[str]]:
+        fake = RegionalFake(location="japaneast")
+        app = tokensmith.aio.ConfidentialClientApplication(
+            "cid", "s3cret", authority=GLOBAL, http_client=fake, azure_region=True
+        )
+        first = await app.acquire_token_for_client(SCOPES, fmi_path="a")
+        again = await app.acquire_token_for_client(SCOPES, fmi_path="a")
+        other = await app.acquire_token_for_client(SCOPES, fmi_path="b")
+        await app.close()
+        return fake, [r["token_source"] for r in (first, again, other)]
+
+    fake, sources = asyncio.run(main())
+    assert sources == ["identity_provider", "cache", "identity_provider"]
+    assert [p.url for p in fake.token_posts()] == [
+        f"https://japaneast.login.microsoft.com/{TENANT}/oauth2/v2.0/token"
+    ] * 2
+    assert len(fake.imds_calls()) == 1
