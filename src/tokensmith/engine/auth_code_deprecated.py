@@ -14,7 +14,7 @@ from typing import Any
 from tokensmith.engine.auth_code import redeem_code
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.id_tokens import IdTokenExpectations
-from tokensmith.engine.keywords import check_keywords, request_data, wire_claims
+from tokensmith.engine.keywords import check_keywords, check_ssh_cert, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.entra import headers as api
 from tokensmith.errors import ConfigurationError, IdTokenError, ProtocolError
@@ -89,6 +89,7 @@ def acquire_token_by_authorization_code(
     """
     check_keywords("acquire_token_by_authorization_code", kwargs, _ACCEPTED)
     data = request_data(kwargs.get("data"), forwarded_client_claims=forwarded_client_claims)
+    check_ssh_cert(data)
     if not isinstance(scopes, list):
         raise ConfigurationError("scopes must be a list")
     warnings.warn(

@@ -16,7 +16,7 @@ from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.dpop import bound_key_id
-from tokensmith.engine.keywords import check_keywords, request_data, wire_claims
+from tokensmith.engine.keywords import check_keywords, check_ssh_cert, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
 from tokensmith.engine.token_call import obtain
@@ -73,6 +73,8 @@ def acquire_token_for_client(
         if extra or fmi_path is not None or forwarded_client_claims is not None
         else {}
     )
+    if data:
+        check_ssh_cert(data)
     request = _ForClient(ctx, handle, scope_list(scopes), data, claims_challenge)
     return cache_first(ctx, request, force=bool(claims_challenge))  # type: ignore[return-value]
 

@@ -23,7 +23,7 @@ from tokensmith.protocol.claims import (
     parse_claims_object,
 )
 
-__all__ = ["FMI_PATH_FIELD", "check_keywords", "request_data", "wire_claims"]
+__all__ = ["FMI_PATH_FIELD", "check_keywords", "check_ssh_cert", "request_data", "wire_claims"]
 
 FMI_PATH_FIELD = "fmi_path"
 """Body field of the Federated Managed Identity credential path."""
@@ -38,6 +38,26 @@ def check_keywords(method: str, kwargs: Mapping[str, Any], accepted: frozenset[s
     if kwargs and not accepted.issuperset(kwargs):
         name = next(k for k in kwargs if k not in accepted)
         raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+
+
+def check_ssh_cert(data: Mapping[str, Any]) -> None:
+    """MSAL's rule for an SSH certificate request (``data={"token_type": "ssh-cert"}``):
+    it must name the public key (``req_cnf``, a JWK) and its ``key_id``.
+
+    Raises:
+        ValueError: one of the two is missing (``ConfigurationError``).
+    """
+    if data.get("token_type") != "ssh-cert":
+        return
+    for name, what in (
+        ("req_cnf", "containing the public key in JWK format (RFC 7517)"),
+        ("key_id", "which identifies the key in the 'req_cnf' argument"),
+    ):
+        if not data.get(name):
+            raise ConfigurationError(
+                f"When requesting an SSH certificate, you must include a string "
+                f"parameter named {name!r} {what}."
+            )
 
 
 def request_data(

@@ -18,7 +18,7 @@ from tokensmith.engine.accounts import checked_account
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.dpop import bound_key_id
-from tokensmith.engine.keywords import request_data, wire_claims
+from tokensmith.engine.keywords import check_ssh_cert, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
@@ -164,6 +164,8 @@ def acquire_token_silent(
         if extra or forwarded is not None
         else {}
     )
+    if data:
+        check_ssh_cert(data)
     req = SilentRequest(
         ctx,
         handle=ctx.handle(authority),

@@ -280,3 +280,25 @@ def test_an_assertion_callable_is_told_the_fmi_path() -> None:
         app.acquire_token_for_client(["api://other/.default"])
     assert contexts["tokensmith"] == contexts["msal"]
     assert [c.get("fmi_path") for c in contexts["tokensmith"]] == ["SomeFmiPath/A", None]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"token_type": "ssh-cert"}, {"token_type": "ssh-cert", "req_cnf": "{}"}],
+    ids=["no req_cnf", "no key_id"],
+)
+def test_an_ssh_certificate_request_needs_its_key_as_in_msal(data: dict[str, str]) -> None:
+    for app, fake in _both():
+        with pytest.raises(ValueError, match="SSH certificate"):
+            app.acquire_token_for_client(SCOPES, data=dict(data))
+        with pytest.raises(ValueError, match="SSH certificate"):
+            app.acquire_token_by_authorization_code("code", ["s"], data=dict(data))
+        assert fake.token_posts() == []
+
+
+def test_an_ssh_certificate_is_sent_and_cached_per_key_as_in_msal() -> None:
+    jwk = '{"kty": "RSA", "n": "abc", "e": "AQAB"}'
+    ssh = {"token_type": "ssh-cert", "req_cnf": jwk, "key_id": "key-1"}
+    _same_calls(
+        [{"data": dict(ssh)}, {"data": dict(ssh)}, {"data": dict(ssh, key_id="key-2")}, {}]
+    )
