@@ -21,12 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tokensmith.stores.persistent import PersistentTokenCache
+    from tokensmith.stores.redis import RedisStore
+    from tokensmith.stores.snapshot import FileStore, PersistenceStore
     from tokensmith.stores.sqlite import SqliteStore
 
-__all__ = ["PersistentTokenCache", "SqliteStore"]
+__all__ = ["FileStore", "PersistenceStore", "PersistentTokenCache", "RedisStore", "SqliteStore"]
 
 _WHERE = {
+    "FileStore": "tokensmith.stores.snapshot",
+    "PersistenceStore": "tokensmith.stores.snapshot",
     "PersistentTokenCache": "tokensmith.stores.persistent",
+    "RedisStore": "tokensmith.stores.redis",
     "SqliteStore": "tokensmith.stores.sqlite",
 }
 

@@ -59,6 +59,9 @@ class PersistentTokenCache(SerializableTokenCache):
         self._loaded: dict[tuple[str, str | None], object] = {}
         self._synced: object = _UNSYNCED
         self._set_sink(self._Sink(self))
+        make_flight = getattr(store, "single_flight", None)
+        if callable(make_flight):  # e.g. Redis: one fetch across processes
+            self.single_flight = make_flight()
 
     class _Sink:
         def __init__(self, cache: PersistentTokenCache) -> None:

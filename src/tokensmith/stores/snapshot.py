@@ -1,0 +1,269 @@
+"""Snapshot stores: the whole cache as MSAL's JSON, shared with msal-extensions.
+
+A write takes msal-extensions' lock file (:mod:`tokensmith.stores.lockfile`), reads
+the latest snapshot, merges the changed entries into it and saves it, so two processes
+(tokensmith or msal-extensions) writing at once lose nothing. Where the snapshot is
+kept is a *medium*: a plain file written atomically (:class:`FileMedium`), any
+msal-extensions persistence object (:class:`PersistenceMedium`), the Secret Service
+(:mod:`tokensmith.stores.secretservice`).
+
+A read needs no lock: the file is replaced atomically by tokensmith, but
+msal-extensions' ``FilePersistence`` rewrites it in place (under its lock), so a read
+that does not parse is done again under the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from tokensmith._redact import logger
+from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.errors import ConfigurationError, StoreError, StoreLockTimeout
+from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
+
+__all__ = ["FileMedium", "FileStore", "Medium", "PersistenceMedium", "PersistenceStore"]
+
+Versions = tuple[object | None, object | None]
+
+
+class Medium(Protocol):
+    """Where one snapshot lives."""
+
+    location: Path
+    """The file beside which the lock file lives (msal-extensions' location)."""
+
+    def read(self) -> str | None:
+        """The snapshot's text; None if there is none yet."""
+
+    def write(self, text: str) -> None:
+        """Replace the snapshot."""
+
+    def version(self) -> object | None:
+        """Changes whenever the snapshot does; None if there is none yet."""
+
+
+class SnapshotStoreBase:
+    """A snapshot store over a :class:`Medium`, under msal-extensions' lock file."""
+
+    snapshot = True
+
+    def __init__(self, medium: Medium, *, lock_timeout: float = 10.0) -> None:
+        self.medium = medium
+        self.lock_path = lockfile_of(medium.location)
+        self.lock_timeout = lock_timeout
+        self._thread_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {str(self.medium.location)!r}>"
+
+    def version(self) -> object | None:
+        return self.medium.version()
+
+    def load(self) -> tuple[object | None, dict[str, Any] | None]:
+        """The latest snapshot; a snapshot being rewritten in place is read again
+        under the lock."""
+        for _ in range(2):
+            before = self.medium.version()
+            state = _parse(self.medium.read())
+            if state is not None and before == self.medium.version():
+                return before, state
+        with self._locked():
+            version = self.medium.version()
+            state = _parse(self.medium.read())
+        if state is None:
+            logger.warning(
+                "token store %s is not an MSAL cache; read as empty", self.medium.location
+            )
+            return version, None
+        return version, state
+
+    def apply(self, changes: Sequence[Change]) -> Versions:
+        """Merge the changes into the latest snapshot and save it."""
+        with self._locked():
+            before = self.medium.version()
+            state = self._current()
+            for change in changes:
+                section = state.get(change.credential_type)
+                if not isinstance(section, dict):
+                    section = state[change.credential_type] = {}
+                if isinstance(change, EntryPut):
+                    section[change.key] = dict(change.entry)
+                else:
+                    section.pop(change.key, None)
+            self.medium.write(json.dumps(state, indent=4))
+            return before, self.medium.version()
+
+    def replace_all(self, state: Mapping[str, Any]) -> Versions:
+        """Save ``state`` as the whole snapshot."""
+        with self._locked():
+            before = self.medium.version()
+            self.medium.write(json.dumps(state, indent=4))
+            return before, self.medium.version()
+
+    def close(self) -> None:
+        """Nothing is held open between calls."""
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The store's thread lock, then the cross-process lock file."""
+        if not self._thread_lock.acquire(timeout=self.lock_timeout):
+            raise StoreLockTimeout(f"lock {self.lock_path} busy in this process")
+        try:
+            with cross_process_lock(self.lock_path, timeout=self.lock_timeout):
+                yield
+        finally:
+            self._thread_lock.release()
+
+    def _current(self) -> dict[str, Any]:
+        """The snapshot to merge into (under the lock); a damaged one is kept aside."""
+        state = _parse(self.medium.read())
+        if state is None:
+            aside = self.medium.location.with_name(
+                f"{self.medium.location.name}.corrupt-{int(time.time())}"
+            )
+            if isinstance(self.medium, FileMedium):
+                os.replace(self.medium.location, aside)
+            logger.warning(
+                "token store %s was not an MSAL cache; kept as %s, starting afresh",
+                self.medium.location,
+                aside.name,
+            )
+            return {}
+        return state
+
+
+def _parse(text: str | None) -> dict[str, Any] | None:
+    """The snapshot's state (empty when there is none); None when it is damaged."""
+    if not text:
+        return {}
+    try:
+        state = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+class FileMedium:
+    """A plain file replaced atomically: temporary file, fsync, rename; mode 0600."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.location = Path(path).expanduser()
+        try:
+            self.location.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of {self.location}: {exc}") from exc
+
+    def read(self) -> str | None:
+        try:
+            return self.location.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(f"cannot read {self.location}: {exc}") from exc
+
+    def write(self, text: str) -> None:
+        folder = self.location.parent
+        temp = folder / f".{self.location.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, self.location)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.remove(temp)
+                raise
+            _fsync_folder(folder)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.location}: {exc.strerror}") from exc
+
+    def version(self) -> object | None:
+        try:
+            st = os.stat(self.location)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class PersistenceMedium:
+    """An msal-extensions persistence object (``load``, ``save``,
+    ``time_last_modified``, ``get_location``): FilePersistence, LibsecretPersistence,
+    KeychainPersistence, FilePersistenceWithDataProtection."""
+
+    def __init__(self, persistence: Any) -> None:
+        for name in ("load", "save", "time_last_modified", "get_location"):
+            if not callable(getattr(persistence, name, None)):
+                raise ConfigurationError(f"persistence object has no {name}() method")
+        self.persistence = persistence
+        self.location = Path(persistence.get_location())
+
+    def read(self) -> str | None:
+        try:
+            text = self.persistence.load()
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:  # PersistenceNotFound
+                return None
+            raise StoreError(f"persistence {self.location} cannot load: {exc}") from exc
+        return text.decode("utf-8") if isinstance(text, bytes) else text
+
+    def write(self, text: str) -> None:
+        try:
+            self.persistence.save(text)
+        except OSError as exc:
+            raise StoreError(f"persistence {self.location} cannot save: {exc}") from exc
+
+    def version(self) -> object | None:
+        try:
+            modified: object = self.persistence.time_last_modified()
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise StoreError(f"persistence {self.location}: {exc}") from exc
+        return modified
+
+
+class FileStore(SnapshotStoreBase):
+    """MSAL's JSON in a plain file, shared at once with msal-extensions processes
+    (same format as its ``FilePersistence``, same ``.lockfile`` beside it).
+
+    Not encrypted: readable by the file's owner (0600). Use it where the disk is the
+    user's own (a CLI on a personal machine, a container with a private volume), or
+    pick an encrypted store (see docs/persistence.md).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> None:
+        super().__init__(FileMedium(path), lock_timeout=lock_timeout)
+
+
+class PersistenceStore(SnapshotStoreBase):
+    """The adapter for msal-extensions persistence objects: any ``BasePersistence``
+    (plain, libsecret, Keychain, DPAPI) as a tokensmith store, under the same lock file
+    as msal-extensions' ``PersistedTokenCache``."""
+
+    def __init__(self, persistence: Any, *, lock_timeout: float = 10.0) -> None:
+        super().__init__(PersistenceMedium(persistence), lock_timeout=lock_timeout)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable (where the platform allows opening a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

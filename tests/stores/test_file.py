@@ -1,0 +1,120 @@
+"""FileStore: msal-extensions' file format and lock file, atomic writes, recovery."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import msal
+import pytest
+from msal_extensions import FilePersistence, PersistedTokenCache
+from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, user_event
+
+from tokensmith.errors import StoreLockTimeout
+from tokensmith.stores import FileStore, PersistenceStore, PersistentTokenCache
+
+
+def _cache(path: Path, **kwargs: float) -> PersistentTokenCache:
+    return PersistentTokenCache(FileStore(path, **kwargs), clock=lambda: NOW)
+
+
+def _at(cache: msal.TokenCache | PersistentTokenCache, uid: str) -> list[dict[str, object]]:
+    return [
+        e for e in cache.search("AccessToken", now=NOW) if e.get("home_account_id") == f"{uid}.tid"
+    ]
+
+
+def test_two_caches_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    first, second = _cache(path), _cache(path)
+    first.add(user_event(uid="a", utid="tid"), now=NOW)
+    second.add(user_event(uid="b", utid="tid"), now=NOW)  # merged, not overwritten
+    assert len(first.find_accounts()) == 2
+    document = json.loads(path.read_text())
+    assert len(document["Account"]) == 2
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json"]  # no temp, no lock
+
+
+def test_msal_extensions_reads_and_writes_the_same_file(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    ours = _cache(path)
+    ours.add(user_event(uid="a", utid="tid"), now=NOW)
+    theirs = PersistedTokenCache(FilePersistence(str(path)))
+    assert len(_at(theirs, "a")) == 1
+    theirs.add(user_event(uid="b", utid="tid"), now=NOW)
+    assert len(_at(ours, "b")) == 1
+    found = ours.find_access_token(
+        home_account_id="b.tid",
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="common",
+        scopes=["openid"],
+        now=NOW,
+    )
+    assert found is not None
+
+
+def test_the_persistence_adapter_drives_an_msal_extensions_persistence(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    cache = PersistentTokenCache(PersistenceStore(FilePersistence(str(path))), clock=lambda: NOW)
+    assert cache.find_accounts() == []  # no file yet: an empty cache
+    cache.add(user_event(uid="a", utid="tid"), now=NOW)
+    assert len(json.loads(path.read_text())["Account"]) == 1
+    assert len(_at(_cache(path), "a")) == 1
+
+
+def test_a_write_waits_for_a_live_lock_holder(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / "cache.json.lockfile").write_text(f"{holder.pid} other.py")
+        cache = _cache(path, lock_timeout=0.3)
+        with pytest.raises(StoreLockTimeout, match="lockfile"):
+            cache.add(user_event(), now=NOW)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lock_left_by_a_killed_process_is_recovered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "cache.json"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / "cache.json.lockfile").write_text(f"{gone.pid} killed.py")
+    cache = _cache(path, lock_timeout=0.3)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        cache.add(user_event(), now=NOW)
+    assert "stale lock" in caplog.text
+    assert len(json.loads(path.read_text())["Account"]) == 1
+    assert not (tmp_path / "cache.json.lockfile").exists()
+
+
+def test_a_damaged_file_is_kept_aside_and_never_loses_the_new_write(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "cache.json"
+    path.write_text('{"AccessToken": {"half')
+    cache = _cache(path)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert cache.find_accounts() == []
+        cache.add(user_event(), now=NOW)
+    assert "not an MSAL cache" in caplog.text
+    assert len(json.loads(path.read_text())["Account"]) == 1
+    kept = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert len(kept) == 1 and kept[0].read_text() == '{"AccessToken": {"half'
+
+
+def test_a_file_removed_behind_the_cache_is_an_empty_cache(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    cache = _cache(path)
+    cache.add(user_event(), now=NOW)
+    os.remove(path)
+    assert cache.find_accounts() == []
