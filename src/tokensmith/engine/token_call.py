@@ -81,6 +81,7 @@ def post_token(
             client_auth=ctx.client_auth,
             now=ctx.clock(),
             dpop=binding_of(ctx) if ctx.dpop is not None else None,
+            audience=metadata.token_endpoint if endpoint else None,
         )
     )
 

@@ -47,10 +47,16 @@ class ClientAuth(Protocol):
     """Names of the fields from :meth:`form_fields` that must never be logged."""
 
     def form_fields(
-        self, token_endpoint: str, now: float, fmi_path: str | None = None
+        self,
+        token_endpoint: str,
+        now: float,
+        fmi_path: str | None = None,
+        audience: str | None = None,
     ) -> dict[str, str]:
         """Return the body fields to add to a request sent to ``token_endpoint`` at ``now``
-        (``fmi_path``: the request's Federated Managed Identity path, if any)."""
+        (``fmi_path``: the request's Federated Managed Identity path, if any;
+        ``audience``: what a signed assertion names as ``aud`` when that is not
+        ``token_endpoint``, e.g. the authority's own endpoint for a regional request)."""
         ...
 
 
@@ -60,7 +66,11 @@ class PublicClientAuth:
     secret_field_names: frozenset[str] = frozenset()
 
     def form_fields(
-        self, token_endpoint: str, now: float, fmi_path: str | None = None
+        self,
+        token_endpoint: str,
+        now: float,
+        fmi_path: str | None = None,
+        audience: str | None = None,
     ) -> dict[str, str]:
         """Return no fields."""
         return {}
@@ -80,7 +90,11 @@ class ClientSecretAuth:
         self._secret = secret
 
     def form_fields(
-        self, token_endpoint: str, now: float, fmi_path: str | None = None
+        self,
+        token_endpoint: str,
+        now: float,
+        fmi_path: str | None = None,
+        audience: str | None = None,
     ) -> dict[str, str]:
         """Return ``{"client_secret": ...}``."""
         return {"client_secret": self._secret}
@@ -118,7 +132,11 @@ class ClientAssertionAuth:
         self._client_id = client_id
 
     def form_fields(
-        self, token_endpoint: str, now: float, fmi_path: str | None = None
+        self,
+        token_endpoint: str,
+        now: float,
+        fmi_path: str | None = None,
+        audience: str | None = None,
     ) -> dict[str, str]:
         """Return ``client_assertion_type`` and a (possibly fresh) ``client_assertion``.
 

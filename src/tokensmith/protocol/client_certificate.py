@@ -101,10 +101,14 @@ class CertificateAuth:
         return f"CertificateAuth({self.algorithm}, client_id={self._client_id!r})"
 
     def form_fields(
-        self, token_endpoint: str, now: float, fmi_path: str | None = None
+        self,
+        token_endpoint: str,
+        now: float,
+        fmi_path: str | None = None,
+        audience: str | None = None,
     ) -> dict[str, str]:
         """Return ``client_assertion_type`` and a new assertion for ``token_endpoint``."""
-        assertion = self._sign(token_endpoint, now)
+        assertion = self._sign(audience or token_endpoint, now)
         return {"client_assertion_type": _CLIENT_ASSERTION_TYPE_JWT, "client_assertion": assertion}
 
     def _sign(self, token_endpoint: str, now: float) -> str:

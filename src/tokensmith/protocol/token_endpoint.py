@@ -53,6 +53,7 @@ def token_request(
     client_auth: ClientAuth,
     now: float,
     dpop: DPoPBinding | None = None,
+    audience: str | None = None,
 ) -> Flow[dict[str, Any]]:
     """POST ``form`` plus the client authentication fields to ``token_endpoint``.
 
@@ -67,6 +68,9 @@ def token_request(
             proof, a ``use_dpop_nonce`` answer is retried once with the server's
             newest nonce, and a success that is not ``token_type=DPoP`` is refused
             (:mod:`tokensmith.protocol.dpop_client`).
+        audience: the ``aud`` of a signed client assertion when it is not
+            ``token_endpoint`` (a regional request names the authority's endpoint,
+            as MSAL's does).
 
     Returns:
         A flow returning the token response or an error dict (see the module doc).
@@ -77,7 +81,11 @@ def token_request(
         TransportError: from the driver, when the request got no answer.
     """
     data = dict(form)
-    data.update(client_auth.form_fields(token_endpoint, now, fmi_path=data.get("fmi_path")))
+    data.update(
+        client_auth.form_fields(
+            token_endpoint, now, fmi_path=data.get("fmi_path"), audience=audience
+        )
+    )
     merged_headers = dict(FORM_HEADERS)
     merged_headers.update(headers)
     secret = frozenset(k for k in data if k.lower() in SECRET_FIELDS)

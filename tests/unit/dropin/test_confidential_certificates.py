@@ -206,3 +206,37 @@ def test_an_incomplete_credential_is_a_value_error_in_both(
     for module in (msal, tokensmith):
         with pytest.raises(ValueError):
             _assertion(module, credential(material), ENTRA)
+
+
+def test_a_regional_request_names_what_msal_names(material: Material) -> None:
+    """The POST goes to the regional host; a certificate assertion's ``aud`` stays the
+    authority's endpoint, while an assertion callable is told the regional one (MSAL
+    1.39 does both)."""
+    seen: dict[str, list[str]] = {"msal": [], "tokensmith": []}
+    auds, urls = [], []
+    for module in (msal, tokensmith):
+        fake = RegionalFake()
+        cred = {"private_key": material.key_pem, "thumbprint": material.sha1}
+        app = module.ConfidentialClientApplication(
+            "cert-app", cred, authority=ENTRA, http_client=fake, azure_region="westus"
+        )
+        app.acquire_token_for_client(SCOPES)
+        auds.append(decode_jwt_claims(token_form(fake)["client_assertion"])["aud"])
+        urls.append(fake.token_posts()[0].url)
+
+        def assertion(context: dict[str, str], mine: list[str] = seen[module.__name__]) -> str:
+            mine.append(context["token_endpoint"])
+            return "header.payload.signature"
+
+        other = module.ConfidentialClientApplication(
+            "cid",
+            {"client_assertion": assertion},
+            authority=ENTRA,
+            http_client=RegionalFake(),
+            azure_region="westus",
+        )
+        other.acquire_token_for_client(SCOPES)
+    regional = "https://westus.login.microsoft.com/7d3f1e2a-5b4c-4d6e-8f90-1a2b3c4d5e6f"
+    assert urls == [f"{regional}/oauth2/v2.0/token"] * 2
+    assert auds == [f"{ENTRA}/oauth2/v2.0/token"] * 2
+    assert seen["tokensmith"] == seen["msal"] == [f"{regional}/oauth2/v2.0/token"]
