@@ -1,0 +1,241 @@
+"""``RedisStore``: cache entries in Redis, for services on several machines.
+
+Each partition (:mod:`tokensmith.stores.partition`) is one Redis hash,
+``<prefix>p:<partition>``, whose fields are ``<credential_type>|<cache key>`` and whose
+values are the entries' JSON (encrypted with AES-GCM when the app gives a key; the
+field name is the associated data, so a value cannot be moved to another field). A
+user's tokens are one hash per home account; an app's tokens one hash per client and
+tenant, which expires with its last token (``EXPIREAT`` the latest ``expires_on``);
+the other hashes expire ``idle_ttl`` after their last write.
+
+The persistent cache in front of it is the in-process L1: hits never reach Redis.
+Redis unreachable is never an exception: a read answers nothing (the app goes to the
+network), a write is dropped, and a warning is logged (at most every 30 s).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tokensmith._redact import logger
+from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.cache.schema import CredentialType
+from tokensmith.errors import ConfigurationError, StoreUnavailableError
+from tokensmith.stores._msaljson import rows_of, state_of
+from tokensmith.stores.base import Row
+from tokensmith.stores.partition import partition_of
+
+__all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
+
+DEFAULT_IDLE_TTL = 90 * 24 * 3600
+"""Seconds a user's hash lives after its last write (a refresh token's lifetime)."""
+_WARN_EVERY_S = 30.0
+_NONCE = 12
+
+
+class RedisStore:
+    """An entry store in Redis.
+
+    Args:
+        client: a ``redis.Redis`` client (decode_responses off), or None with ``url``.
+        url: ``redis://host:port/db`` used to build a client when none is given.
+        prefix: the namespace of every key this store writes.
+        encryption_key: 16, 24 or 32 bytes: values are encrypted at rest (AES-GCM).
+        idle_ttl: seconds a hash that holds more than access tokens lives after its
+            last write.
+
+    Raises:
+        StoreUnavailableError: the ``redis`` package is not installed
+            (``pip install tokensmith[redis]``).
+        ConfigurationError: neither ``client`` nor ``url``, or a key of a bad length.
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        url: str | None = None,
+        prefix: str = "tokensmith:",
+        encryption_key: bytes | None = None,
+        idle_ttl: int = DEFAULT_IDLE_TTL,
+    ) -> None:
+        try:
+            import redis
+        except ImportError as exc:
+            raise StoreUnavailableError("RedisStore needs: pip install tokensmith[redis]") from exc
+        if client is None:
+            if url is None:
+                raise ConfigurationError("RedisStore needs a client or a url")
+            client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self.client = client
+        self.prefix = prefix
+        self.idle_ttl = idle_ttl
+        self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        """What a lost connection raises: caught at this boundary, logged, never raised."""
+        self._cipher: Any = None
+        if encryption_key is not None:
+            if not isinstance(encryption_key, bytes) or len(encryption_key) not in (16, 24, 32):
+                raise ConfigurationError("encryption_key must be 16, 24 or 32 bytes")
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._cipher = AESGCM(encryption_key)
+        self._warned_at = 0.0
+
+    def __repr__(self) -> str:
+        sealed = " encrypted" if self._cipher is not None else ""
+        return f"<RedisStore prefix={self.prefix!r}{sealed}>"
+
+    # -- the entry-store protocol --------------------------------------------------------
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Write the changes in one pipelined transaction (MULTI/EXEC)."""
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            self._queue(pipe, changes)
+            pipe.execute()
+        except self.errors as exc:
+            self.warn("write dropped", exc)
+
+    def read(self, partition: str, *, username: str | None = None) -> list[Row]:
+        """The entries of one partition (one ``HGETALL``); [] when Redis is down."""
+        try:
+            fields = self.client.hgetall(self._hash(partition))
+        except self.errors as exc:
+            self.warn("read skipped", exc)
+            return []
+        return self._rows(fields)
+
+    def read_prefix(self, prefix: str) -> list[Row]:
+        """The entries of every partition whose name starts with ``prefix`` (SCAN)."""
+        rows: list[Row] = []
+        try:
+            for name in self.client.scan_iter(match=self._hash(_glob_escape(prefix)) + "*"):
+                rows.extend(self._rows(self.client.hgetall(name)))
+        except self.errors as exc:
+            self.warn("read skipped", exc)
+            return []
+        return rows
+
+    def read_all(self) -> dict[str, Any]:
+        """Every entry under this prefix, in MSAL's layout."""
+        return state_of(self.read_prefix(""), {})
+
+    def replace_all(self, state: Mapping[str, Any]) -> None:
+        """Delete every hash under this prefix, then write ``state``'s entries."""
+        rows, _ = rows_of(state)
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            for name in self.client.scan_iter(match=_glob_escape(self.prefix) + "p:*"):
+                pipe.delete(name)
+            self._queue(pipe, [EntryPut(ct, key, entry) for ct, key, entry in rows])
+            pipe.execute()
+        except self.errors as exc:
+            self.warn("import dropped", exc)
+
+    def single_flight(self) -> Any:
+        """A single flight whose leaders hold a Redis lock per key (across processes)."""
+        from tokensmith.stores.redis_flight import RedisSingleFlight
+
+        return RedisSingleFlight(self)
+
+    def version(self) -> None:
+        """Unknown: a miss always reads its partition again."""
+        return None
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        try:
+            self.client.close()
+        except self.errors as exc:  # pragma: no cover - closing never talks
+            self.warn("close failed", exc)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _hash(self, partition: str) -> str:
+        return f"{self.prefix}p:{partition}"
+
+    def _queue(self, pipe: Any, changes: Sequence[Change]) -> None:
+        expiries: dict[str, int | None] = {}
+        for change in changes:
+            name = self._hash(partition_of(change.credential_type, change.entry))
+            field = f"{change.credential_type}|{change.key}"
+            if isinstance(change, EntryPut):
+                pipe.hset(name, field, self._seal(field, change.entry))
+                expiries[name] = _merge_expiry(expiries.get(name, 0), change)
+            else:
+                pipe.hdel(name, field)
+        for name, expires_on in expiries.items():
+            if expires_on is None:
+                pipe.expire(name, self.idle_ttl)
+            else:
+                pipe.expireat(name, expires_on, gt=True)
+                pipe.expireat(name, expires_on, nx=True)
+
+    def _seal(self, field: str, entry: Mapping[str, Any]) -> bytes:
+        body = json.dumps(entry, separators=(",", ":")).encode()
+        if self._cipher is None:
+            return body
+        nonce = os.urandom(_NONCE)
+        sealed: bytes = self._cipher.encrypt(nonce, body, field.encode())
+        return nonce + sealed
+
+    def _rows(self, fields: Mapping[bytes, bytes]) -> list[Row]:
+        rows: list[Row] = []
+        now = time.time()
+        for raw_field, raw in fields.items():
+            field = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
+            credential_type, _, key = field.partition("|")
+            entry = self._open(field, raw)
+            if entry is None:
+                continue
+            if credential_type == CredentialType.ACCESS_TOKEN and _expired(entry, now):
+                continue
+            rows.append((credential_type, key, entry))
+        return rows
+
+    def _open(self, field: str, raw: bytes) -> dict[str, Any] | None:
+        try:
+            if self._cipher is not None:
+                raw = self._cipher.decrypt(raw[:_NONCE], raw[_NONCE:], field.encode())
+            entry = json.loads(raw)
+        except Exception:  # a wrong key, a value written without encryption, damage
+            logger.warning("token store: a Redis entry could not be read (wrong key?)")
+            return None
+        return entry if isinstance(entry, dict) else None
+
+    def warn(self, what: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY_S:
+            self._warned_at = now
+            logger.warning(
+                "token store: Redis unreachable, %s (%s); serving from memory and the network",
+                what,
+                type(exc).__name__,
+            )
+
+
+def _merge_expiry(current: int | None, change: EntryPut) -> int | None:
+    """The hash's expiry after this put: the latest ``expires_on`` of its access
+    tokens, or None (idle TTL) once it holds anything else."""
+    if current is None or change.credential_type != CredentialType.ACCESS_TOKEN:
+        return None
+    try:
+        expires_on = int(change.entry.get("expires_on", 0))
+    except (TypeError, ValueError):
+        return None
+    return max(current, expires_on)
+
+
+def _expired(entry: Mapping[str, Any], now: float) -> bool:
+    try:
+        return int(entry.get("expires_on", 0)) < now
+    except (TypeError, ValueError):
+        return False
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

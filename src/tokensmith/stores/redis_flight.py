@@ -1,0 +1,101 @@
+"""Single flight across processes: a Redis lock around the in-process single flight.
+
+Eight worker processes asking at once for the same missing token send one request:
+within a process :class:`~tokensmith.concurrency.SingleFlight` lets one caller lead;
+that leader then takes ``<prefix>lock:<sha256 of the flight key>`` (``SET NX PX``)
+before it runs. The first process to take it fetches and writes the token to Redis;
+the others wait for the lock, then run their leader, whose first step looks the token
+up again (the cache re-reads its partition from Redis on a miss) and finds it.
+
+The lock expires by itself (``lease`` seconds) if its holder dies; a waiter gives up
+waiting after ``wait`` seconds and fetches anyway. Redis unreachable: no lock, the
+in-process single flight alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+from tokensmith.concurrency import SingleFlight
+
+__all__ = ["RedisSingleFlight", "flight_name"]
+
+T = TypeVar("T")
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+
+
+def flight_name(key: Hashable) -> str:
+    """A name for ``key`` that every process computes alike (sets are sorted)."""
+    return hashlib.sha256(json.dumps(_canonical(key)).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, (frozenset, set)):
+        return ["set", sorted((_canonical(v) for v in value), key=json.dumps)]
+    if isinstance(value, (tuple, list)):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+class RedisSingleFlight(SingleFlight):
+    """:class:`SingleFlight` whose leaders also hold a Redis lock per key."""
+
+    def __init__(
+        self, store: Any, *, lease: float = 30.0, wait: float = 30.0, poll: float = 0.01
+    ) -> None:
+        super().__init__()
+        self._store, self._lease, self._wait, self._poll = store, lease, wait, poll
+
+    def run(self, key: Hashable, fn: Callable[[], T]) -> T:
+        """See :meth:`SingleFlight.run`; the leader holds the key's Redis lock."""
+        return super().run(key, lambda: self._run_locked(key, fn))
+
+    async def run_async(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
+        """See :meth:`SingleFlight.run_async`; the leader holds the key's Redis lock."""
+
+        async def leader() -> T:
+            name, token = self._lock_name(key), os.urandom(16).hex()
+            deadline = time.monotonic() + self._wait
+            while not self._try_lock(name, token) and time.monotonic() < deadline:
+                await asyncio.sleep(self._poll)
+            try:
+                return await fn()
+            finally:
+                self._unlock(name, token)
+
+        return await super().run_async(key, leader)
+
+    def _run_locked(self, key: Hashable, fn: Callable[[], T]) -> T:
+        name, token = self._lock_name(key), os.urandom(16).hex()
+        deadline = time.monotonic() + self._wait
+        while not self._try_lock(name, token) and time.monotonic() < deadline:
+            time.sleep(self._poll)
+        try:
+            return fn()
+        finally:
+            self._unlock(name, token)
+
+    def _lock_name(self, key: Hashable) -> str:
+        return f"{self._store.prefix}lock:{flight_name(key)}"
+
+    def _try_lock(self, name: str, token: str) -> bool:
+        """True if this caller now holds the lock, or Redis cannot say (go ahead)."""
+        try:
+            return bool(self._store.client.set(name, token, nx=True, px=int(self._lease * 1000)))
+        except self._store.errors as exc:
+            self._store.warn("single flight without a lock", exc)
+            return True
+
+    def _unlock(self, name: str, token: str) -> None:
+        try:
+            self._store.client.eval(_RELEASE, 1, name, token)
+        except self._store.errors as exc:
+            self._store.warn("lock release skipped", exc)

@@ -1,0 +1,85 @@
+"""Worker processes of the store tests: ``python -m tests.stores._worker <job> ...``.
+
+Jobs:
+- ``flight <redis_url> <start_at>``: a confidential app on a RedisStore asks for an app
+  token at ``start_at`` (epoch seconds); its identity provider (in-process, a fake)
+  counts token requests per scope in Redis (``requests:<scope>``), answers slowly.
+- ``write <store> <path> <worker> <count>``: ``count`` token responses, each a new
+  account, written through PersistentTokenCache over ``sqlite``, ``file`` or ``redis``.
+- ``msalext <path> <worker> <count>``: the same through msal-extensions' cache.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from tests.unit.application.fake_entra import FakeEntra
+from tests.unit.cache._helpers import user_event
+
+from tokensmith.transport.base import HttpResponse
+
+
+def _store(kind: str, where: str) -> Any:
+    from tokensmith import stores
+
+    if kind == "sqlite":
+        return stores.SqliteStore(where)
+    if kind == "file":
+        return stores.FileStore(where)
+    if kind == "redis":
+        return stores.RedisStore(url=where)
+    raise SystemExit(f"unknown store {kind}")
+
+
+def flight(redis_url: str, start_at: str) -> None:
+    import redis
+
+    import tokensmith
+    from tokensmith.stores import PersistentTokenCache, RedisStore
+
+    counter = redis.Redis.from_url(redis_url)
+    entra = FakeEntra(time.time)
+
+    def slow_issue(form: dict[str, str]) -> HttpResponse:
+        counter.incr("requests:" + form.get("scope", ""))
+        time.sleep(0.3)
+        return entra.issue(form)
+
+    entra.token_handler = slow_issue
+    cache = PersistentTokenCache(RedisStore(url=redis_url, prefix="flight:"))
+    app = tokensmith.ConfidentialClientApplication(
+        "web-app",
+        "s3cret",
+        authority="https://login.microsoftonline.com/contoso.example",
+        transport=entra.transport,
+        token_cache=cache,
+    )
+    app.acquire_token_for_client(["api://x/.default"], force_refresh=False)  # warm discovery
+    time.sleep(max(0.0, float(start_at) - time.time()))
+    result = app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    print(result["token_source"])
+
+
+def write(kind: str, where: str, worker: str, count: str) -> None:
+    from tokensmith.stores import PersistentTokenCache
+
+    cache = PersistentTokenCache(_store(kind, where))
+    for n in range(int(count)):
+        cache.add(user_event(uid=f"w{worker}-{n}", utid="tid", scope=["User.Read"]))
+    print("ok")
+
+
+def msalext(where: str, worker: str, count: str) -> None:
+    from msal_extensions import FilePersistence, PersistedTokenCache
+
+    cache = PersistedTokenCache(FilePersistence(where))
+    for n in range(int(count)):
+        cache.add(user_event(uid=f"m{worker}-{n}", utid="tid", scope=["User.Read"]))
+    print("ok")
+
+
+if __name__ == "__main__":
+    job, *args = sys.argv[1:]
+    {"flight": flight, "write": write, "msalext": msalext}[job](*args)

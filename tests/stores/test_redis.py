@@ -1,0 +1,124 @@
+"""RedisStore on a real redis-server (loopback): partitions, TTLs, L1/L2, encryption,
+an unreachable Redis, and single flight across processes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.stores._apps import SCOPE, cca
+from tests.stores.conftest import _free_port
+from tests.unit.application.fake_entra import FakeEntra
+from tests.unit.cache._helpers import CLIENT_ID, ENV, app_event, user_event
+
+from tokensmith._clock import FakeClock
+from tokensmith.stores import PersistentTokenCache, RedisStore
+
+HOME = "u1.tid"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cache(client: Any, **kwargs: Any) -> PersistentTokenCache:
+    return PersistentTokenCache(RedisStore(client, **kwargs), clock=time.time)
+
+
+def _user_at(cache: PersistentTokenCache, scopes: list[str], now: float) -> Any:
+    return cache.find_access_token(
+        home_account_id=HOME,
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="common",
+        scopes=scopes,
+        now=now,
+    )
+
+
+def test_partitions_per_user_and_per_client_and_tenant_with_ttls(redis_client: Any) -> None:
+    now = time.time()
+    cache = _cache(redis_client)
+    cache.add(user_event(uid="u1", utid="tid", scope=["User.Read"]), now=now)
+    cache.add(app_event(expires_in=600), now=now)
+    keys = sorted(k.decode() for k in redis_client.keys("*"))
+    assert keys == [
+        "tokensmith:p:accounts",
+        f"tokensmith:p:app:{CLIENT_ID}:contoso.example",
+        "tokensmith:p:meta",
+        f"tokensmith:p:user:{HOME}",
+    ]
+    app_ttl = redis_client.ttl(f"tokensmith:p:app:{CLIENT_ID}:contoso.example")
+    assert 590 <= app_ttl <= 600  # the app's hash lives as long as its token
+    assert redis_client.ttl(f"tokensmith:p:user:{HOME}") > 80 * 24 * 3600
+    user = redis_client.hgetall(f"tokensmith:p:user:{HOME}")
+    assert sorted(f.decode().split("|")[0] for f in user) == [
+        "AccessToken",
+        "IdToken",
+        "RefreshToken",
+    ]
+
+
+def test_a_second_process_answers_from_redis_then_from_memory(redis_client: Any) -> None:
+    now = time.time()
+    _cache(redis_client).add(user_event(uid="u1", utid="tid", scope=["User.Read"]), now=now)
+    other = _cache(redis_client)
+    found = _user_at(other, ["User.Read"], now)  # L2: one HGETALL
+    assert found is not None
+    redis_client.flushdb()
+    assert _user_at(other, ["User.Read"], now) is found  # L1: memory, Redis not asked
+
+
+def test_encryption_at_rest(redis_client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    key = os.urandom(32)
+    now = time.time()
+    _cache(redis_client, encryption_key=key).add(
+        user_event(uid="u1", utid="tid", scope=["User.Read"], access_token="the-secret-at"),
+        now=now,
+    )
+    raw = b"".join(v for k in redis_client.keys("*") for v in redis_client.hvals(k))
+    assert b"the-secret-at" not in raw and b"User.Read" not in raw
+    assert _user_at(_cache(redis_client, encryption_key=key), ["User.Read"], now)["secret"] == (
+        "the-secret-at"
+    )
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert (
+            _user_at(_cache(redis_client, encryption_key=os.urandom(32)), ["User.Read"], now)
+            is None
+        )
+    assert "could not be read" in caplog.text
+    assert "the-secret-at" not in caplog.text
+
+
+def test_redis_unreachable_means_memory_and_network(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    entra = FakeEntra(clock)
+    store = RedisStore(url=f"redis://127.0.0.1:{_free_port()}/0")
+    app = cca(entra, clock, PersistentTokenCache(store, clock=clock))
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        first = app.acquire_token_for_client(SCOPE)
+        second = app.acquire_token_for_client(SCOPE)
+    assert first["token_source"] == "identity_provider"
+    assert second["token_source"] == "cache"  # L1 kept it
+    assert "Redis unreachable" in caplog.text
+    assert entra.tokens_posted() == 1
+
+
+def test_eight_processes_asking_at_once_send_one_token_request(
+    redis_client: Any, redis_url: str
+) -> None:
+    start_at = time.time() + 3.0
+    argv = [sys.executable, "-m", "tests.stores._worker", "flight", redis_url, str(start_at)]
+    workers = [
+        subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    outputs = [w.communicate(timeout=60) for w in workers]
+    assert all(w.returncode == 0 for w in workers), [err[-400:] for _, err in outputs]
+    sources = sorted(out.strip() for out, _ in outputs)
+    graph = redis_client.get("requests:https://graph.microsoft.com/.default")
+    assert int(graph) == 1  # one request for the eight processes
+    assert sources.count("identity_provider") == 1 and sources.count("cache") == 7
