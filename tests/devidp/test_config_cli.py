@@ -16,6 +16,8 @@ from tokensmith.devidp._toml import loads
 from tokensmith.errors import ConfigurationError
 
 _MINIMAL = """
+inherit_defaults = false
+
 [[tenants]]
 id = "11111111-2222-4333-8444-555555555555"
 domains = ["tiny.example"]
@@ -72,6 +74,44 @@ def test_config_errors_name_the_problem(
         load_config(path)
 
 
+def test_a_partial_file_merges_over_the_built_in_config(tmp_path: Path) -> None:
+    path = tmp_path / "idp.toml"
+    path.write_text(
+        "[settings]\naccess_token_lifetime = 60\n\n"
+        '[[users]]\nusername = "ADA@contoso.onmicrosoft.com"\nmfa_required = true\n\n'
+        '[[users]]\nusername = "new@contoso.example"\npassword = "pw"\n'
+        'tenant = "contoso.example"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    default = parse_config(loads(DEFAULT_CONFIG_TOML))
+    assert config.settings.access_token_lifetime == 60
+    assert config.settings.device_code_expires_in == default.settings.device_code_expires_in
+    ada = config.user("ada@contoso.onmicrosoft.com")
+    assert ada is not None and ada.mfa_required and ada.password == "Passw0rd!"
+    assert ada.name == "Ada Lovelace"  # the built-in entry, with one key changed
+    new = config.user("new@contoso.example")
+    contoso = config.tenant("contoso.example")
+    assert new is not None and contoso is not None and new.tenant == contoso.id
+    assert len(config.users) == len(default.users) + 1 and config.apps == default.apps
+
+
+def test_errors_name_the_file_and_the_real_problem(tmp_path: Path) -> None:
+    path = tmp_path / "idp.toml"
+    path.write_text("[settings]\nid_token_lifetime = 'soon'\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"dev-idp config {path.absolute()}: settings:")
+    assert "'id_token_lifetime' must be a non-negative integer" in message
+    path.write_text('[[users]]\nusername = "x@y"\npassword = "p"\ntenant = "nowhere"\n')
+    with pytest.raises(ConfigurationError, match=r"tenant 'nowhere' is not configured \(tenants:"):
+        load_config(path)
+    path.write_text("settings = 5\n")
+    with pytest.raises(ConfigurationError, match=r"'settings' must be a table \[settings\]"):
+        load_config(path)
+
+
 def test_a_file_that_is_not_toml(tmp_path: Path) -> None:
     path = tmp_path / "idp.toml"
     path.write_text("[[tenants", encoding="utf-8")
@@ -102,7 +142,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         (b"title = '\xff\xfe'\n", "is not UTF-8 text"),
         (b"[[tenants]]\nid = 5\n", "dev-idp"),
         (None, "cannot read dev-idp config"),
-        (b"", "dev-idp"),
+        (b"inherit_defaults = false\n", "needs at least one [[tenants]] entry"),
+        (b"[settings]\ndevice_code_interval = -1\n", "'device_code_interval' must be a non"),
     ],
 )
 def test_cli_bad_config_is_one_line_and_status_2(

@@ -122,6 +122,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     devidp_logger = logging.getLogger("tokensmith.devidp")
+    previous_level = devidp_logger.level
     devidp_logger.addHandler(handler)
     devidp_logger.setLevel(args.log_level.upper())
     in_main = threading.current_thread() is threading.main_thread()
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         devidp_logger.removeHandler(handler)
+        devidp_logger.setLevel(previous_level)
     return 0
 
 

@@ -171,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
         return ascii(path.split("?", 1)[0].split("#", 1)[0][:200])
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s %s -> %s", getattr(self, "command", None) or "-", self._log_path(), code)
+        logger.info("%s %s -> %s", getattr(self, "command", None) or "-", self._log_path(), code)
 
     def log_error(self, format: str, *args: Any) -> None:
         logger.debug("malformed or timed-out request on %s", self._log_path())
