@@ -80,6 +80,7 @@ class PublicClientApplication(ClientApplication):
         authority: Any = None,
         force_refresh: bool = False,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
         **kwargs: Any,
     ) -> TokenResult | None:
         """As the parent's; broker accounts are refreshed by the broker."""
@@ -87,6 +88,8 @@ class PublicClientApplication(ClientApplication):
             return super().acquire_token_silent_with_error(
                 scopes, account, authority, force_refresh, claims_challenge, **kwargs
             )
+        if forwarded_client_claims is not None:
+            kwargs["forwarded_client_claims"] = forwarded_client_claims
         flow = broker.acquire_token_silent(
             self._ctx,
             self._broker,
@@ -106,11 +109,18 @@ class PublicClientApplication(ClientApplication):
         authority: Any = None,
         force_refresh: bool = False,
         claims_challenge: str | None = None,
+        forwarded_client_claims: str | None = None,
         **kwargs: Any,
     ) -> TokenResult | None:
         """As the parent's; broker accounts are refreshed by the broker."""
         result = self.acquire_token_silent_with_error(
-            scopes, account, authority, force_refresh, claims_challenge, **kwargs
+            scopes,
+            account,
+            authority,
+            force_refresh,
+            claims_challenge,
+            forwarded_client_claims,
+            **kwargs,
         )
         return result if result and "error" not in result else None
 

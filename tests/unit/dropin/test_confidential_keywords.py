@@ -229,7 +229,7 @@ def test_silent_calls_find_and_refresh_under_the_forwarded_claims() -> None:
     (or with B) the refresh token is redeemed, B merged into its ``claims``."""
     pairs = _both()
     outcomes = []
-    for app, fake in pairs:
+    for app, _ in pairs:
         app.acquire_token_by_authorization_code(
             "the-code", ["User.Read"], forwarded_client_claims=CLAIMS_A
         )
