@@ -131,6 +131,8 @@ def _provider_config(clients: Clients, user: dict[str, Any], tls: dict[str, str]
             clients.short_ttl_id: {"access_token_ttl": SHORT_TTL},
             clients.careful_id: {"strip_offline_access": True},
             clients.jwt_lenient_id: {"accept_assertion_replay": True},
+            # only DPoP proofs need the nonce: clients without DPoP are not affected
+            clients.confidential_id: {"dpop_require_nonce": True},
         },
         "device_interval": 1,
         "rotate_refresh_tokens": True,

@@ -12,7 +12,8 @@
 //     "clients": [<OIDC dynamic-registration client metadata>, ...],
 //     "client_options": {"<client_id>": {"access_token_ttl": 60,
 //                                         "strip_offline_access": true,
-//                                         "accept_assertion_replay": true}},
+//                                         "accept_assertion_replay": true,
+//                                         "dpop_require_nonce": true}},
 //     "device_interval": 1, "rotate_refresh_tokens": true
 //   }
 //
@@ -183,6 +184,13 @@ function buildConfiguration() {
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      // RFC 9449: proofs checked, tokens bound (cnf.jkt); a client with the
+      // dpop_require_nonce option must put the provider's DPoP-Nonce in its proofs.
+      dPoP: {
+        enabled: true,
+        nonceSecret: randomBytes(32),
+        requireNonce: (ctx) => optionFor(ctx.oidc?.client?.clientId, 'dpop_require_nonce', false),
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => oneOf || resource.indicator,
