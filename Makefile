@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv check lint typecheck structure test unit demo demo-node bench sysdeps interop-deps browser-deps tmux-deps clean
+.PHONY: all venv check lint typecheck structure test unit demo demo-node bench sysdeps interop-deps browser-deps tmux-deps broker-deps clean
 
 all: test
 
@@ -31,6 +31,9 @@ browser-deps:
 tmux-deps:
 	bash scripts/tmux-deps.sh
 
+broker-deps:
+	bash scripts/broker-deps.sh
+
 lint: venv
 	$(BIN)/ruff check src tests bench examples scripts
 	$(BIN)/ruff format --check src tests bench examples scripts
@@ -48,7 +51,7 @@ check: lint typecheck structure
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
-test: venv interop-deps browser-deps tmux-deps check
+test: venv interop-deps browser-deps tmux-deps broker-deps check
 	$(BIN)/pytest -q
 
 demo: venv

@@ -7,6 +7,7 @@
 set -euo pipefail
 need=()
 [ -x /usr/bin/dbus-daemon ] || need+=(dbus-daemon)
+[ -x /usr/bin/gnome-keyring-daemon ] || need+=(gnome-keyring)
 ldconfig -p | grep -q 'libwebkit2gtk-4.1.so.0' || need+=(libwebkit2gtk-4.1-0)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -54,6 +54,12 @@ class PublicClientApplication(ClientApplication):
             backend=broker_backend,
         )
 
+    def close(self) -> None:
+        """Close the HTTP connections and the broker's connection."""
+        if self._broker is not None:
+            self._broker.backend.close()
+        super().close()
+
     def is_pop_supported(self) -> bool:
         """True when this app's broker issues PoP (signed HTTP request) tokens."""
         return self._broker is not None and self._broker.backend.capabilities.pop
@@ -86,7 +92,13 @@ class PublicClientApplication(ClientApplication):
         """As the parent's; broker accounts are refreshed by the broker."""
         if self._broker is None:
             return super().acquire_token_silent_with_error(
-                scopes, account, authority, force_refresh, claims_challenge, **kwargs
+                scopes,
+                account,
+                authority,
+                force_refresh,
+                claims_challenge,
+                forwarded_client_claims,
+                **kwargs,
             )
         if forwarded_client_claims is not None:
             kwargs["forwarded_client_claims"] = forwarded_client_claims

@@ -180,6 +180,8 @@ class TokenRequest:
         claims: the claims request (challenge merged with the client capabilities).
         pop: bind the token to a signed HTTP request.
         extra: additional parameters (``domain_hint``, ``max_age``, MSAL's ``data``).
+        force_refresh: skip the broker's cache (where the broker honours it:
+            :attr:`BrokerCapabilities.force_refresh`).
     """
 
     client_id: str
@@ -191,6 +193,7 @@ class TokenRequest:
     claims: str | None = field(default=None, repr=False)
     pop: PopParams | None = None
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+    force_refresh: bool = False
 
 
 @dataclass(frozen=True)

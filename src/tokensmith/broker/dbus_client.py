@@ -74,8 +74,8 @@ class DBusBroker:
         except BrokerError as exc:
             connection.close()
             raise BrokerUnavailable(f"no broker on the session bus: {exc.context}") from exc
-        pop = isinstance(version.get("openBrokerVersion"), str)
-        probe.capabilities = BrokerCapabilities(pop=pop)
+        ours = isinstance(version.get("openBrokerVersion"), str)  # tokensmith broker
+        probe.capabilities = BrokerCapabilities(pop=ours, force_refresh=ours)
         return probe
 
     def _call(self, method: str, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:

@@ -177,6 +177,8 @@ def auth_parameters(request: TokenRequest, authorization_type: int) -> dict[str,
             params["username"] = request.account.username
     if request.claims:
         params["decodedClaims"] = request.claims
+    if request.force_refresh:  # tokensmith's extension; other brokers ignore it
+        params["forceRefresh"] = True
     if request.pop is not None:
         params["popParams"] = pop_to_json(request.pop)
     if isinstance(request, InteractiveRequest):

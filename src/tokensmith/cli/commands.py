@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "decode": "tokensmith.cli.cmd_decode",
     "cache": "tokensmith.cli.cmd_cache",
     "dev-idp": "tokensmith.cli.cmd_devidp",
+    "broker": "tokensmith.brokerd.command",  # the open broker (docs/brokers.md)
 }
 
 

@@ -83,6 +83,7 @@ def token_request(
     account: BrokerAccount | None = None,
     hints: Mapping[str, Any] | None = None,
     interactive: Mapping[str, Any] | None = None,
+    force_refresh: bool = False,
 ) -> TokenRequest:
     """The broker request of a call (MSAL's parameters object): undecorated scopes,
     the platform's broker redirect URI, ``claims`` (already merged with the client
@@ -101,6 +102,7 @@ def token_request(
         "claims": claims,
         "pop": pop_params_of(auth_scheme),
         "extra": extra,
+        "force_refresh": force_refresh,
     }
     if interactive is not None:
         return InteractiveRequest(**base, **interactive)
@@ -170,6 +172,7 @@ def shape(
     )
     if "access_token" in result:
         result["token_source"] = TOKEN_SOURCE_BROKER
+        _signed_out(ctx).discard(token.account.home_account_id)
     return result
 
 
@@ -224,6 +227,7 @@ class BrokerSilentRequest(SilentRequest):
             auth_scheme=self.auth_scheme,
             data=self.data,
             account=known,
+            force_refresh=self.force,
         )
         return (
             yield from issue(
@@ -303,7 +307,7 @@ def broker_accounts(
     except BrokerError as exc:
         logger.debug("Broker get_accounts failed: %s", exc.status.name)
         return cached
-    known = {a.get("home_account_id") for a in cached}
+    known = {a.get("home_account_id") for a in cached} | _signed_out(ctx)
     merged = list(cached)
     for account in found:
         if account.home_account_id and account.home_account_id not in known:
@@ -324,8 +328,17 @@ def _account_view(ctx: AppContext, account: BrokerAccount) -> Account:
     )
 
 
+def _signed_out(ctx: AppContext) -> set[Any]:
+    """Home account ids this app signed out of: ``get_accounts`` lists them no more,
+    even where the broker keeps them for the device (MSALRuntime's sign-out on Linux
+    never tells the broker)."""
+    found: set[Any] = ctx.memo("broker_signed_out", set)
+    return found
+
+
 def sign_out(ctx: AppContext, session: BrokerSession, account: Mapping[str, Any]) -> Flow[None]:
     """The broker half of ``remove_account`` (errors are logged only, as MSAL)."""
+    _signed_out(ctx).add(account.get("home_account_id"))
     backend = session.backend
     account_id = account.get("local_account_id")
     if not isinstance(account_id, str) or not account_id:

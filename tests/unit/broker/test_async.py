@@ -57,4 +57,4 @@ def test_async_interactive_silent_and_sign_out(
 
     asyncio.run(scenario())
     assert threads and threads[0] != threading.main_thread().name  # not on the loop
-    assert fake.names()[-2:] == ["read_account", "sign_out"]
+    assert fake.names()[-3:] == ["read_account", "sign_out", "close"]
