@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.libs import Library
-from bench.scenarios import aio, app, dpop, managed_identity, process, serial, user
+from bench.scenarios import aio, app, dpop, first_lookup, managed_identity, process, serial, user
 from bench.scenarios.base import Cell, Context, Row, Scenario
 
 __all__ = ["ALL", "Result", "run_all", "run_scenario"]
@@ -22,6 +22,7 @@ ALL: tuple[Scenario, ...] = (
     *app.SCENARIOS,
     *managed_identity.SCENARIOS,
     *serial.SCENARIOS,
+    *first_lookup.SCENARIOS,
     *process.SCENARIOS,
     *aio.SCENARIOS,
     *dpop.SCENARIOS,

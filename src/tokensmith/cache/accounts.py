@@ -38,13 +38,9 @@ class AccountLookups(FastLookups):
         envs = None if environments is None else strings(environments, "environments")
         user = username.lower() if username is not None else None
         with self._lock:
-            scan = self._scan_instead()
+            self._ensure_index()
             section = self._section(_CT.ACCOUNT)
-            if scan:
-                ordered = list(section)
-            else:
-                self._ensure_index()
-                ordered = self._account_keys(section, envs, user, home_account_id)
+            ordered = self._account_keys(section, envs, user, home_account_id)
             found = []
             for key in ordered:
                 entry = section.get(key)
@@ -78,11 +74,15 @@ class AccountLookups(FastLookups):
             ]
         elif user is not None:
             keys = index.lookup(index.acct_by_user, user)
+        elif envs is not None and len(envs) == 1:
+            keys = index.lookup(index.acct_by_env, envs[0].lower())
+            if len(keys) == len(section):  # every account is of that environment
+                return list(section)
         elif envs is not None:
             keys = [k for e in envs for k in index.lookup(index.acct_by_env, e.lower())]
         else:
-            keys = list(section)
-        return index.in_order(_CT.ACCOUNT, set(keys))
+            return list(section)
+        return index.in_order(_CT.ACCOUNT, keys)
 
     def find_id_token(
         self,

@@ -9,6 +9,7 @@ garbage collector a container per entry per index to traverse.
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Collection, Hashable, Iterator
 from contextlib import contextmanager
 
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 _EMPTY: frozenset[str] = frozenset()
+_NOWHERE: Hashable = object()
 
 
 @contextmanager
@@ -75,20 +77,54 @@ def scope_tokens(target: object) -> tuple[str, ...]:
 
 
 class MultiIndex:
-    """A map from a bucket value to the storage keys in that bucket.
+    """A map from a bucket value to the storage keys in that bucket, and back.
 
     A bucket of one key (the usual case: one token per account and client) holds the
     bare key string, not a one-element set, so that a large cache does not carry one
-    container per entry per index for the garbage collector to traverse.
+    container per entry per index for the garbage collector to traverse. The reverse
+    map (key -> its value) lets a write move a key without being told its old value.
     """
 
-    __slots__ = ("_buckets",)
+    __slots__ = ("_buckets", "_value_of")
 
     def __init__(self) -> None:
         self._buckets: dict[Hashable, str | set[str]] = {}
+        self._value_of: dict[str, Hashable] = {}
 
-    def add(self, value: Hashable, key: str) -> None:
-        """Put ``key`` in bucket ``value``."""
+    @classmethod
+    def bulk(cls, keys: list[str], values: list[Hashable | None]) -> MultiIndex:
+        """An index of ``keys[i]`` under ``values[i]`` (``None``: not indexed), built
+        with C-level dict construction; only values shared by several keys get a
+        Python loop."""
+        index = cls()
+        if None in values:
+            pairs = [(k, v) for k, v in zip(keys, values, strict=True) if v is not None]
+            keys, values = [k for k, _ in pairs], [v for _, v in pairs]
+        index._value_of = dict(zip(keys, values, strict=True))
+        buckets: dict[Hashable, str | set[str]] = dict(zip(values, keys, strict=True))
+        if len(buckets) < len(keys):  # some values are shared: sets for those
+            shared = {v for v, n in Counter(values).items() if n > 1}
+            for key, value in zip(keys, values, strict=True):
+                if value in shared:
+                    bucket = buckets[value]
+                    if isinstance(bucket, str):
+                        buckets[value] = {key}
+                    else:
+                        bucket.add(key)
+        index._buckets = buckets
+        return index
+
+    def put(self, key: str, value: Hashable | None) -> None:
+        """File ``key`` under ``value`` (``None``: nowhere), out of its former bucket."""
+        old = self._value_of.get(key, _NOWHERE)
+        if old == value:
+            return
+        if old is not _NOWHERE:
+            self._discard(old, key)
+        if value is None:
+            self._value_of.pop(key, None)
+            return
+        self._value_of[key] = value
         buckets = self._buckets
         bucket = buckets.get(value)
         if bucket is None:
@@ -99,8 +135,13 @@ class MultiIndex:
         else:
             bucket.add(key)
 
-    def discard(self, value: Hashable, key: str) -> None:
-        """Take ``key`` out of bucket ``value``; drop the bucket when empty."""
+    def remove(self, key: str) -> None:
+        """Take ``key`` out of the index."""
+        old = self._value_of.pop(key, _NOWHERE)
+        if old is not _NOWHERE:
+            self._discard(old, key)
+
+    def _discard(self, value: Hashable, key: str) -> None:
         bucket = self._buckets.get(value)
         if bucket is None:
             return

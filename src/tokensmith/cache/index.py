@@ -1,19 +1,25 @@
 """Secondary indexes over the unified cache, so that no lookup scans the whole cache.
 
 The index holds storage keys, never entries: every lookup re-reads the entry from the
-cache dict and re-checks it, so an index can only be too wide, never wrong. It is
-updated on each write or removal of one key (O(1) plus the entry's scope count) and
-rebuilt from scratch after a deserialize, or when it notices the sections were
-changed behind its back (a section object replaced, or its size changed).
+cache dict and re-checks it, so an index can only be too wide, never wrong.
 
-Buckets (field values normalized by :func:`norm`; ``environment`` lower-cased):
+Each index is built lazily, on its first use, from the one section it covers (a few
+C-level dict constructions plus one bucket value per entry), and from then on kept up
+to date on each write or removal of one key. After a ``deserialize()`` nothing is
+built: ``get_accounts(username=...)`` builds the username index only, a silent hit
+the access tokens' scope groups only, a refresh the refresh tokens' account index
+only. The whole index is dropped (and rebuilt lazily) when it notices the sections
+were changed behind its back (a section object replaced, or its size changed).
+
+Indexes (field values normalized by :func:`norm`; ``environment`` lower-cased):
 
 * AccessToken: scope groups by ``(home_account_id, environment, client_id, realm,
-  ext_cache_key)``, each with an inverted index ``scope (lower-cased) -> keys`` for
-  superset queries (intersect starting from the smallest posting list); also by
-  account ``(home_account_id, environment)``, by app ``(home_account_id,
-  environment, client_id)`` and by ``user_assertion_hash``. ``token_type`` is not
-  part of any bucket: like MSAL, lookups tell bound tokens apart by ``key_id`` only.
+  ext_cache_key)``; a group of one token is its bare key (the lookup re-checks the
+  scopes), a larger one a :class:`~tokensmith.cache.buckets.ScopeGroup` (an inverted
+  ``scope -> keys`` index from 16 members on); also by account ``(home_account_id,
+  environment)``, by app ``(home_account_id, environment, client_id)`` and by
+  ``user_assertion_hash``. ``token_type`` is not part of any bucket: like MSAL,
+  lookups tell bound tokens apart by ``key_id`` only.
 * RefreshToken: by account, by ``(home_account_id, environment, family_id)``, by
   ``user_assertion_hash``.
 * IdToken: by account and by ``(home_account_id, environment, realm, client_id)``.
@@ -24,104 +30,120 @@ Buckets (field values normalized by :func:`norm`; ``environment`` lower-cased):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-from tokensmith.cache.buckets import (
-    MultiIndex,
-    ScopeGroup,
-    gc_paused,
-    norm,
-    norm_env,
-    norm_lower,
-    scope_tokens,
-)
+from tokensmith.cache.bucket_values import BY_SECTION, INDEXES, at_group_key, group_keys, one
+from tokensmith.cache.buckets import MultiIndex, ScopeGroup, gc_paused, scope_tokens
 from tokensmith.cache.schema import SECTIONS, CredentialType
 
 __all__ = ["CacheIndex", "at_group_key"]
 
+_CT = CredentialType
 _Entry = Mapping[str, Any]
-_Values = tuple[Hashable | None, ...]
-"""An entry's bucket value in each index of its section (``None``: not in that one)."""
-_Single = tuple[str, tuple[str, ...]]
-"""A scope group of one AccessToken: its key and its scopes (no container to track)."""
 
 
-def _account_of(entry: _Entry) -> tuple[Hashable, Hashable]:
-    hid = entry.get("home_account_id")
-    env = entry.get("environment")
-    return (
-        hid if type(hid) is str else norm(hid),
-        env.lower() if type(env) is str else norm_env(env),
-    )
+def _dict_entries(section: object) -> tuple[list[str], list[dict[str, Any]]]:
+    if not isinstance(section, dict):
+        return [], []
+    keys = [k for k, e in section.items() if type(e) is dict or isinstance(e, dict)]
+    if len(keys) == len(section):
+        return list(section), list(section.values())
+    return keys, [section[k] for k in keys]
 
 
-def at_group_key(
-    home_account_id: object, environment: object, client_id: object, realm: object, ext: object
-) -> tuple[Hashable, ...]:
-    """The scope-group key of an AccessToken (same normalization for entries and queries)."""
-    return (norm(home_account_id), norm_env(environment), norm(client_id), norm(realm), norm(ext))
+class _Ordinals:
+    """Insertion positions per section (``ordinals[section][key]``), each section's
+    built on first use from its dict order; new keys get the next number."""
 
+    def __init__(self, index: CacheIndex) -> None:
+        self._index = index
+        self._built: dict[str, dict[str, int]] = {}
 
-def _optional(value: object) -> Hashable | None:
-    return norm(value) if value else None
+    def __contains__(self, name: object) -> bool:
+        return name in SECTIONS
+
+    def __getitem__(self, name: str) -> dict[str, int]:
+        built = self._built.get(name)
+        if built is None:
+            built = self._built[name] = self._index.number(self._index.section(name))
+        return built
+
+    def built(self, name: str) -> dict[str, int] | None:
+        return self._built.get(name)
 
 
 class CacheIndex:
-    """All secondary indexes of one cache, plus insertion ordinals of every key.
+    """All secondary indexes of one cache, each built on first use.
 
-    Per entry it remembers only plain tuples of strings (its bucket values, its scope
-    group), which the garbage collector stops tracking, so a cache of 100,000 users
-    does not make every collection traverse a million index containers.
+    Per entry an index keeps only plain strings and tuples of strings, which the
+    garbage collector stops tracking, so a cache of 100,000 users does not slow
+    every collection.
 
     Attributes:
         examined: running count of index postings and entries looked at by lookups;
             a diagnostic that tests use to prove lookups do not scan.
+        ordinals: ``ordinals[section][key]``, the key's insertion position.
     """
 
     def __init__(self) -> None:
-        self.at_groups: dict[tuple[Hashable, ...], ScopeGroup | _Single] = {}
-        self.at_by_account = MultiIndex()
-        self.at_by_app = MultiIndex()
-        self.at_by_uah = MultiIndex()
-        self.rt_by_account = MultiIndex()
-        self.rt_by_family = MultiIndex()
-        self.rt_by_uah = MultiIndex()
-        self.idt_by_account = MultiIndex()
-        self.idt_by_client = MultiIndex()
-        self.acct_by_hid = MultiIndex()
-        self.acct_by_env = MultiIndex()
-        self.acct_by_env_user = MultiIndex()
-        self.acct_by_user = MultiIndex()
-        self.app_by_client = MultiIndex()
-        self.ordinals: dict[str, dict[str, int]] = {name: {} for name in SECTIONS}
         self.examined = 0
+        self.ordinals = _Ordinals(self)
         self._next_ordinal = 0
-        self._values: dict[str, dict[str, _Values]] = {name: {} for name in SECTIONS}
-        self._at_group_of: dict[str, tuple[Hashable, ...]] = {}
+        self._built: dict[str, MultiIndex] = {}
+        self._groups: dict[tuple[Hashable, ...], str | ScopeGroup] | None = None
+        self._group_of: dict[str, tuple[Hashable, ...]] = {}
         self._cache_ref: dict[str, Any] | None = None
         self._cache_len = 0
         self._seen: dict[str, tuple[Any, int]] = {}
         self._stale = False
-        self._indexes: dict[str, tuple[MultiIndex, ...]] = {
-            CredentialType.ACCESS_TOKEN: (self.at_by_account, self.at_by_app, self.at_by_uah),
-            CredentialType.REFRESH_TOKEN: (self.rt_by_account, self.rt_by_family, self.rt_by_uah),
-            CredentialType.ID_TOKEN: (self.idt_by_account, self.idt_by_client),
-            CredentialType.ACCOUNT: (
-                self.acct_by_hid,
-                self.acct_by_env,
-                self.acct_by_env_user,
-                self.acct_by_user,
-            ),
-            CredentialType.APP_METADATA: (self.app_by_client,),
-        }
-        self._bucketers: dict[str, Callable[[_Entry], _Values]] = {
-            CredentialType.ACCESS_TOKEN: _at_values,
-            CredentialType.REFRESH_TOKEN: _rt_values,
-            CredentialType.ID_TOKEN: _idt_values,
-            CredentialType.ACCOUNT: _account_values,
-            CredentialType.APP_METADATA: _app_values,
-        }
+
+    def __getattr__(self, name: str) -> MultiIndex:
+        """``index.acct_by_env_user`` and friends: built on first use."""
+        spec = INDEXES.get(name)
+        if spec is None:
+            raise AttributeError(name)
+        built = self._built.get(name)
+        if built is None:
+            keys, entries = _dict_entries(self.section(spec[0]))
+            with gc_paused():
+                built = self._built[name] = MultiIndex.bulk(keys, spec[1](entries))
+        return built
+
+    def section(self, name: str) -> Any:
+        """The indexed cache's section ``name`` (None when absent)."""
+        return None if self._cache_ref is None else self._cache_ref.get(name)
+
+    def number(self, section: object) -> dict[str, int]:
+        """Fresh insertion numbers for every key of ``section``, in dict order."""
+        if not isinstance(section, dict):
+            return {}
+        start = self._next_ordinal
+        self._next_ordinal = start + len(section)
+        return dict(zip(section, range(start, self._next_ordinal), strict=True))
+
+    @property
+    def at_groups(self) -> dict[tuple[Hashable, ...], str | ScopeGroup]:
+        """AccessToken scope groups: a bare key, or a ScopeGroup of several."""
+        if self._groups is None:
+            keys, entries = _dict_entries(self.section(_CT.ACCESS_TOKEN))
+            with gc_paused():
+                of = group_keys(entries)
+                self._group_of = dict(zip(keys, of, strict=True))
+                groups: dict[tuple[Hashable, ...], str | ScopeGroup]
+                groups = dict(zip(of, keys, strict=True))
+                if len(groups) < len(keys):
+                    shared = {g for g, n in Counter(of).items() if n > 1}
+                    for key, group_key, entry in zip(keys, of, entries, strict=True):
+                        if group_key in shared:
+                            group = groups[group_key]
+                            if type(group) is str:
+                                group = groups[group_key] = ScopeGroup()
+                            assert isinstance(group, ScopeGroup)
+                            group.add(key, scope_tokens(entry.get("target")))
+                self._groups = groups
+        return self._groups
 
     # -- maintenance -------------------------------------------------------------
 
@@ -143,7 +165,7 @@ class CacheIndex:
 
     @classmethod
     def build(cls, cache: dict[str, Any]) -> CacheIndex:
-        """A new index of every dict entry of every known section of ``cache``.
+        """An index of ``cache`` that builds each of its parts on first use (O(1) now).
 
         Non-dict sections and entries are remembered (so :meth:`is_current` holds)
         but not indexed.
@@ -151,36 +173,10 @@ class CacheIndex:
         index = cls()
         index._cache_ref = cache
         index._cache_len = len(cache)
-        with gc_paused():  # a few objects per entry: no point collecting mid-build
-            for name in SECTIONS:
-                section = cache.get(name)
-                if section is None:
-                    continue
-                if isinstance(section, dict):
-                    index._bulk_put(name, section)
+        for name in SECTIONS:
+            if name in cache:
                 index._note(cache, name)
         return index
-
-    def _bulk_put(self, section_name: str, section: dict[str, Any]) -> None:
-        """Index every entry of a section into an index that holds none of them yet."""
-        ordinals = self.ordinals[section_name]
-        start = self._next_ordinal
-        ordinals.update(zip(section, range(start, start + len(section)), strict=True))
-        self._next_ordinal = start + len(section)
-        bucketer = self._bucketers[section_name]
-        indexes = self._indexes[section_name]
-        stored = self._values[section_name]
-        is_at = section_name == CredentialType.ACCESS_TOKEN
-        for key, entry in section.items():
-            if not isinstance(entry, dict):
-                continue
-            values = bucketer(entry)
-            for index, value in zip(indexes, values, strict=True):
-                if value is not None:
-                    index.add(value, key)
-            stored[key] = values
-            if is_at:
-                self._index_scopes(key, entry)
 
     def _describes(self, cache: dict[str, Any]) -> bool:
         """False (and stale for good) when ``cache`` is not the dict this index was
@@ -192,38 +188,37 @@ class CacheIndex:
 
     def put(self, cache: dict[str, Any], section_name: str, key: str) -> None:
         """(Re)index ``key`` after it was written in ``cache[section_name]``."""
-        if section_name not in self._values or not self._describes(cache):
+        if section_name not in BY_SECTION or not self._describes(cache):
             return
         section = cache.get(section_name)
         entry = section.get(key) if isinstance(section, dict) else None
-        if (
-            isinstance(entry, dict)
-            and section_name != CredentialType.ACCESS_TOKEN
-            and self._values[section_name].get(key) == self._bucketers[section_name](entry)
-        ):  # rewritten in place (a rotated refresh token, a new id token): same buckets
-            self._note(cache, section_name)
-            return
-        self._unindex(section_name, key)
-        ordinals = self.ordinals[section_name]
-        if key not in ordinals:
+        ordinals = self.ordinals.built(section_name)
+        if ordinals is not None and key not in ordinals:
             ordinals[key] = self._next_ordinal
             self._next_ordinal += 1
-        if isinstance(entry, dict):
-            values = self._bucketers[section_name](entry)
-            for index, value in zip(self._indexes[section_name], values, strict=True):
-                if value is not None:
-                    index.add(value, key)
-            self._values[section_name][key] = values
-            if section_name == CredentialType.ACCESS_TOKEN:
-                self._index_scopes(key, entry)
+        for name in BY_SECTION[section_name]:
+            built = self._built.get(name)
+            if built is not None:
+                built.put(key, one(name, entry) if isinstance(entry, dict) else None)
+        if section_name == _CT.ACCESS_TOKEN and self._groups is not None:
+            self._ungroup(key)
+            if isinstance(entry, dict):
+                self._group(key, entry, section)
         self._note(cache, section_name)
 
     def drop(self, cache: dict[str, Any], section_name: str, key: str) -> None:
         """Unindex ``key`` after it was removed from ``cache[section_name]``."""
-        if section_name not in self._values or not self._describes(cache):
+        if section_name not in BY_SECTION or not self._describes(cache):
             return
-        self._unindex(section_name, key)
-        self.ordinals[section_name].pop(key, None)
+        for name in BY_SECTION[section_name]:
+            built = self._built.get(name)
+            if built is not None:
+                built.remove(key)
+        if section_name == _CT.ACCESS_TOKEN and self._groups is not None:
+            self._ungroup(key)
+        ordinals = self.ordinals.built(section_name)
+        if ordinals is not None:
+            ordinals.pop(key, None)
         self._note(cache, section_name)
 
     def _note(self, cache: dict[str, Any], section_name: str) -> None:
@@ -235,60 +230,55 @@ class CacheIndex:
         else:
             self._seen[section_name] = (section, len(section) if isinstance(section, dict) else -1)
 
-    def _unindex(self, section_name: str, key: str) -> None:
-        values = self._values[section_name].pop(key, None)
-        if values is not None:
-            for index, value in zip(self._indexes[section_name], values, strict=True):
-                if value is not None:
-                    index.discard(value, key)
-        if section_name == CredentialType.ACCESS_TOKEN:
-            group_key = self._at_group_of.pop(key, None)
-            if group_key is None:
-                return
-            group = self.at_groups[group_key]
-            if isinstance(group, ScopeGroup):
-                group.discard(key)
-                if not group.members:
-                    del self.at_groups[group_key]
-            elif group[0] == key:
-                del self.at_groups[group_key]
+    def _ungroup(self, key: str) -> None:
+        assert self._groups is not None
+        group_key = self._group_of.pop(key, None)
+        if group_key is None:
+            return
+        group = self._groups.get(group_key)
+        if isinstance(group, ScopeGroup):
+            group.discard(key)
+            if not group.members:
+                del self._groups[group_key]
+        elif group == key:
+            del self._groups[group_key]
 
-    def _index_scopes(self, key: str, entry: _Entry) -> None:
-        group_key = at_group_key(
-            entry.get("home_account_id"),
-            entry.get("environment"),
-            entry.get("client_id"),
-            entry.get("realm"),
-            entry.get("ext_cache_key"),
-        )
+    def _group(self, key: str, entry: _Entry, section: Any) -> None:
+        assert self._groups is not None
+        group_key = group_keys((entry,))[0]
         tokens = scope_tokens(entry.get("target"))
-        group = self.at_groups.get(group_key)
+        group = self._groups.get(group_key)
         if group is None:
-            self.at_groups[group_key] = (key, tokens)
+            self._groups[group_key] = key
         elif isinstance(group, ScopeGroup):
             group.add(key, tokens)
         else:
-            grown = self.at_groups[group_key] = ScopeGroup()
-            grown.add(*group)
+            grown = self._groups[group_key] = ScopeGroup()
+            other = section.get(group)
+            grown.add(group, scope_tokens(other.get("target") if isinstance(other, dict) else None))
             grown.add(key, tokens)
-        self._at_group_of[key] = group_key
+        self._group_of[key] = group_key
 
     # -- reading -------------------------------------------------------------------
 
     def in_order(self, section_name: str, keys: Iterable[str]) -> list[str]:
-        """``keys`` sorted in the cache's insertion order (how MSAL's scan yields)."""
+        """``keys`` in the cache's insertion order (how MSAL's scan yields)."""
         ordinals = self.ordinals[section_name]
-        return sorted(keys, key=lambda k: ordinals.get(k, -1))
+        wanted = keys if isinstance(keys, (set, frozenset)) else set(keys)
+        if len(wanted) * 8 > len(ordinals):  # most of the section: walk it in order
+            return [k for k in ordinals if k in wanted]
+        return sorted(wanted, key=lambda k: ordinals.get(k, -1))
 
     def at_supersets(self, group_key: tuple[Hashable, ...], scopes: frozenset[str]) -> list[str]:
-        """AccessToken keys of one scope group whose scopes include ``scopes``."""
+        """AccessToken keys of one scope group that may include ``scopes`` (a group of
+        one is returned as it is: the caller re-checks every entry's scopes)."""
         group = self.at_groups.get(group_key)
         if group is None:
             return []
         if isinstance(group, ScopeGroup):
             keys, work = group.supersets(scopes)
         else:
-            keys, work = ([group[0]] if scopes.issubset(group[1]) else []), 1
+            keys, work = [group], 1
         self.examined += work
         return keys
 
@@ -297,39 +287,3 @@ class CacheIndex:
         keys = list(index.get(value))
         self.examined += len(keys)
         return keys
-
-
-# -- bucket values per section (aligned with CacheIndex._indexes) ---------------------
-
-
-def _at_values(entry: _Entry) -> _Values:
-    hid, env = _account_of(entry)
-    return (
-        (hid, env),
-        (hid, env, norm(entry.get("client_id"))),
-        _optional(entry.get("user_assertion_hash")),
-    )
-
-
-def _rt_values(entry: _Entry) -> _Values:
-    hid, env = _account_of(entry)
-    return (
-        (hid, env),
-        (hid, env, norm(entry.get("family_id"))),
-        _optional(entry.get("user_assertion_hash")),
-    )
-
-
-def _idt_values(entry: _Entry) -> _Values:
-    hid, env = _account_of(entry)
-    return (hid, env), (hid, env, norm(entry.get("realm")), norm(entry.get("client_id")))
-
-
-def _account_values(entry: _Entry) -> _Values:
-    hid, env = _account_of(entry)
-    user = norm_lower(entry.get("username"))
-    return hid, env, (env, user), user
-
-
-def _app_values(entry: _Entry) -> _Values:
-    return ((norm_env(entry.get("environment")), norm(entry.get("client_id"))),)

@@ -106,25 +106,16 @@ class FastLookups(CacheBase):
         envs = strings(environments, "environments")
         wanted = frozenset(s.lower() for s in strings(scopes, "scopes"))
         with self._lock:
-            scan = self._scan_instead()
-            if not scan:
-                self._ensure_index()
+            self._ensure_index()
             section = self._section(_AT)
-            best: tuple[int, int, dict[str, Any]] | None = None
-            best_key = ""
+            best: tuple[int, str, dict[str, Any]] | None = None
             for env in envs:
-                candidates: Iterable[tuple[int, str]]
-                if scan:  # insertion position is the ordinal
-                    candidates = enumerate(section)
+                if user_assertion_hash:
+                    keys = self._index.lookup(self._index.at_by_uah, norm(user_assertion_hash))
                 else:
-                    if user_assertion_hash:
-                        keys = self._index.lookup(self._index.at_by_uah, norm(user_assertion_hash))
-                    else:
-                        group = at_group_key(home_account_id, env, client_id, realm, ext_cache_key)
-                        keys = self._index.at_supersets(group, wanted)
-                    ordinals = self._index.ordinals[_AT]
-                    candidates = ((ordinals.get(key, -1), key) for key in keys)
-                for ordinal, key in candidates:
+                    group = at_group_key(home_account_id, env, client_id, realm, ext_cache_key)
+                    keys = self._index.at_supersets(group, wanted)
+                for key in keys:
                     entry = section.get(key)
                     if (
                         not self._usable(entry, _AT)
@@ -137,9 +128,8 @@ class FastLookups(CacheBase):
                         continue
                     if expires_on <= now:
                         continue
-                    if best is None or (expires_on, ordinal) > best[:2]:
-                        best = (expires_on, ordinal, entry)
-                        best_key = key
+                    if best is None or expires_on > best[0] or self._later(key, best, expires_on):
+                        best = (expires_on, key, entry)
                 if best is not None:
                     break
             if best is None:
@@ -147,8 +137,15 @@ class FastLookups(CacheBase):
             if memo_key is not None:
                 if len(self._at_memo) >= _MEMO_SIZE:
                     self._at_memo.clear()
-                self._at_memo[memo_key] = (self.generation, best_key, best[2])
+                self._at_memo[memo_key] = (self.generation, best[1], best[2])
             return best[2]
+
+    def _later(self, key: str, best: tuple[int, str, dict[str, Any]], expires_on: int) -> bool:
+        """Ties on ``expires_on`` go to the later-written token (MSAL's scan order)."""
+        if expires_on != best[0]:
+            return False
+        ordinals = self._index.ordinals[_AT]
+        return ordinals.get(key, -1) > ordinals.get(best[1], -1)
 
     def find_refresh_tokens(
         self,

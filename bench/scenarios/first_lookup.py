@@ -1,0 +1,131 @@
+"""The first lookup after a load: what a short-lived process (a CLI, a web request
+with a session cache) pays once it has deserialized a cache.
+
+Each timed call is the first call of its kind on a freshly deserialized cache and a
+fresh app (the loads are prepared untimed, a few per repeat), so lazy work done on
+first use (tokensmith builds the one index the lookup needs) is in the figure, and the
+JSON parse, which both libraries pay alike, is not (see the ``deserialize`` rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bench import cachegen
+from bench.fakehttp import FakeHttpClient
+from bench.libs import Library
+from bench.scenarios.base import BenchCheckError, Cell, Context, Row, Scenario, expect_token
+from bench.timing import Call, measure
+
+__all__ = ["SCENARIOS"]
+
+FIRST_SILENT = Row("load_first_lookup", "after a load: first silent hit")
+FIRST_ACCOUNTS = Row("load_first_accounts", "after a load: first get_accounts()")
+FIRST_CC = Row("load_first_cc", "after a load: first client-credentials hit")
+
+_LOADS_BUDGET = 30_000
+"""Users loaded per repeat at most (a 10k-user cache: three loads per repeat)."""
+
+
+def _loads(size: int) -> int:
+    return max(3, min(20, _LOADS_BUDGET // size))
+
+
+def _first_calls(
+    size: int, ctx: Context, prepare: Callable[[], Callable[[], object]]
+) -> Mapping[str, Cell]:
+    """Time ``call()`` where each call comes from its own ``prepare()`` (untimed)."""
+    count = _loads(size)
+
+    def factory() -> Call:
+        calls = [prepare() for _ in range(count)]
+        return lambda i: calls[i]()
+
+    measured = measure(factory, ctx.settings, fresh_state_per_repeat=True, max_iterations=count)
+    return {"": Cell.of(measured)}
+
+
+def _account_of(user: cachegen.User) -> dict[str, Any]:
+    """The account dict get_accounts() gives (as an app keeps it between runs)."""
+    return {
+        "home_account_id": user.home_account_id,
+        "environment": cachegen.ENVIRONMENT,
+        "username": user.username,
+        "authority_type": "MSSTS",
+        "local_account_id": user.uid,
+        "realm": cachegen.TENANT_ID,
+        "account_source": None,
+    }
+
+
+def first_silent(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
+    """acquire_token_silent(["User.Read"]) of the middle user, first call after a load."""
+    cache = ctx.user_cache(size, cachegen.SUBSET_TARGET)
+    user = cache.users[size // 2]
+    account = _account_of(user)
+    http = FakeHttpClient()
+
+    def prepare() -> Callable[[], object]:
+        app = lib.public_app(lib.cache_from_json(cache.text_at(ctx.now())), http)
+
+        def call() -> object:
+            result = app.acquire_token_silent(["User.Read"], account)
+            expect_token(result, user.access_token, "cache")
+            return result
+
+        return call
+
+    cells = _first_calls(size, ctx, prepare)
+    if http.post_count:
+        raise BenchCheckError(f"{http.post_count} token requests during cache hits")
+    return cells
+
+
+def first_accounts(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
+    """get_accounts(), first call after a load."""
+    cache = ctx.user_cache(size, cachegen.SUBSET_TARGET)
+    http = FakeHttpClient()
+
+    def prepare() -> Callable[[], object]:
+        app = lib.public_app(lib.cache_from_json(cache.text_at(ctx.now())), http)
+
+        def call() -> object:
+            found = app.get_accounts()
+            if len(found) != size:
+                raise BenchCheckError(f"get_accounts() found {len(found)} of {size}")
+            return found
+
+        return call
+
+    return _first_calls(size, ctx, prepare)
+
+
+def first_cc(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
+    """acquire_token_for_client for one of ``size`` cached resources, first call after
+    a load."""
+    cache = ctx.app_cache(size)
+    index = size // 2
+    http = FakeHttpClient()
+
+    def prepare() -> Callable[[], object]:
+        app = lib.confidential_app(lib.cache_from_json(cache.text), http)
+
+        def call() -> object:
+            result = app.acquire_token_for_client([cache.scopes[index]])
+            expect_token(result, cache.secrets[index], "cache")
+            return result
+
+        return call
+
+    cells = _first_calls(size, ctx, prepare)
+    if http.post_count:
+        raise BenchCheckError(f"{http.post_count} token requests during cache hits")
+    return cells
+
+
+SCENARIOS = (
+    Scenario((FIRST_SILENT,), first_silent),
+    Scenario((FIRST_ACCOUNTS,), first_accounts),
+    Scenario((FIRST_CC,), first_cc),
+)
