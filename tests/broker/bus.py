@@ -35,11 +35,13 @@ class SessionBus:
         config = root / "bus.conf"
         config.write_text(_CONFIG.format(socket=socket, services=self.services))
         self.address = f"unix:path={socket}"
-        self._process = subprocess.Popen(
-            ["dbus-daemon", "--nofork", f"--config-file={config}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self.log = root / "bus.log"  # dbus-daemon's own messages (activation failures)
+        with self.log.open("wb") as log:
+            self._process = subprocess.Popen(
+                ["dbus-daemon", "--nofork", f"--config-file={config}"],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         deadline = time.monotonic() + 10
         while not socket.exists():
             if self._process.poll() is not None or time.monotonic() > deadline:

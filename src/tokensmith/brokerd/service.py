@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from jeepney import HeaderFields, MessageType, new_error, new_method_return
+from jeepney import HeaderFields, MatchRule, MessageType, new_error, new_method_return
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
@@ -85,12 +86,19 @@ class BrokerService:
         self._conn = conn = open_dbus_connection(bus=self._bus)
         self._ask = open_dbus_connection(bus=self._bus)
         try:
-            reply = conn.send_and_get_reply(message_bus.RequestName(wire.BUS_NAME, _DO_NOT_QUEUE))
+            # calls queued for an activated broker arrive right behind the name's reply:
+            # keep them (jeepney drops what comes before a reply, unless filtered)
+            early: deque[Any] = deque()
+            with conn.filter(MatchRule(type="method_call"), queue=early):
+                request = message_bus.RequestName(wire.BUS_NAME, _DO_NOT_QUEUE)
+                reply = conn.send_and_get_reply(request)
             if reply.body[0] != _PRIMARY_OWNER:
                 raise NameTaken(f"{wire.BUS_NAME} is owned by another process")
             self.ready.set()
             if on_ready is not None:
                 on_ready()
+            while early:
+                self._dispatch(early.popleft())
             while not self._stop.is_set():
                 try:
                     message = conn.receive(timeout=0.25)

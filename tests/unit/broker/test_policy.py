@@ -120,3 +120,18 @@ def test_redirect_uris_per_platform() -> None:
     assert policy.redirect_uris_to_register("abc")[0] == (
         "ms-appx-web://Microsoft.AAD.BrokerPlugin/abc"
     )
+
+
+def test_import_tokensmith_loads_no_broker_code_and_no_opt_in_loads_no_backend() -> None:
+    import subprocess
+
+    code = (
+        "import sys, tokensmith\n"
+        "assert not [m for m in sys.modules if 'broker' in m], 'import'\n"
+        "tokensmith.PublicClientApplication('c')\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('jeepney', 'pymsalruntime')\n"
+        "          or m in ('tokensmith.broker.dbus_client', 'tokensmith.broker.runtime')]\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
