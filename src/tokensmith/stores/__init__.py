@@ -7,6 +7,9 @@ async application) whose entries live in a store:
 - :class:`FileStore` (MSAL's JSON in a plain file, shared with msal-extensions),
 - :class:`PersistenceStore` (any msal-extensions persistence object),
 - :class:`RedisStore` (entries in Redis; a web farm),
+- :class:`SecretServiceStore`, :class:`KeychainStore`, :class:`DpapiStore` and
+  :func:`encrypted_store` (MSAL's JSON encrypted by the operating system, shared
+  with msal-extensions; a desktop app).
 
 Stores import their backend (sqlite3, redis, jeepney) only when constructed, and this
 module imports a store's module only when its name is first used, so ``import
@@ -20,19 +23,37 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tokensmith.stores.dpapi import DpapiStore
+    from tokensmith.stores.encrypted import encrypted_store
+    from tokensmith.stores.keychain import KeychainStore
     from tokensmith.stores.persistent import PersistentTokenCache
     from tokensmith.stores.redis import RedisStore
+    from tokensmith.stores.secretservice import SecretServiceStore
     from tokensmith.stores.snapshot import FileStore, PersistenceStore
     from tokensmith.stores.sqlite import SqliteStore
 
-__all__ = ["FileStore", "PersistenceStore", "PersistentTokenCache", "RedisStore", "SqliteStore"]
+__all__ = [
+    "DpapiStore",
+    "FileStore",
+    "KeychainStore",
+    "PersistenceStore",
+    "PersistentTokenCache",
+    "RedisStore",
+    "SecretServiceStore",
+    "SqliteStore",
+    "encrypted_store",
+]
 
 _WHERE = {
+    "DpapiStore": "tokensmith.stores.dpapi",
     "FileStore": "tokensmith.stores.snapshot",
+    "KeychainStore": "tokensmith.stores.keychain",
     "PersistenceStore": "tokensmith.stores.snapshot",
     "PersistentTokenCache": "tokensmith.stores.persistent",
     "RedisStore": "tokensmith.stores.redis",
+    "SecretServiceStore": "tokensmith.stores.secretservice",
     "SqliteStore": "tokensmith.stores.sqlite",
+    "encrypted_store": "tokensmith.stores.encrypted",
 }
 
 

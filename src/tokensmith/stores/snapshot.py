@@ -110,7 +110,10 @@ class SnapshotStoreBase:
             return before, self.medium.version()
 
     def close(self) -> None:
-        """Nothing is held open between calls."""
+        """Close what the medium holds open (a D-Bus connection); files are not."""
+        close = getattr(self.medium, "close", None)
+        if callable(close):
+            close()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -171,13 +174,17 @@ class FileMedium:
             raise StoreError(f"cannot read {self.location}: {exc}") from exc
 
     def write(self, text: str) -> None:
+        self.write_bytes(text.encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Replace the file's content atomically (temporary file, fsync, rename)."""
         folder = self.location.parent
         temp = folder / f".{self.location.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(temp, self.location)

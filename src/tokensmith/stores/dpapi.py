@@ -1,0 +1,137 @@
+"""Windows DPAPI, as msal-extensions' ``FilePersistenceWithDataProtection`` uses it.
+
+The cache's JSON, encrypted with ``CryptProtectData`` (current user, optional entropy,
+no UI) and written to the file atomically; its ``.lockfile`` is the cross-process lock,
+so both libraries share one file.
+
+Built here, but only unit-tested over a fake protector: the test machines run Linux,
+so :class:`Crypt32` (ctypes over ``crypt32.dll``) has not run in CI.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from pathlib import Path
+from typing import Any, Protocol
+
+from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.stores.snapshot import FileMedium, SnapshotStoreBase
+
+__all__ = ["Crypt32", "DpapiMedium", "DpapiStore", "Protector"]
+
+_UI_FORBIDDEN = 0x01
+
+
+class Protector(Protocol):
+    """Encrypts and decrypts for the current user."""
+
+    def protect(self, data: bytes) -> bytes:
+        """Encrypt ``data``."""
+
+    def unprotect(self, data: bytes) -> bytes:
+        """Decrypt ``data``; raise on data this user cannot decrypt."""
+
+
+class DpapiMedium:
+    """A file holding the snapshot encrypted by a :class:`Protector`."""
+
+    def __init__(self, location: str | os.PathLike[str], protector: Protector) -> None:
+        self._file = FileMedium(location)
+        self.location: Path = self._file.location
+        self._protector = protector
+
+    def read(self) -> str | None:
+        try:
+            data = self.location.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.location}: {exc.strerror}") from exc
+        try:
+            return self._protector.unprotect(data).decode("utf-8")
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"{self.location} cannot be decrypted by this user (DPAPI); it was written "
+                "by another user or not encrypted"
+            ) from exc
+
+    def write(self, text: str) -> None:
+        try:
+            sealed = self._protector.protect(text.encode("utf-8"))
+        except OSError as exc:
+            raise StoreError(f"DPAPI cannot encrypt the cache for {self.location}") from exc
+        self._file.write_bytes(sealed)
+
+    def version(self) -> object | None:
+        return self._file.version()
+
+
+class DpapiStore(SnapshotStoreBase):
+    """The cache in a DPAPI-encrypted file, shared with msal-extensions'
+    ``FilePersistenceWithDataProtection(location, entropy)``.
+
+    Raises:
+        StoreUnavailableError: not on Windows (``protector`` not given).
+    """
+
+    is_encrypted = True
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str],
+        *,
+        entropy: str = "",
+        protector: Protector | None = None,
+        lock_timeout: float = 10.0,
+    ) -> None:
+        chosen = protector if protector is not None else Crypt32(entropy)
+        super().__init__(DpapiMedium(location, chosen), lock_timeout=lock_timeout)
+
+
+class _Blob(ctypes.Structure):
+    _fields_ = [("cbData", ctypes.c_uint32), ("pbData", ctypes.POINTER(ctypes.c_char))]
+
+
+class Crypt32:
+    """:class:`Protector` over ``CryptProtectData`` / ``CryptUnprotectData``."""
+
+    def __init__(self, entropy: str = "") -> None:
+        self._entropy: bytes = entropy.encode("utf-8")
+        windll: Any = getattr(ctypes, "windll", None)
+        if windll is None or not sys.platform.startswith("win"):
+            raise StoreUnavailableError("DPAPI exists on Windows only")
+        self._crypt32: Any = windll.crypt32
+        self._kernel32: Any = windll.kernel32
+
+    def _call(self, fn: Any, data: bytes, *description: Any) -> bytes:
+        buffer = ctypes.create_string_buffer(data, len(data))
+        source = _Blob(len(data), ctypes.cast(buffer, ctypes.POINTER(ctypes.c_char)))
+        entropy = None
+        if self._entropy:
+            keep = ctypes.create_string_buffer(self._entropy, len(self._entropy))
+            entropy = ctypes.byref(
+                _Blob(len(self._entropy), ctypes.cast(keep, ctypes.POINTER(ctypes.c_char)))
+            )
+        out = _Blob()
+        if not fn(
+            ctypes.byref(source),
+            *description,
+            entropy,
+            None,
+            None,
+            _UI_FORBIDDEN,
+            ctypes.byref(out),
+        ):
+            raise OSError(self._kernel32.GetLastError(), "DPAPI call failed")
+        try:
+            return ctypes.string_at(out.pbData, out.cbData)
+        finally:
+            self._kernel32.LocalFree(out.pbData)
+
+    def protect(self, data: bytes) -> bytes:
+        return self._call(self._crypt32.CryptProtectData, data, "python_data")
+
+    def unprotect(self, data: bytes) -> bytes:
+        return self._call(self._crypt32.CryptUnprotectData, data, None)

@@ -1,0 +1,236 @@
+"""The Linux Secret Service over D-Bus (pure Python, jeepney), as msal-extensions uses it.
+
+msal-extensions' ``LibsecretPersistence`` keeps the cache as one libsecret password:
+attributes the app chooses plus ``xdg:schema`` = the schema name (by default the
+SHA-256 of the signal file's path), label ``""``, content type ``text/plain``, in the
+default collection; after each save it touches a *signal file* whose mtime tells
+readers the secret changed. :class:`SecretServiceMedium` reads and writes the same item
+and touches the same file, so both libraries share one encrypted cache (and the same
+``.lockfile`` beside the signal file).
+
+No session bus, or no ``org.freedesktop.secrets`` on it (a headless machine, an SSH
+session, a container): :class:`~tokensmith.errors.StoreUnavailableError`, unless the
+caller opted in to a plain 0600 file with ``allow_unencrypted=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tokensmith._redact import logger
+from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.stores.snapshot import FileMedium, Medium, SnapshotStoreBase
+
+__all__ = ["HEADLESS_HINT", "SecretServiceMedium", "SecretServiceStore"]
+
+HEADLESS_HINT = (
+    "no Secret Service on the D-Bus session bus (a headless machine, an SSH session or a "
+    "container?): start one (gnome-keyring-daemon, KeePassXC) or pass "
+    "allow_unencrypted=True to keep the cache in a plain 0600 file"
+)
+_BUS_NAME = "org.freedesktop.secrets"
+_SERVICE_PATH = "/org/freedesktop/secrets"
+_SECRET = "org.freedesktop.Secret."
+_NO_SERVICE = (
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+)
+
+
+def default_schema_name(location: str | os.PathLike[str]) -> str:
+    """msal-extensions' default: the SHA-256 hex of the signal file's path as given."""
+    return hashlib.sha256(os.fspath(location).encode("utf-8")).hexdigest()
+
+
+class SecretServiceMedium:
+    """One Secret Service item (libsecret's layout) plus a signal file."""
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str],
+        *,
+        schema_name: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+        label: str = "",
+        address: str | None = None,
+    ) -> None:
+        try:
+            import jeepney  # noqa: F401
+        except ImportError as exc:
+            raise StoreUnavailableError(
+                "the Secret Service needs: pip install tokensmith[secretservice]"
+            ) from exc
+        self.location = Path(location).expanduser()
+        self._signal = FileMedium(self.location)
+        name = schema_name or default_schema_name(location)
+        self.attributes = {**dict(attributes or {}), "xdg:schema": name}
+        self.label = label
+        self._address = address or os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._session = ""
+        with self._lock:
+            self._connect()
+
+    def _connect(self) -> None:
+        if self._conn is not None:
+            return
+        if not self._address:
+            raise StoreUnavailableError(HEADLESS_HINT + " (DBUS_SESSION_BUS_ADDRESS is not set)")
+        from jeepney.io.blocking import open_dbus_connection
+
+        try:
+            self._conn = open_dbus_connection(bus=self._address)
+        except (OSError, ValueError, KeyError) as exc:
+            raise StoreUnavailableError(f"{HEADLESS_HINT} ({type(exc).__name__})") from exc
+        try:
+            _, self._session = self._call(
+                _SERVICE_PATH, "Service", "OpenSession", "sv", ("plain", ("s", ""))
+            )
+        except BaseException:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            raise
+
+    def _call(
+        self, path: str, interface: str, method: str, signature: str, body: tuple[Any, ...]
+    ) -> Any:
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.wrappers import DBusErrorResponse
+
+        target = DBusAddress(path, bus_name=_BUS_NAME, interface=_SECRET + interface)
+        try:
+            reply = self._conn.send_and_get_reply(
+                new_method_call(target, method, signature, body), timeout=10
+            )
+            from jeepney import MessageType
+
+            if reply.header.message_type == MessageType.error:
+                raise DBusErrorResponse(reply)
+        except DBusErrorResponse as exc:
+            if exc.name in _NO_SERVICE:
+                raise StoreUnavailableError(HEADLESS_HINT) from exc
+            raise StoreError(f"Secret Service {method} failed: {exc.name}") from exc
+        except (OSError, TimeoutError) as exc:
+            self._conn.close()
+            self._conn = None
+            raise StoreUnavailableError(f"Secret Service connection lost ({exc})") from exc
+        return reply.body
+
+    def _item(self) -> str | None:
+        unlocked, locked = self._call(
+            _SERVICE_PATH, "Service", "SearchItems", "a{ss}", (self.attributes,)
+        )
+        if unlocked:
+            return str(unlocked[0])
+        if locked:
+            raise StoreUnavailableError(
+                "the keyring holding the token cache is locked; unlock it (a desktop "
+                "session does at login) or pass allow_unencrypted=True"
+            )
+        return None
+
+    def read(self) -> str | None:
+        with self._lock:
+            self._connect()
+            item = self._item()
+            if item is None:
+                return None
+            ((_, _, value, _),) = self._call(item, "Item", "GetSecret", "o", (self._session,))
+        return bytes(value).decode("utf-8")
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            self._connect()
+            (collection,) = self._call(_SERVICE_PATH, "Service", "ReadAlias", "s", ("default",))
+            if collection == "/":
+                raise StoreUnavailableError("the Secret Service has no default keyring")
+            properties = {
+                _SECRET + "Item.Label": ("s", self.label),
+                _SECRET + "Item.Attributes": ("a{ss}", self.attributes),
+            }
+            secret = (self._session, b"", text.encode("utf-8"), "text/plain")
+            _, prompt = self._call(
+                collection, "Collection", "CreateItem", "a{sv}(oayays)b", (properties, secret, True)
+            )
+            if prompt != "/":
+                raise StoreUnavailableError("the keyring is locked and asks for a prompt")
+        self._touch()
+
+    def version(self) -> object | None:
+        return self._signal.version()
+
+    def _touch(self) -> None:
+        try:
+            fd = os.open(self.location, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.close(fd)
+            os.utime(self.location)
+        except OSError as exc:
+            raise StoreError(f"cannot touch the signal file {self.location}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the D-Bus connection (idempotent)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def delete(self) -> None:
+        """Remove the item (tests and sign-out-everything tools)."""
+        with self._lock:
+            self._connect()
+            item = self._item()
+            if item is not None:
+                self._call(item, "Item", "Delete", "", ())
+
+
+class SecretServiceStore(SnapshotStoreBase):
+    """The cache encrypted by the Secret Service, shared with msal-extensions'
+    ``LibsecretPersistence(location, schema_name, attributes)``.
+
+    Args:
+        location: the signal file (its ``.lockfile`` is the cross-process lock).
+        schema_name, attributes, label: libsecret's, as given to msal-extensions.
+        address: the D-Bus session bus address (default ``$DBUS_SESSION_BUS_ADDRESS``).
+        allow_unencrypted: with no Secret Service, keep the cache in ``location`` as a
+            plain 0600 file (a warning is logged) instead of raising.
+
+    Raises:
+        StoreUnavailableError: no Secret Service (see :data:`HEADLESS_HINT`) and
+            ``allow_unencrypted`` is false.
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str],
+        *,
+        schema_name: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+        label: str = "",
+        address: str | None = None,
+        allow_unencrypted: bool = False,
+        lock_timeout: float = 10.0,
+    ) -> None:
+        medium: Medium
+        try:
+            medium = SecretServiceMedium(
+                location,
+                schema_name=schema_name,
+                attributes=attributes,
+                label=label,
+                address=address,
+            )
+            self.is_encrypted = True
+        except StoreUnavailableError:
+            if not allow_unencrypted:
+                raise
+            logger.warning("token store: no Secret Service; the cache is a plain file (opted in)")
+            medium = FileMedium(location)
+            self.is_encrypted = False
+        super().__init__(medium, lock_timeout=lock_timeout)

@@ -1,0 +1,40 @@
+"""The stores' public surface: one module, lazy imports, the platform's encrypted store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tokensmith.stores
+from tokensmith.errors import StoreUnavailableError
+from tokensmith.stores import encrypted_store
+
+
+def test_importing_tokensmith_and_its_stores_loads_no_backend() -> None:
+    code = (
+        "import sys, tokensmith, tokensmith.stores\n"
+        "from tokensmith.stores import PersistentTokenCache, SqliteStore, RedisStore\n"
+        "print(sorted(m for m in ('sqlite3', 'redis', 'jeepney') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_public_name_resolves() -> None:
+    for name in tokensmith.stores.__all__:
+        assert getattr(tokensmith.stores, name).__name__ == name
+    with pytest.raises(AttributeError):
+        tokensmith.stores.NoSuchStore  # noqa: B018
+
+
+def test_the_encrypted_store_on_a_headless_linux(
+    bare_bus: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bare_bus)
+    with pytest.raises(StoreUnavailableError, match="allow_unencrypted=True"):
+        encrypted_store(tmp_path / "cache.bin")
+    store = encrypted_store(tmp_path / "cache.bin", allow_unencrypted=True)
+    assert getattr(store, "is_encrypted") is False  # noqa: B009

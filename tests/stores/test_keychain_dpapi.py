@@ -1,0 +1,80 @@
+"""Keychain and DPAPI stores over fakes (the real backends need macOS / Windows)."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from pathlib import Path
+
+import pytest
+from tests.unit.cache._helpers import NOW, user_event
+
+from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.stores import PersistentTokenCache
+from tokensmith.stores.dpapi import Crypt32, DpapiStore
+from tokensmith.stores.keychain import KeychainStore, SecurityFramework
+
+
+class FakeKeychain:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], bytes] = {}
+
+    def find(self, service: str, account: str) -> bytes | None:
+        return self.items.get((service, account))
+
+    def put(self, service: str, account: str, data: bytes) -> None:
+        self.items[(service, account)] = data
+
+
+class FakeProtector:
+    """XOR with a per-user key behind a header: wrong user = ValueError, as DPAPI fails."""
+
+    def __init__(self, user: bytes) -> None:
+        self.user = user
+
+    def _xor(self, data: bytes) -> bytes:
+        return bytes(b ^ self.user[i % len(self.user)] for i, b in enumerate(data))
+
+    def protect(self, data: bytes) -> bytes:
+        return hashlib.sha256(self.user).digest()[:4] + self._xor(data)
+
+    def unprotect(self, data: bytes) -> bytes:
+        if data[:4] != hashlib.sha256(self.user).digest()[:4]:
+            raise ValueError("not this user's")
+        return self._xor(data[4:])
+
+
+def test_keychain_item_uses_msal_extensions_names(tmp_path: Path) -> None:
+    signal = tmp_path / "cache.bin"
+    keychain = FakeKeychain()
+    cache = PersistentTokenCache(KeychainStore(signal, backend=keychain), clock=lambda: NOW)
+    cache.add(user_event(access_token="kc-secret"), now=NOW)
+    ((service, account),) = keychain.items
+    assert service == "msal-extensions"
+    assert account == hashlib.sha256(str(signal).encode()).hexdigest()
+    assert b"kc-secret" in keychain.items[(service, account)]
+    assert signal.read_bytes() == b"" and stat.S_IMODE(signal.stat().st_mode) == 0o600
+    again = PersistentTokenCache(KeychainStore(signal, backend=keychain), clock=lambda: NOW)
+    assert len(again.find_accounts()) == 1
+
+
+def test_dpapi_file_is_encrypted_and_bound_to_its_user(tmp_path: Path) -> None:
+    path = tmp_path / "cache.bin"
+    store = DpapiStore(path, protector=FakeProtector(b"alice"))
+    PersistentTokenCache(store, clock=lambda: NOW).add(
+        user_event(access_token="dp-secret"), now=NOW
+    )
+    assert b"dp-secret" not in path.read_bytes()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    mine = PersistentTokenCache(DpapiStore(path, protector=FakeProtector(b"alice")))
+    assert len(mine.find_accounts()) == 1
+    theirs = PersistentTokenCache(DpapiStore(path, protector=FakeProtector(b"mallory")))
+    with pytest.raises(StoreError, match="cannot be decrypted"):
+        theirs.find_accounts()
+
+
+def test_the_real_backends_say_where_they_run() -> None:
+    with pytest.raises(StoreUnavailableError, match="macOS"):
+        SecurityFramework()
+    with pytest.raises(StoreUnavailableError, match="Windows"):
+        Crypt32()

@@ -1,0 +1,94 @@
+"""SecretServiceStore on a real gnome-keyring-daemon over a private D-Bus session bus."""
+
+from __future__ import annotations
+
+import json
+import logging
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.unit.cache._helpers import NOW, user_event
+
+from tokensmith.errors import StoreUnavailableError
+from tokensmith.stores import PersistentTokenCache
+from tokensmith.stores.secretservice import SecretServiceMedium, SecretServiceStore
+
+ATTRS = {"MsalClientID": "tests", "Version": "1"}
+
+
+@pytest.fixture
+def opened() -> Iterator[list[Any]]:
+    """Everything a test opens, closed after it (D-Bus connections)."""
+    things: list[Any] = []
+    yield things
+    for thing in things:
+        thing.close()
+
+
+def test_the_cache_is_one_libsecret_item_and_never_on_disk(
+    secret_service: str, tmp_path: Path, opened: list[Any]
+) -> None:
+    signal = tmp_path / "cache.bin"
+
+    def store() -> SecretServiceStore:
+        made = SecretServiceStore(
+            signal, schema_name="tokensmith.tests", attributes=ATTRS, address=secret_service
+        )
+        opened.append(made)
+        return made
+
+    cache = PersistentTokenCache(store(), clock=lambda: NOW)
+    cache.add(user_event(access_token="at-in-the-keyring"), now=NOW)
+    assert cache.store.is_encrypted  # type: ignore[union-attr]
+    assert signal.read_bytes() == b""  # the signal file only changes its mtime
+    assert stat.S_IMODE(signal.stat().st_mode) == 0o600
+    medium = SecretServiceMedium(
+        signal, schema_name="tokensmith.tests", attributes=ATTRS, address=secret_service
+    )
+    opened.append(medium)
+    assert medium.attributes == {**ATTRS, "xdg:schema": "tokensmith.tests"}  # libsecret's
+    text = medium.read()
+    assert text is not None and "at-in-the-keyring" in text
+    assert len(PersistentTokenCache(store(), clock=lambda: NOW).find_accounts()) == 1
+    other = SecretServiceMedium(signal, schema_name="another.schema", address=secret_service)
+    opened.append(other)
+    assert other.read() is None  # another schema name is another item
+    medium.delete()
+    assert medium.read() is None
+
+
+def test_two_caches_merge_their_writes_in_one_item(
+    secret_service: str, tmp_path: Path, opened: list[Any]
+) -> None:
+    signal = tmp_path / "cache.bin"
+    stores = [SecretServiceStore(signal, address=secret_service) for _ in range(2)]
+    opened.extend(stores)
+    first, second = (PersistentTokenCache(s, clock=lambda: NOW) for s in stores)
+    first.add(user_event(uid="a", utid="t"), now=NOW)
+    second.add(user_event(uid="b", utid="t"), now=NOW)
+    medium = SecretServiceMedium(signal, address=secret_service)
+    opened.append(medium)
+    assert len(json.loads(medium.read() or "{}")["Account"]) == 2
+    assert len(first.find_accounts()) == 2
+    medium.delete()
+
+
+def test_a_headless_machine_gets_the_documented_error(bare_bus: str, tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError, match="no Secret Service on the D-Bus session bus"):
+        SecretServiceStore(tmp_path / "cache.bin", address=bare_bus)
+    with pytest.raises(StoreUnavailableError, match="DBUS_SESSION_BUS_ADDRESS"):
+        SecretServiceStore(tmp_path / "cache.bin", address="")
+
+
+def test_plaintext_only_when_opted_in(
+    bare_bus: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        store = SecretServiceStore(tmp_path / "cache.bin", address=bare_bus, allow_unencrypted=True)
+    assert "plain file (opted in)" in caplog.text
+    assert store.is_encrypted is False
+    PersistentTokenCache(store, clock=lambda: NOW).add(user_event(), now=NOW)
+    assert "Account" in json.loads((tmp_path / "cache.bin").read_text())
