@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv check lint typecheck structure test unit demo demo-node bench sysdeps interop-deps browser-deps tmux-deps broker-deps clean
+.PHONY: all venv check lint typecheck structure test unit demo demo-node bench sysdeps interop-deps browser-deps tmux-deps broker-deps store-deps clean
 
 all: test
 
@@ -27,6 +27,10 @@ interop-deps: sysdeps
 
 browser-deps:
 	bash scripts/browser-deps.sh
+
+# the store tests' real servers: redis-server, dbus-daemon, gnome-keyring (apt, when missing)
+store-deps:
+	bash scripts/store-deps.sh
 
 tmux-deps:
 	bash scripts/tmux-deps.sh
@@ -51,7 +55,7 @@ check: lint typecheck structure
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
-test: venv interop-deps browser-deps tmux-deps broker-deps check
+test: venv interop-deps browser-deps tmux-deps broker-deps store-deps check
 	$(BIN)/pytest -q
 
 demo: venv
