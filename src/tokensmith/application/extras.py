@@ -74,3 +74,19 @@ class PopAuthScheme:
         self._http_method = http_method
         self._url = urlparse(url)
         self._nonce = nonce
+        self._raw_url = url
+
+    @property
+    def http_method(self) -> str:
+        """The method of the request the token will be presented with."""
+        return self._http_method
+
+    @property
+    def url(self) -> str:
+        """The URL of that request."""
+        return self._raw_url
+
+    @property
+    def nonce(self) -> str:
+        """The resource's nonce, signed into the request."""
+        return self._nonce

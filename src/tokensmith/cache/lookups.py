@@ -245,8 +245,8 @@ def at_fits(
 ) -> bool:
     """Exact re-check of an AccessToken candidate (the index may be wider).
 
-    ``key_id``, when given, must equal the entry's; without one, a DPoP-bound entry
-    never fits (it is served only to a caller holding its key, never as Bearer).
+    ``key_id``, when given, must equal the entry's; without one, a DPoP- or PoP-bound
+    entry never fits (it is served only to a caller holding its key, never as Bearer).
     """
     if ext_cache_key:
         if entry.get("ext_cache_key") != ext_cache_key:
@@ -262,9 +262,14 @@ def at_fits(
     )
 
 
+_BOUND_TYPES = frozenset({"dpop", "pop"})
+
+
 def _dpop_bound(entry: dict[str, Any]) -> bool:
     token_type = entry.get("token_type")
-    return token_type is not None and token_type != "Bearer" and str(token_type).lower() == "dpop"
+    if token_type is None or token_type == "Bearer":
+        return False
+    return str(token_type).lower() in _BOUND_TYPES
 
 
 def owner_fits(

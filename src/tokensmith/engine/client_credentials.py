@@ -17,6 +17,7 @@ from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.dpop import bound_key_id
 from tokensmith.engine.keywords import check_keywords, check_ssh_cert, request_data, wire_claims
+from tokensmith.engine.pop import with_pop
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
 from tokensmith.engine.token_call import obtain
@@ -46,14 +47,28 @@ def acquire_token_for_client(
     does, for ``/common`` and ``/organizations``).
 
     Raises:
-        ValueError: ``force_refresh`` or ``auth_scheme`` was given (MSAL refuses them
-            here too), a non-string ``fmi_path``, ``forwarded_client_claims`` that are
-            not a JSON object, bad scopes or authority.
+        ValueError: ``force_refresh`` was given (MSAL refuses it here too), an
+            ``auth_scheme`` that is not a ``PopAuthScheme`` (:mod:`.pop`), a non-string
+            ``fmi_path``, ``forwarded_client_claims`` that are not a JSON object, bad
+            scopes or authority.
         TypeError: a keyword this method does not take.
     """
     check_keywords("acquire_token_for_client", kwargs, _ACCEPTED)
-    if kwargs.get("auth_scheme") is not None:
-        raise ConfigurationError("auth_scheme (PoP) needs a broker, which is not enabled")
+    scheme = kwargs.get("auth_scheme")
+    if scheme is not None:  # Entra PoP with the application's software key
+        return with_pop(
+            ctx,
+            scheme,
+            kwargs,
+            lambda plain: acquire_token_for_client(
+                ctx,
+                scopes,
+                claims_challenge,
+                plain,
+                fmi_path=fmi_path,
+                forwarded_client_claims=forwarded_client_claims,
+            ),
+        )
     if kwargs.get("force_refresh"):
         raise ConfigurationError(
             "acquire_token_for_client does not take force_refresh; "
