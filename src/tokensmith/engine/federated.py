@@ -22,6 +22,7 @@ from inside, is an ``invalid_response`` error dict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.results import TokenResult, error_result
 from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
-from tokensmith.errors import FederationError, ProtocolError
+from tokensmith.errors import ConfigurationError, FederationError, ProtocolError
 from tokensmith.protocol import saml_bearer
 from tokensmith.protocol._wire import exchange, service_error
 from tokensmith.protocol.effects import Flow
@@ -47,6 +48,11 @@ _NO_MEX_ENDPOINT = (
     "https://github.com/AzureAD/microsoft-authentication-library-for-python/wiki/"
     "Username-Password-Authentication"
 )
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character outside XML 1.0's ``Char`` production (§2.2): a C0 control, a lone
+surrogate, U+FFFE/U+FFFF. The RST could not carry it."""
 
 
 def is_federated(realm: Mapping[str, Any]) -> bool:
@@ -111,8 +117,12 @@ def sign_in_federated(
     """WS-Trust, then the SAML grant; the result is cached as MSAL caches it.
 
     Raises:
+        ConfigurationError: a username or password XML cannot carry.
         FederationError, ProtocolError, MsalServiceError: see the module doc.
     """
+    for name, value in (("username", username), ("password", password)):
+        if _NOT_XML.search(value):
+            raise ConfigurationError(f"the {name} holds a character XML cannot carry")
     endpoint = yield from _endpoint(realm)
     if isinstance(endpoint, TokenResult):
         return endpoint

@@ -248,3 +248,12 @@ def test_neither_password_nor_assertion_reaches_the_logs(
     for secret in (PASSWORD, (token.data or {})["assertion"], "kept   as is"):
         assert secret not in caplog.text
         assert secret not in str(raised.value)
+
+
+@pytest.mark.parametrize("password", ["a\x00b", "\x1b[0m", "lone\ud800"])
+def test_a_password_xml_cannot_carry_is_a_value_error_before_any_request(
+    fed: FakeFederation, sign_in: Any, password: str
+) -> None:
+    with pytest.raises(ValueError, match="password holds a character XML cannot carry"):
+        sign_in(password)
+    assert not fed.sent("/usernamemixed")
