@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tokensmith.devidp import grants
+from tokensmith.devidp import binding, grants
 from tokensmith.devidp.clientauth import ClientAuth, authenticate_client
 from tokensmith.devidp.context import Context
 from tokensmith.devidp.errors import OAuthError, missing_parameter
@@ -60,4 +60,5 @@ def token(ctx: Context, req: Request, route: Route) -> Response:
         grants.check_claims(req.param("claims"))
     client = authenticate_client(ctx, req)
     grants.apply_fault(ctx, client.app.client_id, None, grant_type in DEVICE_GRANTS)
-    return json_response(grant(ctx, req, route, client))
+    bound_to = binding.requested(ctx, req)  # DPoP proof / PoP req_cnf (devidp/binding.py)
+    return json_response(binding.bind(ctx, bound_to, grant(ctx, req, route, client), client))
