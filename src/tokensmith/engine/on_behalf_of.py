@@ -149,6 +149,9 @@ def _fetch(ctx: AppContext, req: _Obo, reason: int) -> Flow[TokenResult | None]:
             )
             refreshed = yield from _exchange(ctx, req, form, refresh_token.GRANT_TYPE, reason)
             if "error" not in refreshed:
+                new_rt = refreshed.get("refresh_token")
+                if new_rt:  # the redeemed entry is updated, as a silent refresh does
+                    ctx.cache.update_rt(dict(rt), new_rt)
                 return refreshed
     form = on_behalf_of.on_behalf_of_form(
         client_id=ctx.client_id,
@@ -165,6 +168,7 @@ def _exchange(
     extra: dict[str, Any] = {"user_assertion_hash": req.digest}
     if grant_type == refresh_token.GRANT_TYPE:
         extra["skip_account_creation"] = True
+        extra["save_refresh_token"] = False  # _fetch updates the redeemed entry
     return obtain(
         ctx,
         req.handle,
