@@ -7,6 +7,8 @@ Jobs:
 - ``write <store> <path> <worker> <count>``: ``count`` token responses, each a new
   account, written through PersistentTokenCache over ``sqlite``, ``file`` or ``redis``.
 - ``msalext <path> <worker> <count>``: the same through msal-extensions' cache.
+- ``put <store> <where> <worker> <count> <slots>``, ``msalput <path> <worker> <count>
+  <slots>``: small entries written one by one (see :func:`put`).
 """
 
 from __future__ import annotations
@@ -71,6 +73,32 @@ def write(kind: str, where: str, worker: str, count: str) -> None:
     print("ok")
 
 
+def put(kind: str, where: str, worker: str, count: str, slots: str) -> None:
+    """``count`` writes of small AppMetadata entries: distinct keys when ``slots`` is 0,
+    else ``slots`` keys overwritten in turn (the last value of each must survive)."""
+    from tokensmith.stores import PersistentTokenCache
+
+    cache = PersistentTokenCache(_store(kind, where))
+    _puts(cache, "t", worker, int(count), int(slots))
+    cache.close()
+    print("ok")
+
+
+def msalput(where: str, worker: str, count: str, slots: str) -> None:
+    """The same writes through msal-extensions' PersistedTokenCache on the real msal."""
+    from msal_extensions import FilePersistence, PersistedTokenCache
+
+    _puts(PersistedTokenCache(FilePersistence(where)), "m", worker, int(count), int(slots))
+    print("ok")
+
+
+def _puts(cache: Any, tag: str, worker: str, count: int, slots: int) -> None:
+    for n in range(count):
+        slot = n % slots if slots else n
+        entry = {"client_id": f"{tag}{worker}-{slot}", "environment": "env"}
+        cache.modify("AppMetadata", entry, {"family_id": str(n)})
+
+
 def msalext(where: str, worker: str, count: str) -> None:
     from msal_extensions import FilePersistence, PersistedTokenCache
 
@@ -82,4 +110,5 @@ def msalext(where: str, worker: str, count: str) -> None:
 
 if __name__ == "__main__":
     job, *args = sys.argv[1:]
-    {"flight": flight, "write": write, "msalext": msalext}[job](*args)
+    jobs = {"flight": flight, "write": write, "msalext": msalext, "put": put, "msalput": msalput}
+    jobs[job](*args)

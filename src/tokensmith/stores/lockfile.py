@@ -6,7 +6,7 @@ exists and was created by it (``open(..., "x")``); it writes ``"<pid> <argv[0]>"
 it and deletes it when done. Waiters retry (msal-extensions every 0.25 s, for 5 s).
 
 tokensmith takes the same file, so a tokensmith process and an msal-extensions process
-exclude each other. It retries sooner (from 1 ms, doubling to 50 ms) and recovers a
+exclude each other. It retries sooner (from 1 ms, doubling to 10 ms) and recovers a
 lock left by a killed process: when the pid in the file is not a running process (or
 the file stayed empty for :data:`EMPTY_STALE_S`), the file is renamed away (atomic, so
 two processes cannot both break it) and the lock is taken normally.
@@ -24,7 +24,7 @@ from pathlib import Path
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreLockTimeout
 
-__all__ = ["EMPTY_STALE_S", "cross_process_lock", "lockfile_of"]
+__all__ = ["EMPTY_STALE_S", "cross_process_lock", "lockfile_of", "pid_alive"]
 
 EMPTY_STALE_S = 5.0
 """A lock file still empty after this long was left by a process killed while creating
@@ -58,7 +58,7 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
                     f"lock {path} held by another process for {timeout:g} s"
                 ) from None
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.01)
             continue
         except OSError as exc:
             raise StoreError(f"cannot create lock {path}: {exc.strerror}") from exc
@@ -97,7 +97,7 @@ def _break_if_stale(path: Path) -> bool:
     if pid is None:
         if age < EMPTY_STALE_S:
             return False
-    elif pid == os.getpid() or _alive(pid):
+    elif pid == os.getpid() or pid_alive(pid):
         return False
     aside = path.with_name(f"{path.name}.stale-{os.getpid()}-{time.monotonic_ns()}")
     try:
@@ -116,7 +116,8 @@ def _break_if_stale(path: Path) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True if a process ``pid`` exists (this user's or another's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -164,6 +164,24 @@ class FileMedium:
             self.location.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the folder of {self.location}: {exc}") from exc
+        self._sweep_temporaries()
+
+    def _sweep_temporaries(self) -> None:
+        """Remove temporary files left by writers killed before their rename."""
+        from tokensmith.stores.lockfile import pid_alive
+
+        prefix = f".{self.location.name}."
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.location.parent):
+                pid = name[len(prefix) :].split(".")[0]
+                if (
+                    name.startswith(prefix)
+                    and name.endswith(".tmp")
+                    and pid.isdigit()
+                    and not pid_alive(int(pid))
+                ):
+                    with contextlib.suppress(OSError):
+                        os.remove(self.location.parent / name)
 
     def read(self) -> str | None:
         try:
