@@ -71,8 +71,12 @@ def origin_of(url: str) -> str:
 
 
 def access_token_hash(access_token: str) -> str:
-    """The ``ath`` claim: base64url(SHA-256(ASCII access token)) (RFC 9449 §4.2)."""
-    return b64url_encode(hashlib.sha256(access_token.encode("ascii")).digest())
+    """The ``ath`` claim: base64url(SHA-256(ASCII access token)) (RFC 9449 §4.2).
+
+    A token is ASCII; one that is not (hostile input at a resource) is hashed as UTF-8,
+    which can never match a proof's ``ath`` for a real token, instead of raising.
+    """
+    return b64url_encode(hashlib.sha256(access_token.encode("utf-8")).digest())
 
 
 def _default_alg(key: PrivateKey) -> str:
