@@ -11,7 +11,7 @@ from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.dpop import DPoPKey, NonceStore
 from tokensmith.protocol.dpop_client import resource_wants_nonce
 
-__all__ = ["Presenter", "TokenSource"]
+__all__ = ["Presenter", "Signing", "TokenSource"]
 
 TokenSource = str | Callable[[], Any]
 """An access token, or a callable returning one (a string, or a token result dict
@@ -73,3 +73,26 @@ class Presenter:
         self.nonces.update(url, headers)
         fresh = self.nonces.get(url)
         return resource_wants_nonce(status_code, headers) and fresh not in (None, used)
+
+
+class Signing:
+    """The constructor both auth classes share."""
+
+    def __init__(
+        self,
+        key: DPoPKey,
+        token: TokenSource,
+        *,
+        nonces: NonceStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Args:
+        key: the key the token is bound to (``app.dpop_key``).
+        token: the token, or a callable returning it or a token result.
+        nonces: the resource nonces (share one between auth objects of one app).
+        clock: epoch seconds (the proofs' ``iat``).
+
+        Raises:
+            ValueError: not a DPoPKey, or no usable token source.
+        """
+        self._presenter = Presenter(key, token, nonces=nonces, clock=clock)

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import requests
 from requests.auth import AuthBase
 
-from tokensmith.dpop._present import Presenter, TokenSource
-from tokensmith.protocol.dpop import DPoPKey, NonceStore
+from tokensmith.dpop._present import Signing
 
 __all__ = ["DPoPRequestsAuth"]
 
 
-class DPoPRequestsAuth(AuthBase):
+class DPoPRequestsAuth(Signing, AuthBase):
     """Adds ``Authorization: DPoP <token>`` and a fresh proof with ``ath``; a ``401``
     ``use_dpop_nonce`` challenge is retried once (the first answer is kept in the
-    response's ``history``, as ``requests`` does for redirects)."""
-
-    def __init__(
-        self,
-        key: DPoPKey,
-        token: TokenSource,
-        *,
-        nonces: NonceStore | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        """Same arguments as :class:`tokensmith.dpop.DPoPAuth`."""
-        self._presenter = Presenter(key, token, nonces=nonces, clock=clock)
+    response's ``history``, as ``requests`` does for redirects). Same arguments as
+    :class:`tokensmith.dpop.DPoPAuth`."""
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self._presenter.access_token()

@@ -20,11 +20,10 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokensmith._jwt import b64url_decode, decode_json_part
 from tokensmith.errors import ProtocolError
 from tokensmith.protocol.dpop import ALGORITHMS, PROOF_TYPE, access_token_hash, htu_of
 from tokensmith.protocol.jwk import public_key_from_jwk, thumbprint
-from tokensmith.protocol.jws import verify_signature
+from tokensmith.protocol.jws import split_compact, verify_signature
 
 __all__ = ["DPoPProofError", "DPoPVerifier", "ReplayCache", "VerifiedProof"]
 
@@ -210,17 +209,10 @@ def _single(proofs: str | Sequence[str] | None) -> str:
 
 
 def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
-    parts = token.split(".")
-    if len(parts) != 3 or not all(parts):
-        raise _invalid("the DPoP proof is not a signed JWT (three parts)")
     try:
-        header = decode_json_part(parts[0], "the proof header")
-        claims = decode_json_part(parts[1], "the proof payload")
-        signature = b64url_decode(parts[2])
-        signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
-    except (ProtocolError, UnicodeEncodeError) as exc:
-        raise _invalid(f"the DPoP proof is malformed ({exc})") from None
-    return header, claims, signing_input, signature
+        return split_compact(token, "the DPoP proof")
+    except ProtocolError as exc:
+        raise _invalid(str(exc)) from None
 
 
 def _required_claims(claims: dict[str, Any]) -> tuple[str, float]:

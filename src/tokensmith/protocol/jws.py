@@ -13,7 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tokensmith._jwt import b64url_encode
+from tokensmith._jwt import b64url_decode, b64url_encode, decode_json_part
+from tokensmith.errors import ProtocolError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import (
@@ -29,7 +30,13 @@ if TYPE_CHECKING:
     PrivateKey = RSAPrivateKey | EllipticCurvePrivateKey | Ed25519PrivateKey
     PublicKey = RSAPublicKey | EllipticCurvePublicKey | Ed25519PublicKey
 
-__all__ = ["SUPPORTED_ALGORITHMS", "sign_bytes", "sign_compact", "verify_signature"]
+__all__ = [
+    "SUPPORTED_ALGORITHMS",
+    "sign_bytes",
+    "sign_compact",
+    "split_compact",
+    "verify_signature",
+]
 
 SUPPORTED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
 _ES256_PART = 32  # bytes of r and of s for P-256
@@ -120,3 +127,24 @@ def verify_signature(signing_input: bytes, signature: bytes, key: PublicKey, alg
     except InvalidSignature:
         return False
     return False
+
+
+def split_compact(
+    token: str, what: str = "the JWS"
+) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """The header, claims, signing input and signature of a compact JWS (unverified).
+
+    Raises:
+        ProtocolError: not three non-empty parts, or a part is not base64url (JSON
+            objects for the first two); the message names ``what``, never the token.
+    """
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise ProtocolError(f"{what} is not a compact JWS (three parts)")
+    try:
+        header = decode_json_part(parts[0], f"{what}'s header")
+        claims = decode_json_part(parts[1], f"{what}'s payload")
+        signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+        return header, claims, signing_input, b64url_decode(parts[2])
+    except (ProtocolError, UnicodeEncodeError) as exc:
+        raise ProtocolError(f"{what} is malformed ({exc})") from None

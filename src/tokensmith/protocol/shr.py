@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from tokensmith._jwt import b64url_decode, b64url_encode, decode_json_part
+from tokensmith._jwt import b64url_encode, decode_json_part
 from tokensmith.errors import ProtocolError
 from tokensmith.protocol.dpop import ALGORITHMS, DPoPKey
 from tokensmith.protocol.jwk import public_key_from_jwk, thumbprint
-from tokensmith.protocol.jws import verify_signature
+from tokensmith.protocol.jws import split_compact, verify_signature
 
 __all__ = [
     "ShrError",
@@ -182,15 +182,10 @@ def validate_http_request(
 def _parse(shr: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     if not isinstance(shr, str) or len(shr) > _MAX_SHR:
         raise ShrError("the signed request is not a string of reasonable length")
-    parts = shr.split(".")
-    if len(parts) != 3 or not all(parts):
-        raise ShrError("the signed request is not a compact JWS")
     try:
-        header = decode_json_part(parts[0], "the signed request header")
-        claims = decode_json_part(parts[1], "the signed request payload")
-        return header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), b64url_decode(parts[2])
-    except (ProtocolError, UnicodeEncodeError) as exc:
-        raise ShrError(f"the signed request is malformed ({exc})") from None
+        return split_compact(shr, "the signed request")
+    except ProtocolError as exc:
+        raise ShrError(str(exc)) from None
 
 
 def _check_request(
