@@ -3,15 +3,18 @@ and acquire_token_for_client(auth_scheme=PopAuthScheme(...))."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.application.fake_entra import TENANT, FakeEntra, unsigned_jwt
 
 import tokensmith
 from tokensmith._clock import FakeClock
-from tokensmith._jwt import decode_json_part
+from tokensmith._jwt import b64url_encode, decode_json_part
 from tokensmith.protocol.dpop import DPoPKey
 from tokensmith.protocol.shr import (
     ShrError,
@@ -73,8 +76,6 @@ def _tamper(shr: str, **changes: Any) -> str:
     head, body, sig = shr.split(".")
     claims = decode_json_part(body)
     claims.update(changes)
-    from tokensmith._jwt import b64url_encode
-
     return f"{head}.{b64url_encode(json.dumps(claims).encode())}.{sig}"
 
 
@@ -196,3 +197,37 @@ def test_bearer_answer_to_a_pop_request_is_refused(entra: PopEntra) -> None:
 def test_pop_needs_a_pop_auth_scheme(entra: PopEntra) -> None:
     with pytest.raises(ValueError, match="PopAuthScheme"):
         cca(entra).acquire_token_for_client(SCOPES, auth_scheme="pop")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=50).map(repr)))
+def test_any_text_gives_an_shr_error_never_another_exception(value: str) -> None:
+    with pytest.raises(ShrError):
+        validate_http_request(value, method="GET", url=URL, now=NOW)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["at", "ts", "m", "u", "p", "nonce", "cnf"]),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=20),
+            st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+        ),
+    )
+)
+def test_any_signed_claims_give_an_shr_error_or_pass(claims: dict[str, Any]) -> None:
+    key = KEY
+    base = {"at": bound_token(key), "ts": int(NOW), "m": "GET", "cnf": {"jwk": key.jwk}}
+    head = b64url_encode(json.dumps({"typ": "pop", "alg": key.alg, "kid": key.jkt}).encode())
+    body = b64url_encode(json.dumps({**base, **claims}).encode())
+    shr = f"{head}.{body}.{b64url_encode(key.sign(f'{head}.{body}'.encode()))}"
+    with contextlib.suppress(ShrError):  # signed by the right key: the later checks run
+        validate_http_request(shr, method="GET", url=URL, now=NOW)
+
+
+KEY = DPoPKey.generate()
