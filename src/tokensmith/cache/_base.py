@@ -238,6 +238,23 @@ class CacheBase:
             self.account_generation += 1
             self.generation += 1
 
+    def _forget(self, entries: Iterable[tuple[str, str]]) -> int:
+        """Drop ``(credential_type, key)`` entries from memory only: nothing reaches
+        the store (they stay there). Returns how many were held."""
+        with self._lock:
+            if not self._index_checked:
+                self._ensure_index()
+            dropped = 0
+            for credential_type, key in entries:
+                section = self._section(credential_type)
+                if key in section:
+                    del section[key]
+                    self._index.drop(self._cache, credential_type, key)
+                    dropped += 1
+            self.generation += 1
+            self.account_generation += 1
+            return dropped
+
     def _reload_from_store(self, cache: dict[str, Any]) -> None:
         """Swap in the state a snapshot store holds, then replay the writes not yet
         handed to it (they would otherwise vanish from memory until the next load)."""

@@ -172,6 +172,27 @@ class TokenCache(AccountLookups):
             finally:
                 self._index_checked = False
 
+    def expired_access_tokens(self, now: float | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """``(key, entry)`` of every AccessToken whose ``expires_on`` has passed."""
+        now_s = self._now(now)
+        with self._lock:
+            return [
+                (key, entry)
+                for key, entry in self._section(_AT).items()
+                if isinstance(entry, dict) and (int_field(entry, "expires_on") or 0) < now_s
+            ]
+
+    def sweep_expired(self, now: float | None = None) -> int:
+        """Remove every expired AccessToken (through :meth:`modify`, so a store drops
+        them too); returns how many. Lookups never remove anything: a long-running
+        service calls this now and then, or bounds its memory (``max_entries`` of
+        :class:`~tokensmith.stores.PersistentTokenCache`)."""
+        expired = self.expired_access_tokens(now)
+        with self._writing():
+            for _, entry in expired:
+                self.modify(_AT, entry)
+        return len(expired)
+
     def remove_rt(self, rt_item: dict[str, Any]) -> None:
         """Remove one RefreshToken entry."""
         _require(rt_item.get("credential_type") == CredentialType.REFRESH_TOKEN, "RefreshToken")

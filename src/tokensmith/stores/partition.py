@@ -19,8 +19,9 @@ from typing import Any
 
 from tokensmith.cache.schema import CredentialType
 
-__all__ = ["ACCOUNTS", "META", "app", "obo", "partition_of", "user"]
+__all__ = ["ACCESS_TOKEN", "ACCOUNTS", "META", "app", "obo", "partition_of", "user"]
 
+ACCESS_TOKEN = CredentialType.ACCESS_TOKEN
 ACCOUNTS = "accounts"
 META = "meta"
 _CT = CredentialType

@@ -15,12 +15,13 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from typing import Any, TypeVar
 
 from tokensmith._clock import Clock, system_clock
-from tokensmith.cache.changes import Change
+from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.errors import ConfigurationError, ProtocolError
 from tokensmith.stores import partition as part
 from tokensmith.stores._msaljson import rows_of
 from tokensmith.stores.base import EntryStore, Row, SnapshotStore
+from tokensmith.stores.bound import PartitionLru
 
 __all__ = ["PersistentTokenCache"]
 
@@ -41,12 +42,21 @@ class PersistentTokenCache(SerializableTokenCache):
             :class:`~tokensmith.stores.RedisStore`) or a snapshot store
             (:class:`~tokensmith.stores.FileStore`, ...).
         clock: epoch-seconds clock.
+        max_entries: bound on the entries held in memory (entry stores only):
+            expired access tokens are dropped first, then the least recently used
+            partitions (they stay in the store). None: no bound.
 
     Raises:
         ConfigurationError: ``store`` is neither kind of store.
     """
 
-    def __init__(self, store: EntryStore | SnapshotStore, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        store: EntryStore | SnapshotStore,
+        *,
+        clock: Clock = system_clock,
+        max_entries: int | None = None,
+    ) -> None:
         super().__init__(clock=clock)
         if getattr(store, "snapshot", False) is True and isinstance(store, SnapshotStore):
             self._snapshot_store: SnapshotStore | None = store
@@ -56,6 +66,11 @@ class PersistentTokenCache(SerializableTokenCache):
         else:
             raise ConfigurationError("store must be an entry store or a snapshot store")
         self.store = store
+        self._lru: PartitionLru | None = None
+        if max_entries is not None:
+            if self._entry_store is None:
+                raise ConfigurationError("max_entries bounds caches in front of entry stores")
+            self._lru = PartitionLru(max_entries)
         self._loaded: dict[tuple[str, str | None], object] = {}
         self._synced: object = _UNSYNCED
         self._set_sink(self._Sink(self))
@@ -72,6 +87,8 @@ class PersistentTokenCache(SerializableTokenCache):
             if cache._snapshot_store is None:
                 assert cache._entry_store is not None
                 cache._entry_store.apply(changes)
+                if cache._lru is not None:
+                    cache._note_writes(cache._lru, changes)
                 return
             before, after = cache._snapshot_store.apply(changes)
             if before == cache._synced:  # memory held the snapshot we merged into
@@ -85,6 +102,8 @@ class PersistentTokenCache(SerializableTokenCache):
             return
         loaded = self._loaded
         if (name, username) in loaded or (name, None) in loaded or (_ALL, None) in loaded:
+            if self._lru is not None:
+                self._lru.touch(name)
             return
         self._read(name, username)
 
@@ -92,8 +111,33 @@ class PersistentTokenCache(SerializableTokenCache):
         store = self._entry_store
         assert store is not None
         version = store.version()
-        self._absorb_rows(store.read(name, username=username))
+        rows = store.read(name, username=username)
+        self._absorb_rows(rows)
         self._loaded[(name, username)] = version
+        if self._lru is not None:
+            self._lru.add(name, ((ct, key) for ct, key, _ in rows))
+            self._bound(self._lru)
+
+    def _note_writes(self, lru: PartitionLru, changes: Sequence[Change]) -> None:
+        for change in changes:
+            name = part.partition_of(change.credential_type, change.entry)
+            if isinstance(change, EntryPut):
+                lru.add(name, [(change.credential_type, change.key)])
+            else:
+                lru.discard(name, (change.credential_type, change.key))
+        self._bound(lru)
+
+    def _bound(self, lru: PartitionLru) -> None:
+        """Keep memory under the bound: expired tokens first, then LRU partitions."""
+        if not lru.over():
+            return
+        for key, entry in self.expired_access_tokens():
+            if self._forget([(part.ACCESS_TOKEN, key)]):
+                lru.discard(part.partition_of(part.ACCESS_TOKEN, entry), (part.ACCESS_TOKEN, key))
+        for name, members in lru.evict():
+            self._forget(members)
+            for loaded in [k for k in self._loaded if k[0] == name]:
+                del self._loaded[loaded]
 
     def _stale(self, name: str, username: str | None = None) -> bool:
         store = self._entry_store

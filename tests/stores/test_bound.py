@@ -1,0 +1,84 @@
+"""Bounded memory: expired tokens swept, partitions evicted LRU, answers unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event
+
+from tokensmith.cache import SerializableTokenCache
+from tokensmith.errors import ConfigurationError
+from tokensmith.stores import FileStore, PersistentTokenCache, SqliteStore
+
+
+def _held(cache: SerializableTokenCache) -> int:
+    return sum(len(s) for s in cache._cache.values() if isinstance(s, dict))
+
+
+def _at(cache: PersistentTokenCache, uid: str, now: float = NOW) -> object:
+    return cache.find_access_token(
+        home_account_id=f"{uid}.tid",
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="common",
+        scopes=["User.Read"],
+        now=now,
+    )
+
+
+def test_memory_stays_bounded_and_every_user_is_still_served(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    writer = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    for n in range(40):
+        writer.add(user_event(uid=f"u{n}", utid="tid", scope=["User.Read"]), now=NOW)
+    bounded = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=12)
+    peak = 0
+    for rounds in range(2):
+        for n in range(40):
+            assert _at(bounded, f"u{n}") is not None, (rounds, n)
+            peak = max(peak, _held(bounded))
+    assert peak <= 12 + 3  # the bound plus the one partition just read (3 entries)
+    assert bounded.store.count() == 40 * 4 + 1  # the store keeps everything
+
+
+def test_recently_used_partitions_stay_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    writer = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    for n in range(5):
+        writer.add(user_event(uid=f"u{n}", utid="tid", scope=["User.Read"]), now=NOW)
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=7)
+    hot = _at(cache, "u0")
+    _at(cache, "u1")
+    assert _at(cache, "u0") is hot  # touched: u1 is now the older one
+    _at(cache, "u2")  # over the bound: u1's partition goes, u0's stays
+    assert _at(cache, "u0") is hot
+    homes = {e["home_account_id"] for e in cache._cache["AccessToken"].values()}
+    assert homes == {"u0.tid", "u2.tid"}
+
+
+def test_expired_tokens_are_dropped_before_any_partition(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=3)
+    for n in range(4):
+        cache.add(app_event(f"api://r{n}/.default", expires_in=10), now=NOW - 100)  # expired
+    cache.add(app_event("api://live1/.default"), now=NOW)
+    cache.add(app_event("api://live2/.default"), now=NOW)  # over the bound: sweep first
+    tokens = cache._cache["AccessToken"].values()
+    assert [e["target"] for e in tokens] == ["api://live1/.default", "api://live2/.default"]
+    assert len(cache._cache["AppMetadata"]) == 1  # no partition had to go
+
+
+def test_sweep_expired_removes_through_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    cache.add(app_event("api://old/.default", expires_in=10), now=NOW - 100)
+    cache.add(app_event("api://new/.default"), now=NOW)
+    assert cache.sweep_expired() == 1
+    assert cache.store.count() == 2  # the live token and the app metadata
+    assert SerializableTokenCache().sweep_expired() == 0
+
+
+def test_the_bound_needs_an_entry_store(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="entry stores"):
+        PersistentTokenCache(FileStore(tmp_path / "c.json"), max_entries=10)
