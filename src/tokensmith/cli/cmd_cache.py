@@ -104,7 +104,7 @@ def _left(seconds: int) -> str:
 
 
 def _import(args: argparse.Namespace, out: Output) -> int:
-    from tokensmith.cli.store import open_token_cache, write_atomically
+    from tokensmith.cli.store import open_token_cache
 
     source = Path(args.file).absolute()
     incoming = json.loads(_load(source).serialize())
@@ -117,7 +117,7 @@ def _import(args: argparse.Namespace, out: Output) -> int:
             if isinstance(mine, dict):
                 added += sum(1 for key in entries if key not in mine)
                 mine.update(entries)
-    write_atomically(target.path, json.dumps(merged, indent=4))
+    target.cache.deserialize(json.dumps(merged))  # the store writes it, under its lock
     data = {"imported_from": str(source), "cache": str(target.path), "new_entries": added}
     out.result(data, lambda: out.line(f"merged {source} into {target.path}: {added} new entries"))
     return exit_codes.OK

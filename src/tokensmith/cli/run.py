@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -84,6 +85,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     except TokensmithError as exc:
         code, status = failure_status(exc)
         return out.error(code, _one_line(exc), None, status)
+    except Exception as exc:  # a bug: named, not dumped (its text might hold a token)
+        if os.environ.get("TOKENSMITH_DEBUG"):
+            raise
+        message = f"internal error ({type(exc).__name__}); this is a bug in tokensmith"
+        hint = "run again with TOKENSMITH_DEBUG=1 for the traceback, and report it"
+        return out.error("internal", message, hint, exit_codes.FAILED)
     return status
 
 

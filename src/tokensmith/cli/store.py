@@ -1,13 +1,17 @@
 """Where the command line keeps its tokens: one MSAL-format JSON file.
 
-The file is MSAL's unified cache (so ``msal`` and ``azure-identity`` read it too), at
-``$XDG_STATE_HOME/tokensmith/token_cache.json`` (``~/.local/state/...``) unless
-``--cache`` or ``TOKENSMITH_CACHE`` names another. It is created with mode 0600 in a
-0700 directory and replaced atomically (a temporary file in the same directory, then
-``os.replace``), so a crash never leaves half a cache behind.
+The file is MSAL's unified cache (so ``msal``, ``azure-identity`` and msal-extensions
+read it too), at ``$XDG_STATE_HOME/tokensmith/token_cache.json``
+(``~/.local/state/...``) unless ``--cache`` or ``TOKENSMITH_CACHE`` names another. It is
+the library's persistent store :class:`~tokensmith.stores.snapshot.FileStore` behind a
+:class:`~tokensmith.stores.PersistentTokenCache`: every change is written through at
+once (mode 0600, a temporary file, fsync, rename) under msal-extensions' lock file, so
+two ``tokensmith`` processes, or one and an msal-extensions app, never lose each
+other's writes.
 
-:func:`open_token_cache` is the one place that decides how tokens persist: moving to
-the library's persistent stores is a change to that function alone.
+:func:`open_token_cache` is the one place that decides how tokens persist. A file that
+is not JSON is refused with its name, line and column before the store opens it (the
+store would set it aside and start afresh).
 """
 
 from __future__ import annotations
@@ -39,29 +43,31 @@ def default_cache_path() -> Path:
 
 @dataclass
 class CacheFile:
-    """A token cache loaded from ``path``; :meth:`save` writes it back if it changed."""
+    """The CLI's token cache, persisted at ``path``."""
 
     path: Path
     cache: SerializableTokenCache
 
     def save(self) -> None:
-        """Write the cache back (atomically, 0600) when a call changed it."""
-        if self.cache.has_state_changed:
+        """Nothing to do for a store that writes through; kept for a cache that does
+        not (a plain :class:`SerializableTokenCache` is written back when changed)."""
+        if type(self.cache) is SerializableTokenCache and self.cache.has_state_changed:
             write_atomically(self.path, self.cache.serialize())
 
 
 def open_token_cache(path: Path) -> CacheFile:
-    """Load the CLI's token cache from ``path`` (an empty one when it does not exist).
+    """The CLI's token cache in the file ``path`` (created on the first write).
 
     Raises:
         ConfigurationError: the file cannot be read or is not an MSAL cache; the
             message names the file and, for JSON errors, the line and column.
     """
-    cache = SerializableTokenCache()
+    from tokensmith.stores import FileStore, PersistentTokenCache
+
     text = read_cache_file(path, missing_ok=True)
     if text:
-        load_into(cache, text, path)
-    return CacheFile(path, cache)
+        load_into(SerializableTokenCache(), text, path)  # checked: errors name the file
+    return CacheFile(path, PersistentTokenCache(FileStore(path)))
 
 
 def read_cache_file(path: Path, *, missing_ok: bool = False) -> str:
