@@ -156,3 +156,24 @@ def test_the_vault_survives_a_restart_and_nothing_else_can_read_it(
         assert restarted.sign_ins() == before
     finally:
         restarted.stop()
+
+
+def test_generate_signed_http_request_over_the_bus(bus: SessionBus, daemon: Daemon) -> None:
+    from tokensmith.broker.base import BrokerAccount, BrokerError, PopParams
+    from tokensmith.broker.dbus_client import DBusBroker
+
+    broker = DBusBroker.connect(bus.address)
+    try:
+        pop = PopParams("PUT", "api.example", "/v1", "nonce-2")
+        shr = broker.generate_signed_http_request("c", BrokerAccount("a"), pop, "cid", "at-1")
+        claims = json.loads(b64url_decode(shr.split(".")[1]))
+        assert (claims["m"], claims["u"], claims["p"], claims["at"]) == (
+            "PUT",
+            "api.example",
+            "/v1",
+            "at-1",
+        )
+        with pytest.raises(BrokerError, match="accessToken"):
+            broker.generate_signed_http_request("c", BrokerAccount("a"), pop, "cid")
+    finally:
+        broker.close()

@@ -273,9 +273,15 @@ class BrokerBackend(Protocol):
         ...
 
     def generate_signed_http_request(
-        self, client_id: str, account: BrokerAccount, pop: PopParams, correlation_id: str
+        self,
+        client_id: str,
+        account: BrokerAccount,
+        pop: PopParams,
+        correlation_id: str,
+        access_token: str | None = None,
     ) -> str:
-        """A signed HTTP request (SHR) for ``pop`` with the broker's PoP key."""
+        """A signed HTTP request (SHR) for ``pop`` with the broker's PoP key, wrapping
+        ``access_token`` (tokensmith's broker needs it; Microsoft's signs its own)."""
         ...
 
     def close(self) -> None:

@@ -143,7 +143,12 @@ class DBusBroker:
         wire.raise_error(self._call("removeAccount", request, CALL_TIMEOUT))
 
     def generate_signed_http_request(
-        self, client_id: str, account: BrokerAccount, pop: PopParams, correlation_id: str
+        self,
+        client_id: str,
+        account: BrokerAccount,
+        pop: PopParams,
+        correlation_id: str,
+        access_token: str | None = None,
     ) -> str:
         params = dict(wire.pop_to_json(pop), homeAccountId=account.home_account_id or "")
         request = {
@@ -151,6 +156,8 @@ class DBusBroker:
             "account": wire.account_to_json(account),
             "popParams": params,
         }
+        if access_token is not None:
+            request["accessToken"] = access_token
         response = self._call("generateSignedHttpRequest", request, CALL_TIMEOUT)
         wire.raise_error(response)
         shr = response.get("signedHttpRequest")

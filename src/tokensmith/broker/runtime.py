@@ -186,7 +186,12 @@ class RuntimeBroker:
         _raise_error(result)
 
     def generate_signed_http_request(
-        self, client_id: str, account: BrokerAccount, pop: PopParams, correlation_id: str
+        self,
+        client_id: str,
+        account: BrokerAccount,
+        pop: PopParams,
+        correlation_id: str,
+        access_token: str | None = None,
     ) -> str:
         raise BrokerError(
             BrokerStatus.API_CONTRACT_VIOLATION,

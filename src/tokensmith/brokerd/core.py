@@ -289,12 +289,14 @@ class OpenBroker:
 
     def generate_signed_http_request(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """``generateSignedHttpRequest``: an SHR for ``popParams`` with the broker's
-        key (wrapping ``accessToken`` when the request carries one)."""
+        key, wrapping the request's ``accessToken``."""
         pop = wire.pop_from_json(request.get("popParams"))
-        if pop is None:
-            raise BrokerError(BrokerStatus.API_CONTRACT_VIOLATION, "popParams is missing")
+        access_token = _text(request.get("accessToken"))
+        if pop is None or access_token is None:
+            text = "popParams and accessToken are required"
+            raise BrokerError(BrokerStatus.API_CONTRACT_VIOLATION, text)
         now = self._clock() if self._clock is not None else _now()
-        shr = self.pop_key.sign(pop, now, _text(request.get("accessToken")))
+        shr = self.pop_key.sign(pop, now, access_token)
         return {"signedHttpRequest": shr}
 
     def get_version(self, request: Mapping[str, Any]) -> dict[str, Any]:

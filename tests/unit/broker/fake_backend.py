@@ -103,7 +103,12 @@ class FakeBroker:
         self.calls.append(("sign_out", account.account_id))
 
     def generate_signed_http_request(
-        self, client_id: str, account: BrokerAccount, pop: PopParams, correlation_id: str
+        self,
+        client_id: str,
+        account: BrokerAccount,
+        pop: PopParams,
+        correlation_id: str,
+        access_token: str | None = None,
     ) -> str:
         self.calls.append(("generate_signed_http_request", pop))
         return "shr"

@@ -63,8 +63,9 @@ def test_no_accounts_and_a_silent_sign_in_needs_interaction(broker: OpenBroker) 
 
 def test_a_signed_http_request_with_the_brokers_key(broker: OpenBroker) -> None:
     pop = wire.pop_to_json(PopParams("GET", "h:1", "/p", "n"))
-    answer = call(broker, "generateSignedHttpRequest", {"clientId": "c", "popParams": pop})
+    request = {"clientId": "c", "popParams": pop, "accessToken": "an-at"}
+    answer = call(broker, "generateSignedHttpRequest", request)
     shr = str(answer["signedHttpRequest"])
     claims = json.loads(b64url_decode(shr.split(".")[1]))
-    assert claims["ts"] == 1000 and claims["u"] == "h:1" and "at" not in claims
+    assert claims["ts"] == 1000 and claims["u"] == "h:1" and claims["at"] == "an-at"
     assert claims["cnf"]["jwk"] == broker.pop_key.jwk
