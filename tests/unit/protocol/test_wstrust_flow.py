@@ -22,7 +22,7 @@ from tokensmith.errors import FederationError, MsalServiceError, ProtocolError
 from tokensmith.transport.base import HttpRequest, HttpResponse
 from tokensmith.transport.mock import MockTransport, json_response
 
-TENANT = "7d3f1e2a-5b4c-4d6e-8f90-1a2b3c4d5e6f"
+TENANT = "f3d0e1a2-9b8c-4d7e-8f60-00000000fed1"  # its own: discovery is memoized per process
 USER = "ada@fabrikam.example"
 PASSWORD = "s3cret-pw"
 MEX_URL = f"{samples.STS}/mex"
