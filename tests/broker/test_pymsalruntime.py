@@ -76,3 +76,35 @@ def test_microsofts_runtime_signs_in_through_the_open_broker(
     assert steps["silent"]["token_source"] == "broker", steps["silent"]
     assert keyring_daemon.sign_ins() == 1  # the silent call asked nobody
     assert steps["after_remove"] == []
+
+
+def test_with_no_broker_on_the_bus_both_deactivate_it_silently(
+    idp: DevIdP, bus: SessionBus
+) -> None:
+    """MSALRuntime pings the broker when it is imported and refuses to start without
+    one (RuntimeError): MSAL and tokensmith then run in-process, as MSAL's rule 3 says."""
+    code = (
+        "import sys, msal, tokensmith\n"
+        "m = msal.PublicClientApplication(sys.argv[1], authority=sys.argv[2],"
+        " enable_broker_on_linux=True, instance_discovery=False)\n"
+        "t = tokensmith.PublicClientApplication(sys.argv[1], authority=sys.argv[2],"
+        " enable_broker_on_linux=True, broker_backend='pymsalruntime')\n"
+        "print(m._enable_broker, t._broker)\n"
+    )
+    env = dict(
+        os.environ,
+        DBUS_SESSION_BUS_ADDRESS=bus.address,
+        PYTHONPATH=str(ROOT / "src"),
+        REQUESTS_CA_BUNDLE=str(idp.ca_path),  # MSAL discovers the authority when built
+    )
+    env.pop("CURL_CA_BUNDLE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code, DESKTOP, idp.authority("organizations")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "None"]

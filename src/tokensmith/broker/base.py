@@ -143,9 +143,9 @@ class BrokerAccount:
     home_account_id: str | None = None
     environment: str | None = None
     realm: str | None = None
-    username: str | None = None
-    display_name: str | None = None
-    client_info: str | None = None
+    username: str | None = field(default=None, repr=False)
+    display_name: str | None = field(default=None, repr=False)
+    client_info: str | None = field(default=None, repr=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 

@@ -135,3 +135,38 @@ def test_import_tokensmith_loads_no_broker_code_and_no_opt_in_loads_no_backend()
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("raised", "outcome"),
+    [
+        ("OSError('libwebkit2gtk-4.1.so.0: cannot open shared object file')", "deactivated"),
+        ("RuntimeError('Broker cannot be initialized for MSALRuntime')", "deactivated"),
+        ("ImportError('broken', name='pymsalruntime')", "import error"),
+    ],
+)
+def test_how_a_pymsalruntime_that_fails_to_import_is_taken(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, raised: str, outcome: str
+) -> None:
+    package = tmp_path / "pymsalruntime"
+    package.mkdir()
+    (package / "__init__.py").write_text(f"raise {raised}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "pymsalruntime", raising=False)
+    if outcome == "import error":
+        with pytest.raises(ImportError, match=r"tokensmith\[broker\]"):
+            choose_broker(AuthorityKind.AAD, True, WIN, "pymsalruntime")
+    else:  # MSAL 1.39 lets the OSError escape; tokensmith deactivates the broker
+        assert choose_broker(AuthorityKind.AAD, True, WIN, "pymsalruntime") is None
+
+
+def test_account_and_request_reprs_name_no_person_and_no_secret() -> None:
+    from tests.unit.broker.fake_backend import ADA
+
+    from tokensmith.broker.base import TokenRequest
+
+    request = TokenRequest(
+        "c", "a", ("s",), "r", "id", account=ADA, claims="{}", extra={"MSALRuntime_Password": "pw"}
+    )
+    text = repr(request)
+    assert ADA.username and ADA.username not in text and "pw" not in text
