@@ -38,7 +38,11 @@ from tokensmith.cache.bucket_values import BY_SECTION, INDEXES, at_group_key, gr
 from tokensmith.cache.buckets import MultiIndex, ScopeGroup, gc_paused, scope_tokens
 from tokensmith.cache.schema import SECTIONS, CredentialType
 
-__all__ = ["CacheIndex", "at_group_key"]
+__all__ = ["SCANS", "CacheIndex", "at_group_key"]
+
+SCANS = 4
+"""Lookups of a user's access token that scan (comparing ``home_account_id`` only)
+before the scope groups are built."""
 
 _CT = CredentialType
 _Entry = Mapping[str, Any]
@@ -98,6 +102,7 @@ class CacheIndex:
         self._cache_len = 0
         self._seen: dict[str, tuple[Any, int]] = {}
         self._stale = False
+        self._scans_left = SCANS
 
     def __getattr__(self, name: str) -> MultiIndex:
         """``index.acct_by_env_user`` and friends: built on first use."""
@@ -122,6 +127,24 @@ class CacheIndex:
         start = self._next_ordinal
         self._next_ordinal = start + len(section)
         return dict(zip(section, range(start, self._next_ordinal), strict=True))
+
+    def built(self, name: str) -> bool:
+        """True if the bucket index ``name`` exists already."""
+        return name in self._built
+
+    def groups_built(self) -> bool:
+        """True once the AccessToken scope groups exist."""
+        return self._groups is not None
+
+    def take_scan(self) -> bool:
+        """True (and one fewer left) while a lookup may scan instead of building the
+        scope groups: :data:`SCANS` per index, so a short-lived process never builds
+        them and a long-lived one soon does (a scan comparing one field costs about a
+        tenth of the build)."""
+        if self._scans_left <= 0:
+            return False
+        self._scans_left -= 1
+        return True
 
     @property
     def at_groups(self) -> dict[tuple[Hashable, ...], str | ScopeGroup]:

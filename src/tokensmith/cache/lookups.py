@@ -8,6 +8,7 @@ size of the cache. Entries returned are the cache's own dicts: read-only by cont
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tokensmith.cache._base import CacheBase
@@ -44,6 +45,18 @@ def same_env(entry: dict[str, Any], environment: str) -> bool:
     return norm_env(entry.get("environment")) == environment.lower()
 
 
+@dataclass(frozen=True, slots=True)
+class _AtQuery:
+    home_account_id: str | None
+    client_id: str
+    realm: str
+    wanted: frozenset[str]
+    now: float
+    ext_cache_key: str | None
+    key_id: str | None
+    user_assertion_hash: str | None
+
+
 class FastLookups(CacheBase):
     """The façade's lookups; all run under the cache lock."""
 
@@ -63,7 +76,9 @@ class FastLookups(CacheBase):
         key_id: str | None = None,
         user_assertion_hash: str | None = None,
     ) -> dict[str, Any] | None:
-        """The unexpired AccessToken with the latest ``expires_on`` covering ``scopes``.
+        """The unexpired AccessToken covering ``scopes``: the one stored under the
+        query's exact key (MSAL's first answer) when it matches, else the one with the
+        latest ``expires_on``.
 
         Scopes compare case-insensitively; an entry matches when its target includes
         them all and ``expires_on > now``. Environments are tried in order; the first
@@ -105,31 +120,39 @@ class FastLookups(CacheBase):
                     return remembered
         envs = strings(environments, "environments")
         wanted = frozenset(s.lower() for s in strings(scopes, "scopes"))
+        query = _AtQuery(
+            home_account_id,
+            client_id,
+            realm,
+            wanted,
+            now,
+            ext_cache_key,
+            key_id,
+            user_assertion_hash,
+        )
         with self._lock:
             self._ensure_index()
             section = self._section(_AT)
             best: tuple[int, str, dict[str, Any]] | None = None
             for env in envs:
-                if user_assertion_hash:
-                    keys = self._index.lookup(self._index.at_by_uah, norm(user_assertion_hash))
-                else:
-                    group = at_group_key(home_account_id, env, client_id, realm, ext_cache_key)
-                    keys = self._index.at_supersets(group, wanted)
-                for key in keys:
+                exact = None
+                if not user_assertion_hash:
+                    exact = self._exact_at_key(
+                        home_account_id, env, client_id, realm, scopes, ext_cache_key
+                    )
+                if exact is not None:  # MSAL's O(1) attempt: its answer wins
+                    entry = section.get(exact)
+                    expires_on = self._answer_expiry(entry, env, query)
+                    if expires_on is not None:
+                        best = (expires_on, exact, section[exact])
+                        break
+                for key in self._at_candidates(env, query):
                     entry = section.get(key)
-                    if (
-                        not self._usable(entry, _AT)
-                        or not owner_fits(entry, home_account_id, user_assertion_hash)
-                        or not at_fits(entry, env, client_id, realm, ext_cache_key, key_id, wanted)
-                    ):
-                        continue
-                    expires_on = int_field(entry, "expires_on")
+                    expires_on = self._answer_expiry(entry, env, query)
                     if expires_on is None:
                         continue
-                    if expires_on <= now:
-                        continue
                     if best is None or expires_on > best[0] or self._later(key, best, expires_on):
-                        best = (expires_on, key, entry)
+                        best = (expires_on, key, section[key])
                 if best is not None:
                     break
             if best is None:
@@ -139,6 +162,62 @@ class FastLookups(CacheBase):
                     self._at_memo.clear()
                 self._at_memo[memo_key] = (self.generation, best[1], best[2])
             return best[2]
+
+    def _answer_expiry(self, entry: object, env: str, q: _AtQuery) -> int | None:
+        """``expires_on`` of ``entry`` if it answers the query in ``env``, else None."""
+        if (
+            entry is None  # (CacheBase._usable's memo would take None for vetted)
+            or not self._usable(entry, _AT)
+            or not owner_fits(entry, q.home_account_id, q.user_assertion_hash)
+            or not at_fits(entry, env, q.client_id, q.realm, q.ext_cache_key, q.key_id, q.wanted)
+        ):
+            return None
+        expires_on = int_field(entry, "expires_on")
+        return expires_on if expires_on is not None and expires_on > q.now else None
+
+    def _exact_at_key(
+        self,
+        home_account_id: str | None,
+        env: str,
+        client_id: str,
+        realm: str,
+        scopes: Collection[str],
+        ext_cache_key: str | None,
+    ) -> str | None:
+        """The storage key MSAL's O(1) attempt reads: the query's fields and its
+        scopes, sorted, as the target (None when the key cannot be made)."""
+        try:
+            return self.key_makers[_AT](
+                home_account_id=home_account_id,
+                environment=env,
+                client_id=client_id,
+                realm=realm,
+                target=" ".join(sorted(scopes)),
+                ext_cache_key=ext_cache_key,
+            )
+        except (TypeError, AttributeError, KeyError):  # a patched key maker, odd input
+            return None
+
+    def _at_candidates(self, env: str, q: _AtQuery) -> list[str]:
+        """Keys that may answer the query in ``env``.
+
+        Until the scope groups are built, a user's tokens are found by a scan that
+        compares only ``home_account_id`` (the first few lookups after a load, see
+        :meth:`~tokensmith.cache.index.CacheIndex.take_scan`: a process that loads a
+        cache and asks once never builds them); then from the groups.
+        """
+        index = self._index
+        if q.user_assertion_hash:
+            return index.lookup(index.at_by_uah, norm(q.user_assertion_hash))
+        if q.home_account_id and not index.groups_built() and index.take_scan():
+            section = self._section(_AT)
+            index.examined += len(section)
+            hid = q.home_account_id
+            return [
+                k for k, e in section.items() if type(e) is dict and e.get("home_account_id") == hid
+            ]
+        group = at_group_key(q.home_account_id, env, q.client_id, q.realm, q.ext_cache_key)
+        return index.at_supersets(group, q.wanted)
 
     def _later(self, key: str, best: tuple[int, str, dict[str, Any]], expires_on: int) -> bool:
         """Ties on ``expires_on`` go to the later-written token (MSAL's scan order)."""

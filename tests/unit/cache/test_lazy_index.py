@@ -1,14 +1,15 @@
 """After deserialize() nothing is indexed; each lookup builds only the index it uses.
 
 A CLI or a web request that loads a cache and makes one lookup pays for one index of
-one section, not for all of them.
+one section at most (a user's token: a light scan; an exact-key hit: nothing).
 """
 
 from __future__ import annotations
 
-from tests.unit.cache._helpers import CLIENT_ID, ENV, HOME, NOW, UTID, user_event
+from tests.unit.cache._helpers import CLIENT_ID, ENV, HOME, NOW, UTID, app_event, user_event
 
 from tokensmith.cache import SerializableTokenCache
+from tokensmith.cache.index import SCANS
 
 
 def _loaded(users: int = 30) -> SerializableTokenCache:
@@ -44,17 +45,51 @@ def test_a_load_builds_nothing_and_each_lookup_only_its_index() -> None:
     [account] = cache.find_accounts(username="USER7@x.example")
     assert account["username"] == "user7@x.example"
     assert _built(cache) == {"acct_by_user"}
-    at = _find_at(cache)
-    assert at is not None and at["home_account_id"] == HOME
-    assert _built(cache) == {"acct_by_user", "at_groups"}
     assert cache.find_refresh_tokens(home_account_id=HOME, environments=[ENV])
-    assert _built(cache) == {"acct_by_user", "at_groups", "rt_by_account"}
+    assert _built(cache) == {"acct_by_user", "rt_by_account"}
+
+
+def test_a_users_first_token_lookups_scan_then_the_groups_are_built() -> None:
+    cache = _loaded()
+    found = []
+    for _ in range(SCANS):
+        cache._at_memo.clear()  # each a lookup of its own, not a remembered answer
+        found.append(_find_at(cache))
+    assert found[0] is not None and found[0]["home_account_id"] == HOME
+    assert "at_groups" not in _built(cache)  # scans comparing home_account_id only
+    cache._at_memo.clear()
+    assert _find_at(cache) is found[0]
+    assert "at_groups" in _built(cache)
+
+
+def test_an_exact_key_hit_needs_no_index() -> None:
+    """MSAL's O(1) attempt: the token stored under the query's exact key answers."""
+    cache = SerializableTokenCache()
+    cache.add(app_event("api://one/.default"), now=NOW)
+    cache.add(app_event("api://two/.default"), now=NOW)
+    loaded = SerializableTokenCache()
+    loaded.deserialize(cache.serialize())
+    for _ in range(SCANS + 2):
+        loaded._at_memo.clear()
+        token = loaded.find_access_token(
+            home_account_id=None,
+            environments=(ENV,),
+            client_id=CLIENT_ID,
+            realm="contoso.example",
+            scopes=["api://two/.default"],
+            now=NOW,
+        )
+        assert token is not None and token["secret"] == "app-at-api://two/.default"
+    assert _built(loaded) == set()
 
 
 def test_writes_keep_the_built_indexes_and_build_no_other() -> None:
     cache = _loaded()
-    assert _find_at(cache) is not None
+    for _ in range(SCANS + 1):
+        cache._at_memo.clear()
+        assert _find_at(cache) is not None
     index = cache._index
+    assert _built(cache) == {"at_groups"}
     cache.add(user_event(uid="late", utid=UTID, username="late@x.example"), now=NOW)
     assert cache._index is index and _built(cache) == {"at_groups"}
     late = f"late.{UTID}"
@@ -75,3 +110,22 @@ def test_writes_keep_the_built_indexes_and_build_no_other() -> None:
     for entry in list(cache.search("Account", query={"home_account_id": late})):
         cache.remove_account(entry)
     assert cache.find_accounts(username="late@x.example") == []
+
+
+def test_the_exact_key_answer_wins_as_in_msal() -> None:
+    """Of two tokens covering the scopes, the one stored for exactly those scopes is
+    served (MSAL's first answer), even when a broader one lives longer."""
+    cache = SerializableTokenCache()
+    cache.add(app_event("api://x/.default", expires_in=600), now=NOW)
+    broad = app_event("api://x/.default", expires_in=7200)
+    broad["scope"] = ["api://x/.default", "api://y/.default"]
+    cache.add(broad, now=NOW)
+    token = cache.find_access_token(
+        home_account_id=None,
+        environments=(ENV,),
+        client_id=CLIENT_ID,
+        realm="contoso.example",
+        scopes=["api://x/.default"],
+        now=NOW,
+    )
+    assert token is not None and token["target"] == "api://x/.default"
