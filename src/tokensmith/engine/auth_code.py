@@ -128,7 +128,7 @@ def new_flow(
 ) -> dict[str, Any]:
     """A new flow dict (MSAL's keys): state, PKCE, nonce and the ``auth_uri``."""
     pkce, nonce = new_pkce(), new_nonce()
-    dpop = binding_of(ctx) if ctx.dpop is not None else None
+    dpop = binding_of(ctx, ctx.default.metadata) if ctx.dpop is not None else None
     if dpop is not None:  # the code is bound to the key (RFC 9449 §10)
         extra = auth_params.get("extra_params") or {}
         auth_params["extra_params"] = {"dpop_jkt": dpop.key.jkt, **extra}

@@ -17,7 +17,7 @@ from typing import Any
 from tokensmith._jwt import b64url_encode
 from tokensmith._redact import logger
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
-from tokensmith.engine.dpop import binding_of
+from tokensmith.engine.dpop import alg_refusal, binding_of
 from tokensmith.engine.results import TokenResult, error_result, idp_result
 from tokensmith.entra.headers import request_headers
 from tokensmith.errors import IdTokenError, ProtocolError
@@ -63,6 +63,9 @@ def post_token(
         MsalServiceError: HTTP 5xx. TransportError: no answer.
     """
     metadata = handle.metadata or (yield from metadata_of(handle))
+    dpop = binding_of(ctx, metadata) if ctx.dpop is not None else None
+    if dpop is not None and (refused := alg_refusal(dpop, metadata)) is not None:
+        return refused
     body = extra_form_fields(data) if data else {}
     body.pop(CLIENT_CLAIMS_FIELD, None)
     body.update(form)
@@ -80,7 +83,7 @@ def post_token(
             headers=headers,
             client_auth=ctx.client_auth,
             now=ctx.clock(),
-            dpop=binding_of(ctx) if ctx.dpop is not None else None,
+            dpop=dpop,
             audience=metadata.token_endpoint if endpoint else None,
         )
     )

@@ -38,8 +38,9 @@ __all__ = [
     "origin_of",
 ]
 
-ALGORITHMS = ("ES256", "PS256", "RS256", "EdDSA")
-"""The proof algorithms tokensmith signs with, in the order it prefers them."""
+ALGORITHMS = ("ES256", "EdDSA", "PS256", "RS256")
+"""The proof algorithms tokensmith signs with, in the order it prefers them (small
+and fast keys first: a new RSA key costs tens of milliseconds)."""
 
 PROOF_TYPE = "dpop+jwt"
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tests.unit.application.fake_entra import FakeEntra, unsigned_jwt
-from tokensmith._jwt import decode_jwt_claims
 
+from tokensmith._jwt import decode_jwt_claims
 from tokensmith.protocol.dpop_verify import DPoPProofError, DPoPVerifier
 from tokensmith.protocol.http import header
 from tokensmith.transport.base import HttpRequest, HttpResponse
@@ -35,6 +35,7 @@ class DPoPServer:
         self.bearer = False
         self.sticky_nonce_error = False
         self.id_claims: dict[str, Any] = {}
+        self.algs: list[str] | None = None
         self.proofs: list[Any] = []
         self.bound: dict[str, str] = {}
         self.requests: list[HttpRequest] = []
@@ -42,7 +43,12 @@ class DPoPServer:
         self._n = 0
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        if not urlparse(request.url).path.endswith("/token"):
+        path = urlparse(request.url).path
+        if path.endswith("/openid-configuration") and self.algs is not None:
+            document = json.loads(self.entra.handle(request).text)
+            document["dpop_signing_alg_values_supported"] = self.algs
+            return json_response(document)
+        if not path.endswith("/token"):
             return self.entra.handle(request)
         self.requests.append(request)
         if self.bearer:

@@ -17,6 +17,7 @@ import tokensmith
 import tokensmith.aio
 from tokensmith._clock import FakeClock
 from tokensmith._jwt import decode_json_part
+from tokensmith.authority import memo
 from tokensmith.protocol.dpop import DPoPKey
 from tokensmith.protocol.oidc.nonce import nonce_hash
 
@@ -24,6 +25,12 @@ AUTHORITY = f"https://login.microsoftonline.com/{TENANT}"
 TOKEN_ENDPOINT = f"{AUTHORITY}/oauth2/v2.0/token"
 SCOPES = ["https://graph.example/.default"]
 READ = ["User.Read"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_discovery() -> None:
+    """Discovery is memoized per process; these tests change the provider's document."""
+    memo.clear()
 
 
 @pytest.fixture
@@ -254,3 +261,33 @@ def test_dpop_option_must_be_true_or_a_key(cca: Any, value: Any) -> None:
 
 def test_dpop_off_has_no_key(cca: Any) -> None:
     assert cca(dpop=None).dpop_key is None
+
+
+def test_a_new_key_uses_an_algorithm_the_provider_lists(cca: Any, server: DPoPServer) -> None:
+    server.algs = ["RS512", "PS256", "ES256"]
+    app = cca()
+    assert app.acquire_token_for_client(SCOPES)["token_type"] == "DPoP"
+    assert app.dpop_key.alg == "ES256"  # tokensmith's first choice, listed
+    server.algs = ["EdDSA", "RS256"]
+    memo.clear()  # the provider changed its document
+    other = cca(client_id="another-client")
+    assert other.acquire_token_for_client(SCOPES)["token_type"] == "DPoP"
+    assert other.dpop_key.alg == "EdDSA"
+
+
+def test_a_given_key_of_an_unlisted_algorithm_is_refused_before_sending(
+    cca: Any, server: DPoPServer
+) -> None:
+    server.algs = ["PS256"]
+    app = cca(dpop=DPoPKey.generate("ES256"))
+    result = app.acquire_token_for_client(SCOPES)
+    assert result["error"] == "invalid_request"
+    assert "ES256" in result["error_description"] and "PS256" in result["error_description"]
+    assert server.requests == []
+
+
+def test_a_silent_lookup_makes_no_key(pca: Any, server: DPoPServer) -> None:
+    app = pca()
+    assert app.get_accounts() == []
+    assert app.acquire_token_silent(READ, {"home_account_id": "x", "environment": "y"}) is None
+    assert list(app.token_cache.search("DPoPKey")) == []
