@@ -11,13 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.devidp._federation import ELLA, HEDY, PASSWORD, ROSALIND, federated_config
 from tests.devidp._person import http_client
 from tests.devidp.conftest import ADA, CONTOSO, DESKTOP
 
 from tokensmith._clock import FakeClock
-from tokensmith.devidp import DEFAULT_CONFIG_TOML, DevIdP, parse_config
+from tokensmith.devidp import DEFAULT_CONFIG_TOML, DevIdP, federation, parse_config
 from tokensmith.devidp._toml import loads
+from tokensmith.devidp.wire import Request
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.wstrust.request import rst_envelope
 from tokensmith.protocol.wstrust.response import SamlToken, parse_rstr
@@ -231,3 +234,46 @@ def test_bad_federated_domain_tables_are_named(table: str, message: str) -> None
     text = DEFAULT_CONFIG_TOML + f"\n[[federated_domains]]\n{table}\n"
     with pytest.raises(ConfigurationError, match=message):
         parse_config(loads(text))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.binary(max_size=600), path=st.sampled_from(["13", "2005"]))
+def test_any_body_is_answered_with_a_fault_never_a_crash(
+    server: DevIdP, body: bytes, path: str
+) -> None:
+    domain = "corp.contoso.example"
+    segments = ["federation", domain, "adfs", "services", "trust", path, "usernamemixed"]
+    request = Request("POST", "/" + "/".join(segments), body=body, headers={})
+    response = federation.handle(server.context, request, segments)
+    assert response is not None and response.status == 500
+    assert b"<s:Fault>" in response.body
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    username=st.text(max_size=40),
+    password=st.text(max_size=40),
+    audience=st.text(max_size=40),
+    cut=st.integers(min_value=0, max_value=2000),
+)
+def test_any_envelope_variant_is_answered_never_a_crash(
+    server: DevIdP, username: str, password: str, audience: str, cut: int
+) -> None:
+    segments = ["federation", "corp.contoso.example", "adfs", "services", "trust", "13"]
+    segments.append("usernamemixed")
+    envelope = rst_envelope(
+        username=username,
+        password=password,
+        audience=audience,
+        address="https://sts/13/usernamemixed",
+        action=ACTION_13,
+        now=server.context.clock(),
+    )
+    body = envelope.encode("utf-8", "surrogatepass")[: cut or None]
+    request = Request("POST", "/" + "/".join(segments), body=body, headers={})
+    response = federation.handle(server.context, request, segments)
+    assert response is not None and response.status in (200, 500)
