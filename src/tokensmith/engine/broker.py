@@ -54,6 +54,7 @@ __all__ = [
     "broker_accounts",
     "call",
     "issue",
+    "read_account",
     "shape",
     "sign_out",
     "token_request",
@@ -204,18 +205,7 @@ class BrokerSilentRequest(SilentRequest):
 
     def _ask_broker(self) -> Flow[TokenResult | None]:
         backend, ctx = self.session.backend, self.ctx
-        account_id = self.account.get("local_account_id")
-        if not isinstance(account_id, str) or not account_id:
-            return None
-        correlation_id = str(uuid.uuid4())
-        try:
-            known = yield from call(
-                "read_account",
-                lambda: backend.read_account(ctx.client_id, account_id, correlation_id),
-            )
-        except BrokerError as exc:
-            logger.debug("Broker read_account failed: %s", exc.status.name)
-            return None
+        known = yield from read_account(ctx, self.session, self.account)
         if known is None:  # not an account the broker created
             return None
         request = token_request(
@@ -336,22 +326,37 @@ def _signed_out(ctx: AppContext) -> set[Any]:
     return found
 
 
-def sign_out(ctx: AppContext, session: BrokerSession, account: Mapping[str, Any]) -> Flow[None]:
-    """The broker half of ``remove_account`` (errors are logged only, as MSAL)."""
-    _signed_out(ctx).add(account.get("home_account_id"))
-    backend = session.backend
+def read_account(
+    ctx: AppContext, session: BrokerSession, account: Mapping[str, Any]
+) -> Flow[BrokerAccount | None]:
+    """The broker's record of a cached account (its ``local_account_id`` is the
+    broker's id); None when the broker did not create it or cannot say (MSAL's
+    ``_read_account_by_id``)."""
     account_id = account.get("local_account_id")
     if not isinstance(account_id, str) or not account_id:
         return None
-    correlation_id = str(uuid.uuid4())
+    backend, correlation_id = session.backend, str(uuid.uuid4())
     try:
-        known = yield from call(
-            "read_account", lambda: backend.read_account(ctx.client_id, account_id, correlation_id)
-        )
-        if known is not None:
+        return (
             yield from call(
-                "sign_out", lambda: backend.sign_out(ctx.client_id, known, correlation_id)
+                "read_account",
+                lambda: backend.read_account(ctx.client_id, account_id, correlation_id),
             )
+        )
+    except BrokerError as exc:
+        logger.debug("Broker read_account failed: %s", exc.status.name)
+        return None
+
+
+def sign_out(ctx: AppContext, session: BrokerSession, account: Mapping[str, Any]) -> Flow[None]:
+    """The broker half of ``remove_account`` (errors are logged only, as MSAL)."""
+    _signed_out(ctx).add(account.get("home_account_id"))
+    known = yield from read_account(ctx, session, account)
+    if known is None:
+        return None
+    backend, correlation_id = session.backend, str(uuid.uuid4())
+    try:
+        yield from call("sign_out", lambda: backend.sign_out(ctx.client_id, known, correlation_id))
     except BrokerError as exc:
         logger.debug("Broker sign-out failed: %s", exc.status.name)
     return None

@@ -23,7 +23,7 @@ from tokensmith._redact import logger
 from tokensmith.broker.base import BrokerError, BrokerToken
 from tokensmith.broker.policy import BrokerSession
 from tokensmith.engine import accounts
-from tokensmith.engine.broker import attempt, call, shape, token_request
+from tokensmith.engine.broker import attempt, read_account, shape, token_request
 from tokensmith.engine.context import AppContext
 from tokensmith.engine.results import TokenResult, error_result
 from tokensmith.engine.silent import scope_list
@@ -172,18 +172,8 @@ class _Plan:
         cached = accounts.get_accounts(self.ctx, username=login_hint)
         if len(cached) != 1:
             return None
-        account_id = cached[0].get("local_account_id")
-        if not isinstance(account_id, str) or not account_id:
-            return None
         backend = self.session.backend
-        correlation = self.request().correlation_id
-        try:
-            known = yield from call(
-                "read_account",
-                lambda: backend.read_account(self.ctx.client_id, account_id, correlation),
-            )
-        except BrokerError:
-            return None
+        known = yield from read_account(self.ctx, self.session, cached[0])
         if known is None:
             return None
         request = self.request(account=known)
