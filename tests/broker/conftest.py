@@ -78,19 +78,9 @@ def _wait_for_name(address: str, process: subprocess.Popen[bytes]) -> None:
             time.sleep(0.02)
 
 
-def start_daemon(idp: DevIdP, bus: SessionBus, state_dir: Path) -> Daemon:
-    log = state_dir.parent / f"{state_dir.name}-browser.log"
-    env = dict(
-        os.environ,
-        DBUS_SESSION_BUS_ADDRESS=bus.address,
-        BROWSER=str(ROOT / "tests" / "broker" / "browser.sh"),
-        TOKENSMITH_TEST_ROOT=str(ROOT),
-        TOKENSMITH_TEST_PYTHON=sys.executable,
-        TOKENSMITH_TEST_CA=str(idp.ca_path),
-        TOKENSMITH_TEST_BROWSER_LOG=str(log),
-        PYTHONPATH=str(ROOT),
-    )
-    command = [
+def daemon_command(idp: DevIdP, bus: SessionBus, state_dir: Path, *extra: str) -> list[str]:
+    """``python -m tokensmith.brokerd`` for the dev IdP on ``bus``."""
+    return [
         sys.executable,
         "-m",
         "tokensmith.brokerd",
@@ -104,7 +94,23 @@ def start_daemon(idp: DevIdP, bus: SessionBus, state_dir: Path) -> Daemon:
         bus.address,
         "--interactive-timeout",
         "30",
+        *extra,
     ]
+
+
+def start_daemon(idp: DevIdP, bus: SessionBus, state_dir: Path, *extra: str) -> Daemon:
+    log = state_dir.parent / f"{state_dir.name}-browser.log"
+    env = dict(
+        os.environ,
+        DBUS_SESSION_BUS_ADDRESS=bus.address,
+        BROWSER=str(ROOT / "tests" / "broker" / "browser.sh"),
+        TOKENSMITH_TEST_ROOT=str(ROOT),
+        TOKENSMITH_TEST_PYTHON=sys.executable,
+        TOKENSMITH_TEST_CA=str(idp.ca_path),
+        TOKENSMITH_TEST_BROWSER_LOG=str(log),
+        PYTHONPATH=str(ROOT),
+    )
+    command = daemon_command(idp, bus, state_dir, *extra)
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     _wait_for_name(bus.address, process)
     return Daemon(process, state_dir, log, env)

@@ -52,6 +52,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--ca", default=None, help="CA bundle to trust (default: the dev IdP's, if it ran)"
     )
     parser.add_argument("--state-dir", type=Path, default=None, help="where the vault lives")
+    parser.add_argument(
+        "--key-store",
+        choices=("file", "secret-service"),
+        default="file",
+        help="where the device key lives: a 0600 file (default) or the Secret Service",
+    )
     parser.add_argument("--bus", default="SESSION", help="the bus address (default: session)")
     parser.add_argument(
         "--interactive-timeout", type=float, default=600.0, help="seconds for a browser sign-in"
@@ -73,7 +79,7 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
     log.setLevel(args.log_level.upper())
     try:
         ca = args.ca or _default_ca()
-        vault = Vault(args.state_dir or default_state_dir())
+        vault = Vault(args.state_dir or default_state_dir(), args.key_store)
         broker = OpenBroker(
             args.authority,
             vault=vault,

@@ -1,5 +1,6 @@
 """The broker's secrets at rest: encrypted under a device key that never leaves the
-device (AES-256-GCM, the key in a 0600 file of the broker's state directory).
+device (AES-256-GCM; the key in a 0600 file of the broker's state directory, or in the
+Secret Service, ``org.freedesktop.secrets``, with ``key_store="secret-service"``).
 
 The vault holds the token cache (refresh tokens included: they are device-bound, the
 broker never returns them) and the broker's PoP signing key. Files are written whole
@@ -22,17 +23,24 @@ _MAGIC = b"tsb1"
 
 
 class Vault:
-    """Encrypted files in ``state_dir``, under the device key ``state_dir/device.key``
-    (created on first use, mode 0600; the directory 0700).
+    """Encrypted files in ``state_dir``, under the device key (created on first use):
+    ``state_dir/device.key`` (mode 0600; the directory 0700), or an item of the
+    Secret Service's default keyring (``key_store="secret-service"``).
 
     Raises:
         ValueError: the key file is not 32 bytes, or is readable by others.
+        StoreUnavailableError: ``"secret-service"`` without a Secret Service.
     """
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, key_store: str = "file") -> None:
         self.state_dir = state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._key = _device_key(state_dir / _KEY_FILE)
+        if key_store == "file":
+            self._key = _device_key(state_dir / _KEY_FILE)
+        elif key_store == "secret-service":
+            self._key = _keyring_key(state_dir)
+        else:
+            raise ConfigurationError("key_store must be 'file' or 'secret-service'")
 
     def read(self, name: str) -> bytes | None:
         """The decrypted content of ``name``, or None if it does not exist.
@@ -68,6 +76,30 @@ class Vault:
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
         os.replace(part, path)
+
+
+def _keyring_key(state_dir: Path) -> bytes:
+    """The device key as an item of the Secret Service (the stores' medium: the
+    libsecret layout, a signal file beside the vault)."""
+    from tokensmith.stores.secretservice import SecretServiceMedium
+
+    medium = SecretServiceMedium(
+        state_dir / "device.key.signal",
+        schema_name="org.tokensmith.Broker.DeviceKey",
+        attributes={"application": "tokensmith-broker", "state": str(state_dir)},
+        label="tokensmith broker device key",
+    )
+    try:
+        text = medium.read()
+        if text is None:
+            text = secrets.token_hex(32)
+            medium.write(text)
+        key = bytes.fromhex(text)
+    finally:
+        medium.close()
+    if len(key) != 32:
+        raise ConfigurationError("the Secret Service's broker device key is not 32 bytes")
+    return key
 
 
 def _existing_key(path: Path) -> bytes:
