@@ -4,7 +4,6 @@ person would start it, found by the other commands through ``--profile dev-idp``
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -13,37 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.cli._home import Home
 
 ADA = "ada@contoso.onmicrosoft.com"
 PASSWORD = "Passw0rd!"
 DAEMON = "9b1e4d7a-5c3f-4e2b-8a6d-7f0c2b9e4a15"
 DAEMON_SECRET = "dev-secret-not-for-production"
-
-
-@dataclass
-class Home:
-    """A person's environment: XDG directories and the variables the CLI reads."""
-
-    root: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        keep = {k: v for k, v in os.environ.items() if not k.startswith("TOKENSMITH_")}
-        for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "BROWSER"):
-            keep.pop(name, None)
-        return {
-            **keep,
-            "HOME": str(self.root),
-            "XDG_STATE_HOME": str(self.root / "state"),
-            "XDG_CONFIG_HOME": str(self.root / "config"),
-            "TOKENSMITH_DEV_IDP_PORT": "0",
-            "NO_PROXY": "*",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        }
-
-    @property
-    def cache_file(self) -> Path:
-        return self.root / "state" / "tokensmith" / "token_cache.json"
 
 
 def tokensmith(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 
 from tests.cli.conftest import ADA, DAEMON, DAEMON_SECRET, Home, RunningIdP, tokensmith
 
@@ -15,6 +17,20 @@ def test_version_and_python_dash_m(home: Home) -> None:
     done = tokensmith(home, "--version")
     assert (done.returncode, done.stdout.strip()) == (0, "tokensmith 0.1.0")
     assert tokensmith(home).returncode == 2
+
+
+def test_the_command_imports_rich_and_httpx_only_when_it_needs_them(home: Home) -> None:
+    code = (
+        "import sys\n"
+        "import tokensmith, tokensmith.cli\n"
+        "from tokensmith.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('rich', 'httpx', 'tokensmith.devidp') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=home.env
+    )
+    assert done.stdout.splitlines() == ["tokensmith 0.1.0", "[]"]
 
 
 def test_login_then_token_from_the_cache(home: Home, dev_idp: RunningIdP) -> None:

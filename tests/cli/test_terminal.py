@@ -9,9 +9,10 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from tests.cli.conftest import ADA, PASSWORD, Home, RunningIdP, start_dev_idp, stop_dev_idp
-from tests.devidp._person import enter_device_code, http_client
+from tests.devidp._person import enter_device_code, http_client, sign_in
 
 _WAIT = 60.0
 """Seconds a step may take before the test gives up (a bound, not a measurement)."""
@@ -42,7 +43,7 @@ class Terminal:
         self._tmux("send-keys", "-t", "cli", key)
 
     def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-e", "-t", "cli")
+        return self._tmux("capture-pane", "-p", "-e", "-J", "-t", "cli")
 
     def wait_for(self, text: str) -> str:
         end = time.monotonic() + _WAIT
@@ -104,3 +105,25 @@ def test_errors_at_a_terminal_are_one_line_and_a_hint(terminal: Terminal, home: 
     terminal.type("tokensmith token --client-id x; echo EXIT=$?")
     screen = terminal.wait_for("EXIT=2")
     assert "tokensmith: which token? no scope given" in screen and "hint: pass --scope" in screen
+
+
+def test_browser_sign_in_says_it_waits_then_signs_in(
+    terminal: Terminal, waiting_idp: RunningIdP, home: Home
+) -> None:
+    opened = home.root / "opened-url"
+    browser = home.root / "browser.sh"  # the person's browser: shows the page to them
+    browser.write_text(f'#!/bin/sh\nprintf %s "$1" > {opened}\n')
+    browser.chmod(0o755)
+    terminal.type(f"BROWSER={browser} tokensmith login --profile dev-idp; echo EXIT=$?")
+    screen = terminal.wait_for("Ctrl-C cancels.")
+    assert "Waiting for you to sign in in the browser (gives up in 5:00)" in screen
+    url = opened.read_text()
+    with http_client(waiting_idp.ca_path) as client:
+        answer = sign_in(client, url, ADA, PASSWORD)
+    with httpx.Client(trust_env=False) as loopback:  # the browser goes back to the app
+        if answer.method == "POST":
+            loopback.post(answer.url, data=answer.params)
+        else:
+            loopback.get(answer.url)
+    screen = terminal.wait_for("EXIT=0")
+    assert f"Signed in as {ADA}" in screen

@@ -20,15 +20,14 @@ cannot break this test.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.cli._home import Home
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ("README.md", "docs/dev-idp.md", "docs/cli.md")
@@ -116,20 +115,6 @@ def test_toml_blocks_load(page: str, tmp_path: Path) -> None:
             load_config(path)
 
 
-def _environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENSMITH_")}
-    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "BROWSER"):
-        env.pop(name, None)
-    env.update(
-        HOME=str(home),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_CONFIG_HOME=str(home / "config"),
-        TOKENSMITH_DEV_IDP_PORT="0",
-        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-    )
-    return env
-
-
 @pytest.fixture
 def shell_home(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[str]]]]:
     servers: list[subprocess.Popen[str]] = []
@@ -146,7 +131,7 @@ def _commands(block: Block) -> list[str]:
 @pytest.mark.parametrize("page", [p for p in PAGES if _run(p, "sh")])
 def test_shell_blocks_run(page: str, shell_home: tuple[Path, list[subprocess.Popen[str]]]) -> None:
     home, servers = shell_home
-    env = _environment(home)
+    env = Home(home).env
     outputs: list[str] = []
     for block in _run(page, "sh"):
         for command in _commands(block):

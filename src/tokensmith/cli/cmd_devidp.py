@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from tokensmith.cli import devidp_record
 from tokensmith.cli.output import Output
+from tokensmith.cli.run import one_line
+from tokensmith.cli.xdg import state_home
 
 if TYPE_CHECKING:
     from tokensmith.devidp import DevIdP
@@ -50,14 +52,9 @@ def _port(text: str) -> int:
     return port
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def default_state_dir() -> Path:
     """``$XDG_STATE_HOME/tokensmith/dev-idp`` (absolute)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return (Path(base) / "tokensmith" / "dev-idp").absolute()
+    return state_home() / "dev-idp"
 
 
 def configure(idp: argparse.ArgumentParser) -> None:
@@ -165,7 +162,7 @@ def _describe(exc: BaseException, host: str, port: int | None) -> str:
         )
     if isinstance(exc, OSError) and exc.errno == errno.EADDRNOTAVAIL:
         return f"cannot bind {host}: not an address of this machine"
-    return _one_line(exc)
+    return one_line(exc)
 
 
 def _banner(idp: DevIdP) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tokensmith.cli.xdg import state_home
 from tokensmith.errors import ConfigurationError
 
 __all__ = ["PROFILE", "PUBLIC_CLIENT_ID", "forget", "profile", "record", "record_path"]
@@ -26,8 +27,7 @@ PUBLIC_CLIENT_ID = "3c9a7e51-2f4d-4b8a-9e6c-1d0f5a7b3c29"
 
 def record_path() -> Path:
     """``$XDG_STATE_HOME/tokensmith/dev-idp-running.json`` (absolute)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return (Path(base) / "tokensmith" / "dev-idp-running.json").absolute()
+    return state_home() / "dev-idp-running.json"
 
 
 def record(base_url: str, ca_path: Path) -> Path:

@@ -27,7 +27,7 @@ from tokensmith.errors import (
     TransportError,
 )
 
-__all__ = ["build_parser", "failure_status", "run"]
+__all__ = ["CommandFailed", "build_parser", "failure_status", "one_line", "run"]
 
 
 class CommandFailed(Exception):
@@ -84,7 +84,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return out.error("cancelled", "cancelled (Ctrl-C); nothing was saved", None, 130)
     except TokensmithError as exc:
         code, status = failure_status(exc)
-        return out.error(code, _one_line(exc), None, status)
+        return out.error(code, one_line(exc), None, status)
     except Exception as exc:  # a bug: named, not dumped (its text might hold a token)
         if os.environ.get("TOKENSMITH_DEBUG"):
             raise
@@ -94,5 +94,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (its class name when it has none)."""
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -29,6 +29,7 @@ from typing import Any
 
 from tokensmith.cli import devidp_record
 from tokensmith.cli.store import default_cache_path
+from tokensmith.cli.xdg import config_home
 from tokensmith.errors import ConfigurationError
 
 __all__ = ["DEFAULT_AUTHORITY", "Settings", "add_arguments", "config_path", "resolve"]
@@ -80,8 +81,7 @@ class Settings:
 
 def config_path() -> Path:
     """``$XDG_CONFIG_HOME/tokensmith/config.toml`` (``~/.config/...``)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return (Path(base) / "tokensmith" / "config.toml").absolute()
+    return config_home() / "config.toml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tokensmith.cache import SerializableTokenCache
+from tokensmith.cli.xdg import state_home
 from tokensmith.errors import ConfigurationError, ProtocolError
 
 __all__ = [
@@ -37,8 +38,7 @@ __all__ = [
 
 def default_cache_path() -> Path:
     """``$XDG_STATE_HOME/tokensmith/token_cache.json`` (absolute)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return (Path(base) / "tokensmith" / "token_cache.json").absolute()
+    return state_home() / "token_cache.json"
 
 
 @dataclass
