@@ -148,6 +148,8 @@ def broker_for(
     where: Platform | None = None,
 ) -> BrokerSession | None:
     """:func:`opted_in` then :func:`choose_broker` on this machine (or ``where``)."""
+    if not (windows or mac or linux or wsl or allow_broker):  # the common case: no look
+        return None
     where = where or Platform.current()
     opted = opted_in(
         where, windows=windows, mac=mac, linux=linux, wsl=wsl, allow_broker=allow_broker
