@@ -13,6 +13,7 @@ within the window is a replay (§11.1). Failures raise :class:`DPoPProofError` w
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -31,6 +32,7 @@ MAX_PROOF_LENGTH = 8192
 """Longer header values are refused before any decoding (a proof is ~500 bytes for
 ES256, ~1.2 kB for a 4096-bit RSA key)."""
 _MAX_JTI = 256
+_KEY_MEMO = 1024
 
 
 class DPoPProofError(ProtocolError):
@@ -136,6 +138,7 @@ class DPoPVerifier:
         self._leeway = float(leeway)
         self._clock = clock
         self._replay = replay if replay is not None else ReplayCache()
+        self._keys: dict[str, Any] = {}  # the exact JWK text -> its public key object
 
     def verify(
         self,
@@ -171,10 +174,7 @@ class DPoPVerifier:
         jwk = header.get("jwk")
         if not isinstance(jwk, dict):
             raise _invalid("the proof has no jwk header")
-        try:
-            key = public_key_from_jwk(jwk)
-        except ProtocolError as exc:
-            raise _invalid(f"the proof's jwk is not usable ({exc})") from None
+        key = self._key_of(jwk)
         if not verify_signature(signing_input, signature, key, alg):
             raise _invalid("the proof's signature does not verify with its jwk")
         jti, iat = _required_claims(claims)
@@ -192,6 +192,23 @@ class DPoPVerifier:
         if not self._replay.first_use(f"{key_jkt}:{jti}", now, until):
             raise _invalid("the proof's jti was used before")
         return VerifiedProof(key_jkt, jti, iat, proof_nonce, claims)
+
+
+    def _key_of(self, jwk: dict[str, Any]) -> Any:
+        """The public key of ``jwk``, remembered by its exact text (a client sends the
+        same JWK with every proof; building the key object costs as much as half a
+        signature check)."""
+        text = json.dumps(jwk, sort_keys=True)
+        key = self._keys.get(text)
+        if key is None:
+            try:
+                key = public_key_from_jwk(jwk)
+            except (ProtocolError, TypeError) as exc:
+                raise _invalid(f"the proof's jwk is not usable ({exc})") from None
+            if len(self._keys) >= _KEY_MEMO:
+                self._keys.clear()
+            self._keys[text] = key
+        return key
 
 
 def _single(proofs: str | Sequence[str] | None) -> str:
