@@ -11,6 +11,7 @@ servers have separate nonces). Nothing here does I/O.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -46,9 +47,11 @@ PROOF_TYPE = "dpop+jwt"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=512)
 def htu_of(url: str) -> str:
     """The ``htu`` of a request to ``url``: scheme and host lower-cased, the default
     port dropped, query and fragment removed (RFC 9449 §4.2, RFC 3986 §6.2.2-6.2.3).
+    Remembered for the last 512 URLs (a client proves the same few endpoints).
 
     Raises:
         ValueError: ``url`` is not an absolute http(s) URL.
@@ -65,6 +68,7 @@ def htu_of(url: str) -> str:
     return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
 
 
+@functools.lru_cache(maxsize=512)
 def origin_of(url: str) -> str:
     """The origin (``scheme://host[:port]``) a server nonce belongs to."""
     parts = urlsplit(htu_of(url))
