@@ -8,9 +8,20 @@ import stat
 import subprocess
 import sys
 
-from tests.cli.conftest import ADA, DAEMON, DAEMON_SECRET, Home, RunningIdP, tokensmith
+from tests.cli.conftest import (
+    ADA,
+    DAEMON,
+    DAEMON_SECRET,
+    Home,
+    RunningIdP,
+    start_dev_idp,
+    stop_dev_idp,
+    tokensmith,
+)
 
 from tokensmith._jwt import decode_jwt_claims
+
+CONTOSO = "8d2a1f3e-6c4b-4a59-9e7d-2b1c0a9f8e7d"
 
 
 def test_version_and_python_dash_m(home: Home) -> None:
@@ -120,17 +131,12 @@ def test_accounts_and_logout(home: Home, dev_idp: RunningIdP) -> None:
     assert empty.returncode == 0 and "no accounts" in empty.stdout
     assert tokensmith(home, "login", "--profile", "dev-idp", "--device-code").returncode == 0
     listed = tokensmith(home, "accounts")
-    assert listed.stdout.splitlines()[0].split() == [
-        "USERNAME",
-        "TENANT",
-        "ENVIRONMENT",
-        "HOME",
-        "ACCOUNT",
-        "ID",
-    ]
-    assert ADA in listed.stdout and "\x1b[" not in listed.stdout  # plain in a pipe
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["USERNAME", "HOME", "TENANT", "ENVIRONMENT", "HOME", "ACCOUNT", "ID"]
+    assert row.split()[:3] == [ADA, CONTOSO, "127.0.0.1"]
+    assert "\x1b[" not in listed.stdout  # plain in a pipe
     rows = json.loads(tokensmith(home, "accounts", "--json").stdout)["accounts"]
-    assert [r["username"] for r in rows] == [ADA]
+    assert [(r["username"], r["home_tenant_id"]) for r in rows] == [(ADA, CONTOSO)]
     out = tokensmith(home, "logout", "--json")
     assert out.returncode == 0 and json.loads(out.stdout)["signed_out"] == [ADA]
     assert json.loads(tokensmith(home, "accounts", "--json").stdout)["accounts"] == []
@@ -224,3 +230,19 @@ def test_an_unreachable_provider_is_status_3_with_a_hint(home: Home) -> None:
     assert "OpenID discovery (GET https://127.0.0.1:" in done.stderr
     assert f"is the identity provider running at 127.0.0.1:{port}?" in done.stderr
     assert json.loads(done.stdout)["error"]["code"] == "unreachable"
+
+
+def test_a_failing_provider_is_status_3_with_a_hint(home: Home) -> None:
+    config = home.root / "faulty.toml"  # merged over the built-in configuration
+    config.write_text(f'[[faults]]\nkind = "server_error"\nclient_id = "{DAEMON}"\ncount = 10\n')
+    idp = start_dev_idp(home, "--config", str(config))
+    try:
+        secret = {"TOKENSMITH_CLIENT_SECRET": DAEMON_SECRET}
+        done = tokensmith(home, "token", "--client-id", DAEMON,
+                          "--scope", "api://tokensmith-api-a/.default",
+                          "--authority", f"{idp.base_url}/contoso.onmicrosoft.com",
+                          "--ca-bundle", str(idp.ca_path), **secret)  # fmt: skip
+    finally:
+        stop_dev_idp(idp)
+    assert done.returncode == 3, done.stderr
+    assert "HTTP 503" in done.stderr and "failed on its side; try again" in done.stderr

@@ -36,8 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def account_rows(cache: Any) -> list[dict[str, Any]]:
-    """One dict per cached account: username, tenant, environment, home account id,
-    and how many refresh tokens it has."""
+    """One dict per cached account: username, home tenant (the ``utid`` of the home
+    account id), realm, environment, home account id, and how many refresh tokens it
+    has."""
     refresh: dict[str, int] = {}
     for entry in cache.search("RefreshToken"):
         home = entry.get("home_account_id")
@@ -48,7 +49,8 @@ def account_rows(cache: Any) -> list[dict[str, Any]]:
         rows.append(
             {
                 "username": account.get("username", ""),
-                "tenant_id": account.get("realm", ""),
+                "home_tenant_id": str(home).rpartition(".")[2] if "." in str(home) else "",
+                "realm": account.get("realm", ""),
                 "environment": account.get("environment", ""),
                 "home_account_id": home,
                 "account_type": account.get("authority_type", ""),
@@ -73,8 +75,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
         if not rows:
             out.line(f"no accounts in {cache_file.path} (sign in: tokensmith login)")
             return
-        columns = ("USERNAME", "TENANT", "ENVIRONMENT", "HOME ACCOUNT ID")
-        keys = ("username", "tenant_id", "environment", "home_account_id")
+        columns = ("USERNAME", "HOME TENANT", "ENVIRONMENT", "HOME ACCOUNT ID")
+        keys = ("username", "home_tenant_id", "environment", "home_account_id")
         out.table(columns, [[str(r[k]) for k in keys] for r in rows])
 
     out.result({"cache": str(cache_file.path), "accounts": rows}, human)

@@ -84,7 +84,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return out.error("cancelled", "cancelled (Ctrl-C); nothing was saved", None, 130)
     except TokensmithError as exc:
         code, status = failure_status(exc)
-        return out.error(code, one_line(exc), None, status)
+        return out.error(code, one_line(exc), _hint(exc), status)
     except Exception as exc:  # a bug: named, not dumped (its text might hold a token)
         if os.environ.get("TOKENSMITH_DEBUG"):
             raise
@@ -92,6 +92,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         hint = "run again with TOKENSMITH_DEBUG=1 for the traceback, and report it"
         return out.error("internal", message, hint, exit_codes.FAILED)
     return status
+
+
+def _hint(exc: TokensmithError) -> str | None:
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, MsalServiceError) and isinstance(status, int) and status >= 500:
+        return "the identity provider failed on its side; try again in a moment"
+    if isinstance(exc, MsalServiceError) and status == 429:
+        return "the identity provider is throttling; wait a little before trying again"
+    return None
 
 
 def one_line(exc: BaseException) -> str:
