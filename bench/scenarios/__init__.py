@@ -12,7 +12,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.libs import Library
-from bench.scenarios import aio, app, dpop, first_lookup, managed_identity, process, serial, user
+from bench.scenarios import (
+    aio,
+    app,
+    dpop,
+    first_lookup,
+    managed_identity,
+    process,
+    serial,
+    stores,
+    user,
+)
 from bench.scenarios.base import Cell, Context, Row, Scenario
 
 __all__ = ["ALL", "Result", "run_all", "run_scenario"]
@@ -26,6 +36,7 @@ ALL: tuple[Scenario, ...] = (
     *process.SCENARIOS,
     *aio.SCENARIOS,
     *dpop.SCENARIOS,
+    *stores.SCENARIOS,
 )
 
 

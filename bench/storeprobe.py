@@ -1,0 +1,94 @@
+"""Fresh-process probes of the persistent-store rows (see bench/scenarios/stores.py).
+
+``python -m bench.storeprobe cli <library> <store> <path> <username>`` loads a
+persisted cache and gets one silent token, as :mod:`bench.probe` does from a JSON
+file: ``msal`` with msal-extensions' ``PersistedTokenCache(FilePersistence(path))``,
+``tokensmith`` with ``PersistentTokenCache`` over ``sqlite`` or ``file``. It prints
+``ok`` when the token came from the cache; the network is forbidden.
+
+``python -m bench.storeprobe redis <url> <size> <json-path>`` measures the Redis rows
+(L1 hit, L2 hit, persisting one refreshed token) against a redis-server on loopback
+and prints them as JSON; sockets may connect to loopback only.
+
+Top-level imports are the standard library only, so a probe measures the library.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["cli", "main", "persisted_cache", "refresh_event"]
+
+
+def persisted_cache(library: str, store: str, path: str) -> object:
+    """The persisted cache a CLI would build over ``path``."""
+    if library == "msal":
+        from msal_extensions import FilePersistence, PersistedTokenCache
+
+        return PersistedTokenCache(FilePersistence(path))
+    from tokensmith.stores import FileStore, PersistentTokenCache, SqliteStore
+
+    chosen = SqliteStore(path) if store == "sqlite" else FileStore(path)
+    return PersistentTokenCache(chosen)
+
+
+def refresh_event(index: int, now: int) -> dict[str, object]:
+    """The token response of user ``index``'s refresh, as an MSAL cache event."""
+    from bench import cachegen
+
+    uid = f"{index:08d}-0000-4000-8000-{index:012d}"
+    return {
+        "client_id": cachegen.CLIENT_ID,
+        "scope": ["User.Read"],
+        "token_endpoint": cachegen.TOKEN_ENDPOINT,
+        "grant_type": "refresh_token",
+        "data": {"refresh_token": f"rt-old-{index}"},
+        "response": {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": cachegen.SUBSET_TARGET,
+            "access_token": f"at-refreshed-{index}-{now}",
+            "refresh_token": f"rt-refreshed-{index}-{now}",
+            "id_token": cachegen.id_token_for(uid, cachegen.username_for(index), now),
+            "client_info": cachegen.client_info_for(uid),
+        },
+    }
+
+
+def cli(library: str, store: str, path: str, username: str) -> str:
+    """One silent token from a persisted cache; ``"ok"`` or a one-line error."""
+    import importlib
+
+    from bench.fakehttp import FakeHttpClient
+    from bench.libs import Library
+    from bench.netguard import forbid_network
+
+    forbid_network()
+    lib = Library(library, importlib.import_module(library))
+    app = lib.public_app(persisted_cache(library, store, path), FakeHttpClient())
+    accounts = app.get_accounts(username=username)
+    if len(accounts) != 1:
+        return f"error: {len(accounts)} accounts for {username}"
+    result = app.acquire_token_silent(["User.Read"], accounts[0])
+    if not isinstance(result, dict) or result.get("token_source") != "cache":
+        return f"error: no cached token ({type(result).__name__})"
+    return "ok"
+
+
+def main(argv: list[str]) -> int:
+    """Entry point (see the module doc)."""
+    if argv[:1] == ["cli"] and len(argv) == 5:
+        outcome = cli(*argv[1:])
+        print(outcome)
+        return 0 if outcome == "ok" else 1
+    if argv[:1] == ["redis"] and len(argv) == 4:
+        from bench.redisrows import redis_rows
+
+        print(redis_rows(argv[1], int(argv[2]), argv[3]))
+        return 0
+    print("usage: python -m bench.storeprobe cli|redis ...")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
