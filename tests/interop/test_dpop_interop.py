@@ -147,3 +147,24 @@ def test_resource_checks_the_proofs_of_a_provider_token(
         assert stolen.status_code == 401  # the token alone, without a proof, is refused
         thief = DPoPAuth(DPoPKey.generate(), token)
         assert client.get(f"{base}/items", auth=thief).status_code == 401
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA", "PS256"])
+def test_every_listed_algorithm_works(
+    oidc_provider: OidcProvider, apps: list[Any], alg: str
+) -> None:
+    app = _confidential(oidc_provider, apps, dpop=DPoPKey.generate(alg))
+    result = app.acquire_token_for_client([SCOPE_DEFAULT])
+    assert result.get("token_type") == "DPoP", result.get("error_description")
+    assert _bound_to(result["access_token"]) == app.dpop_key.jkt
+
+
+def test_an_unlisted_algorithm_is_refused_before_sending(
+    oidc_provider: OidcProvider, apps: list[Any]
+) -> None:
+    cid = oidc_provider.clients.confidential_id
+    before = oidc_provider.token_requests(cid, "client_credentials")
+    app = _confidential(oidc_provider, apps, dpop=DPoPKey.generate("RS256"))
+    result = app.acquire_token_for_client([SCOPE_DEFAULT])
+    assert result["error"] == "invalid_request" and "RS256" in result["error_description"]
+    assert oidc_provider.token_requests(cid, "client_credentials") == before

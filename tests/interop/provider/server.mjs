@@ -206,6 +206,9 @@ function buildConfiguration() {
         },
       },
     },
+    // DPoP proof algorithms (the provider's default list is ES256, Ed25519, EdDSA);
+    // RS256 stays out so that a client's handling of an unlisted algorithm is tested
+    enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'PS256'] },
     pkce: { required: () => true },
     issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token')
       && (source.scopes.has('offline_access')
