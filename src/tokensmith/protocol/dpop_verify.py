@@ -193,7 +193,6 @@ class DPoPVerifier:
             raise _invalid("the proof's jti was used before")
         return VerifiedProof(key_jkt, jti, iat, proof_nonce, claims)
 
-
     def _key_of(self, jwk: dict[str, Any]) -> Any:
         """The public key of ``jwk``, remembered by its exact text (a client sends the
         same JWK with every proof; building the key object costs as much as half a
