@@ -6,8 +6,9 @@
   their own (temporary HOME and XDG directories, ``TOKENSMITH_DEV_IDP_PORT=0``): a
   ``tokensmith dev-idp`` line starts the server in the background (as in its own
   terminal) and waits for its banner; every other line must exit 0.
-* ``toml`` blocks are dev IdP configurations and must load (merged over the built-in
-  one); one marked ``cli-profile`` must be a valid ``config.toml`` of the CLI.
+* ``toml`` blocks, of these pages and of every page in docs/, are dev IdP
+  configurations and must load (merged over the built-in one); one marked
+  ``cli-profile`` must be a valid ``config.toml`` of the CLI.
 * A block preceded by ``<!-- snippet: not run (reason) -->`` is not run; the test
   ``test_blocks_that_are_not_run_are_listed`` lists every such block, so adding one is
   a decision made here, not an accident.
@@ -101,8 +102,13 @@ def test_python_blocks_run(page: str, tmp_path: Path, monkeypatch: pytest.Monkey
         exec(code, namespace)  # the page's own code, as a reader would run it
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if _run(p, "toml")])
+_TOML_PAGES = sorted({*PAGES, *(str(p.relative_to(ROOT)) for p in ROOT.glob("docs/*.md"))})
+
+
+@pytest.mark.parametrize("page", [p for p in _TOML_PAGES if _run(p, "toml")])
 def test_toml_blocks_load(page: str, tmp_path: Path) -> None:
+    """Every TOML block of docs/ (of any page) and of PAGES: a dev IdP configuration,
+    unless marked ``cli-profile`` (or ``not run (reason)``)."""
     from tokensmith.cli.settings import _read_profiles
     from tokensmith.devidp import load_config
 
