@@ -59,6 +59,7 @@ test: venv interop-deps browser-deps tmux-deps broker-deps store-deps check
 	$(BIN)/pytest -q
 
 demo: venv
+	bash scripts/demo-deps.sh
 	$(BIN)/python -m examples.demo
 
 demo-node: venv interop-deps

@@ -5,7 +5,10 @@ in-process (no network beyond loopback, no node): client credentials (and the ca
 that follows), a device-code sign-in completed for the demo user by the dev IdP's
 auto-complete switch, a silent call served from the cache, and a refresh with the
 refresh token; between them, a managed identity's token from the dev IdP's App Service
-endpoint (the environment variables set for that step only). ``--provider node`` runs
+endpoint (the environment variables set for that step only); then a brokered sign-in
+through ``tokensmith broker``, the open Linux broker, on a private D-Bus session bus
+(Debian's dbus-daemon), its browser a scripted person, and a second app signed in
+by the broker without a prompt. ``--provider node`` runs
 the same steps against node-oidc-provider (needs ``make interop-deps``). Tokens are
 never printed whole.
 """
@@ -114,6 +117,63 @@ def managed_identity(base_url: str, verify: str) -> None:
         show("acquire_token_for_client (again)", client.acquire_token_for_client(resource=resource))
 
 
+@contextlib.contextmanager
+def session_bus_environment(address: str) -> Iterator[None]:
+    """Inside the block, ``DBUS_SESSION_BUS_ADDRESS`` names the demo's own bus."""
+    saved = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+    os.environ["DBUS_SESSION_BUS_ADDRESS"] = address
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        else:
+            os.environ["DBUS_SESSION_BUS_ADDRESS"] = saved
+
+
+def brokered(idp: Any) -> None:
+    """``enable_broker_on_linux=True`` against ``tokensmith broker`` on a private bus:
+    the refresh token stays with the broker, and a second app of the family gets a
+    token without a prompt (single sign-on)."""
+    from tests.broker.bus import SessionBus
+    from tests.broker.conftest import API_A_SCOPE, FAMILY_ONE, FAMILY_TWO, start_daemon
+
+    console = msal.PublicClientApplication.CONSOLE_WINDOW_HANDLE
+    with tempfile.TemporaryDirectory() as workdir:
+        bus = SessionBus(Path(workdir) / "bus")
+        daemon = None
+        try:
+            daemon = start_daemon(idp, bus, Path(workdir) / "broker-state")
+            print(f"  tokensmith broker on {bus.address}")
+            options = dict(
+                authority=idp.authority("organizations"),
+                verify=str(idp.ca_path),
+                enable_broker_on_linux=True,
+            )
+            with (
+                session_bus_environment(bus.address),
+                msal.PublicClientApplication(FAMILY_ONE, **options) as first,
+                msal.PublicClientApplication(FAMILY_TWO, **options) as second,
+            ):
+                print("  (the broker opens the browser; a scripted person signs in)")
+                result = first.acquire_token_interactive(
+                    [API_A_SCOPE], parent_window_handle=console
+                )
+                show("acquire_token_interactive (app one)", result)
+                rts = first.token_cache.search(first.token_cache.CredentialType.REFRESH_TOKEN)
+                print(f"  refresh tokens in the app's cache: {len(list(rts))}")
+                [account] = second.get_accounts()
+                show(
+                    "acquire_token_silent (app two, SSO)",
+                    second.acquire_token_silent([API_A_SCOPE], account),
+                )
+                print(f"  browser sign-ins: {daemon.sign_ins()}")
+        finally:
+            if daemon is not None:
+                daemon.stop()
+            bus.stop()
+
+
 def dev_idp_demo() -> None:
     """The default demo: the tokensmith dev IdP, speaking Entra's v2.0 protocol."""
     from tokensmith.devidp import DevIdP
@@ -159,6 +219,9 @@ def dev_idp_demo() -> None:
                     f"{account['home_account_id']}, realm {account['realm']}"
                 )
             silent_then_sign_out(cli, user_scope, accounts[0])
+
+        print("\nBroker: sign-in through tokensmith broker (the open Linux broker, D-Bus)")
+        brokered(idp)
     print("\nDev IdP stopped.")
 
 

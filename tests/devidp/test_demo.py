@@ -17,6 +17,10 @@ def test_demo_runs_every_step_offline(capsys: pytest.CaptureFixture[str]) -> Non
     assert "source APP_SERVICE" in out
     assert "100 results, 1 distinct access token" in out  # async single flight
     assert "after remove_account: silent           -> nothing (None)" in out
+    # the brokered step: one browser sign-in, the second app by single sign-on
+    assert out.count("-> broker") == 2
+    assert "refresh tokens in the app's cache: 0" in out
+    assert "browser sign-ins: 1" in out
     assert "error" not in out
 
 
