@@ -215,8 +215,10 @@ class PersistentTokenCache(SerializableTokenCache):
         else:
             name = part.app(client_id, realm)
 
-        def call() -> dict[str, Any] | None:
-            return super(PersistentTokenCache, self).find_access_token(
+        for attempt in (0, 1):  # the hit path: no closure, one dict look-up before
+            if attempt == 0:
+                self._need(name)
+            found = super().find_access_token(
                 home_account_id=home_account_id,
                 environments=environments,
                 client_id=client_id,
@@ -227,8 +229,10 @@ class PersistentTokenCache(SerializableTokenCache):
                 key_id=key_id,
                 user_assertion_hash=user_assertion_hash,
             )
-
-        return self._through(name, call, _is_none)
+            if found is not None or attempt or not self._stale(name):
+                return found
+            self._read(name)
+        return None  # pragma: no cover - the loop always returns
 
     def find_refresh_tokens(
         self,
