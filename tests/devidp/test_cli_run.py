@@ -3,6 +3,7 @@ absolute paths in the banner, a taken port named."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import ssl
@@ -63,3 +64,18 @@ def test_a_taken_port_is_named(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
     assert "--port N" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_json_says_where_it_listens_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENSMITH_")}
+    env["XDG_STATE_HOME"] = str(tmp_path / "xdg-state")
+    command = [sys.executable, "-m", "tokensmith", "dev-idp", "--port", "0", "--json",
+               "--state-dir", str(tmp_path)]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as process:
+        assert process.stdout is not None
+        summary = json.loads(process.stdout.readline())
+        process.terminate()
+        process.communicate(timeout=30)
+    assert summary["base_url"].startswith("https://127.0.0.1:")
+    assert summary["ca"] == str(tmp_path / "ca.pem") and summary["pid"] == process.pid
+    assert summary["authority"] == summary["base_url"] + "/organizations"

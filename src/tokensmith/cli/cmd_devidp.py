@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import logging
 import os
 import signal
@@ -135,14 +136,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
         if args.auto_complete_device:
             idp.device_code_auto_complete_user = args.auto_complete_device
         devidp_record.record(idp.base_url, idp.ca_path)
-        _banner(idp)
+        _banner(idp, out)
         while True:  # sleep in short steps so SIGINT and SIGTERM are seen at once
             time.sleep(0.5)
     except (ConfigurationError, OSError, OverflowError, ValueError) as exc:
         print(f"tokensmith dev-idp: {_describe(exc, args.host, port)}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, _Terminated):
-        print("\nstopped", flush=True)
+        print("\nstopped", flush=True, file=sys.stderr if out.json_mode else sys.stdout)
     finally:
         if idp is not None:
             devidp_record.forget()
@@ -165,8 +166,18 @@ def _describe(exc: BaseException, host: str, port: int | None) -> str:
     return one_line(exc)
 
 
-def _banner(idp: DevIdP) -> None:
+def _banner(idp: DevIdP, out: Output) -> None:
     ca = idp.ca_path.absolute()
+    if out.json_mode:  # one line, then the server runs: a script reads it and goes on
+        summary = {
+            "base_url": idp.base_url,
+            "ca": str(ca),
+            "authority": idp.authority("organizations"),
+            "tenants": [t.id for t in idp.config.tenants],
+            "pid": os.getpid(),
+        }
+        print(json.dumps(summary, sort_keys=True), flush=True)
+        return
     tenants = ", ".join(t.domains[0] if t.domains else t.id for t in idp.config.tenants)
     print(
         f"tokensmith dev-idp listening on {idp.base_url}\n"
