@@ -14,6 +14,7 @@ from typing import Any
 from tokensmith.cache.buckets import norm, norm_env
 from tokensmith.cache.lookups import FastLookups, same_env, strings
 from tokensmith.cache.schema import CredentialType
+from tokensmith.cache.validity import usable
 
 __all__ = ["AccountLookups"]
 
@@ -41,10 +42,10 @@ class AccountLookups(FastLookups):
             self._ensure_index()
             section = self._section(_CT.ACCOUNT)
             ordered = self._account_keys(section, envs, user, home_account_id)
+            entries = section.values() if ordered is None else [section.get(k) for k in ordered]
             found = []
             hosts = None if envs is None else {e.lower() for e in envs}
-            for key in ordered:
-                entry = section.get(key)
+            for entry in entries:
                 if not isinstance(entry, dict):
                     continue
                 if home_account_id is not None and entry.get("home_account_id") != home_account_id:
@@ -56,7 +57,7 @@ class AccountLookups(FastLookups):
                 name = entry.get("username")
                 if user is not None and not (isinstance(name, str) and name.lower() == user):
                     continue
-                if self._usable(entry, _CT.ACCOUNT):  # last: only the matches pay for it
+                if usable(entry, _CT.ACCOUNT):  # last: only the matches pay for it
                     found.append(entry)
             return found
 
@@ -66,8 +67,9 @@ class AccountLookups(FastLookups):
         envs: list[str] | None,
         user: str | None,
         home_account_id: str | None,
-    ) -> list[str]:
-        """Candidate Account keys from the indexes, in insertion order."""
+    ) -> list[str] | None:
+        """Candidate Account keys from the indexes, in insertion order (None: the
+        whole section)."""
         index = self._index
         if home_account_id is not None:
             keys = index.lookup(index.acct_by_hid, norm(home_account_id))
@@ -81,7 +83,7 @@ class AccountLookups(FastLookups):
             keys = [k for e in envs for k in index.lookup(index.acct_by_env, e.lower())]
         else:  # every account, or all of a cloud (usually the same): the section in order
             index.examined += len(section)
-            return list(section)
+            return None
         return index.in_order(_CT.ACCOUNT, keys)
 
     def find_id_token(

@@ -86,21 +86,20 @@ def remove_tokens_for_client(ctx: AppContext) -> None:
     ctx.cache.remove_app_tokens(client_id=ctx.client_id, environments=ctx.default.environments)
 
 
-_FIELDS = (
-    "home_account_id",
-    "environment",
-    "username",
-    "account_source",
-    "authority_type",
-    "local_account_id",
-    "realm",
-)
-"""The fields of MSAL's account dict, in its order."""
-
-
 def _group(entries: Sequence[Mapping[str, Any]]) -> list[Account]:
     grouped: dict[Any, Mapping[str, Any]] = {}
     for a in entries:  # one per home account: the last entry, at its first place
         if a.get("authority_type") in _ACCOUNT_AUTHORITY_TYPES:
             grouped[a.get("home_account_id")] = a
-    return [Account(zip(_FIELDS, map(a.get, _FIELDS), strict=True)) for a in grouped.values()]
+    return [
+        Account(
+            home_account_id=a.get("home_account_id"),
+            environment=a.get("environment"),
+            username=a.get("username"),
+            account_source=a.get("account_source"),
+            authority_type=a.get("authority_type"),
+            local_account_id=a.get("local_account_id"),
+            realm=a.get("realm"),
+        )
+        for a in grouped.values()
+    ]
