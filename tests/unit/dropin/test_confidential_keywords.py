@@ -299,6 +299,4 @@ def test_an_ssh_certificate_request_needs_its_key_as_in_msal(data: dict[str, str
 def test_an_ssh_certificate_is_sent_and_cached_per_key_as_in_msal() -> None:
     jwk = '{"kty": "RSA", "n": "abc", "e": "AQAB"}'
     ssh = {"token_type": "ssh-cert", "req_cnf": jwk, "key_id": "key-1"}
-    _same_calls(
-        [{"data": dict(ssh)}, {"data": dict(ssh)}, {"data": dict(ssh, key_id="key-2")}, {}]
-    )
+    _same_calls([{"data": dict(ssh)}, {"data": dict(ssh)}, {"data": dict(ssh, key_id="key-2")}, {}])
