@@ -66,7 +66,11 @@ def _state(ctx: Context) -> _State:
         if found is not None and found[0]() is store:
             return found[1]
         state = _State(ctx)
-        _STATES[key] = (weakref.ref(store, lambda _, key=key: _STATES.pop(key, None)), state)
+
+        def forget(_: object, key: int = key) -> None:
+            _STATES.pop(key, None)
+
+        _STATES[key] = (weakref.ref(store, forget), state)
         return state
 
 
