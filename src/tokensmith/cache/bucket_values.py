@@ -16,7 +16,7 @@ from typing import Any
 from tokensmith.cache.buckets import norm, norm_env, norm_lower
 from tokensmith.cache.schema import SECTIONS, CredentialType
 
-__all__ = ["BY_SECTION", "INDEXES", "Value", "at_group_key", "group_keys", "one"]
+__all__ = ["BY_SECTION", "INDEXES", "SPARSE", "Value", "at_group_key", "group_keys", "one"]
 
 _CT = CredentialType
 _Entries = Sequence[Mapping[str, Any]]
@@ -78,7 +78,10 @@ def _field(entries: _Entries, name: str, lower: bool = False) -> list[Value]:
 
 
 def _uah(entries: _Entries) -> list[Value]:
-    return [norm(v) if v else None for v in (e.get("user_assertion_hash") for e in entries)]
+    values = [e.get("user_assertion_hash") for e in entries]
+    if values.count(None) == len(values):
+        return values  # no on-behalf-of tokens (the usual case)
+    return [norm(v) if v else None for v in values]
 
 
 def _env_user(entries: _Entries) -> list[Value]:
@@ -108,6 +111,9 @@ INDEXES: dict[str, tuple[str, _Bulk]] = {
     "app_by_client": (_CT.APP_METADATA, _app),
 }
 """Every bucket index: its section and the bulk function of its values."""
+
+SPARSE = frozenset({"at_by_uah", "rt_by_uah"})
+"""The indexes where an entry may have no value (``None``: not indexed)."""
 
 BY_SECTION: dict[str, tuple[str, ...]] = {
     name: tuple(i for i, (section, _) in INDEXES.items() if section == name) for name in SECTIONS

@@ -85,22 +85,27 @@ class MultiIndex:
     map (key -> its value) lets a write move a key without being told its old value.
     """
 
-    __slots__ = ("_buckets", "_value_of")
+    __slots__ = ("_buckets", "_pending", "_value_of")
 
     def __init__(self) -> None:
         self._buckets: dict[Hashable, str | set[str]] = {}
-        self._value_of: dict[str, Hashable] = {}
+        self._value_of: dict[str, Hashable] | None = {}
+        self._pending: tuple[list[str], list[Hashable]] | None = None
 
     @classmethod
-    def bulk(cls, keys: list[str], values: list[Hashable | None]) -> MultiIndex:
-        """An index of ``keys[i]`` under ``values[i]`` (``None``: not indexed), built
-        with C-level dict construction; only values shared by several keys get a
-        Python loop."""
+    def bulk(
+        cls, keys: list[str], values: list[Hashable | None], *, sparse: bool = False
+    ) -> MultiIndex:
+        """An index of ``keys[i]`` under ``values[i]``, built with C-level dict
+        construction; only values shared by several keys get a Python loop. With
+        ``sparse``, a ``None`` value means "not indexed". The reverse map is made on
+        the first write (a process that only reads never pays for it)."""
         index = cls()
-        if None in values:
+        if sparse:
+            if values.count(None) == len(values):
+                return index
             pairs = [(k, v) for k, v in zip(keys, values, strict=True) if v is not None]
             keys, values = [k for k, _ in pairs], [v for _, v in pairs]
-        index._value_of = dict(zip(keys, values, strict=True))
         buckets: dict[Hashable, str | set[str]] = dict(zip(values, keys, strict=True))
         if len(buckets) < len(keys):  # some values are shared: sets for those
             shared = {v for v, n in Counter(values).items() if n > 1}
@@ -112,19 +117,29 @@ class MultiIndex:
                     else:
                         bucket.add(key)
         index._buckets = buckets
+        index._value_of, index._pending = None, (keys, values)
         return index
+
+    def _reverse(self) -> dict[str, Hashable]:
+        value_of = self._value_of
+        if value_of is None:
+            assert self._pending is not None
+            value_of = self._value_of = dict(zip(*self._pending, strict=True))
+            self._pending = None
+        return value_of
 
     def put(self, key: str, value: Hashable | None) -> None:
         """File ``key`` under ``value`` (``None``: nowhere), out of its former bucket."""
-        old = self._value_of.get(key, _NOWHERE)
+        value_of = self._reverse()
+        old = value_of.get(key, _NOWHERE)
         if old == value:
             return
         if old is not _NOWHERE:
             self._discard(old, key)
         if value is None:
-            self._value_of.pop(key, None)
+            value_of.pop(key, None)
             return
-        self._value_of[key] = value
+        value_of[key] = value
         buckets = self._buckets
         bucket = buckets.get(value)
         if bucket is None:
@@ -137,7 +152,7 @@ class MultiIndex:
 
     def remove(self, key: str) -> None:
         """Take ``key`` out of the index."""
-        old = self._value_of.pop(key, _NOWHERE)
+        old = self._reverse().pop(key, _NOWHERE)
         if old is not _NOWHERE:
             self._discard(old, key)
 

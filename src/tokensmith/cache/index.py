@@ -34,7 +34,14 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-from tokensmith.cache.bucket_values import BY_SECTION, INDEXES, at_group_key, group_keys, one
+from tokensmith.cache.bucket_values import (
+    BY_SECTION,
+    INDEXES,
+    SPARSE,
+    at_group_key,
+    group_keys,
+    one,
+)
 from tokensmith.cache.buckets import MultiIndex, ScopeGroup, gc_paused, scope_tokens
 from tokensmith.cache.schema import SECTIONS, CredentialType
 
@@ -103,6 +110,7 @@ class CacheIndex:
         self._seen: dict[str, tuple[Any, int]] = {}
         self._stale = False
         self._scans_left = SCANS
+        self._listed: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
 
     def __getattr__(self, name: str) -> MultiIndex:
         """``index.acct_by_env_user`` and friends: built on first use."""
@@ -111,10 +119,19 @@ class CacheIndex:
             raise AttributeError(name)
         built = self._built.get(name)
         if built is None:
-            keys, entries = _dict_entries(self.section(spec[0]))
+            keys, entries = self._entries(spec[0])
             with gc_paused():
-                built = self._built[name] = MultiIndex.bulk(keys, spec[1](entries))
+                values = spec[1](entries)
+                built = MultiIndex.bulk(keys, values, sparse=name in SPARSE)
+                self._built[name] = built
         return built
+
+    def _entries(self, name: str) -> tuple[list[str], list[dict[str, Any]]]:
+        """The keys and dict entries of a section, listed once until it is written."""
+        listed = self._listed.get(name)
+        if listed is None:
+            listed = self._listed[name] = _dict_entries(self.section(name))
+        return listed
 
     def section(self, name: str) -> Any:
         """The indexed cache's section ``name`` (None when absent)."""
@@ -150,7 +167,7 @@ class CacheIndex:
     def at_groups(self) -> dict[tuple[Hashable, ...], str | ScopeGroup]:
         """AccessToken scope groups: a bare key, or a ScopeGroup of several."""
         if self._groups is None:
-            keys, entries = _dict_entries(self.section(_CT.ACCESS_TOKEN))
+            keys, entries = self._entries(_CT.ACCESS_TOKEN)
             with gc_paused():
                 of = group_keys(entries)
                 self._group_of = dict(zip(keys, of, strict=True))
@@ -245,6 +262,7 @@ class CacheIndex:
         self._note(cache, section_name)
 
     def _note(self, cache: dict[str, Any], section_name: str) -> None:
+        self._listed.pop(section_name, None)
         self._cache_ref = cache
         self._cache_len = len(cache)
         section = cache.get(section_name)
