@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokensmith._redact import logger
+from tokensmith.cache.buckets import gc_paused
 from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.errors import ConfigurationError, StoreError, StoreLockTimeout
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
@@ -149,7 +150,8 @@ def _parse(text: str | None) -> dict[str, Any] | None:
     if not text:
         return {}
     try:
-        state = json.loads(text)
+        with gc_paused():  # a large snapshot is many small acyclic objects
+            state = json.loads(text)
     except (ValueError, RecursionError):
         return None
     return state if isinstance(state, dict) else None
