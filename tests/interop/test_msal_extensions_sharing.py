@@ -13,6 +13,7 @@ Against the dev IdP on loopback; files under tmp_path; other processes through
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -26,6 +27,7 @@ import msal_extensions
 import pytest
 
 import tokensmith
+import tokensmith.aio
 from tokensmith.cache.hooks import HookedCache, cache_access
 from tokensmith.devidp import DEFAULT_CONFIG_TOML, DevIdP, parse_config
 from tokensmith.devidp._toml import loads
@@ -113,6 +115,26 @@ def test_msal_reads_what_a_tokensmith_app_wrote_and_back(
     finally:
         theirs.http_client.close()
     assert _silent(ours)["access_token"] == fresh["access_token"]
+
+
+def test_an_async_app_reads_what_a_sync_app_wrote(idp: DevIdP, tmp_path: Path) -> None:
+    path = tmp_path / "msal.cache"
+    signed_in = _app(idp, _persisted(path)).acquire_token_by_username_password(
+        ADA, PASSWORD, SCOPES
+    )
+
+    async def main() -> Any:
+        async with tokensmith.aio.PublicClientApplication(
+            DESKTOP,
+            authority=idp.authority(CONTOSO),
+            verify=str(idp.ca_path),
+            token_cache=_persisted(path),
+        ) as app:
+            [account] = await app.get_accounts()
+            return await app.acquire_token_silent(SCOPES, account)
+
+    got = asyncio.run(main())
+    assert got["token_source"] == "cache" and got["access_token"] == signed_in["access_token"]
 
 
 def test_sign_out_in_one_app_is_seen_by_the_other(idp: DevIdP, tmp_path: Path) -> None:
