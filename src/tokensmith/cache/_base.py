@@ -8,8 +8,7 @@ override only this method.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any, TypeGuard
 
 from tokensmith._clock import Clock, system_clock
@@ -70,6 +69,7 @@ class CacheBase:
         self._pending: list[Change] = []
         self._depth = 0  # nesting of write calls by the lock holder
         self._emit_lock = threading.Lock()
+        self._writes = _Writing(self)
 
     def _usable(self, entry: object, credential_type: str) -> TypeGuard[dict[str, Any]]:
         """:func:`~tokensmith.cache.validity.usable`, remembered per entry object: the
@@ -160,18 +160,10 @@ class CacheBase:
                 gone = entry if isinstance(entry, dict) else old_entry
                 self._pending.append(EntryDeleted(credential_type, key, gone))
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _writing(self) -> _Writing:
         """Hold the lock for several writes; their changes reach the store once, when
         the outermost write call has released the lock."""
-        with self._lock:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-        if self._sink is not None and not self._depth:
-            self._flush()
+        return self._writes
 
     def _set_sink(self, sink: ChangeSink | None) -> None:
         """Attach the store that receives this cache's writes (None: detach)."""
@@ -287,3 +279,24 @@ class CacheBase:
         with self._lock:
             sizes = " ".join(f"{n}={len(self._section(n))}" for n in SECTIONS if n in self._cache)
         return f"<{type(self).__name__} {sizes}>"
+
+
+class _Writing:
+    """The context of :meth:`CacheBase._writing` (one per cache, re-entrant)."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self, cache: CacheBase) -> None:
+        self._cache = cache
+
+    def __enter__(self) -> None:
+        cache = self._cache
+        cache._lock.acquire()
+        cache._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        cache = self._cache
+        cache._depth -= 1
+        cache._lock.release()
+        if cache._sink is not None and not cache._depth:
+            cache._flush()
