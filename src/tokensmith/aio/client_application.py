@@ -81,10 +81,11 @@ class ClientApplication(AsyncRunner):
         out merged into ``claims`` on a refresh, as in MSAL."""
         if forwarded_client_claims is not None:
             kwargs["forwarded_client_claims"] = forwarded_client_claims
+        call = self._per_call("acquire_token_silent", kwargs)
         flow = silent.acquire_token_silent(
             self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
         )
-        return silent.without_error(await self._run(flow))
+        return silent.without_error(await self._run(flow, call))
 
     async def acquire_token_silent_with_error(
         self,
@@ -100,10 +101,11 @@ class ClientApplication(AsyncRunner):
         dict (with MSAL's ``classification``). ``authority`` is honoured per request."""
         if forwarded_client_claims is not None:
             kwargs["forwarded_client_claims"] = forwarded_client_claims
+        call = self._per_call("acquire_token_silent_with_error", kwargs)
         flow = silent.acquire_token_silent(
             self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
         )
-        return await self._run(flow)
+        return await self._run(flow, call)
 
     # -- grants shared by both kinds of application ----------------------------------
 
@@ -111,8 +113,9 @@ class ClientApplication(AsyncRunner):
         self, refresh_token: str, scopes: list[str], **kwargs: Any
     ) -> TokenResult:
         """Redeem a refresh token obtained elsewhere and cache what comes back."""
+        call = self._per_call("acquire_token_by_refresh_token", kwargs)
         flow = user_flows.acquire_token_by_refresh_token(self._ctx, refresh_token, scopes, kwargs)
-        return await self._run(flow)
+        return await self._run(flow, call)
 
     async def acquire_token_by_username_password(
         self,
@@ -123,10 +126,11 @@ class ClientApplication(AsyncRunner):
         **kwargs: Any,
     ) -> TokenResult:
         """Resource-owner password grant (managed accounts; deprecated for public clients)."""
+        call = self._per_call("acquire_token_by_username_password", kwargs)
         flow = user_flows.acquire_token_by_username_password(
             self._ctx, username, password, scopes, claims_challenge, kwargs
         )
-        return await self._run(flow)
+        return await self._run(flow, call)
 
     # -- the authorization code flow for web apps ------------------------------------
 
@@ -196,10 +200,11 @@ class ClientApplication(AsyncRunner):
             IdTokenError: (a ``RuntimeError``) the id_token's nonce, ``auth_time``
                 (with ``max_age``), issuer, audience, times or signature are wrong.
         """
+        call = self._per_call("acquire_token_by_auth_code_flow", kwargs)
         flow = auth_code.acquire_token_by_auth_code_flow(
             self._ctx, auth_code_flow, auth_response, scopes, kwargs
         )
-        return await self._run(flow)
+        return await self._run(flow, call)
 
     async def get_authorization_request_url(
         self,
@@ -254,6 +259,7 @@ class ClientApplication(AsyncRunner):
                 not match, or the forwarded claims are not a JSON object string.
             TypeError: a keyword other than ``data`` and ``authority``.
         """
+        call = self._per_call("acquire_token_by_authorization_code", kwargs)
         flow = auth_code_deprecated.acquire_token_by_authorization_code(
             self._ctx,
             code,
@@ -264,4 +270,4 @@ class ClientApplication(AsyncRunner):
             kwargs,
             forwarded_client_claims=forwarded_client_claims,
         )
-        return await self._run(flow)
+        return await self._run(flow, call)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tokensmith._clock import Clock, system_clock
+from tokensmith._http_cache import HttpCache
 from tokensmith.application import mi_host
 from tokensmith.application.core import AsyncRunner
 from tokensmith.application.factory import TransportOptions
@@ -79,6 +80,7 @@ class ManagedIdentityClient(AsyncRunner):
             False,
             check_deadline(deadline),
             managed_identity=True,
+            http_cache=None if http_cache is None else HttpCache(http_cache),
         )
         self._transport_lock = threading.Lock()
 

@@ -40,6 +40,7 @@ class ConfidentialClientApplication(ClientApplication):
                 not a JSON object string.
             TypeError: any other keyword.
         """
+        call = self._per_call("acquire_token_for_client", kwargs)
         flow = client_credentials.acquire_token_for_client(
             self._ctx,
             scopes,
@@ -48,7 +49,7 @@ class ConfidentialClientApplication(ClientApplication):
             fmi_path=fmi_path,
             forwarded_client_claims=forwarded_client_claims,
         )
-        return self._run(flow)
+        return self._run(flow, call)
 
     def remove_tokens_for_client(self) -> None:
         """Forget the app-only tokens this client obtained from its authority's cloud."""
@@ -74,6 +75,7 @@ class ConfidentialClientApplication(ClientApplication):
                 a JSON object string.
             TypeError: any other keyword.
         """
+        call = self._per_call("acquire_token_on_behalf_of", kwargs)
         flow = on_behalf_of.acquire_token_on_behalf_of(
             self._ctx,
             user_assertion,
@@ -82,7 +84,7 @@ class ConfidentialClientApplication(ClientApplication):
             kwargs,
             forwarded_client_claims=forwarded_client_claims,
         )
-        return self._run(flow)
+        return self._run(flow, call)
 
     def acquire_token_by_user_federated_identity_credential(
         self,
@@ -105,6 +107,7 @@ class ConfidentialClientApplication(ClientApplication):
                 forwarded claims that are not a JSON object string.
             TypeError: any other keyword.
         """
+        call = self._per_call("acquire_token_by_user_federated_identity_credential", kwargs)
         flow = user_fic.acquire_token_by_user_fic(
             self._ctx,
             scopes,
@@ -115,4 +118,4 @@ class ConfidentialClientApplication(ClientApplication):
             kwargs,
             forwarded_client_claims=forwarded_client_claims,
         )
-        return self._run(flow)
+        return self._run(flow, call)

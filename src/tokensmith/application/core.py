@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tokensmith._clock import Clock, system_clock
+from tokensmith._http_cache import HttpCache
 from tokensmith.application import factory
 from tokensmith.application import http_client as live_client
 from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
@@ -24,16 +25,21 @@ from tokensmith.cache import TokenCache
 from tokensmith.drivers.sync import run_flow
 from tokensmith.engine.context import metadata_of
 from tokensmith.engine.dpop import binding_of, dpop_setting
+from tokensmith.engine.keywords import call_options, with_call_options
 from tokensmith.entra.headers import library_headers
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.dpop import DPoPKey
 from tokensmith.protocol.effects import Done, Flow
+from tokensmith.protocol.http import CallOptions
 from tokensmith.transport.base import AsyncTransport, Transport
 from tokensmith.transport.deadline import DEFAULT_DEADLINE, check_deadline
 
 __all__ = ["AppCore", "AsyncRunner", "SyncRunner"]
 
 T = TypeVar("T")
+
+PerCall = tuple[Mapping[str, str] | None, CallOptions | None]
+"""A call's ``params=`` and other transport keywords (:func:`call_options`)."""
 
 
 class AppCore:
@@ -102,6 +108,7 @@ class AppCore:
         self.app_version = app_version
         self._azure_region = azure_region
         self._http_cache = http_cache
+        persisted = None if http_cache is None else HttpCache(http_cache)
         clock = clock or system_clock
         self._ctx = factory.build_context(
             client_id=client_id,
@@ -120,6 +127,7 @@ class AppCore:
             client_capabilities=client_capabilities,
             azure_region=azure_region,
             region_endpoint=region_discovery_endpoint,
+            http_cache=persisted,
         )
         self._transport_options = factory.TransportOptions(
             http_client,
@@ -131,6 +139,7 @@ class AppCore:
             sleep,
             self._is_public,
             check_deadline(deadline),
+            http_cache=persisted,
         )
         self._transport_lock = threading.Lock()
         self._ctx.dpop = dpop_setting(dpop)
@@ -167,6 +176,19 @@ class AppCore:
         binding = binding_of(self._ctx)
         return None if binding is None else binding.key
 
+    def _per_call(self, method: str, kwargs: dict[str, Any]) -> PerCall | None:
+        """Take the transport keywords (``timeout=``, ``params=``...) out of an acquire
+        call's ``kwargs``, as MSAL hands them to its ``http_client``; nothing to do
+        (and no cost) for a call without extra keywords.
+
+        Raises:
+            TypeError: a keyword MSAL would refuse, named. ValueError: a bad timeout.
+        """
+        if not kwargs:
+            return None
+        passthrough = self._transport_options.http_client is not None
+        return call_options(method, kwargs, passthrough=passthrough)
+
     def _resolve_default(self, spec: AuthoritySpec) -> AuthorityMetadata:
         """Discovery for MSAL's ``app.authority`` object, which reads it synchronously."""
         handle = self._ctx.default
@@ -192,9 +214,11 @@ class SyncRunner(AppCore):
 
     _transport: Transport | None = None
 
-    def _run(self, flow: Flow[T]) -> T:
+    def _run(self, flow: Flow[T], per_call: PerCall | None = None) -> T:
         if type(flow) is Done:  # answered from the cache: no transport needed
             return flow.value  # type: ignore[no-any-return]
+        if per_call is not None:
+            flow = with_call_options(flow, *per_call)
         transport = self._transport
         if transport is None:
             with self._transport_lock:
@@ -225,7 +249,9 @@ class AsyncRunner(AppCore):
     _async_sleep: Callable[[float], Any]
     _driver: Callable[..., Any]
 
-    async def _run(self, flow: Flow[T]) -> T:
+    async def _run(self, flow: Flow[T], per_call: PerCall | None = None) -> T:
+        if per_call is not None:
+            flow = with_call_options(flow, *per_call)
         transport = self._async_transport
         if transport is None:
             from tokensmith.drivers.asyncio import run_flow_async  # asyncio loads here

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokensmith._clock import Clock
+from tokensmith._http_cache import HttpCache
 from tokensmith.authority import AuthoritySpec, parse_authority
 from tokensmith.cache import TokenCache
 from tokensmith.engine.context import AppContext
@@ -53,6 +54,7 @@ def build_context(
     azure_region: Any = None,
     region_endpoint: str | None = None,
     environ: Mapping[str, str] | None = None,
+    http_cache: HttpCache | None = None,
 ) -> AppContext:
     """Parse the authority, build the client authentication and decide the region
     (``azure_region``, or ``MSAL_FORCE_REGION`` in ``environ``); no I/O.
@@ -89,6 +91,7 @@ def build_context(
         is_public=is_public,
         exclude_scopes=frozenset(validate_exclude_scopes(exclude_scopes or [])),
         client_capabilities=tuple(client_capabilities or ()),
+        http_cache=http_cache,
     )
     if region is not False:
         ctx.memos[REGION_MEMO] = RegionChoice(
@@ -146,15 +149,20 @@ class TransportOptions:
     managed_identity: bool = False
     """A managed-identity client: its source requests are throttled by MSAL's
     managed-identity rule (:meth:`~tokensmith.transport.throttle.Throttle.for_managed_identity`)."""
+    http_cache: HttpCache | None = None
+    """The application's ``http_cache``: the throttle's entries are persisted there."""
 
 
 def _policies(options: TransportOptions) -> tuple[Any, Any]:
     from tokensmith.transport.retry import RetryPolicy
     from tokensmith.transport.throttle import Throttle
 
+    persist = options.http_cache
     if options.managed_identity:
-        return RetryPolicy(clock=options.clock), Throttle.for_managed_identity(options.clock)
-    throttle = Throttle(options.clock, default_retry_after=60.0 if options.is_public else 5.0)
+        throttle = Throttle.for_managed_identity(options.clock, persist=persist)
+        return RetryPolicy(clock=options.clock), throttle
+    default = 60.0 if options.is_public else 5.0
+    throttle = Throttle(options.clock, default_retry_after=default, persist=persist)
     return RetryPolicy(clock=options.clock), throttle
 
 

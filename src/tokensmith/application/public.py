@@ -102,6 +102,7 @@ class PublicClientApplication(ClientApplication):
             )
         if forwarded_client_claims is not None:
             kwargs["forwarded_client_claims"] = forwarded_client_claims
+        call = self._per_call("acquire_token_silent_with_error", kwargs)
         flow = broker.acquire_token_silent(
             self._ctx,
             self._broker,
@@ -112,7 +113,7 @@ class PublicClientApplication(ClientApplication):
             claims_challenge,
             kwargs,
         )
-        return self._run(flow)
+        return self._run(flow, call)
 
     def acquire_token_silent(
         self,
@@ -162,16 +163,18 @@ class PublicClientApplication(ClientApplication):
         Raises:
             ValueError: the authority has no device authorization endpoint.
         """
+        call = self._per_call("initiate_device_flow", kwargs)
         flow = user_flows.initiate_device_flow(self._ctx, scopes, claims_challenge, kwargs)
-        return self._run(flow)
+        return self._run(flow, call)
 
     def acquire_token_by_device_flow(
         self, flow: dict[str, Any], claims_challenge: str | None = None, **kwargs: Any
     ) -> TokenResult:
         """Poll until the user finished signing in, the code expired, or
         ``flow["expires_at"]`` was set to 0; cache and return the result."""
+        call = self._per_call("acquire_token_by_device_flow", kwargs)
         poll = user_flows.acquire_token_by_device_flow(self._ctx, flow, claims_challenge, kwargs)
-        return self._run(poll)
+        return self._run(poll, call)
 
     def acquire_token_interactive(
         self,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tokensmith._clock import Clock
+from tokensmith._http_cache import HttpCache
 from tokensmith.authority import AuthorityKind, AuthorityMetadata, AuthoritySpec, parse_authority
 from tokensmith.authority.resolve import resolve_metadata
 from tokensmith.cache.access import CacheAccess
@@ -51,6 +52,7 @@ class AuthorityHandle:
         known_realm: the cache realm when known without discovery (Entra's GUID and
             multi-tenant segments, :func:`tokensmith.entra.tenants.static_realm`).
         multi_tenant: the tenant is ``common`` or ``organizations``.
+        http_cache: the application's ``http_cache``, where discovery is persisted.
     """
 
     spec: AuthoritySpec
@@ -58,6 +60,7 @@ class AuthorityHandle:
     metadata: AuthorityMetadata | None = field(default=None, repr=False)
     known_realm: str | None = None
     multi_tenant: bool = False
+    http_cache: HttpCache | None = field(default=None, repr=False)
 
     @property
     def instance(self) -> str:
@@ -88,7 +91,7 @@ def metadata_of(handle: AuthorityHandle) -> Flow[AuthorityMetadata]:
     and authority, shared by concurrent callers, then remembered on the handle)."""
     metadata = handle.metadata
     if metadata is None:
-        metadata = yield from resolve_metadata(handle.spec)
+        metadata = yield from resolve_metadata(handle.spec, http_cache=handle.http_cache)
         handle.metadata = metadata
     return metadata
 
@@ -145,8 +148,10 @@ class AppContext:
         is_public: bool,
         exclude_scopes: frozenset[str] = frozenset(),
         client_capabilities: tuple[str, ...] = (),
+        http_cache: HttpCache | None = None,
     ) -> None:
         self.client_id = client_id
+        self.http_cache = http_cache
         self.cache = cache
         self.client_auth = client_auth
         self.base_headers = base_headers
@@ -181,7 +186,11 @@ class AppContext:
         envs = (spec.host, *(a for a in self._aliases(spec.host) if a != spec.host))
         known = static_realm(spec.tenant) if spec.kind is AuthorityKind.AAD else None
         return AuthorityHandle(
-            spec, envs, known_realm=known, multi_tenant=is_multi_tenant(spec.tenant)
+            spec,
+            envs,
+            known_realm=known,
+            multi_tenant=is_multi_tenant(spec.tenant),
+            http_cache=self.http_cache,
         )
 
     def decorate(self, scopes: Any) -> list[str]:

@@ -3,8 +3,9 @@ the SAML assertion grant at the token endpoint (what MSAL Python 1.39 does when 
 realm discovery answers ``account_type: Federated``).
 
 1. ``federation_metadata_url`` given: GET the MEX document, pick the username/password
-   endpoint (:mod:`tokensmith.protocol.wstrust.mex`); otherwise the realm's
-   ``federation_active_auth_url``;
+   endpoint (:mod:`tokensmith.protocol.wstrust.mex`), remembered 24 hours per document
+   URL like discovery (process-wide, and in the application's ``http_cache``: MSAL
+   keeps successful GETs that long); otherwise the realm's ``federation_active_auth_url``;
 2. POST the RST with the user's name and password (:mod:`...wstrust.request`);
 3. read the RSTR (:mod:`...wstrust.response`): a SAML 1.1/2.0 assertion, or a fault;
 4. redeem the assertion (:mod:`tokensmith.protocol.saml_bearer`) and cache the result.
@@ -26,6 +27,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tokensmith.authority.memo import Codec, memoized, mex_memo
 from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.results import TokenResult, error_result
 from tokensmith.engine.token_call import obtain
@@ -69,12 +71,29 @@ def _unusable(exc: ProtocolError) -> TokenResult:
     return error_result("invalid_response", f"The federation server's answer is unusable: {exc}")
 
 
-def _endpoint(realm: Mapping[str, Any]) -> Flow[Endpoint | TokenResult]:
+def _decode_endpoint(plain: object) -> Endpoint | None:
+    if isinstance(plain, tuple) and len(plain) == 2:
+        address, action = plain
+        if isinstance(address, str) and address and isinstance(action, (str, type(None))):
+            return Endpoint(address, action)
+    return None
+
+
+MEX_CODEC: Codec[Endpoint | None] = Codec(
+    "mex", lambda e: None if e is None else (e.address, e.action), _decode_endpoint
+)
+"""How a MEX document's endpoint goes into an ``http_cache``."""
+
+
+def _endpoint(ctx: AppContext, realm: Mapping[str, Any]) -> Flow[Endpoint | TokenResult]:
     mex_url = _str(realm, "federation_metadata_url")
     if mex_url is None:  # Entra's fallback: the 2005 usernamemixed endpoint, usually
         return Endpoint(_str(realm, "federation_active_auth_url") or "", None)
+    persisted = None if ctx.http_cache is None else (ctx.http_cache, MEX_CODEC)
     try:
-        found = yield from discover_endpoint(mex_url)
+        found = yield from memoized(
+            mex_memo, mex_url, lambda: discover_endpoint(mex_url), persisted
+        )
     except ProtocolError as exc:  # not XML, or refused as hostile
         return _unusable(exc)
     if found is None:
@@ -123,7 +142,7 @@ def sign_in_federated(
     for name, value in (("username", username), ("password", password)):
         if _NOT_XML.search(value):
             raise ConfigurationError(f"the {name} holds a character XML cannot carry")
-    endpoint = yield from _endpoint(realm)
+    endpoint = yield from _endpoint(ctx, realm)
     if isinstance(endpoint, TokenResult):
         return endpoint
     action = action_for(endpoint.address, endpoint.action)

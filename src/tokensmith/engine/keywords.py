@@ -1,7 +1,8 @@
 """The keywords an acquire method takes beyond its grant's own parameters, as MSAL
 Python 1.39 reads them: ``data`` (extra body fields), ``fmi_path`` (client
 credentials) and ``forwarded_client_claims`` (client credentials, on-behalf-of, code
-redemption); and the check that no other keyword slips through unheard.
+redemption); the transport keywords MSAL hands on to its ``http_client`` (:func:`call_options`,
+:func:`with_call_options`); and the check that no other keyword slips through unheard.
 
 Both extras become fields of the request's ``data``, so they take part in the
 extended cache key (``ext_cache_key``, :func:`tokensmith.cache.schema.compute_ext_cache_key`)
@@ -11,8 +12,9 @@ obtained with some forwarded claims for other (or no) claims.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from tokensmith.engine.context import AppContext
 from tokensmith.engine.token_call import extra_form_fields
@@ -22,8 +24,20 @@ from tokensmith.protocol.claims import (
     merge_claims_objects,
     parse_claims_object,
 )
+from tokensmith.protocol.effects import Done, Flow, Shared
+from tokensmith.protocol.http import CallOptions, HttpRequest, check_timeout
 
-__all__ = ["FMI_PATH_FIELD", "check_keywords", "check_ssh_cert", "request_data", "wire_claims"]
+__all__ = [
+    "FMI_PATH_FIELD",
+    "call_options",
+    "check_keywords",
+    "check_ssh_cert",
+    "request_data",
+    "wire_claims",
+    "with_call_options",
+]
+
+T = TypeVar("T")
 
 FMI_PATH_FIELD = "fmi_path"
 """Body field of the Federated Managed Identity credential path."""
@@ -101,3 +115,117 @@ def wire_claims(
         ValueError: a claims value is not a JSON object.
     """
     return merge_claims_objects(ctx.claims(claims_challenge), data.get(CLIENT_CLAIMS_FIELD))
+
+
+_GRANT_KEYWORDS: dict[str, frozenset[str]] = {
+    "acquire_token_silent": frozenset({"data", "auth_scheme", "forwarded_client_claims"}),
+    "acquire_token_silent_with_error": frozenset(
+        {"data", "auth_scheme", "forwarded_client_claims"}
+    ),
+    "acquire_token_by_refresh_token": frozenset({"data", "authority", "claims_challenge"}),
+    "acquire_token_by_username_password": frozenset({"data", "authority", "auth_scheme"}),
+    "initiate_device_flow": frozenset({"authority"}),
+    "acquire_token_by_device_flow": frozenset({"data", "authority", "exit_condition"}),
+    "acquire_token_by_auth_code_flow": frozenset(
+        {"data", "redirect_uri", "verify_id_token_signature"}
+    ),
+    "acquire_token_for_client": frozenset({"data", "authority", "force_refresh", "auth_scheme"}),
+    "acquire_token_on_behalf_of": frozenset({"data", "authority"}),
+    "acquire_token_by_authorization_code": frozenset({"data", "authority"}),
+    "acquire_token_by_user_federated_identity_credential": frozenset({"data", "authority"}),
+}
+"""The keywords each method's grant reads itself (the rest go to the transport)."""
+
+_MSAL_OWN = frozenset({"headers", "post", "grant_type", "on_obtaining_tokens", "scope", "data"})
+"""Names MSAL 1.39 passes to its token request itself: given (and not read by the
+grant, as ``data`` is), they are its ``TypeError`` ("got multiple values")."""
+
+_OWN_TRANSPORT = "timeout", "params"
+
+
+def call_options(
+    method: str, kwargs: dict[str, Any], *, passthrough: bool
+) -> tuple[Mapping[str, str] | None, CallOptions | None]:
+    """Take the transport keywords out of ``kwargs`` (in place), as MSAL 1.39 hands
+    them to ``http_client.post``: ``timeout=`` bounds each connect and read of the
+    call's requests, ``params=`` joins the query string; any other keyword MSAL does
+    not read itself goes to an MSAL-style ``http_client`` verbatim (``passthrough``),
+    which decides (a ``requests.Session`` refuses an unknown one, as under MSAL).
+
+    Returns:
+        ``(params, options)``, both ``None`` when the call has no such keyword.
+
+    Raises:
+        TypeError: a keyword MSAL would refuse (``headers=``...), or, without an
+            ``http_client``, one tokensmith's own transport cannot honour per call;
+            the message names it.
+        ValueError: ``timeout`` or ``params`` of the wrong shape.
+    """
+    grant = _GRANT_KEYWORDS.get(method, frozenset())
+    names = [name for name in kwargs if name not in grant]
+    if not names:
+        return None, None
+    for name in names:
+        if name in _MSAL_OWN:
+            raise TypeError(f"{method}() got multiple values for keyword argument {name!r}")
+        if not passthrough and name not in _OWN_TRANSPORT:
+            raise TypeError(
+                f"{method}() got an unexpected keyword argument {name!r} (without an "
+                "http_client, tokensmith takes only timeout= and params= per call)"
+            )
+    taken = {name: kwargs.pop(name) for name in names}
+    params = _params(taken.pop("params", None))
+    timeout = check_timeout(taken.pop("timeout", None))
+    options = CallOptions(timeout, taken) if timeout is not None or taken else None
+    return params, options
+
+
+def _params(value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ConfigurationError("params must be a mapping of query parameter names to values")
+    return {k: str(v) for k, v in value.items() if v is not None}
+
+
+def with_call_options(
+    flow: Flow[T], params: Mapping[str, str] | None, options: CallOptions | None
+) -> Flow[T]:
+    """``flow`` whose form POSTs (the token and device-code requests, where MSAL sends
+    the keywords; not discovery, nor a WS-Trust envelope) carry ``params`` in their
+    query and ``options`` as :attr:`HttpRequest.per_call`; shared flows it starts too."""
+    if type(flow) is Done or (params is None and options is None):
+        return flow
+    return _stamping(flow, params, options)
+
+
+def _stamping(
+    flow: Flow[T], params: Mapping[str, str] | None, options: CallOptions | None
+) -> Flow[T]:
+    reply: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.send(reply) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        if isinstance(effect, HttpRequest):
+            if effect.method == "POST" and effect.content is None:
+                query = {**(effect.params or {}), **params} if params else effect.params
+                effect = dataclasses.replace(effect, params=query, per_call=options)
+        elif isinstance(effect, Shared):
+            effect = _shared(effect, params, options)
+        try:
+            reply, error = (yield effect), None
+        except GeneratorExit:
+            flow.close()
+            raise
+        except BaseException as exc:  # thrown back in where the flow yielded
+            reply, error = None, exc
+
+
+def _shared(
+    effect: Shared[Any], params: Mapping[str, str] | None, options: CallOptions | None
+) -> Shared[Any]:
+    inner = effect.flow
+    return Shared(effect.group, effect.key, lambda: with_call_options(inner(), params, options))

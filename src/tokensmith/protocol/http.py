@@ -12,11 +12,65 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
-__all__ = ["HttpRequest", "HttpResponse", "header", "parse_retry_after", "retry_after_of"]
+from tokensmith.errors import ConfigurationError
+
+__all__ = [
+    "CallOptions",
+    "HttpRequest",
+    "HttpResponse",
+    "Timeout",
+    "check_timeout",
+    "header",
+    "parse_retry_after",
+    "retry_after_of",
+]
 
 _LONGEST = 10**9
 """No Retry-After is read as longer than this many seconds (about 31 years): a
 finite number, whatever the server wrote."""
+
+
+Timeout = float | tuple[float, float]
+"""Seconds for every phase, or ``(connect, read)``, as ``requests`` takes them."""
+
+
+def check_timeout(value: object) -> Timeout | None:
+    """A ``timeout`` in one of ``requests``' forms: seconds, ``(connect, read)``, or
+    ``None`` (no value), each number finite and above zero.
+
+    Raises:
+        ValueError: any other value (``ConfigurationError``).
+    """
+    if value is None:
+        return None
+    if isinstance(value, tuple) and len(value) == 2:
+        return (_seconds(value[0]), _seconds(value[1]))
+    return _seconds(value)
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError("timeout must be seconds, (connect, read) or None")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """The transport keywords one acquire call was given (MSAL Python forwards the
+    extra keywords of its ``acquire_token_*`` methods to ``http_client.post``).
+
+    Attributes:
+        timeout: seconds, or ``(connect, read)``, for this call's requests instead of
+            the application's ``timeout`` (``None``: the application's).
+        extra: any other keywords, handed to an MSAL-style ``http_client`` verbatim
+            (``verify=``, ``proxies=``...; only such a client is given them).
+    """
+
+    timeout: Timeout | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"CallOptions(timeout={self.timeout!r}, extra={sorted(self.extra)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +90,8 @@ class HttpRequest:
             password sent to a federation server, which answers a wrong one with HTTP
             500): its first HTTP answer is final whatever the status, neither retried
             nor replayed by the throttle. Getting no answer at all is still retried.
+        per_call: the transport keywords of the acquire call this request belongs to
+            (a token or device-code POST of a call given ``timeout=`` and the like).
     """
 
     method: str
@@ -46,6 +102,7 @@ class HttpRequest:
     secret_fields: frozenset[str] = frozenset()
     content: str | None = None
     retry_on_status: bool = True
+    per_call: CallOptions | None = None
 
     def __repr__(self) -> str:
         return f"HttpRequest({self.method} {self.url})"

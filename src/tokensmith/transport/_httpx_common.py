@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tokensmith.errors import ConfigurationError, ProtocolError, TransportError, TransportTimeout
+from tokensmith.protocol.http import check_timeout
 from tokensmith.transport import deadline as _deadline
 from tokensmith.transport._describe import host_of, scrub
 from tokensmith.transport.base import HttpRequest, HttpResponse
@@ -205,6 +206,9 @@ def _build(
 ) -> httpx.Request:
     import httpx
 
+    timeout = client.timeout
+    if request.per_call is not None and request.per_call.timeout is not None:
+        timeout = _timeout(request.per_call.timeout)  # the call's timeout= (MSAL's per call)
     url = httpx.URL(request.url)
     if request.params:  # merge with any query already in the URL, as requests does
         url = url.copy_merge_params(dict(request.params))
@@ -214,7 +218,7 @@ def _build(
         data=dict(request.data) if request.data is not None else None,
         content=request.content.encode("utf-8") if request.content is not None else None,
         headers=dict(request.headers),
-        timeout=client.timeout if deadline is None else _capped(client.timeout),
+        timeout=timeout if deadline is None else _capped(timeout),
     )
 
 
@@ -260,20 +264,11 @@ def _ssl_setting(verify: object) -> bool | ssl.SSLContext:
 def _timeout(timeout: object) -> httpx.Timeout:
     import httpx
 
-    if timeout is None:
-        return httpx.Timeout(None)
-    if isinstance(timeout, tuple) and len(timeout) == 2:
-        connect, read = (_seconds(part) for part in timeout)
+    checked = check_timeout(timeout)
+    if isinstance(checked, tuple):
+        connect, read = checked
         return httpx.Timeout(read, connect=connect)
-    if not isinstance(timeout, tuple):
-        return httpx.Timeout(_seconds(timeout))
-    raise ConfigurationError("timeout must be seconds, (connect, read) or None")
-
-
-def _seconds(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigurationError("timeout must be seconds, (connect, read) or None")
-    return float(value)
+    return httpx.Timeout(checked)
 
 
 def _mounts(

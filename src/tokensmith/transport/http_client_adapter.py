@@ -14,6 +14,10 @@ client in worker threads (:class:`~tokensmith.transport.threaded.ThreadedTranspo
 Exceptions raised by the user's client propagate **unchanged**: application code
 written for MSAL catches, for example, ``requests.exceptions.RequestException``.
 
+A request of an acquire call given transport keywords (:attr:`HttpRequest.per_call`)
+passes them to the client's ``post`` verbatim (its ``timeout=`` instead of the
+adapter's), as MSAL passes an acquire call's extra keywords.
+
 Under a call's deadline (:mod:`tokensmith.transport.deadline`) an adapter that passes
 ``timeout=`` passes the smaller of its own and the time left; a sync client cannot be
 interrupted beyond that (a ``requests`` timeout is per read, as MSAL's is). An async
@@ -73,6 +77,10 @@ class _Adapter:
         }
         if self._timeout is not None:
             kwargs["timeout"] = _deadline.capped(self._timeout)
+        if request.per_call is not None:  # the call's own keywords, as MSAL passes them
+            kwargs.update(request.per_call.extra)
+            if request.per_call.timeout is not None:
+                kwargs["timeout"] = _capped(request.per_call.timeout)
         if method == "GET":
             return method, self.http_client.get, kwargs
         if method == "POST":
@@ -189,6 +197,12 @@ def _is_async(function: object) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
         getattr(function, "__call__", None)  # noqa: B004 - async __call__
     )
+
+
+def _capped(timeout: float | tuple[float, float]) -> float | tuple[float, float]:
+    if isinstance(timeout, tuple):
+        return (_deadline.capped(timeout[0]), _deadline.capped(timeout[1]))
+    return _deadline.capped(timeout)
 
 
 def _normalise(raw: Any, method: str, url: str) -> HttpResponse:

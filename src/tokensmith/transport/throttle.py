@@ -22,6 +22,11 @@ by method, URL, query and form (MSAL hashes the parameters, because each source 
 them differently), 5 s by default. Keys are SHA-256 digests: no token, code or secret is
 kept in clear. Memory is bounded by ``capacity``; when full, the entry that expires
 soonest is evicted first. Safe to share between threads.
+
+Given the application's ``http_cache`` (:class:`~tokensmith._http_cache.HttpCache`),
+the error answers it remembers (status 400 and up: never a token) are also written
+there until they expire, and a request the memory does not know is looked up there,
+so the next process waits out a ``Retry-After`` too, as under MSAL.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tokensmith._clock import Clock
+from tokensmith._http_cache import HttpCache
 from tokensmith.errors import ConfigurationError
 from tokensmith.transport.base import HttpRequest, HttpResponse
 from tokensmith.transport.retry import retry_after_of
@@ -85,6 +91,18 @@ def _bad_request_key(request: HttpRequest) -> str:
     return _digest("400", request.url, _plain(request.params), _plain(request.data))
 
 
+def _response_of(plain: object) -> HttpResponse | None:
+    """The response an ``http_cache`` entry holds: ``(status, text, headers)``."""
+    if not (isinstance(plain, tuple) and len(plain) == 3):
+        return None
+    status, text, headers = plain
+    if not (isinstance(status, int) and isinstance(text, str) and isinstance(headers, dict)):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        return None
+    return HttpResponse(status, text, headers)
+
+
 def _has_retry_after_header(response: HttpResponse) -> bool:
     return any(name.lower() == "retry-after" for name in response.headers)
 
@@ -102,7 +120,14 @@ class Throttle:
         ConfigurationError: for a negative ``default_retry_after`` or ``capacity < 1``.
     """
 
-    def __init__(self, clock: Clock, *, default_retry_after: float, capacity: int = 1024) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        default_retry_after: float,
+        capacity: int = 1024,
+        persist: HttpCache | None = None,
+    ) -> None:
         if (
             isinstance(default_retry_after, bool)
             or not isinstance(default_retry_after, (int, float))
@@ -119,13 +144,16 @@ class Throttle:
         self._seq = 0
         self._lock = threading.Lock()
         self._sources_only = False
+        self._persist = persist
 
     @classmethod
-    def for_managed_identity(cls, clock: Clock, *, capacity: int = 1024) -> Throttle:
+    def for_managed_identity(
+        cls, clock: Clock, *, capacity: int = 1024, persist: HttpCache | None = None
+    ) -> Throttle:
         """The throttle of a managed-identity client: a 429, 5xx or ``Retry-After``
         answer of a source blocks identical requests (any method) for ``Retry-After``
         seconds, 5 s without one; no HTTP 400 rule (MSAL 1.39's ``ManagedIdentityClient``)."""
-        throttle = cls(clock, default_retry_after=5.0, capacity=capacity)
+        throttle = cls(clock, default_retry_after=5.0, capacity=capacity, persist=persist)
         throttle._sources_only = True
         return throttle
 
@@ -147,7 +175,7 @@ class Throttle:
 
         Only requests a rule covers are answered; expired entries are dropped on the way.
         """
-        if not self._entries or not self._covers(request):
+        if (not self._entries and self._persist is None) or not self._covers(request):
             return None  # nothing remembered (no need to hash the request), or no rule
         keys = [self._retry_after_key(request)]
         if not self._sources_only:
@@ -161,6 +189,11 @@ class Throttle:
                 if entry.expires_at > now:
                     return entry.response
                 del self._entries[key]
+        if self._persist is not None:
+            for key in keys:
+                found = _response_of(self._persist.get(HttpCache.key("throttle", key), now))
+                if found is not None:
+                    return found
         return None
 
     def record(self, request: HttpRequest, response: HttpResponse) -> None:
@@ -199,6 +232,9 @@ class Throttle:
             heapq.heappush(self._heap, (expires_at, self._seq, key))
             if len(self._heap) > 2 * self.capacity + 16:
                 self._rebuild_heap()
+        if self._persist is not None and response.status_code >= 400:
+            plain = (response.status_code, response.text, dict(response.headers))
+            self._persist.put(HttpCache.key("throttle", key), plain, expires_at)
 
     def _is_live(self, item: tuple[float, int, str]) -> bool:
         entry = self._entries.get(item[2])

@@ -156,11 +156,29 @@ def test_bad_forwarded_client_claims_raise_what_msal_raises(forwarded: Any) -> N
 
 
 def test_an_unknown_keyword_is_refused_naming_it() -> None:
-    app = _app(tokensmith, FakeEntraHttp())
+    """Without an http_client tokensmith refuses it; an http_client is handed it, as
+    MSAL hands it to its http_client (a ``requests.Session`` refuses it then)."""
+    app = tokensmith.ConfidentialClientApplication(
+        CLIENT, client_credential="agent-secret", authority=AUTHORITY
+    )
     with pytest.raises(TypeError, match="fmi_path"):
         app.acquire_token_by_user_federated_identity_credential(
             SCOPES, FIC, username=USERNAME, fmi_path="a/b"
         )
+    seen = []
+    for module in (msal, tokensmith):
+        server = FakeEntraHttp()
+        posts: list[dict[str, Any]] = []
+        real_post = server.post
+        server.post = lambda url, *a, _p=posts, _r=real_post, **kw: (  # type: ignore[method-assign]
+            _p.append({k: v for k, v in kw.items() if k not in ("data", "headers", "params")})
+            or _r(url, *a, **kw)
+        )
+        _app(module, server).acquire_token_by_user_federated_identity_credential(
+            SCOPES, FIC, username=USERNAME, fmi_path="a/b"
+        )
+        seen.append(posts)
+    assert seen[1] == seen[0] == [{"fmi_path": "a/b"}]
 
 
 def test_the_async_twin_sends_the_same_grant() -> None:

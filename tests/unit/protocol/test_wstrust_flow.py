@@ -18,6 +18,7 @@ from tests.unit.protocol import wstrust_samples as samples
 import tokensmith
 from tokensmith._clock import FakeClock
 from tokensmith._jwt import b64url_encode
+from tokensmith.authority.memo import mex_memo
 from tokensmith.errors import FederationError, MsalServiceError, ProtocolError
 from tokensmith.transport.base import HttpRequest, HttpResponse
 from tokensmith.transport.mock import MockTransport, json_response
@@ -87,6 +88,7 @@ class FakeFederation:
 
 @pytest.fixture
 def fed() -> FakeFederation:
+    mex_memo.clear()  # a MEX answer is remembered per process: each test serves its own
     return FakeFederation()
 
 
