@@ -264,3 +264,24 @@ def test_a_cache_hit_ignores_nothing_and_sends_nothing() -> None:
     assert hit["token_source"] == "cache"
     assert len(fake.calls) == before
     assert json.dumps(hit)
+
+
+def test_the_auth_code_flow_redemption_hands_the_keywords_on_as_msal_does() -> None:
+    """The stand-in's id_token has no nonce, so both libraries refuse it after the POST;
+    what matters here is the POST."""
+    sent = []
+    for module in (msal, tokensmith):
+        fake = Recording()
+        app = _app(module, False, fake)
+        flow = app.initiate_auth_code_flow(
+            USER_SCOPES, redirect_uri="http://localhost/cb", response_mode="form_post"
+        )
+        with pytest.raises(RuntimeError, match=r"(?i)nonce"):
+            app.acquire_token_by_auth_code_flow(
+                flow, {"code": "c", "state": flow["state"]}, **KEYWORDS
+            )
+        sent.append(fake.with_keywords())
+    assert sent[1] == sent[0]
+    assert [extra for *_, extra in sent[1]] == [
+        {"timeout": 7, "verify": False, "proxies": KEYWORDS["proxies"]}
+    ]
