@@ -222,6 +222,7 @@ class PublicClientApplication(ClientApplication):
             ValueError: bad arguments, or the port cannot be listened on.
             IdTokenError: the id_token failed validation (nonce, issuer, ...).
         """
+        call = self._per_call("acquire_token_interactive", kwargs)
         if self._broker is not None:
             return self._run(
                 broker_signin.acquire_token_interactive(
@@ -238,7 +239,8 @@ class PublicClientApplication(ClientApplication):
                     on_before_launching_ui=on_before_launching_ui,
                     auth_scheme=auth_scheme,
                     data=kwargs.get("data"),
-                )
+                ),
+                call,
             )
         flow = interactive.acquire_token_interactive(
             self._ctx,
@@ -255,4 +257,4 @@ class PublicClientApplication(ClientApplication):
             auth_scheme=auth_scheme,
             kwargs=kwargs,
         )
-        return self._run(flow)
+        return self._run(flow, call)

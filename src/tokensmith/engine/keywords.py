@@ -125,6 +125,19 @@ _GRANT_KEYWORDS: dict[str, frozenset[str]] = {
     "acquire_token_by_refresh_token": frozenset({"data", "authority", "claims_challenge"}),
     "acquire_token_by_username_password": frozenset({"data", "authority", "auth_scheme"}),
     "initiate_device_flow": frozenset({"authority"}),
+    "acquire_token_interactive": frozenset(
+        {
+            "welcome_template",
+            "success_template",
+            "error_template",
+            "response_mode",
+            "browser_name",
+            "auth_uri_callback",
+            "data",
+            "verify_id_token_signature",
+            "enable_msa_passthrough",
+        }
+    ),
     "acquire_token_by_device_flow": frozenset({"data", "authority", "exit_condition"}),
     "acquire_token_by_auth_code_flow": frozenset(
         {"data", "redirect_uri", "verify_id_token_signature"}

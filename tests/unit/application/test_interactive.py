@@ -246,3 +246,21 @@ def test_no_secret_in_debug_logs(
     assert "Loopback listener: POST / -> 200" in ours
     for secret in (CODE, result["access_token"], result["refresh_token"], result["id_token"]):
         assert secret not in ours
+
+
+def test_per_call_params_reach_the_code_redemption_and_other_keywords_are_refused(
+    make_pca: Callable[..., Any], entra: FakeEntra, browser: Callable[..., StandInBrowser]
+) -> None:
+    """As MSAL hands an interactive call's extra keywords to the token request (its
+    ``http_client.post``): ``params=`` joins the redemption's query string only."""
+    app, stand_in = make_pca(), browser()
+    result = app.acquire_token_interactive(
+        SCOPES, timeout=10, browser_name=stand_in.name, params={"slice": "testslice"}
+    )
+    assert "access_token" in result
+    assert "slice" not in params_of(stand_in.opened[0])
+    [token] = [r for r in entra.transport.requests if r.url.endswith("/token")]
+    assert dict(token.params or {}) == {"slice": "testslice"}
+    with pytest.raises(TypeError, match="'verify'"):  # no http_client: httpx cannot
+        app.acquire_token_interactive(SCOPES, timeout=10, browser_name=stand_in.name, verify=False)
+    assert len(stand_in.opened) == 1
