@@ -7,7 +7,9 @@ tokensmith writes only keys that start with :data:`PREFIX` (then a kind and a SH
 digest: no URL, account or secret in clear) and only plain picklable values:
 ``(FORMAT, expires_at, value)`` with ``value`` built of str, int, float, None, tuples,
 lists and dicts. It never touches a key it did not write, drops its own expired entries
-when it reads them, and never lets the mapping break an acquisition: a mapping that
+when it reads them (and, at its first write in a process, every expired entry of its
+own, so entries nobody asks for again do not pile up), and never lets the mapping break
+an acquisition: a mapping that
 raises, or a value of another shape (an older format, another library's), is logged
 and treated as a miss.
 """
@@ -40,6 +42,7 @@ class HttpCache:
     def __init__(self, mapping: Any) -> None:
         self._mapping = mapping
         self._lock = threading.Lock()
+        self._swept = False
 
     def __repr__(self) -> str:
         return f"HttpCache({type(self._mapping).__name__})"
@@ -74,15 +77,31 @@ class HttpCache:
             return None
         return stored[2]
 
-    def put(self, key: str, value: Any, expires_at: float) -> None:
-        """Store ``value`` (plain picklable data) under ``key`` until ``expires_at``."""
+    def put(self, key: str, value: Any, expires_at: float, now: float) -> None:
+        """Store ``value`` (plain picklable data) under ``key`` until ``expires_at``
+        (``now``: the caller's clock)."""
         if not key.startswith(PREFIX):
             raise ValueError("http_cache keys must come from HttpCache.key()")
+        if not self._swept:
+            self._swept = True
+            self._sweep(now)
         try:
             with self._lock:
                 self._mapping[key] = (FORMAT, float(expires_at), value)
         except Exception as exc:  # the user's mapping: never fatal
             logger.warning("http_cache: writing failed (%s); going on without it", _name(exc))
+
+    def _sweep(self, now: float) -> None:
+        """Drop every expired or unreadable entry tokensmith wrote (``now``: a time
+        no later than the present)."""
+        try:
+            with self._lock:
+                ours = [k for k in list(self._mapping.keys()) if str(k).startswith(PREFIX)]
+        except Exception as exc:  # a mapping that cannot list its keys: no sweep
+            logger.debug("http_cache: cannot list keys (%s)", _name(exc))
+            return
+        for key in ours:
+            self.get(key, now)  # drops it when expired or unreadable
 
     def _drop(self, key: str) -> None:
         try:

@@ -161,7 +161,8 @@ def _fill(
         memo.put(key, found)
         if persisted is not None and found is not None:
             http_cache, codec = persisted
-            http_cache.put(HttpCache.key(codec.kind, key), codec.encode(found), memo.expiry())
+            key_name, plain = HttpCache.key(codec.kind, key), codec.encode(found)
+            http_cache.put(key_name, plain, memo.expiry(), memo.now())
     return found
 
 

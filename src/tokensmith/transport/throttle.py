@@ -234,7 +234,7 @@ class Throttle:
                 self._rebuild_heap()
         if self._persist is not None and response.status_code >= 400:
             plain = (response.status_code, response.text, dict(response.headers))
-            self._persist.put(HttpCache.key("throttle", key), plain, expires_at)
+            self._persist.put(HttpCache.key("throttle", key), plain, expires_at, now)
 
     def _is_live(self, item: tuple[float, int, str]) -> bool:
         entry = self._entries.get(item[2])

@@ -248,3 +248,18 @@ def test_the_mex_document_is_fetched_once_and_persisted() -> None:
     assert sign_in(None)["access_token"]
     assert len(fed.sent("/mex")) == 2  # without one: fetched again
     assert PASSWORD.encode() not in pickle.dumps(http_cache)
+
+
+def test_the_first_write_of_a_process_drops_its_own_expired_entries_only() -> None:
+    stale = f"{PREFIX}throttle:" + "0" * 64
+    unreadable = f"{PREFIX}discovery:" + "1" * 64
+    http_cache: dict[str, Any] = {
+        stale: (FORMAT, time.time() - 5, (429, "{}", {})),
+        unreadable: "an older version's value",
+        "theirs": (FORMAT, time.time() - 5, "not ours to judge"),
+    }
+    memo.clear()
+    _confidential(http_cache).acquire_token_for_client(SCOPES)
+    assert stale not in http_cache and unreadable not in http_cache
+    assert http_cache["theirs"][2] == "not ours to judge"
+    assert [k for k in http_cache if k.startswith(PREFIX)]  # what this process wrote
