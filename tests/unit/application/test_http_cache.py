@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parents[3]
 _CLIENT_CREDENTIALS = """
 import json, shelve, sys
 from tests.unit.dropin.confidential_oracle import AUTHORITY, SCOPES, RegionalFake
-import tokensmith
+import importlib
+library = importlib.import_module(sys.argv[2] if len(sys.argv) > 2 else "tokensmith")
 
 with shelve.open(sys.argv[1]) as http_cache:
     fake = RegionalFake()
-    app = tokensmith.ConfidentialClientApplication(
+    app = library.ConfidentialClientApplication(
         "cid", client_credential="s3cret", authority=AUTHORITY, http_client=fake,
         http_cache=http_cache,
     )
@@ -113,6 +114,14 @@ def test_a_second_process_sends_no_discovery_request(tmp_path: Path) -> None:
     assert all(v[0] == FORMAT and v[1] > time.time() + 23 * 3600 for v in ours.values())
     dump = pickle.dumps(stored)
     assert b"s3cret" not in dump and b"at-1" not in dump
+
+
+def test_msal_sends_the_same_in_its_second_process(tmp_path: Path) -> None:
+    path = str(tmp_path / "msal_cache")
+    first = _process(_CLIENT_CREDENTIALS, path, "msal")
+    second = _process(_CLIENT_CREDENTIALS, path, "msal")
+    assert ["GET", "openid-configuration"] in first["sent"]
+    assert [method for method, _ in second["sent"]] == ["POST"]
 
 
 def test_a_throttled_managed_identity_answer_holds_across_processes(tmp_path: Path) -> None:
