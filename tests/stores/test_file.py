@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import msal
@@ -118,3 +119,15 @@ def test_a_file_removed_behind_the_cache_is_an_empty_cache(tmp_path: Path) -> No
     cache.add(user_event(), now=NOW)
     os.remove(path)
     assert cache.find_accounts() == []
+
+
+def test_an_empty_lock_is_stale_only_once_it_is_old(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    lock = tmp_path / "cache.json.lockfile"
+    lock.write_bytes(b"")  # a process killed between creating the lock and writing its pid
+    with pytest.raises(StoreLockTimeout, match="held by a process"):
+        _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
+    old = time.time() - 5
+    os.utime(lock, (old, old))
+    _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
+    assert not lock.exists()

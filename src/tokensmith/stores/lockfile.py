@@ -8,7 +8,7 @@ it and deletes it when done. Waiters retry (msal-extensions every 0.25 s, for 5 
 tokensmith takes the same file, so a tokensmith process and an msal-extensions process
 exclude each other. It retries sooner (from 1 ms, doubling to 10 ms) and recovers a
 lock left by a killed process: when the pid in the file is not a running process (or
-the file stayed empty for :data:`EMPTY_STALE_S`), the file is renamed away (atomic, so
+the file stayed empty for :data:`EMPTY_STALE_S`, 1 s), the file is renamed away (atomic, so
 two processes cannot both break it) and the lock is taken normally.
 """
 
@@ -26,7 +26,7 @@ from tokensmith.errors import StoreError, StoreLockTimeout
 
 __all__ = ["EMPTY_STALE_S", "cross_process_lock", "lockfile_of", "pid_alive"]
 
-EMPTY_STALE_S = 5.0
+EMPTY_STALE_S = 1.0
 """A lock file still empty after this long was left by a process killed while creating
 it (msal-extensions writes the pid right after creating the file)."""
 
@@ -54,9 +54,9 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
             if _break_if_stale(path):
                 continue
             if time.monotonic() >= deadline:
-                raise StoreLockTimeout(
-                    f"lock {path} held by another process for {timeout:g} s"
-                ) from None
+                holder = _holder(path)
+                who = f"pid {holder[0]}" if holder and holder[0] else "a process"
+                raise StoreLockTimeout(f"lock {path} held by {who} for {timeout:g} s") from None
             time.sleep(delay)
             delay = min(delay * 2, 0.01)
             continue
