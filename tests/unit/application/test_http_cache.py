@@ -66,10 +66,17 @@ class Answer:
 offset = float(sys.argv[2])
 with shelve.open(sys.argv[1]) as http_cache:
     fake = Throttling()
-    client = tokensmith.ManagedIdentityClient(
-        tokensmith.SystemAssignedManagedIdentity(), http_client=fake, http_cache=http_cache,
-        clock=lambda: time.time() + offset, sleep=lambda seconds: None,
-    )
+    if sys.argv[3:] == ["msal"]:  # the oracle, on its own clock
+        import msal
+        client = msal.ManagedIdentityClient(
+            msal.SystemAssignedManagedIdentity(), http_client=fake, http_cache=http_cache
+        )
+    else:
+        client = tokensmith.ManagedIdentityClient(
+            tokensmith.SystemAssignedManagedIdentity(), http_client=fake,
+            http_cache=http_cache, clock=lambda: time.time() + offset,
+            sleep=lambda seconds: None,
+        )
     try:
         outcome = client.acquire_token_for_client(resource="https://vault.azure.net")
         outcome = sorted(outcome)
@@ -135,6 +142,9 @@ def test_a_throttled_managed_identity_answer_holds_across_processes(tmp_path: Pa
     assert later["sent"] >= 1  # the Retry-After is over
     keys = list(_shelf_values(Path(path)))
     assert keys and all(k.startswith(f"{PREFIX}throttle:") for k in keys)
+    theirs = str(tmp_path / "msal_mi_cache")
+    msal_runs = [_process(_MANAGED_IDENTITY, theirs, "0", "msal", env=env) for _ in range(2)]
+    assert msal_runs == [first, second]  # the same answers and traffic as MSAL 1.39
 
 
 # -- in one process (the process-wide memo cleared, as a new process starts) -------------
