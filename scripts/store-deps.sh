@@ -7,6 +7,7 @@ need=()
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/dbus-daemon ] || need+=(dbus-daemon)
 [ -x /usr/bin/gnome-keyring-daemon ] || need+=(gnome-keyring)
+[ -x /usr/bin/secret-tool ] || need+=(libsecret-tools)  # libsecret itself, as the oracle
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -92,3 +92,45 @@ def test_plaintext_only_when_opted_in(
     assert store.is_encrypted is False
     PersistentTokenCache(store, clock=lambda: NOW).add(user_event(), now=NOW)
     assert "Account" in json.loads((tmp_path / "cache.bin").read_text())
+
+
+def test_libsecret_itself_finds_and_writes_the_same_item(
+    secret_service: str, tmp_path: Path, opened: list[Any]
+) -> None:
+    """libsecret (secret-tool, Debian's libsecret-tools) as the oracle: msal-extensions'
+    LibsecretPersistence looks items up with libsecret by these attributes."""
+    import shutil
+    import subprocess
+
+    tool = shutil.which("secret-tool") or "/usr/bin/secret-tool"
+    env = {"DBUS_SESSION_BUS_ADDRESS": secret_service, "PATH": "/usr/bin:/bin"}
+    lookup = [tool, "lookup", "xdg:schema", "tokensmith.oracle", *sum(ATTRS.items(), ())]
+    store = SecretServiceStore(
+        tmp_path / "cache.bin",
+        schema_name="tokensmith.oracle",
+        attributes=ATTRS,
+        address=secret_service,
+    )
+    opened.append(store)
+    PersistentTokenCache(store, clock=lambda: NOW).add(user_event(), now=NOW)
+    found = subprocess.run(lookup, env=env, capture_output=True, text=True, check=True)
+    assert "Account" in json.loads(found.stdout)  # libsecret reads what tokensmith wrote
+    written = json.dumps({"Account": {"k": {"home_account_id": "from-libsecret"}}})
+    subprocess.run(
+        [tool, "store", "--label=", "xdg:schema", "tokensmith.oracle", *sum(ATTRS.items(), ())],
+        input=written,
+        env=env,
+        text=True,
+        check=True,
+    )
+    medium = SecretServiceMedium(
+        tmp_path / "cache.bin",
+        schema_name="tokensmith.oracle",
+        attributes=ATTRS,
+        address=secret_service,
+    )
+    opened.append(medium)
+    assert medium.read() == written  # and tokensmith reads what libsecret wrote
+    medium.delete()
+    gone = subprocess.run(lookup, env=env, capture_output=True, text=True, check=False)
+    assert gone.returncode != 0 and gone.stdout == ""  # it was one item, not two
