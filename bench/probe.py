@@ -13,15 +13,18 @@ the process measures the library and not this script.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-__all__ = ["main", "silent_token_from_file"]
+if TYPE_CHECKING:
+    from bench.libs import Library
+
+__all__ = ["main", "silent_token", "silent_token_from_file"]
 
 
 def silent_token_from_file(library: str, cache_path: str, username: str) -> str:
     """Run the CLI-style flow once and return ``"ok"`` or a one-line error summary."""
     import importlib
 
-    from bench.fakehttp import FakeHttpClient
     from bench.libs import Library
     from bench.netguard import forbid_network
 
@@ -29,6 +32,14 @@ def silent_token_from_file(library: str, cache_path: str, username: str) -> str:
     lib = Library(library, importlib.import_module(library))
     with open(cache_path, encoding="utf-8") as handle:
         cache = lib.cache_from_json(handle.read())
+    return silent_token(lib, cache, username)
+
+
+def silent_token(lib: Library, cache: object, username: str) -> str:
+    """On a fake identity provider: find ``username``'s account, get a silent token
+    from ``cache``; ``"ok"`` when it came from the cache, else a one-line error."""
+    from bench.fakehttp import FakeHttpClient
+
     app = lib.public_app(cache, FakeHttpClient())
     accounts = app.get_accounts(username=username)
     if len(accounts) != 1:

@@ -59,20 +59,13 @@ def cli(library: str, store: str, path: str, username: str) -> str:
     """One silent token from a persisted cache; ``"ok"`` or a one-line error."""
     import importlib
 
-    from bench.fakehttp import FakeHttpClient
     from bench.libs import Library
     from bench.netguard import forbid_network
+    from bench.probe import silent_token
 
     forbid_network()
     lib = Library(library, importlib.import_module(library))
-    app = lib.public_app(persisted_cache(library, store, path), FakeHttpClient())
-    accounts = app.get_accounts(username=username)
-    if len(accounts) != 1:
-        return f"error: {len(accounts)} accounts for {username}"
-    result = app.acquire_token_silent(["User.Read"], accounts[0])
-    if not isinstance(result, dict) or result.get("token_source") != "cache":
-        return f"error: no cached token ({type(result).__name__})"
-    return "ok"
+    return silent_token(lib, persisted_cache(library, store, path), username)
 
 
 def main(argv: list[str]) -> int:
