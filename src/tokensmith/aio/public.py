@@ -152,10 +152,11 @@ class PublicClientApplication(ClientApplication):
             return await super().acquire_token_by_username_password(
                 username, password, scopes, claims_challenge, **kwargs
             )
+        call = self._per_call("acquire_token_by_username_password", kwargs)
         flow = broker_signin.acquire_token_by_username_password(
             self._ctx, self._broker, username, password, scopes, claims_challenge, kwargs
         )
-        return await self._run(flow)
+        return await self._run(flow, call)
 
     async def initiate_device_flow(
         self, scopes: list[str] | None = None, *, claims_challenge: str | None = None, **kwargs: Any
