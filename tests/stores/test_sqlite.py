@@ -143,3 +143,10 @@ def test_sync_and_async_apps_share_one_database(tmp_path: Path) -> None:
     assert result["token_source"] == "cache"
     assert result["access_token"] == "at-1"
     assert entra.tokens_posted() == 1
+
+
+def test_nothing_is_left_to_save_by_hand(tmp_path: Path) -> None:
+    cache = _cache(tmp_path / "cache.db")
+    cache.add(user_event(), now=NOW)
+    assert cache.has_state_changed is False  # MSAL-style "save if changed" code saves nothing
+    assert _cache(tmp_path / "cache.db").find_accounts() != []

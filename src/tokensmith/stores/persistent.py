@@ -78,6 +78,16 @@ class PersistentTokenCache(SerializableTokenCache):
         if callable(make_flight):  # e.g. Redis: one fetch across processes
             self.single_flight = make_flight()
 
+    @property
+    def has_state_changed(self) -> bool:
+        """Always False: every change is already in the store, so code written for
+        MSAL (``if cache.has_state_changed: save(cache.serialize())``) saves nothing."""
+        return False
+
+    @has_state_changed.setter
+    def has_state_changed(self, value: bool) -> None:
+        pass  # the base class sets it on every write; there is nothing left to save
+
     class _Sink:
         def __init__(self, cache: PersistentTokenCache) -> None:
             self.cache = cache
