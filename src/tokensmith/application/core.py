@@ -167,7 +167,7 @@ class AppCore:
 
     @token_cache.setter
     def token_cache(self, cache: TokenCache) -> None:
-        self._ctx.cache = cache
+        self._ctx.set_cache(cache)
 
     @property
     def dpop_key(self) -> DPoPKey | None:

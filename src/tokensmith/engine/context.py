@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tokensmith._clock import Clock
 from tokensmith._http_cache import HttpCache
@@ -28,17 +28,6 @@ from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.scopes import decorate_scopes
 
 __all__ = ["AppContext", "AuthorityHandle", "metadata_of", "realm_of"]
-
-
-class _CacheSlot:
-    """``ctx.cache = obj`` stores ``cache_access(obj)`` (what the flows use, decided
-    once per cache class) as ``cache`` and ``obj`` itself as ``token_cache``. No
-    ``__get__``: reading ``ctx.cache`` is a plain instance-attribute read."""
-
-    def __set__(self, ctx: object, cache: object) -> None:
-        state = vars(ctx)
-        state["cache"] = cache_access(cache)
-        state["token_cache"] = cache
 
 
 @dataclass(eq=False)
@@ -112,8 +101,8 @@ class AppContext:
         cache: what the flows read and write: the token cache itself, or the
             :class:`~tokensmith.cache.hooks.HookedCache` over one whose class overrides
             MSAL's hooks (every flow reads it anew).
-            Assigning a cache object sets both ``cache`` and ``token_cache``.
-        token_cache: the cache object last assigned to ``cache``.
+        token_cache: the cache object the application was given (see
+            :meth:`set_cache`).
         client_auth: how the client authenticates at the token endpoint.
         base_headers: the static request headers.
         clock: epoch seconds.
@@ -127,12 +116,6 @@ class AppContext:
 
     dpop: DPoPSetting | None = None
     """The application's DPoP opt-in (:mod:`tokensmith.engine.dpop`), None when off."""
-
-    if TYPE_CHECKING:
-        cache: CacheAccess
-        token_cache: object
-    else:
-        cache = _CacheSlot()
 
     def __init__(
         self,
@@ -152,7 +135,8 @@ class AppContext:
     ) -> None:
         self.client_id = client_id
         self.http_cache = http_cache
-        self.cache = cache
+        self.cache: CacheAccess = cache_access(cache)
+        self.token_cache: object = cache
         self.client_auth = client_auth
         self.base_headers = base_headers
         self.clock = clock
@@ -165,6 +149,12 @@ class AppContext:
         self._memo_lock = threading.Lock()
         self.memos: dict[str, Any] = {}
         self.default = self.handle_for_spec(default_spec)
+
+    def set_cache(self, cache: Any) -> None:
+        """Use ``cache`` from the next call on (``app.token_cache = cache``): sets
+        ``token_cache`` and ``cache`` (what the flows use, decided once per class)."""
+        self.cache = cache_access(cache)
+        self.token_cache = cache
 
     def handle(self, authority: object = None) -> AuthorityHandle:
         """The handle for ``authority`` (a URL; None: the default), parsed once.
