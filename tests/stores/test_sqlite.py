@@ -150,3 +150,15 @@ def test_nothing_is_left_to_save_by_hand(tmp_path: Path) -> None:
     cache.add(user_event(), now=NOW)
     assert cache.has_state_changed is False  # MSAL-style "save if changed" code saves nothing
     assert _cache(tmp_path / "cache.db").find_accounts() != []
+
+
+def test_a_sign_out_elsewhere_is_seen_before_a_refresh(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    _fill(path, 2)
+    here, elsewhere = _cache(path), _cache(path)
+    assert here.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV]) != []
+    elsewhere.forget_account(home_account_id="u1.tid", environments=[ENV], client_id=CLIENT_ID)
+    # the refresh path reads the partition again and drops what the store no longer has,
+    # so a signed-out account is never refreshed (and written back) from memory
+    assert here.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV]) == []
+    assert here.find_refresh_tokens(home_account_id="u0.tid", environments=[ENV]) != []

@@ -1,4 +1,5 @@
-"""Bounded memory for a cache in front of an entry store: partitions evicted LRU.
+"""What each partition brought into memory: for removals seen on a re-read, and for
+bounded memory (partitions evicted least recently used first).
 
 The persistent cache reads whole partitions, so it forgets whole partitions: when the
 entries held in memory pass ``max_entries``, the least recently used partitions are
@@ -19,8 +20,8 @@ __all__ = ["PartitionLru"]
 class PartitionLru:
     """Which entries each partition brought into memory, in least-recent-use order."""
 
-    def __init__(self, max_entries: int) -> None:
-        if max_entries < 1:
+    def __init__(self, max_entries: int | None) -> None:
+        if max_entries is not None and max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
         self._members: OrderedDict[str, set[tuple[str, str]]] = OrderedDict()
@@ -41,6 +42,15 @@ class PartitionLru:
         members.update(entries)
         self.size += len(members) - before
 
+    def replace(self, partition: str, entries: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """``partition`` now holds exactly ``entries`` (it was read again); returns the
+        entries memory held for it that the store no longer has (removed elsewhere)."""
+        fresh = set(entries)
+        old = self._members.pop(partition, set())
+        self._members[partition] = fresh
+        self.size += len(fresh) - len(old)
+        return old - fresh
+
     def discard(self, partition: str, entry: tuple[str, str]) -> None:
         """Forget one entry (it was removed from the cache)."""
         members = self._members.get(partition)
@@ -50,12 +60,12 @@ class PartitionLru:
 
     def over(self) -> bool:
         """True when memory holds more entries than the bound."""
-        return self.size > self.max_entries
+        return self.max_entries is not None and self.size > self.max_entries
 
     def evict(self) -> Iterator[tuple[str, set[tuple[str, str]]]]:
         """Yield ``(partition, entries)`` to drop, least recently used first, until
         the bound holds (the most recent partition is always kept)."""
-        while self.size > self.max_entries and len(self._members) > 1:
+        while self.over() and len(self._members) > 1:
             partition, members = self._members.popitem(last=False)
             self.size -= len(members)
             yield partition, members

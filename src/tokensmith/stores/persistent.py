@@ -67,9 +67,9 @@ class PersistentTokenCache(SerializableTokenCache):
             raise ConfigurationError("store must be an entry store or a snapshot store")
         self.store = store
         self._lru: PartitionLru | None = None
-        if max_entries is not None:
-            if self._entry_store is None:
-                raise ConfigurationError("max_entries bounds caches in front of entry stores")
+        if max_entries is not None and self._entry_store is None:
+            raise ConfigurationError("max_entries bounds caches in front of entry stores")
+        if self._entry_store is not None:
             self._lru = PartitionLru(max_entries)
         self._loaded: dict[tuple[str, str | None], object] = {}
         self._synced: object = _UNSYNCED
@@ -112,7 +112,7 @@ class PersistentTokenCache(SerializableTokenCache):
             return
         loaded = self._loaded
         if (name, username) in loaded or (name, None) in loaded or (_ALL, None) in loaded:
-            if self._lru is not None:
+            if self._lru is not None and self._lru.max_entries is not None:
                 self._lru.touch(name)
             return
         self._read(name, username)
@@ -125,7 +125,13 @@ class PersistentTokenCache(SerializableTokenCache):
         self._absorb_rows(rows)
         self._loaded[(name, username)] = version
         if self._lru is not None:
-            self._lru.add(name, ((ct, key) for ct, key, _ in rows))
+            held = ((ct, key) for ct, key, _ in rows)
+            if username is None:  # the whole partition: what it no longer has was removed
+                gone = self._lru.replace(name, held)
+                if gone:
+                    self._forget(gone)
+            else:
+                self._lru.add(name, held)
             self._bound(self._lru)
 
     def _note_writes(self, lru: PartitionLru, changes: Sequence[Change]) -> None:
