@@ -19,6 +19,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,27 +88,55 @@ def test_tokensmith_and_msal_extensions_write_one_file_at_once(tmp_path: Path) -
     assert len(PersistentTokenCache(FileStore(path)).serialize()) > 0
 
 
-def _kill_during_writes(job: list[str], settle: float) -> None:
+def _kill_during_writes(job: list[str], settle: float, writing: Callable[[], bool]) -> None:
+    """Start a writer, wait until it is writing (``writing()``), let it go on for
+    ``settle`` seconds, then SIGKILL it (mid-write: it writes in a tight loop)."""
     proc = subprocess.Popen(WORKER + job, cwd=ROOT, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not writing():
+        assert proc.poll() is None and time.monotonic() < deadline, "the writer never wrote"
+        time.sleep(0.01)
     time.sleep(settle)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()  # reaped: its pid is gone, as after a crash
+
+
+def _sqlite_has(path: Path, client_prefix: str) -> Callable[[], bool]:
+    def check() -> bool:
+        db = sqlite3.connect(path, timeout=10)
+        try:
+            sql = "SELECT count(*) FROM entries WHERE key LIKE ?"
+            return bool(db.execute(sql, (f"%-{client_prefix}%",)).fetchone()[0])
+        finally:
+            db.close()
+
+    return check
+
+
+def _file_has(path: Path, client_prefix: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return f'"{client_prefix}' in path.read_text()
+        except FileNotFoundError:
+            return False
+
+    return check
 
 
 def test_sigkill_during_sqlite_writes_leaves_a_valid_database(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     SqliteStore(path).close()
     for attempt in range(3):
-        _kill_during_writes(["put", "sqlite", str(path), str(attempt), "100000", "0"], 0.6)
+        job = ["put", "sqlite", str(path), str(attempt), "100000", "0"]
+        _kill_during_writes(job, 0.2, _sqlite_has(path, f"t{attempt}-"))
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()
     store = SqliteStore(path)
     written = _meta(store.read_all())
-    assert written  # what was committed is there, and every row parses
-    for attempt in range(3):
+    for attempt in range(3):  # what was committed is there, and every row parses
         mine = sorted(n for key, n in written.items() if key.startswith(f"t{attempt}-"))
-        assert mine == list(range(len(mine)))  # a prefix: no hole, no half-written row
+        assert mine and mine == list(range(len(mine)))  # a prefix: no hole, no half row
     store.apply([])  # and the next writer goes on
     store.close()
 
@@ -115,9 +144,8 @@ def test_sigkill_during_sqlite_writes_leaves_a_valid_database(tmp_path: Path) ->
 def test_sigkill_during_file_writes_leaves_a_valid_file_and_no_lock(tmp_path: Path) -> None:
     path = tmp_path / "cache.json"
     for attempt in range(4):
-        _kill_during_writes(
-            ["put", "file", str(path), str(attempt), "100000", "50"], 0.5 + attempt / 10
-        )
+        job = ["put", "file", str(path), str(attempt), "100000", "50"]
+        _kill_during_writes(job, 0.1 + attempt / 10, _file_has(path, f"t{attempt}-"))
         json.loads(path.read_text())  # always a whole document
     cache = PersistentTokenCache(FileStore(path, lock_timeout=2.0))
     cache.modify("AppMetadata", {"client_id": "after", "environment": "env"}, {"family_id": "1"})
