@@ -71,6 +71,7 @@ class PersistentTokenCache(SerializableTokenCache):
             raise ConfigurationError("max_entries bounds caches in front of entry stores")
         if self._entry_store is not None:
             self._lru = PartitionLru(max_entries)
+        self._bounded = max_entries is not None
         self._loaded: dict[tuple[str, str | None], object] = {}
         self._synced: object = _UNSYNCED
         self._set_sink(self._Sink(self))
@@ -112,8 +113,8 @@ class PersistentTokenCache(SerializableTokenCache):
             return
         loaded = self._loaded
         if (name, username) in loaded or (name, None) in loaded or (_ALL, None) in loaded:
-            if self._lru is not None and self._lru.max_entries is not None:
-                self._lru.touch(name)
+            if self._bounded:
+                self._lru.touch(name)  # type: ignore[union-attr]
             return
         self._read(name, username)
 
@@ -231,9 +232,11 @@ class PersistentTokenCache(SerializableTokenCache):
         else:
             name = part.app(client_id, realm)
 
+        if self._snapshot_store is not None or (name, None) not in self._loaded:
+            self._need(name)
+        elif self._bounded:
+            self._lru.touch(name)  # type: ignore[union-attr]
         for attempt in (0, 1):  # the hit path: no closure, one dict look-up before
-            if attempt == 0:
-                self._need(name)
             found = super().find_access_token(
                 home_account_id=home_account_id,
                 environments=environments,
