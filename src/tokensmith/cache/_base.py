@@ -8,6 +8,7 @@ override only this method.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeGuard
 
@@ -282,20 +283,24 @@ class CacheBase:
 
 
 class _Writing:
-    """The context of :meth:`CacheBase._writing` (one per cache, re-entrant)."""
+    """The context of :meth:`CacheBase._writing` (one per cache, re-entrant). It holds
+    its cache weakly: a strong reference would be a cycle, and a cache (often large)
+    would then wait for the cyclic collector instead of going with its last reference."""
 
     __slots__ = ("_cache",)
 
     def __init__(self, cache: CacheBase) -> None:
-        self._cache = cache
+        self._cache = weakref.ref(cache)
 
     def __enter__(self) -> None:
-        cache = self._cache
+        cache = self._cache()
+        assert cache is not None  # the cache is calling: it is alive
         cache._lock.acquire()
         cache._depth += 1
 
     def __exit__(self, *exc: object) -> None:
-        cache = self._cache
+        cache = self._cache()
+        assert cache is not None
         cache._depth -= 1
         cache._lock.release()
         if cache._sink is not None and not cache._depth:
