@@ -131,7 +131,6 @@ class FastLookups(CacheBase):
             user_assertion_hash,
         )
         with self._lock:
-            self._ensure_index()
             section = self._section(_AT)
             best: tuple[int, str, dict[str, Any]] | None = None
             for env in envs:
@@ -146,6 +145,7 @@ class FastLookups(CacheBase):
                     if expires_on is not None:
                         best = (expires_on, exact, section[exact])
                         break
+                self._ensure_index()  # (not before: an exact-key hit needs no index)
                 for key in self._at_candidates(env, query):
                     entry = section.get(key)
                     expires_on = self._answer_expiry(entry, env, query)
