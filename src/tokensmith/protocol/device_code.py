@@ -25,7 +25,7 @@ from tokensmith.protocol._wire import (
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.dpop_client import DPoPBinding
 from tokensmith.protocol.effects import Flow, Sleep
-from tokensmith.protocol.http import HttpRequest
+from tokensmith.protocol.http import HttpRequest, describe_url
 from tokensmith.protocol.scopes import scope_string
 from tokensmith.protocol.token_endpoint import token_request
 
@@ -104,7 +104,8 @@ def initiate_device_flow(
     status = response.status_code
     body, reason = json_object(response.text)
     if status >= 500:
-        raise service_error("device authorization endpoint", status, body)
+        where = f"device authorization endpoint {describe_url(device_authorization_endpoint)}"
+        raise service_error(where, status, body)
     if body is None:
         return _invalid(reason, status)
     if "error" in body:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlsplit
 
 from tokensmith.errors import ConfigurationError
 
@@ -20,7 +21,9 @@ __all__ = [
     "HttpResponse",
     "Timeout",
     "check_timeout",
+    "describe_url",
     "header",
+    "host_of",
     "parse_retry_after",
     "retry_after_of",
 ]
@@ -168,3 +171,40 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == name:
             return val
     return None
+
+
+def host_of(url: str) -> str:
+    """Return ``host[:port]`` of ``url`` (never user-info), or ``"?"`` if it has none."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # e.g. a port that is not a number
+        return "?"
+    if not host:
+        return "?"
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{host}:{port}" if port is not None else host
+
+
+def describe_url(url: str, params: Mapping[str, str] | None = None) -> str:
+    """Return ``scheme://host[:port]/path`` followed by the query *names* only.
+
+    Args:
+        url: the request URL, possibly with its own query string.
+        params: extra query parameters the transport will append.
+
+    Returns:
+        For example ``https://login.example/t/oauth2/v2.0/token?code=…&state=…``.
+    """
+    try:
+        parts = urlsplit(url)
+        query_names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    except ValueError:
+        return "<unparsable URL>"
+    query_names.extend(params or {})
+    base = f"{parts.scheme}://{host_of(url)}{parts.path}" if parts.scheme else host_of(url)
+    if not query_names:
+        return base
+    return base + "?" + "&".join(f"{name}=…" for name in query_names)

@@ -37,7 +37,7 @@ from tokensmith.protocol._wire import (
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.dpop_client import DPoPBinding, dpop_exchange, require_bound
 from tokensmith.protocol.effects import Flow
-from tokensmith.protocol.http import HttpRequest, HttpResponse, retry_after_of
+from tokensmith.protocol.http import HttpRequest, HttpResponse, describe_url, retry_after_of
 
 __all__ = ["INTEGER_FIELDS", "check_token_response", "parse_token_response", "token_request"]
 
@@ -98,9 +98,9 @@ def token_request(
     )
     if dpop is None:
         response = yield from exchange(request)
-        return parse_token_response(response, now=now)
+        return parse_token_response(response, now=now, url=token_endpoint)
     response = yield from dpop_exchange(request, dpop, now)
-    return require_bound(parse_token_response(response, now=now))
+    return require_bound(parse_token_response(response, now=now, url=token_endpoint))
 
 
 def _invalid(what: str, status: int) -> dict[str, Any]:
@@ -131,8 +131,13 @@ def check_token_response(body: dict[str, Any]) -> None:
     # cached (tokensmith.cache.events): decoding it twice would cost every refresh
 
 
-def parse_token_response(response: HttpResponse, *, now: float) -> dict[str, Any]:
+def parse_token_response(
+    response: HttpResponse, *, now: float, url: str | None = None
+) -> dict[str, Any]:
     """Turn a token endpoint response into a result dict (see the module doc).
+
+    Args:
+        url: the token endpoint, named (scheme, host, path) in an error's message.
 
     Raises:
         MsalServiceError: HTTP 5xx.
@@ -140,7 +145,8 @@ def parse_token_response(response: HttpResponse, *, now: float) -> dict[str, Any
     status = response.status_code
     body, reason = json_object(response.text)
     if status >= 500:
-        raise service_error("token endpoint", status, body)
+        where = f"token endpoint {describe_url(url)}" if url else "token endpoint"
+        raise service_error(where, status, body)
     if 400 <= status < 500:
         if body is not None and isinstance(body.get("error"), str):
             return body

@@ -152,6 +152,23 @@ def test_5xx_raises_msal_service_error_with_oauth_fields() -> None:
     assert info.value.retryable
 
 
+def test_a_5xx_names_the_step_and_the_url_it_used_without_the_query() -> None:
+    with pytest.raises(MsalServiceError) as info:
+        run_flow(
+            token_request(
+                ENDPOINT + "?dc=ESTS-PUB-WUS2",
+                {},
+                headers={},
+                client_auth=PublicClientAuth(),
+                now=NOW,
+            ),
+            MockTransport(lambda request: HttpResponse(503, "")),
+        )
+    assert str(info.value).startswith(f"token endpoint {ENDPOINT}?dc=… failed with HTTP 503"), str(
+        info.value
+    )
+
+
 def test_5xx_with_html_body_raises_without_the_body() -> None:
     with pytest.raises(MsalServiceError) as info:
         _run(HttpResponse(500, "<html>internal detail</html>"))
