@@ -27,12 +27,14 @@ Design:
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["SingleFlight"]
 
@@ -68,6 +70,8 @@ class _AsyncWaiter:
     __slots__ = ("_future", "_loop")
 
     def __init__(self) -> None:
+        import asyncio  # only coroutines wait here, so asyncio is loaded already
+
         self._loop = asyncio.get_running_loop()
         self._future: asyncio.Future[None] = self._loop.create_future()
 
@@ -196,6 +200,8 @@ class SingleFlight:
             BaseException: any other non-``Exception`` from ``fn``, as for a cancelled
                 leader.
         """
+        import asyncio  # loaded already: this is a coroutine
+
         thread, task = threading.get_ident(), asyncio.current_task()
         while True:
             joined = self._join(key, thread, task, _AsyncWaiter)

@@ -11,7 +11,6 @@ from typing import Any
 from tokensmith.authority import AuthorityKind
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.dpop import binding_of
-from tokensmith.engine.federated import is_federated, sign_in_federated
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.token_call import extra_form_fields, obtain, record
 from tokensmith.entra import headers as api
@@ -192,6 +191,8 @@ def _password(
         realm = yield from user_realm(
             spec.instance, username, headers=realm_headers, scheme=spec.scheme
         )
+        from tokensmith.engine.federated import is_federated, sign_in_federated  # XML: lazily
+
         if is_federated(realm):  # WS-Trust at the federation server, then a SAML grant
             return (
                 yield from sign_in_federated(
