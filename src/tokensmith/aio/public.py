@@ -55,6 +55,8 @@ class PublicClientApplication(ClientApplication):
             allow_broker=kwargs.get("allow_broker"),
             backend=broker_backend,
         )
+        if self._broker is not None:  # broker accounts are refreshed by the broker
+            self._silent_flow = broker.silent_flow(self._broker)
 
     async def close(self) -> None:
         """Close the HTTP connections and the broker's connection."""
@@ -80,64 +82,6 @@ class PublicClientApplication(ClientApplication):
         if self._broker is not None and account:
             await self._run(broker.sign_out(self._ctx, self._broker, account))
         await super().remove_account(account)
-
-    async def acquire_token_silent_with_error(
-        self,
-        scopes: list[str],
-        account: Mapping[str, Any] | None,
-        authority: Any = None,
-        force_refresh: bool = False,
-        claims_challenge: str | None = None,
-        forwarded_client_claims: str | None = None,
-        **kwargs: Any,
-    ) -> TokenResult | None:
-        """As the parent's; broker accounts are refreshed by the broker."""
-        if self._broker is None:
-            return await super().acquire_token_silent_with_error(
-                scopes,
-                account,
-                authority,
-                force_refresh,
-                claims_challenge,
-                forwarded_client_claims,
-                **kwargs,
-            )
-        if forwarded_client_claims is not None:
-            kwargs["forwarded_client_claims"] = forwarded_client_claims
-        call = self._per_call("acquire_token_silent_with_error", kwargs)
-        flow = broker.acquire_token_silent(
-            self._ctx,
-            self._broker,
-            scopes,
-            account,
-            authority,
-            force_refresh,
-            claims_challenge,
-            kwargs,
-        )
-        return await self._run(flow, call)
-
-    async def acquire_token_silent(
-        self,
-        scopes: list[str],
-        account: Mapping[str, Any] | None,
-        authority: Any = None,
-        force_refresh: bool = False,
-        claims_challenge: str | None = None,
-        forwarded_client_claims: str | None = None,
-        **kwargs: Any,
-    ) -> TokenResult | None:
-        """As the parent's; broker accounts are refreshed by the broker."""
-        result = await self.acquire_token_silent_with_error(
-            scopes,
-            account,
-            authority,
-            force_refresh,
-            claims_challenge,
-            forwarded_client_claims,
-            **kwargs,
-        )
-        return result if result and "error" not in result else None
 
     async def acquire_token_by_username_password(
         self,

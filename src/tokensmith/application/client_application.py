@@ -8,13 +8,14 @@ arguments as MSAL does and returns the flow that :meth:`_run` drives.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from tokensmith.application.core import SyncRunner
 from tokensmith.engine import accounts, auth_code, auth_code_deprecated, silent, user_flows
 from tokensmith.engine.results import Account, TokenResult
 from tokensmith.entra import headers as api
+from tokensmith.protocol.effects import Flow
 
 __all__ = ["ClientApplication"]
 
@@ -38,6 +39,12 @@ class ClientApplication(SyncRunner):
     REMOVE_ACCOUNT_ID = api.REMOVE_ACCOUNT
     ATTEMPT_REGION_DISCOVERY = True
     DISABLE_MSAL_FORCE_REGION = False
+
+    _silent_flow: Callable[..., Flow[TokenResult | None]] = staticmethod(
+        silent.acquire_token_silent
+    )
+    """The silent flow (a public client with a broker puts the broker's here, per
+    instance: a plain function, so no reference cycle through the application)."""
 
     def close(self) -> None:
         """Close the HTTP connections this application opened."""
@@ -82,8 +89,8 @@ class ClientApplication(SyncRunner):
         out merged into ``claims`` on a refresh, as in MSAL."""
         if forwarded_client_claims is not None:
             kwargs["forwarded_client_claims"] = forwarded_client_claims
-        call = self._per_call("acquire_token_silent", kwargs)
-        flow = silent.acquire_token_silent(
+        call = self._per_call("acquire_token_silent", kwargs) if kwargs else None
+        flow = self._silent_flow(
             self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
         )
         return silent.without_error(self._run(flow, call))
@@ -102,8 +109,8 @@ class ClientApplication(SyncRunner):
         dict (with MSAL's ``classification``). ``authority`` is honoured per request."""
         if forwarded_client_claims is not None:
             kwargs["forwarded_client_claims"] = forwarded_client_claims
-        call = self._per_call("acquire_token_silent_with_error", kwargs)
-        flow = silent.acquire_token_silent(
+        call = self._per_call("acquire_token_silent_with_error", kwargs) if kwargs else None
+        flow = self._silent_flow(
             self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
         )
         return self._run(flow, call)

@@ -237,6 +237,27 @@ _POP_NEEDS_BROKER = (
 )
 
 
+def silent_flow(session: BrokerSession) -> Callable[..., Flow[TokenResult | None]]:
+    """The silent flow of an application with ``session`` on (its ``_silent_flow``):
+    :func:`acquire_token_silent` with the session; it holds the session, never the
+    application."""
+
+    def flow(
+        ctx: AppContext,
+        scopes: Any,
+        account: Mapping[str, Any] | None,
+        authority: Any,
+        force_refresh: bool,
+        claims_challenge: str | None,
+        kwargs: Mapping[str, Any],
+    ) -> Flow[TokenResult | None]:
+        return acquire_token_silent(
+            ctx, session, scopes, account, authority, force_refresh, claims_challenge, kwargs
+        )
+
+    return flow
+
+
 def acquire_token_silent(
     ctx: AppContext,
     session: BrokerSession,

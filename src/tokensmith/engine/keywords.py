@@ -114,7 +114,10 @@ def wire_claims(
     Raises:
         ValueError: a claims value is not a JSON object.
     """
-    return merge_claims_objects(ctx.claims(claims_challenge), data.get(CLIENT_CLAIMS_FIELD))
+    forwarded = data.get(CLIENT_CLAIMS_FIELD) if data else None
+    if forwarded is None:  # the usual case, on every silent call
+        return ctx.claims(claims_challenge)
+    return merge_claims_objects(ctx.claims(claims_challenge), forwarded)
 
 
 _GRANT_KEYWORDS: dict[str, frozenset[str]] = {
