@@ -14,7 +14,6 @@ from typing import Any
 from tokensmith.cache.buckets import norm, norm_env
 from tokensmith.cache.lookups import FastLookups, same_env, strings
 from tokensmith.cache.schema import CredentialType
-from tokensmith.cache.validity import usable
 
 __all__ = ["AccountLookups"]
 
@@ -57,7 +56,7 @@ class AccountLookups(FastLookups):
                 name = entry.get("username")
                 if user is not None and not (isinstance(name, str) and name.lower() == user):
                     continue
-                if usable(entry, _CT.ACCOUNT):  # last: only the matches pay for it
+                if self._usable(entry, _CT.ACCOUNT):  # last: only the matches pay for it
                     found.append(entry)
             return found
 

@@ -304,6 +304,8 @@ class CacheIndex:
 
     def in_order(self, section_name: str, keys: Iterable[str]) -> list[str]:
         """``keys`` in the cache's insertion order (how MSAL's scan yields)."""
+        if isinstance(keys, list) and len(keys) < 2:  # the usual answer: one or none
+            return keys
         ordinals = self.ordinals[section_name]
         wanted = keys if isinstance(keys, (set, frozenset)) else set(keys)
         if len(wanted) * 8 > len(ordinals):  # most of the section: walk it in order
