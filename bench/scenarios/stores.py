@@ -18,7 +18,6 @@ msal-extensions' ``PersistedTokenCache(FilePersistence)`` on the real msal.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import statistics
@@ -34,7 +33,7 @@ from bench import cachegen
 from bench.fakehttp import FakeHttpClient
 from bench.libs import MSAL, TOKENSMITH, Library
 from bench.scenarios.base import BenchCheckError, Cell, Context, Row, Scenario
-from bench.scenarios.process import PROCESS_TIMEOUT_S, ROOT
+from bench.scenarios.process import PROCESS_TIMEOUT_S, ROOT, process_env
 from bench.storeprobe import persisted_cache, refresh_event
 from bench.timing import Call, measure
 
@@ -78,15 +77,11 @@ def _persisted(lib: Library, store: str, size: int, ctx: Context) -> Iterator[tu
         shutil.rmtree(folder, ignore_errors=True)
 
 
-_PYCACHE = Path(tempfile.gettempdir()) / "tokensmith-bench-pycache"
-
-
 def _wall_ns(argv: list[str]) -> int:
     """Wall time of a fresh process that must print ``ok``. Byte code is cached (in a
     temp folder, ``PYTHONPYCACHEPREFIX``) even where ``PYTHONDONTWRITEBYTECODE`` is
     set, as an installed CLI runs; the warm-up run writes it."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
+    env = process_env()
     start = time.perf_counter_ns()
     done = subprocess.run(
         argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S
