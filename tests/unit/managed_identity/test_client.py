@@ -21,23 +21,7 @@ from tokensmith.protocol.http import HttpRequest, HttpResponse
 from tokensmith.transport.mock import AsyncMockTransport, MockTransport, json_response
 
 RES = "https://management.azure.com"
-ENV_VARS = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZUREPS_HOST_ENVIRONMENT",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-)
-
-
-@pytest.fixture(autouse=True)
-def _imds_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1")
+pytestmark = pytest.mark.usefixtures("imds_on_loopback")
 
 
 def _token(lifetime: int = 86400, **extra: Any) -> HttpResponse:

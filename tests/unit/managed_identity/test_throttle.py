@@ -18,22 +18,7 @@ from tokensmith.transport.mock import MockTransport
 
 RES = "https://management.azure.com"
 ERROR = {"error": "temporarily_unavailable", "error_description": "IMDS is busy"}
-ENV_VARS = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZUREPS_HOST_ENVIRONMENT",
-)
-
-
-@pytest.fixture(autouse=True)
-def _imds_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1")
+pytestmark = pytest.mark.usefixtures("imds_on_loopback")
 
 
 def _answer(status: int, headers: dict[str, str] | None = None) -> HttpResponse:

@@ -1,0 +1,24 @@
+"""The managed-identity client tests' environment: no source variable but the IMDS
+override, pointed at loopback (never 169.254.169.254)."""
+
+from __future__ import annotations
+
+import pytest
+
+SOURCE_VARIABLES = (
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZUREPS_HOST_ENVIRONMENT",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+)
+
+
+@pytest.fixture
+def imds_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SOURCE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1")
