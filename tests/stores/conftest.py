@@ -4,6 +4,9 @@
   (no persistence), one per test session; ``redis_client`` flushes it per test.
 - ``secret_service``: a private D-Bus session bus (``dbus-daemon``) with
   ``gnome-keyring-daemon`` unlocked with a test password, one per test session.
+- ``libsecret_peer``: runs msal-extensions' real ``LibsecretPersistence``
+  (``_libsecret_peer.py``) in Debian's ``/usr/bin/python3``, whose ``python3-gi`` and
+  ``gir1.2-secret-1`` provide PyGObject, with the venv's msal and msal-extensions.
 
 ``scripts/store-deps.sh`` (a prerequisite of ``make test``) installs them.
 """
@@ -14,9 +17,11 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import sysconfig
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +210,58 @@ def _wait_for_secrets(address: str, keyring: subprocess.Popen[bytes]) -> None:
                 raise RuntimeError("gnome-keyring-daemon exited")
             time.sleep(0.05)
     raise RuntimeError("the Secret Service did not come up")
+
+
+LibsecretPeer = Callable[..., "subprocess.CompletedProcess[str]"]
+_DEBIAN_PYTHON = "/usr/bin/python3"
+_PEER = Path(__file__).with_name("_libsecret_peer.py")
+
+
+@pytest.fixture(scope="session")
+def libsecret_peer() -> LibsecretPeer:
+    """``peer(job, signal, layout, address=..., stdin=None)``: one run of
+    ``_libsecret_peer.py`` on the bus at ``address``; fails the test on a non-zero exit
+    unless ``check=False``."""
+    if not os.path.exists(_DEBIAN_PYTHON):
+        raise RuntimeError("/usr/bin/python3 is missing: run `bash scripts/store-deps.sh`")
+    site = sysconfig.get_paths()["purelib"]  # the venv's msal and msal-extensions
+
+    def peer(
+        job: str,
+        signal: Path | str,
+        layout: str = "{}",
+        *,
+        address: str,
+        stdin: str | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": site,
+            "DBUS_SESSION_BUS_ADDRESS": address,
+            "HOME": str(Path(signal).parent),
+        }
+        done = subprocess.run(
+            [_DEBIAN_PYTHON, str(_PEER), job, str(signal), layout],
+            input=stdin,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"the libsecret peer failed ({job}):\n{done.stderr}")
+        return done
+
+    probe = peer("probe", Path(tempfile.gettempdir()) / "unused", address="", check=False)
+    if probe.returncode != 0:  # a machine the set-up did not prepare
+        raise RuntimeError(
+            "msal-extensions' LibsecretPersistence cannot run in /usr/bin/python3 "
+            f"(Python {sys.version_info[0]}.{sys.version_info[1]} venv): "
+            f"run `bash scripts/store-deps.sh`\n{probe.stderr}"
+        )
+    import msal_extensions
+
+    if probe.stdout.split()[0] != msal_extensions.__version__:  # not a system copy
+        raise RuntimeError(f"the peer runs msal-extensions {probe.stdout.split()[0]}")
+    return peer

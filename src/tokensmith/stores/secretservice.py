@@ -3,10 +3,11 @@
 msal-extensions' ``LibsecretPersistence`` keeps the cache as one libsecret password:
 attributes the app chooses plus ``xdg:schema`` = the schema name (by default the
 SHA-256 of the signal file's path), label ``""``, content type ``text/plain``, in the
-default collection; after each save it touches a *signal file* whose mtime tells
-readers the secret changed. :class:`SecretServiceMedium` reads and writes the same item
-and touches the same file, so both libraries share one encrypted cache (and the same
-``.lockfile`` beside the signal file).
+default collection unless it is given another (libsecret's ``collection``: an alias
+such as ``"session"`` or a collection's object path); after each save it touches a
+*signal file* whose mtime tells readers the secret changed. :class:`SecretServiceMedium`
+reads and writes the same item and touches the same file, so both libraries share one
+encrypted cache (and the same ``.lockfile`` beside the signal file).
 
 No session bus, or no ``org.freedesktop.secrets`` on it (a headless machine, an SSH
 session, a container): :class:`~tokensmith.errors.StoreUnavailableError`, unless the
@@ -57,6 +58,7 @@ class SecretServiceMedium:
         schema_name: str | None = None,
         attributes: Mapping[str, str] | None = None,
         label: str = "",
+        collection: str | None = None,
         address: str | None = None,
     ) -> None:
         try:
@@ -70,6 +72,7 @@ class SecretServiceMedium:
         name = schema_name or default_schema_name(location)
         self.attributes = {**dict(attributes or {}), "xdg:schema": name}
         self.label = label
+        self.collection = collection or "default"
         self._address = address or os.environ.get("DBUS_SESSION_BUS_ADDRESS")
         self._lock = threading.Lock()
         self._conn: Any = None
@@ -148,9 +151,7 @@ class SecretServiceMedium:
     def write(self, text: str) -> None:
         with self._lock:
             self._connect()
-            (collection,) = self._call(_SERVICE_PATH, "Service", "ReadAlias", "s", ("default",))
-            if collection == "/":
-                raise StoreUnavailableError("the Secret Service has no default keyring")
+            collection = self._collection_path()
             properties = {
                 _SECRET + "Item.Label": ("s", self.label),
                 _SECRET + "Item.Attributes": ("a{ss}", self.attributes),
@@ -162,6 +163,15 @@ class SecretServiceMedium:
             if prompt != "/":
                 raise StoreUnavailableError("the keyring is locked and asks for a prompt")
         self._touch()
+
+    def _collection_path(self) -> str:
+        """libsecret's reading of ``collection``: an object path as is, else an alias."""
+        if "/" in self.collection:
+            return self.collection
+        (path,) = self._call(_SERVICE_PATH, "Service", "ReadAlias", "s", (self.collection,))
+        if path == "/":
+            raise StoreUnavailableError(f"the Secret Service has no {self.collection!r} keyring")
+        return str(path)
 
     def version(self) -> object | None:
         return self._signal.version()
@@ -196,7 +206,8 @@ class SecretServiceStore(SnapshotStoreBase):
 
     Args:
         location: the signal file (its ``.lockfile`` is the cross-process lock).
-        schema_name, attributes, label: libsecret's, as given to msal-extensions.
+        schema_name, attributes, label, collection: libsecret's, as given to
+            msal-extensions (``collection``: ``None`` is the default keyring).
         address: the D-Bus session bus address (default ``$DBUS_SESSION_BUS_ADDRESS``).
         allow_unencrypted: with no Secret Service, keep the cache in ``location`` as a
             plain 0600 file (a warning is logged) instead of raising.
@@ -213,6 +224,7 @@ class SecretServiceStore(SnapshotStoreBase):
         schema_name: str | None = None,
         attributes: Mapping[str, str] | None = None,
         label: str = "",
+        collection: str | None = None,
         address: str | None = None,
         allow_unencrypted: bool = False,
         lock_timeout: float = 10.0,
@@ -224,6 +236,7 @@ class SecretServiceStore(SnapshotStoreBase):
                 schema_name=schema_name,
                 attributes=attributes,
                 label=label,
+                collection=collection,
                 address=address,
             )
             self.is_encrypted = True
