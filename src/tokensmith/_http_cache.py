@@ -16,7 +16,6 @@ and treated as a miss.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import Any
 
@@ -50,6 +49,8 @@ class HttpCache:
     @staticmethod
     def key(kind: str, *parts: object) -> str:
         """The mapping key of ``parts`` (hashed) under ``kind``."""
+        import hashlib  # loaded by the applications given an ``http_cache`` only
+
         digest = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
         return f"{PREFIX}{kind}:{digest}"
 

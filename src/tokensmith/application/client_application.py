@@ -9,13 +9,21 @@ arguments as MSAL does and returns the flow that :meth:`_run` drives.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from tokensmith._lazy import lazy_module
 from tokensmith.application.core import SyncRunner
-from tokensmith.engine import accounts, auth_code, auth_code_deprecated, silent, user_flows
+from tokensmith.engine import accounts, silent
 from tokensmith.engine.results import Account, TokenResult
 from tokensmith.entra import headers as api
 from tokensmith.protocol.effects import Flow
+
+if TYPE_CHECKING:
+    from tokensmith.engine import auth_code, auth_code_deprecated, user_flows
+else:  # loaded by the first call that needs them (tokensmith._lazy)
+    auth_code = lazy_module("tokensmith.engine.auth_code")
+    auth_code_deprecated = lazy_module("tokensmith.engine.auth_code_deprecated")
+    user_flows = lazy_module("tokensmith.engine.user_flows")
 
 __all__ = ["ClientApplication"]
 

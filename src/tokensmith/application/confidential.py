@@ -5,11 +5,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tokensmith._lazy import lazy_module
 from tokensmith.application.client_application import ClientApplication
-from tokensmith.engine import accounts, client_credentials, on_behalf_of, user_fic
+from tokensmith.engine import accounts, client_credentials
 from tokensmith.engine.results import TokenResult
+
+if TYPE_CHECKING:
+    from tokensmith.engine import on_behalf_of, user_fic
+else:  # loaded by the first call that needs them (tokensmith._lazy)
+    on_behalf_of = lazy_module("tokensmith.engine.on_behalf_of")
+    user_fic = lazy_module("tokensmith.engine.user_fic")
 
 __all__ = ["ConfidentialClientApplication"]
 

@@ -14,25 +14,22 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tokensmith._clock import Clock, system_clock
-from tokensmith._http_cache import HttpCache
 from tokensmith.application import factory
-from tokensmith.application import http_client as live_client
 from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
 from tokensmith.cache import TokenCache
-from tokensmith.drivers.sync import run_flow
-from tokensmith.engine.context import metadata_of
-from tokensmith.engine.dpop import binding_of, dpop_setting
-from tokensmith.engine.keywords import call_options, with_call_options
+from tokensmith.engine.dpop import dpop_setting
 from tokensmith.entra.headers import library_headers
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.dpop import DPoPKey
 from tokensmith.protocol.effects import Done, Flow
 from tokensmith.protocol.http import CallOptions
-from tokensmith.transport.base import AsyncTransport, Transport
 from tokensmith.transport.deadline import DEFAULT_DEADLINE, check_deadline
+
+if TYPE_CHECKING:  # a CLI answered from its cache loads none of these (docs/performance.md)
+    from tokensmith.protocol.dpop import DPoPKey
+    from tokensmith.transport.base import AsyncTransport, Transport
 
 __all__ = ["AppCore", "AsyncRunner", "SyncRunner"]
 
@@ -47,7 +44,8 @@ class AppCore:
 
     _is_public = False
     _is_confidential = False
-    _http_client_class: type[live_client.AppHttpClient | live_client.AsyncAppHttpClient]
+    _http_client_class: str
+    """The name of the live ``http_client`` class in :mod:`~tokensmith.application.http_client`."""
 
     def __init__(
         self,
@@ -108,7 +106,11 @@ class AppCore:
         self.app_version = app_version
         self._azure_region = azure_region
         self._http_cache = http_cache
-        persisted = None if http_cache is None else HttpCache(http_cache)
+        persisted = None
+        if http_cache is not None:
+            from tokensmith._http_cache import HttpCache
+
+            persisted = HttpCache(http_cache)
         clock = clock or system_clock
         self._ctx = factory.build_context(
             client_id=client_id,
@@ -155,7 +157,10 @@ class AppCore:
             return given
         view = self.__dict__.get("_http_client_view")
         if view is None:
-            view = self._http_client_view = self._http_client_class(
+            from tokensmith.application import http_client as live_client
+
+            view_class = getattr(live_client, self._http_client_class)
+            view = self._http_client_view = view_class(
                 live_client.weak_runner(self._run)  # type: ignore[attr-defined]
             )
         return view
@@ -173,6 +178,8 @@ class AppCore:
     def dpop_key(self) -> DPoPKey | None:
         """The key this application's DPoP proofs are signed with (None without
         ``dpop=``); with ``dpop=True``, the one kept in the token cache."""
+        from tokensmith.engine.dpop import binding_of
+
         binding = binding_of(self._ctx)
         return None if binding is None else binding.key
 
@@ -186,6 +193,8 @@ class AppCore:
         """
         if not kwargs:
             return None
+        from tokensmith.engine.keywords import call_options
+
         passthrough = self._transport_options.http_client is not None
         return call_options(method, kwargs, passthrough=passthrough)
 
@@ -194,6 +203,9 @@ class AppCore:
         handle = self._ctx.default
         if handle.metadata is not None:
             return handle.metadata
+        from tokensmith.drivers.sync import run_flow
+        from tokensmith.engine.context import metadata_of
+
         transport = factory.sync_stack(self._transport_options)
         try:
             return run_flow(
@@ -210,14 +222,18 @@ class AppCore:
 class SyncRunner(AppCore):
     """Runs flows with the sync driver over a lazily built transport stack."""
 
-    _http_client_class = live_client.AppHttpClient
+    _http_client_class = "AppHttpClient"
 
     _transport: Transport | None = None
 
     def _run(self, flow: Flow[T], per_call: PerCall | None = None) -> T:
         if type(flow) is Done:  # answered from the cache: no transport needed
             return flow.value  # type: ignore[no-any-return]
+        from tokensmith.drivers.sync import run_flow  # loaded by the first request
+
         if per_call is not None:
+            from tokensmith.engine.keywords import with_call_options
+
             flow = with_call_options(flow, *per_call)
         transport = self._transport
         if transport is None:
@@ -229,6 +245,8 @@ class SyncRunner(AppCore):
         return run_flow(flow, transport, options.sleep or _sleep, options.deadline)
 
     def _resolve_default(self, spec: AuthoritySpec) -> AuthorityMetadata:
+        from tokensmith.engine.context import metadata_of
+
         return self._run(metadata_of(self._ctx.default))
 
     def _close(self) -> None:
@@ -242,7 +260,7 @@ class AsyncRunner(AppCore):
     """Runs flows with the asyncio driver over a lazily built async transport stack
     (httpx.AsyncClient by default; bound to the loop that first uses it)."""
 
-    _http_client_class = live_client.AsyncAppHttpClient
+    _http_client_class = "AsyncAppHttpClient"
 
     _async_transport: AsyncTransport | None = None
 
@@ -251,6 +269,8 @@ class AsyncRunner(AppCore):
 
     async def _run(self, flow: Flow[T], per_call: PerCall | None = None) -> T:
         if per_call is not None:
+            from tokensmith.engine.keywords import with_call_options
+
             flow = with_call_options(flow, *per_call)
         transport = self._async_transport
         if transport is None:

@@ -6,12 +6,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tokensmith._lazy import lazy_module
 from tokensmith.application.client_application import ClientApplication
-from tokensmith.broker.policy import broker_for
-from tokensmith.engine import accounts, broker, broker_signin, interactive, user_flows
+from tokensmith.broker import opted_in_anywhere
+from tokensmith.engine import accounts
 from tokensmith.engine.results import Account, TokenResult
+
+if TYPE_CHECKING:
+    from tokensmith.broker import policy
+    from tokensmith.engine import broker, broker_signin, interactive, user_flows
+else:  # loaded by the first call that needs them (tokensmith._lazy)
+    policy = lazy_module("tokensmith.broker.policy")
+    broker = lazy_module("tokensmith.engine.broker")
+    broker_signin = lazy_module("tokensmith.engine.broker_signin")
+    interactive = lazy_module("tokensmith.engine.interactive")
+    user_flows = lazy_module("tokensmith.engine.user_flows")
 
 __all__ = ["PublicClientApplication"]
 
@@ -21,7 +32,9 @@ class PublicClientApplication(ClientApplication):
     silent, refresh-token import."""
 
     CONSOLE_WINDOW_HANDLE = object()
-    DEVICE_FLOW_CORRELATION_ID = user_flows.DEVICE_FLOW_CORRELATION_ID
+    DEVICE_FLOW_CORRELATION_ID = "_correlation_id"
+    """MSAL's key of a device flow's correlation id (the one
+    :data:`tokensmith.protocol.device_code.CORRELATION_ID_KEY` reads; a test holds them equal)."""
     _is_public = True
 
     def __init__(
@@ -44,15 +57,16 @@ class PublicClientApplication(ClientApplication):
             ImportError: a broker is opted in but its package is not installed.
         """
         super().__init__(client_id, client_credential, **kwargs)
-        self._broker = broker_for(
-            self._ctx.default.spec.kind,
-            windows=enable_broker_on_windows,
-            mac=enable_broker_on_mac,
-            linux=enable_broker_on_linux,
-            wsl=enable_broker_on_wsl,
-            allow_broker=kwargs.get("allow_broker"),
-            backend=broker_backend,
-        )
+        opt_ins = {
+            "windows": enable_broker_on_windows,
+            "mac": enable_broker_on_mac,
+            "linux": enable_broker_on_linux,
+            "wsl": enable_broker_on_wsl,
+            "allow_broker": kwargs.get("allow_broker"),
+        }
+        self._broker: policy.BrokerSession | None = None
+        if opted_in_anywhere(**opt_ins):  # else the broker modules are never loaded
+            self._broker = policy.session_for(self._ctx.default.spec.kind, opt_ins, broker_backend)
         if self._broker is not None:  # broker accounts are refreshed by the broker
             self._silent_flow = broker.silent_flow(self._broker)
 

@@ -8,6 +8,20 @@ Module map: ``base`` (the :class:`~tokensmith.broker.base.BrokerBackend` interfa
 and its values), ``policy`` (opt-in, bypass and fallback rules, redirect URIs),
 ``runtime`` (Microsoft's pymsalruntime), ``dbus_client`` (the Linux broker's D-Bus
 protocol in pure Python, over ``wire``), ``pop`` and ``results`` (MSAL's shapes).
-Nothing here is imported by ``import tokensmith``; the backends import their
-packages (pymsalruntime, jeepney) only when an application opts in.
+A public client reads only :func:`opted_in_anywhere` from here; the modules load
+when an application opts in, and the backends import their packages (pymsalruntime,
+jeepney) only then.
 """
+
+from __future__ import annotations
+
+__all__ = ["opted_in_anywhere"]
+
+
+def opted_in_anywhere(
+    *, windows: object, mac: object, linux: object, wsl: object, allow_broker: object
+) -> bool:
+    """Whether any ``enable_broker_on_*`` (or MSAL's older ``allow_broker``) asks for a
+    broker. False, the common case, decides without loading the broker modules; True
+    leaves the platform's rules to :func:`tokensmith.broker.policy.broker_for`."""
+    return bool(windows or mac or linux or wsl or allow_broker)

@@ -18,11 +18,13 @@ from __future__ import annotations
 import platform as _platform
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tokensmith._redact import logger
 from tokensmith.authority import AuthorityKind
+from tokensmith.broker import opted_in_anywhere
 from tokensmith.broker.base import BrokerBackend, BrokerUnavailable
 from tokensmith.errors import ConfigurationError
 
@@ -38,6 +40,7 @@ __all__ = [
     "choose_broker",
     "opted_in",
     "redirect_uris_to_register",
+    "session_for",
     "windows_redirect_uri",
 ]
 
@@ -148,13 +151,31 @@ def broker_for(
     where: Platform | None = None,
 ) -> BrokerSession | None:
     """:func:`opted_in` then :func:`choose_broker` on this machine (or ``where``)."""
-    if not (windows or mac or linux or wsl or allow_broker):  # the common case: no look
+    if not opted_in_anywhere(
+        windows=windows, mac=mac, linux=linux, wsl=wsl, allow_broker=allow_broker
+    ):  # the common case: no look at the platform
         return None
     where = where or Platform.current()
     opted = opted_in(
         where, windows=windows, mac=mac, linux=linux, wsl=wsl, allow_broker=allow_broker
     )
     return choose_broker(kind, opted, where, backend)
+
+
+def session_for(
+    kind: AuthorityKind, opt_ins: Mapping[str, object], backend: Any
+) -> BrokerSession | None:
+    """:func:`broker_for` with the façade's ``enable_broker_on_*`` values by name
+    (``windows``, ``mac``, ``linux``, ``wsl``, ``allow_broker``)."""
+    return broker_for(
+        kind,
+        windows=opt_ins.get("windows"),
+        mac=opt_ins.get("mac"),
+        linux=opt_ins.get("linux"),
+        wsl=opt_ins.get("wsl"),
+        allow_broker=opt_ins.get("allow_broker"),
+        backend=backend,
+    )
 
 
 def choose_broker(

@@ -13,7 +13,6 @@ field values, so caches written with other key formats are still found.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlparse
@@ -201,6 +200,8 @@ def compute_ext_cache_key(data: Mapping[str, Any] | None) -> str:
         parts.append(f"{len(name.encode('utf-8'))}:{name}{len(value.encode('utf-8'))}:{value}")
     if not parts:
         return ""
+    import hashlib  # OpenSSL loads for the rare keyed token only
+
     digest = hashlib.sha256("".join(parts).encode("utf-8")).digest()
     return b64url_encode(digest).lower()
 

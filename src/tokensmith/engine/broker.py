@@ -40,9 +40,10 @@ from tokensmith.broker.results import broker_error_fields, token_response
 from tokensmith.engine.accounts import checked_account
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
+from tokensmith.engine.keywords import extra_form_fields
 from tokensmith.engine.results import TOKEN_SOURCE_BROKER, Account, TokenResult, error_result
 from tokensmith.engine.silent import SilentRequest, scope_list
-from tokensmith.engine.token_call import extra_form_fields, record
+from tokensmith.engine.token_call import record
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.effects import BrokerCall, Flow
 

@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tokensmith._lazy import lazy_module
 from tokensmith.authority import AuthorityKind
 from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.dpop import bound_key_id
 from tokensmith.engine.keywords import check_keywords, check_ssh_cert, request_data, wire_claims
-from tokensmith.engine.pop import with_pop
 from tokensmith.engine.results import TokenResult
 from tokensmith.engine.silent import scope_list
-from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
 from tokensmith.entra.region import REGION_MEMO, RegionChoice, regional_token_endpoint
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.client_credentials import GRANT_TYPE, client_credentials_form
 from tokensmith.protocol.effects import Flow
+
+if TYPE_CHECKING:
+    from tokensmith.engine import pop, token_call
+    from tokensmith.protocol import client_credentials as grant
+else:  # a cache hit needs none of them: the first request loads them (tokensmith._lazy)
+    pop = lazy_module("tokensmith.engine.pop")
+    token_call = lazy_module("tokensmith.engine.token_call")
+    grant = lazy_module("tokensmith.protocol.client_credentials")
 
 __all__ = ["acquire_token_for_client"]
 
@@ -56,7 +62,7 @@ def acquire_token_for_client(
     check_keywords("acquire_token_for_client", kwargs, _ACCEPTED)
     scheme = kwargs.get("auth_scheme")
     if scheme is not None:  # Entra PoP with the application's software key
-        return with_pop(
+        return pop.with_pop(
             ctx,
             scheme,
             kwargs,
@@ -140,15 +146,17 @@ class _ForClient:
     def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
         ctx = self.ctx
         claims = wire_claims(ctx, self.claims_challenge, self.data)
-        form = client_credentials_form(client_id=ctx.client_id, scopes=self.scopes, claims=claims)
+        form = grant.client_credentials_form(
+            client_id=ctx.client_id, scopes=self.scopes, claims=claims
+        )
         endpoint = yield from _regional_endpoint(ctx, self.handle)
-        result = yield from obtain(
+        result = yield from token_call.obtain(
             ctx,
             self.handle,
             form,
             api=api.ACQUIRE_TOKEN_FOR_CLIENT,
             scopes=self.scopes,
-            grant_type=GRANT_TYPE,
+            grant_type=grant.GRANT_TYPE,
             data=self.data,
             refresh_reason=reason,
             endpoint=endpoint,

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.dpop import ALGORITHMS, DPoPKey
-from tokensmith.protocol.dpop_client import DPoPBinding
+
+if TYPE_CHECKING:  # the key and proof modules load when an application opts in
+    from tokensmith.protocol.dpop import DPoPKey
+    from tokensmith.protocol.dpop_client import DPoPBinding
 
 __all__ = [
     "KEY_SECTION",
@@ -52,6 +54,8 @@ class DPoPSetting:
     cache on first use) and the server nonces of its calls."""
 
     def __init__(self, key: DPoPKey | None) -> None:
+        from tokensmith.protocol.dpop_client import DPoPBinding
+
         self._given = key
         self._binding: DPoPBinding | None = None if key is None else DPoPBinding(key)
         self._lock = threading.Lock()
@@ -66,6 +70,8 @@ class DPoPSetting:
             return found
         with self._lock:
             if self._binding is None or (self._given is None and self._cache is not cache):
+                from tokensmith.protocol.dpop_client import DPoPBinding
+
                 key = _stored_key(cache, client_id) or _new_stored_key(
                     cache, client_id, _preferred(algs)
                 )
@@ -96,6 +102,8 @@ def dpop_setting(value: object) -> DPoPSetting | None:
         return None
     if value is True:
         return DPoPSetting(None)
+    from tokensmith.protocol.dpop import DPoPKey
+
     if isinstance(value, DPoPKey):
         return DPoPSetting(value)
     raise ConfigurationError("dpop must be True, False, None or a tokensmith.DPoPKey")
@@ -115,6 +123,8 @@ def server_algs(metadata: Any) -> tuple[str, ...] | None:
 
 
 def _preferred(algs: Sequence[str] | None) -> str:
+    from tokensmith.protocol.dpop import ALGORITHMS
+
     return next((a for a in ALGORITHMS if algs and a in algs), "ES256")
 
 
@@ -160,6 +170,8 @@ def bound_key_id(ctx: Any, data: Mapping[str, Any] | None) -> str | None:
 
 
 def _stored_key(cache: Any, client_id: str) -> DPoPKey | None:
+    from tokensmith.protocol.dpop import DPoPKey
+
     for entry in cache.search(KEY_SECTION, query={"client_id": client_id}):
         pem, alg = entry.get("private_key"), entry.get("alg")
         if isinstance(pem, str) and isinstance(alg, str):
@@ -171,6 +183,8 @@ def _stored_key(cache: Any, client_id: str) -> DPoPKey | None:
 
 
 def _new_stored_key(cache: Any, client_id: str, alg: str) -> DPoPKey:
+    from tokensmith.protocol.dpop import DPoPKey
+
     key = DPoPKey.generate(alg)
     cache.key_makers.setdefault(KEY_SECTION, _key_of_entry)
     cache.modify(

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from tokensmith.engine.context import AppContext
-from tokensmith.engine.token_call import extra_form_fields
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.claims import (
     CLIENT_CLAIMS_FIELD,
@@ -32,6 +31,7 @@ __all__ = [
     "call_options",
     "check_keywords",
     "check_ssh_cert",
+    "extra_form_fields",
     "request_data",
     "wire_claims",
     "with_call_options",
@@ -41,6 +41,11 @@ T = TypeVar("T")
 
 FMI_PATH_FIELD = "fmi_path"
 """Body field of the Federated Managed Identity credential path."""
+
+
+def extra_form_fields(data: Mapping[str, Any] | None) -> dict[str, str]:
+    """The caller's ``data={...}`` extra body parameters (MSAL's hidden kwarg), as strings."""
+    return {str(k): str(v) for k, v in (data or {}).items() if v is not None}
 
 
 def check_keywords(method: str, kwargs: Mapping[str, Any], accepted: frozenset[str]) -> None:

@@ -9,8 +9,9 @@ is or may be in the family, then the app's own, newest first.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tokensmith._lazy import lazy_module
 from tokensmith._redact import logger
 from tokensmith.authority import AuthorityKind
 from tokensmith.cache.schema import compute_ext_cache_key
@@ -20,15 +21,20 @@ from tokensmith.engine.context import AppContext, AuthorityHandle
 from tokensmith.engine.dpop import bound_key_id
 from tokensmith.engine.keywords import check_ssh_cert, request_data, wire_claims
 from tokensmith.engine.results import TokenResult
-from tokensmith.engine.token_call import obtain
 from tokensmith.entra import headers as api
 from tokensmith.entra.classification import classify
 from tokensmith.entra.headers import anchor_for_home_account
 from tokensmith.entra.tenants import FAMILY_ID, is_client_mismatch
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.effects import Done, Flow
-from tokensmith.protocol.refresh_token import GRANT_TYPE, refresh_token_form
 from tokensmith.protocol.scopes import RESERVED_SCOPES, decorate_scopes
+
+if TYPE_CHECKING:
+    from tokensmith.engine import token_call
+    from tokensmith.protocol import refresh_token
+else:  # a cache hit needs neither: the first refresh loads them (tokensmith._lazy)
+    token_call = lazy_module("tokensmith.engine.token_call")
+    refresh_token = lazy_module("tokensmith.protocol.refresh_token")
 
 __all__ = ["SilentRequest", "acquire_token_silent", "scope_list", "without_error"]
 
@@ -274,16 +280,16 @@ def _post_refresh(
     scopes: Sequence[str],
     reason: int,
 ) -> Flow[TokenResult]:
-    form = refresh_token_form(
+    form = refresh_token.refresh_token_form(
         client_id=ctx.client_id, refresh_token=rt["secret"], scopes=scopes, claims=req.claims
     )
-    return obtain(
+    return token_call.obtain(
         ctx,
         req.handle,
         form,
         api=api.ACQUIRE_TOKEN_SILENT,
         scopes=scopes,
-        grant_type=GRANT_TYPE,
+        grant_type=refresh_token.GRANT_TYPE,
         data=req.data,
         refresh_reason=reason,
         anchor=anchor_for_home_account(rt.get("home_account_id")),

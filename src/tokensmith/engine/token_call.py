@@ -18,6 +18,7 @@ from tokensmith._jwt import b64url_encode
 from tokensmith._redact import logger
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.dpop import alg_refusal, binding_of
+from tokensmith.engine.keywords import extra_form_fields
 from tokensmith.engine.results import TokenResult, error_result, idp_result
 from tokensmith.entra.headers import request_headers
 from tokensmith.errors import IdTokenError, ProtocolError
@@ -26,7 +27,7 @@ from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.oidc.id_token import check_claim_types
 from tokensmith.protocol.token_endpoint import token_request
 
-__all__ = ["assertion_hash", "extra_form_fields", "obtain", "post_token", "record"]
+__all__ = ["assertion_hash", "obtain", "post_token", "record"]
 
 Check = Callable[[Mapping[str, Any]], Flow[None]]
 """A flow that checks a successful token response before it is cached (raises if not)."""
@@ -35,11 +36,6 @@ Check = Callable[[Mapping[str, Any]], Flow[None]]
 def assertion_hash(user_assertion: str) -> str:
     """The cache key of an on-behalf-of user assertion (SHA-256, base64url)."""
     return b64url_encode(hashlib.sha256(user_assertion.encode("utf-8")).digest())
-
-
-def extra_form_fields(data: Mapping[str, Any] | None) -> dict[str, str]:
-    """The caller's ``data={...}`` extra body parameters (MSAL's hidden kwarg), as strings."""
-    return {str(k): str(v) for k, v in (data or {}).items() if v is not None}
 
 
 def post_token(

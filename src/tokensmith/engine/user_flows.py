@@ -11,8 +11,9 @@ from typing import Any
 from tokensmith.authority import AuthorityKind
 from tokensmith.engine.context import AppContext, AuthorityHandle, metadata_of
 from tokensmith.engine.dpop import binding_of
+from tokensmith.engine.keywords import extra_form_fields
 from tokensmith.engine.results import TokenResult
-from tokensmith.engine.token_call import extra_form_fields, obtain, record
+from tokensmith.engine.token_call import obtain, record
 from tokensmith.entra import headers as api
 from tokensmith.entra.headers import anchor_for_username, new_correlation_id, request_headers
 from tokensmith.entra.userrealm import user_realm

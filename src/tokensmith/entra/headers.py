@@ -9,7 +9,6 @@ region that holds the user (CCS). See reference/entra-protocol.md §7.1.
 from __future__ import annotations
 
 import sys
-import uuid
 
 from tokensmith._version import __version__
 
@@ -51,6 +50,8 @@ REMOVE_ACCOUNT = "903"
 
 def new_correlation_id() -> str:
     """A fresh correlation id (UUID4)."""
+    import uuid  # loads platform; a cache hit sends no request and needs none
+
     return str(uuid.uuid4())
 
 

@@ -20,12 +20,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.client_certificate import CertificateAuth, certificate_auth_from_dict
 
 __all__ = [
     "CLIENT_ASSERTION_TYPE_JWT",
     "AssertionSource",
-    "CertificateAuth",
     "ClientAssertionAuth",
     "ClientAuth",
     "ClientSecretAuth",
@@ -203,6 +201,8 @@ def client_auth_from_credential(
         )
     if client_credential.get("client_assertion"):
         return ClientAssertionAuth(client_credential["client_assertion"], client_id)
+    from tokensmith.protocol.client_certificate import certificate_auth_from_dict  # keys only
+
     return certificate_auth_from_dict(
         client_credential, client_id=client_id, is_adfs=is_adfs, client_claims=client_claims
     )

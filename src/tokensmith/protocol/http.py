@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timezone
-from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from tokensmith.errors import ConfigurationError
@@ -148,6 +146,9 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return None
     if text.isascii() and text.isdigit():
         return float(min(int(text), _LONGEST)) if len(text) < 12 else float(_LONGEST)
+    from datetime import timezone  # an HTTP-date is rare: its parser loads only here
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -15,13 +15,13 @@ from tokensmith._jwt import b64url_decode, b64url_encode, decode_jwt_claims
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.client_auth import (
     CLIENT_ASSERTION_TYPE_JWT,
-    CertificateAuth,
     ClientAssertionAuth,
     ClientAuth,
     ClientSecretAuth,
     PublicClientAuth,
     client_auth_from_credential,
 )
+from tokensmith.protocol.client_certificate import CertificateAuth
 
 ENDPOINT = "https://login.example/tenant/oauth2/v2.0/token"
 

@@ -1,0 +1,154 @@
+"""A process answered from its cache loads only what that needs (docs/performance.md,
+"CLI process"): no grant it did not use, no broker, no DPoP, no OpenSSL, no email
+parser. Each check runs in a fresh interpreter, so what the test process imported
+before does not count."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tokensmith import PublicClientApplication
+from tokensmith._lazy import LazyModule, lazy_module
+from tokensmith.protocol import device_code
+
+ROOT = Path(__file__).resolve().parents[2]
+
+NOT_FOR_A_CACHE_HIT = (
+    "tokensmith.broker.policy",
+    "tokensmith.broker.base",
+    "tokensmith.engine.broker",
+    "tokensmith.engine.broker_signin",
+    "tokensmith.engine.interactive",
+    "tokensmith.engine.user_flows",
+    "tokensmith.engine.auth_code",
+    "tokensmith.engine.token_call",
+    "tokensmith.engine.on_behalf_of",
+    "tokensmith.protocol.dpop",
+    "tokensmith.protocol.dpop_client",
+    "tokensmith.protocol.client_certificate",
+    "tokensmith.protocol.refresh_token",
+    "tokensmith.drivers.sync",
+    "tokensmith.transport.resilient",
+    "asyncio",
+    "hashlib",
+    "email.utils",
+    "uuid",
+    "ssl",
+    "socket",
+    "httpx",
+)
+
+_CACHE_HIT = """
+import json, sys, time
+from tokensmith import {cls}, SerializableTokenCache
+cache = SerializableTokenCache()
+{fill}
+app = {cls}("cid", {credential}authority="https://login.microsoftonline.com/5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6",
+            token_cache=cache, instance_discovery=False, http_client=object())
+{call}
+assert result and result["token_source"] == "cache", result
+print(json.dumps(sorted(sys.modules)))
+"""
+
+_USER_FILL = """
+now = int(time.time())
+cache.add({"client_id": "cid", "scope": ["User.Read"],
+           "token_endpoint": "https://login.microsoftonline.com/5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6/oauth2/v2.0/token",
+           "response": {"access_token": "at", "expires_in": 3600, "token_type": "Bearer",
+                        "refresh_token": "rt", "scope": "User.Read",
+                        "client_info": "eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ"}}, now=now)
+"""
+
+_APP_FILL = """
+now = int(time.time())
+cache.add({"client_id": "cid", "scope": ["api/.default"],
+           "token_endpoint": "https://login.microsoftonline.com/5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6/oauth2/v2.0/token",
+           "response": {"access_token": "at", "expires_in": 3600, "token_type": "Bearer"}},
+          now=now)
+"""
+
+
+def _modules_after(script: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    ("cls", "credential", "fill", "call"),
+    [
+        (
+            "PublicClientApplication",
+            "",
+            _USER_FILL,
+            "result = app.acquire_token_silent(['User.Read'], app.get_accounts()[0])",
+        ),
+        (
+            "ConfidentialClientApplication",
+            "client_credential='secret', ",
+            _APP_FILL,
+            "result = app.acquire_token_for_client(['api/.default'])",
+        ),
+    ],
+    ids=["public-silent-hit", "client-credentials-hit"],
+)
+def test_a_cache_hit_loads_no_other_feature(
+    cls: str, credential: str, fill: str, call: str
+) -> None:
+    script = _CACHE_HIT.format(cls=cls, credential=credential, fill=fill, call=call)
+    loaded = _modules_after(script)
+    assert "tokensmith.engine.silent" in loaded or "tokensmith.engine.client_credentials" in loaded
+    assert sorted(loaded.intersection(NOT_FOR_A_CACHE_HIT)) == []
+
+
+def test_a_feature_loads_when_first_used() -> None:
+    loaded = _modules_after(
+        """
+        import json, sys
+        from tokensmith import PublicClientApplication
+        app = PublicClientApplication("cid", authority="https://login.microsoftonline.com/5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6",
+                                      instance_discovery=False, http_client=object())
+        before = "tokensmith.engine.user_flows" in sys.modules
+        try:
+            app.acquire_token_by_refresh_token("rt", scopes="not a list")
+        except ValueError:
+            pass
+        assert not before and "tokensmith.engine.user_flows" in sys.modules
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    assert "tokensmith.engine.user_flows" in loaded
+
+
+def test_device_flow_correlation_key_is_the_protocol_one() -> None:
+    assert PublicClientApplication.DEVICE_FLOW_CORRELATION_ID == device_code.CORRELATION_ID_KEY
+
+
+def test_lazy_module_reads_the_module_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokensmith.protocol.scopes as scopes
+
+    lazy = lazy_module("tokensmith.protocol.scopes")
+    assert isinstance(lazy, LazyModule)
+    assert lazy.scope_string is scopes.scope_string
+    monkeypatch.setattr(scopes, "scope_string", lambda *a: "patched")
+    assert lazy.scope_string(["x"]) == "patched"  # a patch is seen: nothing is copied
+    assert "loaded" in repr(lazy)
+
+
+def test_lazy_module_missing_attribute_is_an_attribute_error() -> None:
+    lazy = lazy_module("tokensmith.protocol.scopes")
+    with pytest.raises(AttributeError):
+        _ = lazy.no_such_name
