@@ -14,8 +14,6 @@ is that tenant GUID.
 from __future__ import annotations
 
 import json
-import random
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -217,6 +215,9 @@ def _app_metadata() -> dict[str, Any]:
 
 
 def _make_users(n: int, seed: int) -> tuple[User, ...]:
+    import random  # only generating loads them (the fresh-process probes do not)
+    import uuid
+
     rng = random.Random(seed)
     users = []
     for index in range(n):
@@ -290,6 +291,8 @@ def generate_app_cache(n: int, *, now: int, seed: int = 20240602) -> AppCache:
     """
     if n < 0:
         raise ValueError("the number of resources cannot be negative")
+    import random  # only generating loads it (the fresh-process probes do not)
+
     rng = random.Random(seed)
     tokens: dict[str, Any] = {}
     scopes, secrets = [], []

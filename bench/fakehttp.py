@@ -20,7 +20,6 @@ Nothing here opens a socket. The bench additionally forbids sockets in its proce
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -264,6 +263,8 @@ class AsyncFakeHttpClient(FakeEndpoint):
         """The token endpoint (see :meth:`FakeEndpoint.answer_post`)."""
         response = self.answer_post(url, data)
         if self.token_latency:
+            import asyncio  # the sync probes never load it
+
             await asyncio.sleep(self.token_latency)
         return response
 

@@ -8,12 +8,17 @@ default ``requests`` session). Any DNS lookup or socket ``connect`` raises
 
 from __future__ import annotations
 
-import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["NetworkForbiddenError", "forbid_network", "network_forbidden"]
+__all__ = [
+    "NetworkForbiddenError",
+    "forbid_network",
+    "forbid_network_for_good",
+    "network_forbidden",
+]
 
 
 class NetworkForbiddenError(RuntimeError):
@@ -24,12 +29,15 @@ def _refuse(*args: Any, **kwargs: Any) -> Any:
     raise NetworkForbiddenError("the benchmark forbids network access (socket/DNS use)")
 
 
-_PATCHED = (
-    (socket.socket, "connect"),
-    (socket.socket, "connect_ex"),
-    (socket, "getaddrinfo"),
-    (socket, "create_connection"),
-)
+def _patched() -> tuple[tuple[Any, str], ...]:
+    import socket
+
+    return (
+        (socket.socket, "connect"),
+        (socket.socket, "connect_ex"),
+        (socket, "getaddrinfo"),
+        (socket, "create_connection"),
+    )
 
 
 def forbid_network() -> dict[tuple[Any, str], Any]:
@@ -38,8 +46,9 @@ def forbid_network() -> dict[tuple[Any, str], Any]:
     Returns:
         The original attributes, for :func:`network_forbidden` to restore.
     """
-    saved = {(owner, name): getattr(owner, name) for owner, name in _PATCHED}
-    for owner, name in _PATCHED:
+    patched = _patched()
+    saved = {(owner, name): getattr(owner, name) for owner, name in patched}
+    for owner, name in patched:
         setattr(owner, name, _refuse)
     return saved
 
@@ -53,3 +62,18 @@ def network_forbidden() -> Iterator[None]:
     finally:
         for (owner, name), original in saved.items():
             setattr(owner, name, original)
+
+
+_AUDITED = frozenset({"socket.connect", "socket.getaddrinfo", "socket.gethostbyname"})
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event in _AUDITED:
+        _refuse()
+
+
+def forbid_network_for_good() -> None:
+    """For a one-shot probe process: refuse every socket connect and name lookup for
+    the rest of the process through an audit hook (PEP 578), which cannot be removed
+    and needs no ``import socket``, so the probe times the library's own imports."""
+    sys.addaudithook(_audit)

@@ -26,9 +26,9 @@ def silent_token_from_file(library: str, cache_path: str, username: str) -> str:
     import importlib
 
     from bench.libs import Library
-    from bench.netguard import forbid_network
+    from bench.netguard import forbid_network_for_good
 
-    forbid_network()
+    forbid_network_for_good()
     lib = Library(library, importlib.import_module(library))
     with open(cache_path, encoding="utf-8") as handle:
         cache = lib.cache_from_json(handle.read())

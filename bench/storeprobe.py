@@ -26,10 +26,10 @@ def persisted_cache(library: str, store: str, path: str) -> object:
         from msal_extensions import FilePersistence, PersistedTokenCache
 
         return PersistedTokenCache(FilePersistence(path))
-    from tokensmith.stores import FileStore, PersistentTokenCache, SqliteStore
+    import tokensmith.stores as stores  # loads only the store named (as a CLI would)
 
-    chosen = SqliteStore(path) if store == "sqlite" else FileStore(path)
-    return PersistentTokenCache(chosen)
+    chosen = stores.SqliteStore(path) if store == "sqlite" else stores.FileStore(path)
+    return stores.PersistentTokenCache(chosen)
 
 
 def refresh_event(index: int, now: int) -> dict[str, object]:
@@ -60,10 +60,10 @@ def cli(library: str, store: str, path: str, username: str) -> str:
     import importlib
 
     from bench.libs import Library
-    from bench.netguard import forbid_network
+    from bench.netguard import forbid_network_for_good
     from bench.probe import silent_token
 
-    forbid_network()
+    forbid_network_for_good()
     lib = Library(library, importlib.import_module(library))
     return silent_token(lib, persisted_cache(library, store, path), username)
 

@@ -183,3 +183,26 @@ def test_spread_is_distinct_and_every_prefix_samples_the_whole_range(n: int, k: 
         for prefix in (8, 12, 64):
             mean = sum(picks[:prefix]) / prefix
             assert 0.35 * n < mean < 0.65 * n, (prefix, mean)
+
+
+def test_a_probe_process_refuses_every_connection_for_good() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import socket, sys\n"
+        "from bench.netguard import NetworkForbiddenError, forbid_network_for_good\n"
+        "forbid_network_for_good()\n"
+        "for call in (lambda: socket.create_connection(('127.0.0.1', 9)),\n"
+        "             lambda: socket.getaddrinfo('localhost', 80)):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except NetworkForbiddenError:\n"
+        "        continue\n"
+        "    sys.exit('not refused')\n"
+        "print('refused')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "refused", done.stderr
