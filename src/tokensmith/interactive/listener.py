@@ -33,9 +33,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tokensmith._redact import logger
-from tokensmith.errors import BrowserInteractionTimeoutError, ConfigurationError, ProtocolError
-from tokensmith.interactive.templates import DEFAULT_ERROR, DEFAULT_SUCCESS, Page, Pages, render
-from tokensmith.protocol.authorization_code import parse_authorization_response, state_matches
+from tokensmith.errors import BrowserInteractionTimeoutError, ConfigurationError
+from tokensmith.interactive.exchange import Exchange
+from tokensmith.interactive.templates import Page, Pages, render
 
 __all__ = ["BIND_ADDRESS", "RESPONSE_MODES", "LoopbackListener"]
 
@@ -56,49 +56,12 @@ _SECURITY_HEADERS = {
 }
 
 
-class _Exchange:
-    """What the handler threads share: the expected state, the pages, the one result."""
-
-    def __init__(self, response_mode: str, pages: Pages) -> None:
-        self.response_mode = response_mode
-        self.pages = pages
-        self.state: str | None = None
-        self.auth_uri = ""
-        self.hosts: frozenset[str] = frozenset()
-        self.lock = threading.Lock()
-        self.result: dict[str, str] | None = None
-        self.done = threading.Event()
-
-    def offer(self, params: dict[str, list[str]]) -> tuple[int, Page, bool]:
-        """Judge a candidate response: ``(status, page, accepted)``."""
-        flat = {k: v[0] for k, v in params.items() if len(v) == 1}
-        with self.lock:
-            if self.state is None:  # before expect(): nothing can be the answer yet
-                return 503, Page("Not ready for a sign-in response yet.", "text/plain"), False
-            if self.result is not None:
-                return 409, Page("This sign-in has already completed.", "text/plain"), False
-            if not state_matches(self.state, flat.get("state")):
-                text = "State mismatch: this response was not expected. Still waiting."
-                return 400, Page(text, "text/plain"), False
-            try:
-                response = parse_authorization_response(flat, expected_state=self.state)
-            except ProtocolError:
-                text = (
-                    "Malformed sign-in response (a parameter missing or repeated). Still waiting."
-                )
-                return 400, Page(text, "text/plain"), False
-            self.result = flat
-        if response.error:
-            return 200, render(self.pages.error or DEFAULT_ERROR, flat), True
-        return 200, render(self.pages.success or DEFAULT_SUCCESS, flat), True
-
-
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = sys.platform != "win32"  # Windows would allow double binding
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, port: int, exchange: _Exchange) -> None:
+    def __init__(self, port: int, exchange: Exchange) -> None:
         self.exchange = exchange
         self.open_connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -302,7 +265,7 @@ class LoopbackListener:
             raise ConfigurationError("port must be between 0 and 65535")
         if response_mode not in RESPONSE_MODES:
             raise ConfigurationError(f"response_mode must be one of {RESPONSE_MODES}")
-        self._exchange = _Exchange(response_mode, pages or Pages())
+        self._exchange = Exchange(response_mode, pages or Pages())
         self._server, self._ipv6_guard = self._bind(port or 0)
         self._closed = False
         bound = self.port
