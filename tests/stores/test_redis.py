@@ -72,6 +72,57 @@ def test_a_second_process_answers_from_redis_then_from_memory(redis_client: Any)
     assert _user_at(other, ["User.Read"], now) is found  # L1: memory, Redis not asked
 
 
+class _Counting:
+    """A Redis client that counts the partition reads (``HGETALL``) it is asked for."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.reads = client, 0
+
+    def hgetall(self, name: str) -> Any:
+        self.reads += 1
+        return self.client.hgetall(name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_a_miss_reads_its_partition_once_and_a_hit_never(redis_client: Any) -> None:
+    now = time.time()
+    _cache(redis_client).add(user_event(uid="u1", utid="tid", scope=["User.Read"]), now=now)
+    counting = _Counting(redis_client)
+    here = PersistentTokenCache(RedisStore(counting), clock=time.time)
+    assert _user_at(here, ["Mail.Read"], now) is None  # cold: one HGETALL, not two
+    assert counting.reads == 1
+    assert _user_at(here, ["User.Read"], now) is not None  # read by the miss: memory
+    assert counting.reads == 1
+    assert _user_at(here, ["Mail.Read"], now) is None  # Redis cannot say it is unchanged
+    assert counting.reads == 2
+
+
+def test_another_process_sign_out_and_write_follow_the_l1_policy(redis_client: Any) -> None:
+    now = time.time()
+    for uid in ("u1", "u2"):
+        _cache(redis_client).add(user_event(uid=uid, utid="tid", scope=["User.Read"]), now=now)
+    here, elsewhere = _cache(redis_client), _cache(redis_client)
+    held = _user_at(here, ["User.Read"], now)
+    assert held is not None and here.find_refresh_tokens(home_account_id=HOME, environments=[ENV])
+    elsewhere.forget_account(home_account_id=HOME, environments=[ENV], client_id=CLIENT_ID)
+    assert _user_at(here, ["User.Read"], now) is held  # a hit: memory until it expires
+    # a refresh reads the partition again: the signed-out account is not refreshed...
+    assert here.find_refresh_tokens(home_account_id=HOME, environments=[ENV]) == []
+    assert _user_at(here, ["User.Read"], now) is None  # ...and its tokens left memory
+    elsewhere.add(user_event(uid="u2", utid="tid", scope=["Mail.Read"]), now=now)
+    u2 = here.find_access_token(
+        home_account_id="u2.tid",
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="common",
+        scopes=["Mail.Read"],
+        now=now,
+    )
+    assert u2 is not None and u2["target"] == "Mail.Read"  # a miss reads what was written
+
+
 def test_encryption_at_rest(redis_client: Any, caplog: pytest.LogCaptureFixture) -> None:
     key = os.urandom(32)
     now = time.time()

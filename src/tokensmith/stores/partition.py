@@ -19,7 +19,7 @@ from typing import Any
 
 from tokensmith.cache.schema import CredentialType
 
-__all__ = ["ACCESS_TOKEN", "ACCOUNTS", "META", "app", "obo", "partition_of", "user"]
+__all__ = ["ACCESS_TOKEN", "ACCOUNTS", "META", "app", "obo", "of_lookup", "partition_of", "user"]
 
 ACCESS_TOKEN = CredentialType.ACCESS_TOKEN
 ACCOUNTS = "accounts"
@@ -40,6 +40,18 @@ def app(client_id: str, realm: str) -> str:
 def obo(user_assertion_hash: str) -> str:
     """The partition of the tokens obtained on behalf of one user assertion."""
     return "obo:" + user_assertion_hash
+
+
+def of_lookup(
+    home_account_id: str | None, client_id: str, realm: str, user_assertion_hash: str | None
+) -> str:
+    """The partition a token lookup reads: the assertion's, else the account's, else
+    the client's in ``realm`` (as :func:`partition_of` files the entry it finds)."""
+    if user_assertion_hash:
+        return obo(user_assertion_hash)
+    if home_account_id:
+        return user(home_account_id)
+    return app(client_id, realm)
 
 
 def partition_of(credential_type: str, entry: Mapping[str, Any]) -> str:
