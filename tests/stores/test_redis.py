@@ -28,9 +28,9 @@ def _cache(client: Any, **kwargs: Any) -> PersistentTokenCache:
     return PersistentTokenCache(RedisStore(client, **kwargs), clock=time.time)
 
 
-def _user_at(cache: PersistentTokenCache, scopes: list[str], now: float) -> Any:
+def _user_at(cache: PersistentTokenCache, scopes: list[str], now: float, home: str = HOME) -> Any:
     return cache.find_access_token(
-        home_account_id=HOME,
+        home_account_id=home,
         environments=[ENV],
         client_id=CLIENT_ID,
         realm="common",
@@ -112,14 +112,7 @@ def test_another_process_sign_out_and_write_follow_the_l1_policy(redis_client: A
     assert here.find_refresh_tokens(home_account_id=HOME, environments=[ENV]) == []
     assert _user_at(here, ["User.Read"], now) is None  # ...and its tokens left memory
     elsewhere.add(user_event(uid="u2", utid="tid", scope=["Mail.Read"]), now=now)
-    u2 = here.find_access_token(
-        home_account_id="u2.tid",
-        environments=[ENV],
-        client_id=CLIENT_ID,
-        realm="common",
-        scopes=["Mail.Read"],
-        now=now,
-    )
+    u2 = _user_at(here, ["Mail.Read"], now, home="u2.tid")
     assert u2 is not None and u2["target"] == "Mail.Read"  # a miss reads what was written
 
 
