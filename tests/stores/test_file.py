@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -10,14 +11,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import msal
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from msal_extensions import FilePersistence, PersistedTokenCache
 from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, user_event
 
+from tokensmith.cache.changes import EntryPut
 from tokensmith.errors import StoreLockTimeout
 from tokensmith.stores import FileStore, PersistenceStore, PersistentTokenCache
+from tokensmith.stores._document import Document
 
 
 def _cache(path: Path, **kwargs: float) -> PersistentTokenCache:
@@ -131,3 +137,88 @@ def test_an_empty_lock_is_stale_only_once_it_is_old(tmp_path: Path) -> None:
     os.utime(lock, (old, old))
     _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
     assert not lock.exists()
+
+
+def test_a_write_merges_a_file_rewritten_with_the_same_size_inode_and_time(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cache.json"
+    store = FileStore(path)
+    put = EntryPut("AppMetadata", "m-a", {"client_id": "a", "family_id": "1"})
+    store.apply([put])
+    before = path.stat()
+    text = path.read_text()
+    with open(path, "r+", encoding="utf-8") as handle:  # in place, as msal-extensions
+        handle.write(text.replace('"1"', '"2"'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert store.version() == (before.st_mtime_ns, before.st_size, before.st_ino)
+    store.apply([EntryPut("AppMetadata", "m-b", {"client_id": "b", "family_id": "3"})])
+    entries = json.loads(path.read_text())["AppMetadata"]
+    assert entries["m-a"]["family_id"] == "2"  # the other writer's value was read
+    assert entries["m-b"]["family_id"] == "3"
+
+
+# -- the document's text is json.dumps(state, indent=4), byte for byte -------------------
+
+_SCALARS = st.one_of(
+    st.sampled_from(["1", "x", "é", "a\nb", ""]),
+    st.sampled_from([1, 1.0, True, False, None, 0, 2.5]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("ab"), inner),
+    max_leaves=5,
+)
+_ENTRIES = st.dictionaries(st.sampled_from(["a", "b", "c"]), _SCALARS | _VALUES, max_size=4)
+_SECTIONS = st.one_of(
+    st.dictionaries(st.sampled_from(["k1", "k2", "k3", "k4"]), _ENTRIES | _VALUES, max_size=4),
+    _VALUES,
+)
+_STATES = st.dictionaries(st.sampled_from(["AccessToken", "Account", "x"]), _SECTIONS)
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["AccessToken", "Account", "x", "new"]),
+        st.sampled_from(["k1", "k2", "k5"]),
+        st.none() | _ENTRIES,
+    ),
+    max_size=5,
+)
+
+
+def _model(state: dict[str, Any], ops: list[tuple[str, str, Any]]) -> dict[str, Any]:
+    """What the merge did before documents: the state, changed in place."""
+    for name, key, entry in ops:
+        section = state.get(name)
+        if entry is None:
+            if isinstance(section, dict):
+                section.pop(key, None)
+            continue
+        if not isinstance(section, dict):
+            section = state[name] = {}
+        section[key] = entry
+    return state
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(_STATES, _STATES, _OPS)
+def test_a_document_writes_what_json_writes(
+    first: dict[str, Any], second: dict[str, Any], ops: list[tuple[str, str, Any]]
+) -> None:
+    earlier = Document(copy.deepcopy(first))
+    assert earlier.text() == json.dumps(first, indent=4)
+    # another writer's state, parsed: texts of equal entries are reused, only when exact
+    document = Document(copy.deepcopy(second), earlier)
+    assert document.text() == json.dumps(second, indent=4)
+    for name, key, entry in ops:
+        if entry is None:
+            document.remove(name, key)
+        else:
+            document.put(name, key, copy.deepcopy(entry))
+    assert document.text() == json.dumps(_model(second, ops), indent=4)
+
+
+def test_a_document_reuses_no_text_of_an_equal_entry_written_differently() -> None:
+    earlier = Document({"S": {"k": {"a": "1", "b": "2"}, "n": {"a": 1}}})
+    earlier.text()
+    later = {"S": {"k": {"b": "2", "a": "1"}, "n": {"a": True}}}  # equal, not the same
+    assert Document(copy.deepcopy(later), earlier).text() == json.dumps(later, indent=4)

@@ -7,6 +7,11 @@ kept is a *medium*: a plain file written atomically (:class:`FileMedium`), any
 msal-extensions persistence object (:class:`PersistenceMedium`), the Secret Service
 (:mod:`tokensmith.stores.secretservice`).
 
+A store keeps the text it last wrote with its document
+(:mod:`tokensmith.stores._document`): when the medium still holds that text (compared,
+not stat'ed) the merge starts from it without parsing, and a save encodes only the
+entries that changed.
+
 A read needs no lock: the file is replaced atomically by tokensmith, but
 msal-extensions' ``FilePersistence`` rewrites it in place (under its lock), so a read
 that does not parse is done again under the lock.
@@ -29,6 +34,7 @@ from tokensmith._redact import logger
 from tokensmith.cache.buckets import gc_paused
 from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.errors import ConfigurationError, StoreError, StoreLockTimeout
+from tokensmith.stores._document import Document
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
 __all__ = ["FileMedium", "FileStore", "Medium", "PersistenceMedium", "PersistenceStore"]
@@ -62,6 +68,8 @@ class SnapshotStoreBase:
         self.lock_path = lockfile_of(medium.location)
         self.lock_timeout = lock_timeout
         self._thread_lock = threading.Lock()
+        self._kept: tuple[str, Document] | None = None
+        """The text this store last wrote, and its document (under the lock)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {str(self.medium.location)!r}>"
@@ -91,22 +99,22 @@ class SnapshotStoreBase:
         """Merge the changes into the latest snapshot and save it."""
         with self._locked():
             before = self.medium.version()
-            state = self._current()
+            document = self._current()
             for change in changes:
-                section = state.get(change.credential_type)
-                if not isinstance(section, dict):
-                    section = state[change.credential_type] = {}
                 if isinstance(change, EntryPut):
-                    section[change.key] = dict(change.entry)
+                    document.put(change.credential_type, change.key, dict(change.entry))
                 else:
-                    section.pop(change.key, None)
-            self.medium.write(json.dumps(state, indent=4))
+                    document.remove(change.credential_type, change.key)
+            text = document.text()
+            self.medium.write(text)
+            self._kept = (text, document)
             return before, self.medium.version()
 
     def replace_all(self, state: Mapping[str, Any]) -> Versions:
         """Save ``state`` as the whole snapshot."""
         with self._locked():
             before = self.medium.version()
+            self._kept = None  # the state stays the caller's: nothing of it is kept
             self.medium.write(json.dumps(state, indent=4))
             return before, self.medium.version()
 
@@ -127,9 +135,19 @@ class SnapshotStoreBase:
         finally:
             self._thread_lock.release()
 
-    def _current(self) -> dict[str, Any]:
-        """The snapshot to merge into (under the lock); a damaged one is kept aside."""
-        state = _parse(self.medium.read())
+    def _current(self) -> Document:
+        """The snapshot to merge into (under the lock); a damaged one is kept aside.
+
+        When the text is the one this store last wrote, its document is taken
+        again (the text is compared, not the file's stat: a replaced file can have the
+        old one's inode, size and time); otherwise entries that did not change keep
+        their encoded text.
+        """
+        text = self.medium.read()
+        kept, self._kept = self._kept, None  # taken: the merge changes it in place
+        if kept is not None and text == kept[0]:
+            return kept[1]
+        state = _parse(text)
         if state is None:
             aside = self.medium.location.with_name(
                 f"{self.medium.location.name}.corrupt-{int(time.time())}"
@@ -141,8 +159,8 @@ class SnapshotStoreBase:
                 self.medium.location,
                 aside.name,
             )
-            return {}
-        return state
+            return Document({})
+        return Document(state, kept[1] if kept is not None else None)
 
 
 def _parse(text: str | None) -> dict[str, Any] | None:
