@@ -7,14 +7,15 @@ Jobs:
 - ``write <store> <path> <worker> <count>``: ``count`` token responses, each a new
   account, written through PersistentTokenCache over ``sqlite``, ``file`` or ``redis``.
 - ``msalext <path> <worker> <count>``: the same through msal-extensions' cache.
-- ``put <store> <where> <worker> <count> <slots>``, ``msalput <path> <worker> <count>
-  <slots>``: small entries written one by one (see :func:`put`).
+- ``put <store> <where> <worker> <count> <slots> [check]``, ``msalput <path> <worker>
+  <count> <slots>``: small entries written one by one (see :func:`put`).
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.unit.application.fake_entra import FakeEntra
@@ -73,15 +74,43 @@ def write(kind: str, where: str, worker: str, count: str) -> None:
     print("ok")
 
 
-def put(kind: str, where: str, worker: str, count: str, slots: str) -> None:
+def put(kind: str, where: str, worker: str, count: str, slots: str, check: str = "") -> None:
     """``count`` writes of small AppMetadata entries: distinct keys when ``slots`` is 0,
-    else ``slots`` keys overwritten in turn (the last value of each must survive)."""
+    else ``slots`` keys overwritten in turn (the last value of each must survive).
+
+    ``check`` (the file store): after each round over the slots, the file (read as it
+    is, not through the cache) must hold this worker's latest value of every slot and
+    no older value of any entry than the last check saw, so a lost update shows in
+    whichever round it happens, not only in the last one.
+    """
     from tokensmith.stores import PersistentTokenCache
 
     cache = PersistentTokenCache(_store(kind, where))
-    _puts(cache, "t", worker, int(count), int(slots))
+    verify = _file_check(where, "t", worker) if check else None
+    _puts(cache, "t", worker, int(count), int(slots), verify)
     cache.close()
     print("ok")
+
+
+def _file_check(where: str, tag: str, worker: str) -> Callable[[dict[str, int]], None]:
+    """A check of the file: it holds this worker's latest values, and no entry of any
+    worker went back to an older value or went missing since the last check."""
+    import json
+    from pathlib import Path
+
+    seen: dict[str, int] = {}
+
+    def verify(latest: dict[str, int]) -> None:
+        state = json.loads(Path(where).read_text())
+        held = {e["client_id"]: int(e["family_id"]) for e in state["AppMetadata"].values()}
+        mine = {k: v for k, v in held.items() if k.startswith(f"{tag}{worker}-")}
+        back = {k: (v, held.get(k)) for k, v in seen.items() if held.get(k, -1) < v}
+        if mine != latest or back:
+            lost = {k: (v, held.get(k)) for k, v in latest.items() if held.get(k) != v}
+            raise SystemExit(f"lost updates (written or seen, in the file): {lost} {back}")
+        seen.update(held)
+
+    return verify
 
 
 def msalput(where: str, worker: str, count: str, slots: str) -> None:
@@ -92,11 +121,22 @@ def msalput(where: str, worker: str, count: str, slots: str) -> None:
     print("ok")
 
 
-def _puts(cache: Any, tag: str, worker: str, count: int, slots: int) -> None:
+def _puts(
+    cache: Any,
+    tag: str,
+    worker: str,
+    count: int,
+    slots: int,
+    verify: Callable[[dict[str, int]], None] | None = None,
+) -> None:
+    latest: dict[str, int] = {}
     for n in range(count):
         slot = n % slots if slots else n
         entry = {"client_id": f"{tag}{worker}-{slot}", "environment": "env"}
         cache.modify("AppMetadata", entry, {"family_id": str(n)})
+        latest[entry["client_id"]] = n
+        if verify is not None and slots and slot == slots - 1:
+            verify(latest)
 
 
 def msalext(where: str, worker: str, count: str) -> None:

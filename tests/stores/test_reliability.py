@@ -2,11 +2,12 @@
 nothing, a writer killed with SIGKILL mid-write leaves a valid store, tokensmith and
 msal-extensions share one file at once, and every file is 0600.
 
-Sizes: SQLite and Redis take 8 processes x 1,000 writes. The file store rewrites and
+Sizes: every store takes 8 processes x 1,000 writes. The file store rewrites and
 fsyncs the whole file on every write (as msal-extensions does), so its writes are
-serialized at the disk's fsync rate: it takes 8 x 125 writes over 25 keys per process
-(the last value of every key must survive, so any lost update shows) plus the
-distinct-key run below, keeping the test to a few seconds.
+serialized at the disk's fsync rate and its cost grows with the file: its 8 x 1,000
+writes go over 25 keys per process (each process checks the file after every round
+over its keys, and the last value of every key must survive, so a lost update shows),
+and 8 x 125 writes of distinct keys check that every entry is kept as the file grows.
 """
 
 from __future__ import annotations
@@ -68,11 +69,20 @@ def test_redis_8_processes_x_1000_writes(redis_client: Any, redis_url: str) -> N
     assert written == {f"t{w}-{n}": n for w in range(8) for n in range(1000)}
 
 
-def test_file_store_8_processes_lose_no_update(tmp_path: Path) -> None:
+def test_file_store_8_processes_x_1000_writes_lose_no_update(tmp_path: Path) -> None:
     path = tmp_path / "cache.json"
-    _run_all([["put", "file", str(path), str(w), "125", "25"] for w in range(8)])
+    _run_all([["put", "file", str(path), str(w), "1000", "25", "check"] for w in range(8)])
     final = _meta(json.loads(path.read_text()))
-    assert final == {f"t{w}-{k}": 100 + k for w in range(8) for k in range(25)}
+    assert final == {f"t{w}-{k}": 975 + k for w in range(8) for k in range(25)}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json"]
+
+
+def test_file_store_8_processes_x_125_distinct_keys(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    _run_all([["put", "file", str(path), str(w), "125", "0"] for w in range(8)])
+    final = _meta(json.loads(path.read_text()))
+    assert final == {f"t{w}-{n}": n for w in range(8) for n in range(125)}  # 0 lost
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json"]
 
