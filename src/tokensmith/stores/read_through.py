@@ -1,0 +1,177 @@
+"""How a :class:`~tokensmith.stores.PersistentTokenCache` keeps memory as a cache of its
+store: a partition is read when a lookup first needs it and again when a lookup
+missed and the store changed since; a snapshot store is checked (one ``stat``) and
+reloaded when it changed; writes reach the store through the :class:`Sink` after the
+cache lock is released; a bounded cache forgets expired tokens, then the least
+recently used partitions (:mod:`tokensmith.stores.bound`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.cache.token_cache import SerializableTokenCache
+from tokensmith.stores import partition as part
+from tokensmith.stores._msaljson import rows_of
+from tokensmith.stores.base import EntryStore, Row, SnapshotStore
+from tokensmith.stores.bound import PartitionLru
+
+__all__ = ["ALL", "UNSYNCED", "ReadThrough", "Sink"]
+
+T = TypeVar("T")
+ALL = "*"
+"""The partition name of a whole-store read (``serialize()``, ``search()``)."""
+UNSYNCED = object()
+"""The version of a store memory has not read yet."""
+
+
+class ReadThrough(SerializableTokenCache):
+    """The reading-through half of ``PersistentTokenCache`` (its lookups are there)."""
+
+    _snapshot_store: SnapshotStore | None
+    _entry_store: EntryStore | None
+    _lru: PartitionLru | None
+    _bounded: bool
+    _loaded: dict[tuple[str, str | None], object]
+    _synced: object
+
+    # -- reading through ------------------------------------------------------------
+
+    def _need(self, name: str, username: str | None = None) -> None:
+        if self._snapshot_store is not None:
+            self._sync()
+            return
+        loaded = self._loaded
+        if (name, username) in loaded or (name, None) in loaded or (ALL, None) in loaded:
+            if self._bounded:
+                self._lru.touch(name)  # type: ignore[union-attr]
+            return
+        self._read(name, username)
+
+    def _read(self, name: str, username: str | None = None) -> None:
+        store = self._entry_store
+        assert store is not None
+        version = store.version()
+        rows = store.read(name, username=username)
+        self._absorb_rows(rows)
+        self._loaded[(name, username)] = version
+        if self._lru is not None:
+            held = ((ct, key) for ct, key, _ in rows)
+            if username is None:  # the whole partition: what it no longer has was removed
+                gone = self._lru.replace(name, held)
+                if gone:
+                    self._forget(gone)
+            else:
+                self._lru.add(name, held)
+            self._bound(self._lru)
+
+    def _note_writes(self, lru: PartitionLru, changes: Sequence[Change]) -> None:
+        for change in changes:
+            name = part.partition_of(change.credential_type, change.entry)
+            if isinstance(change, EntryPut):
+                lru.add(name, [(change.credential_type, change.key)])
+            else:
+                lru.discard(name, (change.credential_type, change.key))
+        self._bound(lru)
+
+    def _bound(self, lru: PartitionLru) -> None:
+        """Keep memory under the bound: expired tokens first, then LRU partitions."""
+        if not lru.over():
+            return
+        for key, entry in self.expired_access_tokens():
+            if self._forget([(part.ACCESS_TOKEN, key)]):
+                lru.discard(part.partition_of(part.ACCESS_TOKEN, entry), (part.ACCESS_TOKEN, key))
+        for name, members in lru.evict():
+            self._forget(members)
+            for loaded in [k for k in self._loaded if k[0] == name]:
+                del self._loaded[loaded]
+
+    def _stale(self, name: str, username: str | None = None) -> bool:
+        store = self._entry_store
+        if store is None:
+            return False
+        version = store.version()
+        if version is None:
+            return True
+        loaded = self._loaded.get((name, username), self._loaded.get((ALL, None), UNSYNCED))
+        return bool(loaded != version)
+
+    def _read_after_miss(self, name: str) -> bool:
+        """After a lookup missed in memory: read ``name``'s partition if memory does
+        not hold it or the entry store changed since; True if it was read."""
+        if self._entry_store is None:
+            return False
+        loaded = self._loaded
+        held = (name, None) in loaded or (ALL, None) in loaded
+        if held and not self._stale(name):
+            if self._bounded:
+                self._lru.touch(name)  # type: ignore[union-attr]
+            return False
+        self._read(name)
+        return True
+
+    def _through(
+        self, name: str, call: Callable[[], T], missed: Callable[[T], bool], user: str | None = None
+    ) -> T:
+        self._need(name, user)
+        found = call()
+        if missed(found) and self._stale(name, user):
+            self._read(name, user)
+            found = call()
+        return found
+
+    def _absorb_rows(self, rows: Iterable[Row]) -> None:
+        by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for credential_type, key, entry in rows:
+            by_type.setdefault(credential_type, []).append((key, entry))
+        for credential_type, entries in by_type.items():
+            self._absorb(credential_type, entries)
+
+    def _sync(self) -> None:
+        store = self._snapshot_store
+        assert store is not None
+        if store.version() == self._synced:
+            return
+        with self._emit_lock:  # no batch is being written meanwhile
+            if store.version() == self._synced:
+                return
+            version, state = store.load()
+            self._reload_from_store(state or {})
+            self._synced = version
+
+    def _load_all(self) -> None:
+        if self._snapshot_store is not None:
+            self._sync()
+            return
+        store = self._entry_store
+        assert store is not None
+        if (ALL, None) in self._loaded and not self._stale(ALL):
+            return
+        version = store.version()
+        rows, verbatim = rows_of(store.read_all())
+        self._absorb_rows(rows)
+        with self._lock:
+            self._cache.update(verbatim)  # sections kept as they are, never looked up
+        self._loaded[(ALL, None)] = version
+
+
+class Sink:
+    """Hands a write batch to the store, then notes it in the bound (entry stores) or
+    the version memory holds (snapshot stores)."""
+
+    def __init__(self, cache: ReadThrough) -> None:
+        self.cache = cache
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        cache = self.cache
+        if cache._snapshot_store is None:
+            assert cache._entry_store is not None
+            cache._entry_store.apply(changes)
+            if cache._lru is not None:
+                cache._note_writes(cache._lru, changes)
+            return
+        before, after = cache._snapshot_store.apply(changes)
+        if before == cache._synced:  # memory held the snapshot we merged into
+            cache._synced = after
