@@ -9,11 +9,13 @@ client (found through the indexes), and remove them through
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress, repeat
 from typing import Any
 
-from tokensmith.cache.buckets import norm, norm_env
+from tokensmith.cache.buckets import bucket, norm, norm_env
 from tokensmith.cache.lookups import FastLookups, same_env, strings
 from tokensmith.cache.schema import CredentialType
+from tokensmith.cache.validity import all_usable
 
 __all__ = ["AccountLookups"]
 
@@ -41,9 +43,13 @@ class AccountLookups(FastLookups):
             self._ensure_index()
             section = self._section(_CT.ACCOUNT)
             ordered = self._account_keys(section, envs, user, home_account_id)
+            hosts = None if envs is None else {e.lower() for e in envs}
+            if ordered is None and user is None and home_account_id is None:
+                every = list(section.values())
+                if all_usable(every, _CT.ACCOUNT):  # the usual cache: no entry to vet
+                    return _in_hosts(every, hosts)
             entries = section.values() if ordered is None else [section.get(k) for k in ordered]
             found = []
-            hosts = None if envs is None else {e.lower() for e in envs}
             for entry in entries:
                 if not isinstance(entry, dict):
                     continue
@@ -72,11 +78,7 @@ class AccountLookups(FastLookups):
         index = self._index
         if home_account_id is not None:
             keys = index.lookup(index.acct_by_hid, norm(home_account_id))
-        elif user is not None and envs is not None:
-            keys = [
-                k for e in envs for k in index.lookup(index.acct_by_env_user, (e.lower(), user))
-            ]
-        elif user is not None:
+        elif user is not None:  # (a user has an Account per cloud at most: few keys)
             keys = index.lookup(index.acct_by_user, user)
         elif envs is not None and index.built("acct_by_env"):
             keys = [k for e in envs for k in index.lookup(index.acct_by_env, e.lower())]
@@ -103,11 +105,7 @@ class AccountLookups(FastLookups):
             index = self._index
             section = self._section(_CT.ID_TOKEN)
             for env in envs:
-                account = (norm(home_account_id), env.lower())
-                if realm is not None:
-                    keys = index.lookup(index.idt_by_client, (*account, realm, client_id))
-                else:
-                    keys = index.lookup(index.idt_by_account, account)
+                keys = index.lookup(index.idt_by_account, norm(home_account_id))
                 for key in index.in_order(_CT.ID_TOKEN, keys):
                     entry = section.get(key)
                     if (
@@ -160,7 +158,8 @@ class AccountLookups(FastLookups):
             self._ensure_index()
             section = self._section(_CT.ACCESS_TOKEN)
             for env in envs:
-                keys = self._index.lookup(self._index.at_by_app, ("", env.lower(), client_id))
+                app = bucket(env.lower(), client_id)
+                keys = self._index.lookup(self._index.at_by_app, app)
                 doomed = [
                     entry
                     for key in keys
@@ -183,7 +182,7 @@ class AccountLookups(FastLookups):
         if credential_type == _CT.ACCOUNT:
             keys = index.lookup(index.acct_by_hid, norm(home_account_id))
         else:
-            keys = index.lookup(buckets[credential_type], (norm(home_account_id), env.lower()))
+            keys = index.lookup(buckets[credential_type], norm(home_account_id))
         section = self._section(credential_type)
         return [
             entry
@@ -192,3 +191,15 @@ class AccountLookups(FastLookups):
             and entry.get("home_account_id") == home_account_id
             and same_env(entry, env)
         ]
+
+
+def _in_hosts(entries: list[dict[str, Any]], hosts: set[str] | None) -> list[dict[str, Any]]:
+    """The usable Account ``entries`` whose environment is one of ``hosts`` (None: all),
+    filtered at C speed (the loop of :meth:`AccountLookups.find_accounts`, for a whole
+    section whose environments are all strings)."""
+    if hosts is None:
+        return entries
+    envs: list[Any] = list(map(dict.get, entries, repeat("environment", len(entries))))
+    if None in envs:  # norm_env(None) is "": rare enough for the general loop's rule
+        return [e for e, env in zip(entries, envs, strict=True) if norm_env(env) in hosts]
+    return list(compress(entries, map(hosts.__contains__, map(str.lower, envs))))

@@ -2,117 +2,195 @@
 
 Every index files a storage key under one value computed from the entry's fields,
 normalized by :func:`~tokensmith.cache.buckets.norm` (``environment`` and
-``username`` lower-cased). :func:`one` serves single writes; the bulk functions give
-the same values for a whole section in one loop with the usual case (string fields)
-inlined, which is what keeps building an index after a load cheap beside the JSON
-parse.
+``username`` lower-cased). Each index's value is written once, over the columns of a
+section (:class:`Columns`): in bulk, a column is one C-level pass over the entries
+(a field holding only strings needs no Python call per entry), which is what keeps
+building an index after a load cheap beside the JSON parse; :func:`one` gives the
+same value for a single write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from itertools import repeat
+from typing import Any, Protocol
 
-from tokensmith.cache.buckets import norm, norm_env, norm_lower
+from tokensmith.cache.buckets import bucket, buckets_of, norm, norm_env
 from tokensmith.cache.schema import SECTIONS, CredentialType
 
-__all__ = ["BY_SECTION", "INDEXES", "SPARSE", "Value", "at_group_key", "group_keys", "one"]
+__all__ = [
+    "BY_SECTION",
+    "INDEXES",
+    "SPARSE",
+    "Columns",
+    "Value",
+    "at_group_key",
+    "group_keys",
+    "one",
+]
 
 _CT = CredentialType
-_Entries = Sequence[Mapping[str, Any]]
 Value = Hashable | None
-_Bulk = Callable[[_Entries], list[Value]]
+_NONE = type(None)
+
+
+class _Fields(Protocol):
+    """Field values of some entries, one list per field (see :class:`Columns`)."""
+
+    def raw(self, name: str) -> list[Any]: ...
+
+    def text(self, name: str) -> list[Hashable]: ...
+
+    def host(self, name: str) -> list[Hashable]: ...
+
+
+_Bulk = Callable[[_Fields], list[Value]]
+
+
+class Columns:
+    """The values of each field across a section's entries, read at C speed.
+
+    :meth:`text` gives :func:`~tokensmith.cache.buckets.norm` of each value and
+    :meth:`host` :func:`~tokensmith.cache.buckets.norm_env`; when a field holds only
+    strings (or is absent everywhere), that is the list itself (or ``""`` each), with
+    no Python call per entry. Each field is read once per ``Columns``.
+
+    Args:
+        entries: the section's dict entries.
+        plain: all are ``dict`` exactly (None: find out).
+    """
+
+    __slots__ = ("_entries", "_memo", "_plain")
+
+    def __init__(self, entries: Sequence[Mapping[str, Any]], plain: bool | None = None) -> None:
+        self._entries = entries
+        self._plain = set(map(type, entries)) <= {dict} if plain is None else plain
+        self._memo: dict[tuple[str, bool], list[Hashable]] = {}
+
+    def raw(self, name: str) -> list[Any]:
+        """``entry.get(name)`` of each entry."""
+        entries = self._entries
+        if self._plain:
+            return list(map(dict.get, entries, repeat(name, len(entries))))  # type: ignore[arg-type]
+        return [e.get(name) for e in entries]
+
+    def text(self, name: str) -> list[Hashable]:
+        """:func:`~tokensmith.cache.buckets.norm` of each entry's ``name``."""
+        return self._normalized(name, False)
+
+    def host(self, name: str) -> list[Hashable]:
+        """:func:`~tokensmith.cache.buckets.norm_env` of each entry's ``name``."""
+        return self._normalized(name, True)
+
+    def _normalized(self, name: str, lower: bool) -> list[Hashable]:
+        done = self._memo.get((name, lower))
+        if done is not None:
+            return done
+        values = self.raw(name)
+        kinds = set(map(type, values))
+        if kinds == {str}:
+            out: list[Hashable] = list(map(str.lower, values)) if lower else values
+        elif kinds == {_NONE}:
+            out = [""] * len(values)
+        elif lower:
+            out = [v.lower() if type(v) is str else norm_env(v) for v in values]
+        else:
+            out = [v if type(v) is str else norm(v) for v in values]
+        self._memo[name, lower] = out
+        return out
+
+
+class _One:
+    """:class:`Columns` of a single entry, for a write (no bulk machinery)."""
+
+    __slots__ = ("_entry",)
+
+    def __init__(self, entry: Mapping[str, Any]) -> None:
+        self._entry = entry
+
+    def raw(self, name: str) -> list[Any]:
+        return [self._entry.get(name)]
+
+    def text(self, name: str) -> list[Hashable]:
+        return [norm(self._entry.get(name))]
+
+    def host(self, name: str) -> list[Hashable]:
+        return [norm_env(self._entry.get(name))]
 
 
 def at_group_key(
     home_account_id: object, environment: object, client_id: object, realm: object, ext: object
-) -> tuple[Hashable, ...]:
-    """The scope-group key of an AccessToken (same normalization for entries and queries)."""
-    return (norm(home_account_id), norm_env(environment), norm(client_id), norm(realm), norm(ext))
+) -> Hashable:
+    """The scope-group key of an AccessToken (same normalization for entries and
+    queries); without an ``ext_cache_key`` (the usual token), of four fields."""
+    parts = (norm(home_account_id), norm_env(environment), norm(client_id), norm(realm))
+    extended = norm(ext)
+    return bucket(*parts) if extended == "" else bucket(*parts, extended)
 
 
-def group_keys(entries: _Entries) -> list[tuple[Hashable, ...]]:
+def group_keys(fields: _Fields) -> list[Hashable]:
     """:func:`at_group_key` of each AccessToken entry."""
-    out: list[tuple[Hashable, ...]] = []
-    for e in entries:
-        h, v, c, r, x = (
-            e.get("home_account_id"),
-            e.get("environment"),
-            e.get("client_id"),
-            e.get("realm"),
-            e.get("ext_cache_key"),
-        )
-        out.append(
-            (
-                h if type(h) is str else norm(h),
-                v.lower() if type(v) is str else norm_env(v),
-                c if type(c) is str else norm(c),
-                r if type(r) is str else norm(r),
-                "" if x is None else norm(x),
-            )
-        )
-    return out
+    parts = (
+        fields.text("home_account_id"),
+        fields.host("environment"),
+        fields.text("client_id"),
+        fields.text("realm"),
+    )
+    extended = fields.text("ext_cache_key")
+    if extended.count("") == len(extended):  # no extended tokens (the usual case)
+        return buckets_of(*parts)
+    return [at_group_key(*row) for row in zip(*parts, extended, strict=True)]
 
 
-def _pairs(entries: _Entries, *fields: str) -> list[Value]:
-    """``(home_account_id, environment, *fields)`` of each entry."""
-    out: list[Value] = []
-    for e in entries:
-        h, v = e.get("home_account_id"), e.get("environment")
-        pair: tuple[Hashable, ...] = (
-            h if type(h) is str else norm(h),
-            v.lower() if type(v) is str else norm_env(v),
-        )
-        for name in fields:
-            x = e.get(name)
-            pair += (x if type(x) is str else norm(x),)
-        out.append(pair)
-    return out
+def one_group_key(entry: Mapping[str, Any]) -> Hashable:
+    """:func:`group_keys` of one entry."""
+    return group_keys(_One(entry))[0]
 
 
-def _field(entries: _Entries, name: str, lower: bool = False) -> list[Value]:
-    values = [e.get(name) for e in entries]
-    if lower:
-        return [v.lower() if type(v) is str else norm_lower(v) for v in values]
-    return [v if type(v) is str else norm(v) for v in values]
+def _home(fields: _Fields) -> list[Value]:
+    """``home_account_id`` of each entry: a user has a few entries per section (one per
+    client, realm or cloud), which the lookups tell apart by re-checking them."""
+    return fields.text("home_account_id")
 
 
-def _uah(entries: _Entries) -> list[Value]:
-    values = [e.get("user_assertion_hash") for e in entries]
+def _uah(fields: _Fields) -> list[Value]:
+    values: list[Value] = fields.raw("user_assertion_hash")
     if values.count(None) == len(values):
         return values  # no on-behalf-of tokens (the usual case)
     return [norm(v) if v else None for v in values]
 
 
-def _env_user(entries: _Entries) -> list[Value]:
-    envs = _field(entries, "environment", lower=True)
-    users = _field(entries, "username", lower=True)
-    return list(zip(envs, users, strict=True))
+def _app_only(fields: _Fields) -> list[Value]:
+    """``(environment, client_id)`` of app-only tokens (no ``home_account_id``); a
+    user's token is not filed here (the index by ``home_account_id`` finds it)."""
+    homes = fields.text("home_account_id")
+    if "" not in homes:  # a cache of users' tokens only
+        return [None] * len(homes)
+    apps = buckets_of(fields.host("environment"), fields.text("client_id"))
+    if homes.count("") == len(homes):  # app-only tokens only
+        return apps
+    return [app if home == "" else None for home, app in zip(homes, apps, strict=True)]
 
 
-def _app(entries: _Entries) -> list[Value]:
-    envs = _field(entries, "environment", lower=True)
-    return list(zip(envs, _field(entries, "client_id"), strict=True))
+def _app(fields: _Fields) -> list[Value]:
+    return buckets_of(fields.host("environment"), fields.text("client_id"))
 
 
 INDEXES: dict[str, tuple[str, _Bulk]] = {
-    "at_by_account": (_CT.ACCESS_TOKEN, _pairs),
-    "at_by_app": (_CT.ACCESS_TOKEN, lambda es: _pairs(es, "client_id")),
+    "at_by_account": (_CT.ACCESS_TOKEN, _home),
+    "at_by_app": (_CT.ACCESS_TOKEN, _app_only),
     "at_by_uah": (_CT.ACCESS_TOKEN, _uah),
-    "rt_by_account": (_CT.REFRESH_TOKEN, _pairs),
-    "rt_by_family": (_CT.REFRESH_TOKEN, lambda es: _pairs(es, "family_id")),
+    "rt_by_account": (_CT.REFRESH_TOKEN, _home),
     "rt_by_uah": (_CT.REFRESH_TOKEN, _uah),
-    "idt_by_account": (_CT.ID_TOKEN, _pairs),
-    "idt_by_client": (_CT.ID_TOKEN, lambda es: _pairs(es, "realm", "client_id")),
-    "acct_by_hid": (_CT.ACCOUNT, lambda es: _field(es, "home_account_id")),
-    "acct_by_env": (_CT.ACCOUNT, lambda es: _field(es, "environment", lower=True)),
-    "acct_by_env_user": (_CT.ACCOUNT, _env_user),
-    "acct_by_user": (_CT.ACCOUNT, lambda es: _field(es, "username", lower=True)),
+    "idt_by_account": (_CT.ID_TOKEN, _home),
+    "acct_by_hid": (_CT.ACCOUNT, _home),
+    "acct_by_env": (_CT.ACCOUNT, lambda fs: fs.host("environment")),
+    "acct_by_user": (_CT.ACCOUNT, lambda fs: fs.host("username")),
     "app_by_client": (_CT.APP_METADATA, _app),
 }
 """Every bucket index: its section and the bulk function of its values."""
 
-SPARSE = frozenset({"at_by_uah", "rt_by_uah"})
+SPARSE = frozenset({"at_by_app", "at_by_uah", "rt_by_uah"})
 """The indexes where an entry may have no value (``None``: not indexed)."""
 
 BY_SECTION: dict[str, tuple[str, ...]] = {
@@ -122,4 +200,4 @@ BY_SECTION: dict[str, tuple[str, ...]] = {
 
 def one(index_name: str, entry: Mapping[str, Any]) -> Value:
     """The bucket value of one entry in one index (``None``: not indexed there)."""
-    return INDEXES[index_name][1]((entry,))[0]
+    return INDEXES[index_name][1](_One(entry))[0]

@@ -11,36 +11,46 @@ the access tokens' scope groups only, a refresh the refresh tokens' account inde
 only. The whole index is dropped (and rebuilt lazily) when it notices the sections
 were changed behind its back (a section object replaced, or its size changed).
 
-Indexes (field values normalized by :func:`norm`; ``environment`` lower-cased):
+Indexes (field values normalized by :func:`norm`; ``environment`` lower-cased; a
+value of several fields is one joined string, see :func:`~tokensmith.cache.buckets.bucket`):
 
-* AccessToken: scope groups by ``(home_account_id, environment, client_id, realm,
-  ext_cache_key)``; a group of one token is its bare key (the lookup re-checks the
-  scopes), a larger one a :class:`~tokensmith.cache.buckets.ScopeGroup` (an inverted
-  ``scope -> keys`` index from 16 members on); also by account ``(home_account_id,
-  environment)``, by app ``(home_account_id, environment, client_id)`` and by
-  ``user_assertion_hash``. ``token_type`` is not part of any bucket: like MSAL,
-  lookups tell bound tokens apart by ``key_id`` only.
-* RefreshToken: by account, by ``(home_account_id, environment, family_id)``, by
-  ``user_assertion_hash``.
-* IdToken: by account and by ``(home_account_id, environment, realm, client_id)``.
-* Account: by ``home_account_id``, by ``environment``, by ``(environment,
-  username)`` and by username (lower-cased).
+* AccessToken: scope groups by ``(home_account_id, environment, client_id, realm)``
+  (and ``ext_cache_key`` when there is one); a group of one token is its bare key
+  (the lookup re-checks the scopes), a larger one a
+  :class:`~tokensmith.cache.buckets.ScopeGroup` (an inverted ``scope -> keys`` index
+  from 16 members on); also by ``home_account_id``, app-only tokens by ``(environment,
+  client_id)``, and by ``user_assertion_hash``. ``token_type`` is not part of any
+  bucket: like MSAL, lookups tell bound tokens apart by ``key_id`` only.
+* RefreshToken: by ``home_account_id``, by ``user_assertion_hash``.
+* IdToken: by ``home_account_id``.
+* Account: by ``home_account_id``, by ``environment`` and by username (lower-cased).
 * AppMetadata: by ``(environment, client_id)``.
+
+A user has a few entries per section (one per client, realm, family or cloud), so
+``home_account_id`` (or a username) alone narrows a lookup to those few; the lookup
+re-checks the other fields, as it does for every index. Keeping the buckets to single
+strings keeps a build to a few C-level passes per section (:meth:`CacheIndex.build_all`
+builds them all at once for a fraction of the JSON parse) and leaves the garbage
+collector little to traverse: a dict holding only strings is not tracked (buckets of
+several keys, sets, and scope groups of several tokens are).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
+from itertools import compress
 from typing import Any
 
 from tokensmith.cache.bucket_values import (
     BY_SECTION,
     INDEXES,
     SPARSE,
+    Columns,
     at_group_key,
     group_keys,
     one,
+    one_group_key,
 )
 from tokensmith.cache.buckets import MultiIndex, ScopeGroup, gc_paused, scope_tokens
 from tokensmith.cache.schema import SECTIONS, CredentialType
@@ -53,15 +63,18 @@ before the scope groups are built."""
 
 _CT = CredentialType
 _Entry = Mapping[str, Any]
+_Listing = tuple[list[str], list[dict[str, Any]], bool]
+"""A section's keys and dict entries, listed once, and whether all are plain dicts."""
 
 
-def _dict_entries(section: object) -> tuple[list[str], list[dict[str, Any]]]:
+def _dict_entries(section: object) -> _Listing:
     if not isinstance(section, dict):
-        return [], []
+        return [], [], True
+    if set(map(type, section.values())) <= {dict}:  # the usual section: no Python loop
+        return list(section), list(section.values()), True
     keys = [k for k, e in section.items() if type(e) is dict or isinstance(e, dict)]
-    if len(keys) == len(section):
-        return list(section), list(section.values())
-    return keys, [section[k] for k in keys]
+    entries = [section[k] for k in keys]
+    return keys, entries, all(type(e) is dict for e in entries)
 
 
 class _Ordinals:
@@ -103,30 +116,52 @@ class CacheIndex:
         self.ordinals = _Ordinals(self)
         self._next_ordinal = 0
         self._built: dict[str, MultiIndex] = {}
-        self._groups: dict[tuple[Hashable, ...], str | ScopeGroup] | None = None
-        self._group_of: dict[str, tuple[Hashable, ...]] = {}
+        self._groups: dict[Hashable, str | ScopeGroup] | None = None
+        self._group_of: dict[str, Hashable] | None = {}
+        self._group_pending: tuple[list[str], list[Hashable]] = ([], [])
         self._cache_ref: dict[str, Any] | None = None
         self._cache_len = 0
         self._seen: dict[str, tuple[Any, int]] = {}
         self._stale = False
         self._scans_left = SCANS
-        self._listed: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+        self._listed: dict[str, _Listing] = {}
 
     def __getattr__(self, name: str) -> MultiIndex:
-        """``index.acct_by_env_user`` and friends: built on first use."""
+        """``index.acct_by_user`` and friends: built on first use."""
         spec = INDEXES.get(name)
         if spec is None:
             raise AttributeError(name)
         built = self._built.get(name)
         if built is None:
-            keys, entries = self._entries(spec[0])
-            with gc_paused():
-                values = spec[1](entries)
-                built = MultiIndex.bulk(keys, values, sparse=name in SPARSE)
-                self._built[name] = built
+            built = self._build(name, None)
         return built
 
-    def _entries(self, name: str) -> tuple[list[str], list[dict[str, Any]]]:
+    def _build(self, name: str, columns: Columns | None) -> MultiIndex:
+        section, values_of = INDEXES[name]
+        keys, entries, plain = self._entries(section)
+        with gc_paused():
+            values = values_of(columns or Columns(entries, plain))
+            built = self._built[name] = MultiIndex.bulk(keys, values, sparse=name in SPARSE)
+        return built
+
+    def build_all(self) -> None:
+        """Build every index not built yet, reading each field of a section once."""
+        with gc_paused():  # (nested pauses are no-ops: the collector runs once, after)
+            self._build_all()
+
+    def _build_all(self) -> None:
+        for section, names in BY_SECTION.items():
+            missing = [n for n in names if n not in self._built]
+            grouping = section == _CT.ACCESS_TOKEN and self._groups is None
+            if missing or grouping:
+                columns = Columns(*self._entries(section)[1:])
+                for name in missing:
+                    self._build(name, columns)
+                if grouping:
+                    self._build_groups(columns)
+            self.ordinals[section]  # (built on first use)
+
+    def _entries(self, name: str) -> _Listing:
         """The keys and dict entries of a section, listed once until it is written."""
         listed = self._listed.get(name)
         if listed is None:
@@ -164,26 +199,30 @@ class CacheIndex:
         return True
 
     @property
-    def at_groups(self) -> dict[tuple[Hashable, ...], str | ScopeGroup]:
+    def at_groups(self) -> dict[Hashable, str | ScopeGroup]:
         """AccessToken scope groups: a bare key, or a ScopeGroup of several."""
         if self._groups is None:
-            keys, entries = self._entries(_CT.ACCESS_TOKEN)
-            with gc_paused():
-                of = group_keys(entries)
-                self._group_of = dict(zip(keys, of, strict=True))
-                groups: dict[tuple[Hashable, ...], str | ScopeGroup]
-                groups = dict(zip(of, keys, strict=True))
-                if len(groups) < len(keys):
-                    shared = {g for g, n in Counter(of).items() if n > 1}
-                    for key, group_key, entry in zip(keys, of, entries, strict=True):
-                        if group_key in shared:
-                            group = groups[group_key]
-                            if type(group) is str:
-                                group = groups[group_key] = ScopeGroup()
-                            assert isinstance(group, ScopeGroup)
-                            group.add(key, scope_tokens(entry.get("target")))
-                self._groups = groups
+            return self._build_groups(None)
         return self._groups
+
+    def _build_groups(self, columns: Columns | None) -> dict[Hashable, str | ScopeGroup]:
+        keys, entries, plain = self._entries(_CT.ACCESS_TOKEN)
+        with gc_paused():
+            of = group_keys(columns or Columns(entries, plain))
+            self._group_of, self._group_pending = None, (keys, of)  # (made on a write)
+            groups: dict[Hashable, str | ScopeGroup]
+            groups = dict(zip(of, keys, strict=True))
+            if len(groups) < len(keys):
+                shared = {g for g, n in Counter(of).items() if n > 1}
+                rows = zip(keys, of, entries, strict=True)
+                for key, group_key, entry in compress(rows, map(shared.__contains__, of)):
+                    group = groups[group_key]
+                    if type(group) is str:
+                        group = groups[group_key] = ScopeGroup()
+                    assert isinstance(group, ScopeGroup)
+                    group.add(key, scope_tokens(entry.get("target")))
+            self._groups = groups
+        return groups
 
     # -- maintenance -------------------------------------------------------------
 
@@ -271,9 +310,17 @@ class CacheIndex:
         else:
             self._seen[section_name] = (section, len(section) if isinstance(section, dict) else -1)
 
+    def _group_keys(self) -> dict[str, Hashable]:
+        """Each grouped key's group: made on the first write (a reader never needs it)."""
+        group_of = self._group_of
+        if group_of is None:
+            group_of = self._group_of = dict(zip(*self._group_pending, strict=True))
+            self._group_pending = ([], [])
+        return group_of
+
     def _ungroup(self, key: str) -> None:
         assert self._groups is not None
-        group_key = self._group_of.pop(key, None)
+        group_key = self._group_keys().pop(key, None)
         if group_key is None:
             return
         group = self._groups.get(group_key)
@@ -286,7 +333,7 @@ class CacheIndex:
 
     def _group(self, key: str, entry: _Entry, section: Any) -> None:
         assert self._groups is not None
-        group_key = group_keys((entry,))[0]
+        group_key = one_group_key(entry)
         tokens = scope_tokens(entry.get("target"))
         group = self._groups.get(group_key)
         if group is None:
@@ -298,7 +345,7 @@ class CacheIndex:
             other = section.get(group)
             grown.add(group, scope_tokens(other.get("target") if isinstance(other, dict) else None))
             grown.add(key, tokens)
-        self._group_of[key] = group_key
+        self._group_keys()[key] = group_key
 
     # -- reading -------------------------------------------------------------------
 
@@ -312,7 +359,7 @@ class CacheIndex:
             return [k for k in ordinals if k in wanted]
         return sorted(wanted, key=lambda k: ordinals.get(k, -1))
 
-    def at_supersets(self, group_key: tuple[Hashable, ...], scopes: frozenset[str]) -> list[str]:
+    def at_supersets(self, group_key: Hashable, scopes: frozenset[str]) -> list[str]:
         """AccessToken keys of one scope group that may include ``scopes`` (a group of
         one is returned as it is: the caller re-checks every entry's scopes)."""
         group = self.at_groups.get(group_key)

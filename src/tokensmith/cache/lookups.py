@@ -7,12 +7,11 @@ size of the cache. Entries returned are the cache's own dicts: read-only by cont
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, NamedTuple
 
 from tokensmith.cache._base import CacheBase
-from tokensmith.cache.buckets import norm, norm_env, scope_tokens
+from tokensmith.cache.buckets import bucket, norm, norm_env
 from tokensmith.cache.index import at_group_key
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.validity import int_field
@@ -32,21 +31,28 @@ def strings(value: object, name: str) -> list[str]:
     Raises:
         ConfigurationError: not a collection of strings.
     """
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+    if (
+        type(value) is not list
+        and type(value) is not tuple
+        and (  # (no ABC check for these)
+            isinstance(value, (str, bytes)) or not isinstance(value, Iterable)
+        )
+    ):
         raise ConfigurationError(f"{name} must be a collection of strings")
     items = list(value)
-    if not all(isinstance(item, str) for item in items):
-        raise ConfigurationError(f"{name} must be a collection of strings")
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigurationError(f"{name} must be a collection of strings")
     return items
 
 
 def same_env(entry: dict[str, Any], environment: str) -> bool:
     """True if the entry's environment is ``environment`` (hosts are case-insensitive)."""
-    return norm_env(entry.get("environment")) == environment.lower()
+    host = entry.get("environment")
+    return (host.lower() if type(host) is str else norm_env(host)) == environment.lower()
 
 
-@dataclass(frozen=True, slots=True)
-class _AtQuery:
+class _AtQuery(NamedTuple):
     home_account_id: str | None
     client_id: str
     realm: str
@@ -119,7 +125,7 @@ class FastLookups(CacheBase):
                 ):
                     return remembered
         envs = strings(environments, "environments")
-        wanted = frozenset(s.lower() for s in strings(scopes, "scopes"))
+        wanted = frozenset(map(str.lower, strings(scopes, "scopes")))
         query = _AtQuery(
             home_account_id,
             client_id,
@@ -246,11 +252,7 @@ class FastLookups(CacheBase):
             section = self._section(_RT)
             found: list[dict[str, Any]] = []
             for env in envs:
-                account: tuple[Hashable, ...] = (norm(home_account_id), env.lower())
-                if family_id is not None:
-                    keys = self._index.lookup(self._index.rt_by_family, (*account, family_id))
-                else:
-                    keys = self._index.lookup(self._index.rt_by_account, account)
+                keys = self._index.lookup(self._index.rt_by_account, norm(home_account_id))
                 matches = [
                     (key, entry)
                     for key in keys
@@ -291,7 +293,8 @@ class FastLookups(CacheBase):
         with self._lock:
             self._ensure_index()
             section = self._section(CredentialType.APP_METADATA)
-            keys = self._index.lookup(self._index.app_by_client, (environment.lower(), client_id))
+            app = bucket(environment.lower(), client_id)
+            keys = self._index.lookup(self._index.app_by_client, app)
             for key in self._index.in_order(CredentialType.APP_METADATA, keys):
                 entry = section.get(key)
                 if (
@@ -332,23 +335,29 @@ def at_fits(
             return False
     elif "ext_cache_key" in entry:
         return False
+    # same_env, the binding test and scope_tokens, inlined: every cache hit runs this
+    host, token_type, target = (
+        entry.get("environment"),
+        entry.get("token_type"),
+        entry.get("target"),
+    )
     return (
-        same_env(entry, environment)
+        (host.lower() if type(host) is str else norm_env(host)) == environment.lower()
         and entry.get("client_id") == client_id
         and entry.get("realm") == realm
-        and (entry.get("key_id") == key_id if key_id is not None else not _dpop_bound(entry))
-        and wanted.issubset(scope_tokens(entry.get("target")))
+        and (
+            entry.get("key_id") == key_id
+            if key_id is not None
+            else token_type is None
+            or token_type == "Bearer"
+            or str(token_type).lower() not in _BOUND_TYPES
+        )
+        and wanted.issubset(target.lower().split() if isinstance(target, str) else ())
     )
 
 
 _BOUND_TYPES = frozenset({"dpop", "pop"})
-
-
-def _dpop_bound(entry: dict[str, Any]) -> bool:
-    token_type = entry.get("token_type")
-    if token_type is None or token_type == "Bearer":
-        return False
-    return str(token_type).lower() in _BOUND_TYPES
+"""``token_type`` values (lower-cased) of tokens bound to a key: never served as Bearer."""
 
 
 def owner_fits(

@@ -115,14 +115,22 @@ def access_token_key(**fields: Any) -> str:
     ``{home_account_id}-{environment}-accesstoken-{client_id}-{realm}-{target}``, or
     ``...-atext-...-{target}-{ext_cache_key}`` when ``ext_cache_key`` is set; lower-cased.
     """
-    ext = fields.get("ext_cache_key")
-    parts = [
-        _part(fields.get("home_account_id")),
-        _part(fields.get("environment")),
+    get = fields.get
+    home, env, client, realm, target, ext = (
+        get("home_account_id"),
+        get("environment"),
+        get("client_id"),
+        get("realm"),
+        get("target"),
+        get("ext_cache_key"),
+    )
+    parts = [  # _part(value) of each, inlined: the key of every cache-hit lookup
+        str(home) if home else "",
+        str(env) if env else "",
         CredentialType.ACCESS_TOKEN_EXTENDED if ext else CredentialType.ACCESS_TOKEN,
-        _part(fields.get("client_id")),
-        _part(fields.get("realm")),
-        _part(fields.get("target")),
+        str(client) if client else "",
+        str(realm) if realm else "",
+        str(target) if target else "",
     ]
     if ext:
         parts.append(str(ext))

@@ -12,10 +12,10 @@ Queries that name no indexed field fall back to a scan of the section.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from tokensmith.cache.buckets import norm, norm_env, norm_lower
+from tokensmith.cache.buckets import bucket, norm, norm_env, norm_lower
 from tokensmith.cache.index import CacheIndex, at_group_key
 from tokensmith.cache.schema import CredentialType
 
@@ -64,17 +64,13 @@ def candidate_keys(
     if credential_type == CredentialType.ACCOUNT:
         return _account_candidates(index, q)
     if credential_type == CredentialType.APP_METADATA and _has(q, "environment", "client_id"):
-        bucket = (norm_env(q["environment"]), norm(q["client_id"]))
-        return index.lookup(index.app_by_client, bucket)
+        app = bucket(norm_env(q["environment"]), norm(q["client_id"]))
+        return index.lookup(index.app_by_client, app)
     return None
 
 
 def _has(q: Mapping[str, Any], *fields: str) -> bool:
     return all(f in q for f in fields)
-
-
-def _account_pair(q: Mapping[str, Any]) -> tuple[Hashable, Hashable]:
-    return (norm(q["home_account_id"]), norm_env(q["environment"]))
 
 
 def _access_token_candidates(
@@ -91,38 +87,32 @@ def _access_token_candidates(
         return index.at_supersets(group_key, frozenset(str(s).lower() for s in target))
     if q.get("user_assertion_hash"):
         return index.lookup(index.at_by_uah, norm(q["user_assertion_hash"]))
-    if _has(q, "home_account_id", "environment", "client_id"):
-        return index.lookup(index.at_by_app, (*_account_pair(q), norm(q["client_id"])))
-    if _has(q, "home_account_id", "environment"):
-        return index.lookup(index.at_by_account, _account_pair(q))
+    home = norm(q["home_account_id"]) if "home_account_id" in q else None
+    if home == "" and _has(q, "environment", "client_id"):  # app-only tokens
+        app = bucket(norm_env(q["environment"]), norm(q["client_id"]))
+        return index.lookup(index.at_by_app, app)
+    if home is not None:
+        return index.lookup(index.at_by_account, home)
     return None
 
 
 def _refresh_token_candidates(index: CacheIndex, q: Mapping[str, Any]) -> list[str] | None:
-    if _has(q, "home_account_id", "environment", "family_id"):
-        return index.lookup(index.rt_by_family, (*_account_pair(q), norm(q["family_id"])))
-    if _has(q, "home_account_id", "environment"):
-        return index.lookup(index.rt_by_account, _account_pair(q))
+    if "home_account_id" in q:
+        return index.lookup(index.rt_by_account, norm(q["home_account_id"]))
     if q.get("user_assertion_hash"):
         return index.lookup(index.rt_by_uah, norm(q["user_assertion_hash"]))
     return None
 
 
 def _id_token_candidates(index: CacheIndex, q: Mapping[str, Any]) -> list[str] | None:
-    if _has(q, "home_account_id", "environment", "realm", "client_id"):
-        bucket = (*_account_pair(q), norm(q["realm"]), norm(q["client_id"]))
-        return index.lookup(index.idt_by_client, bucket)
-    if _has(q, "home_account_id", "environment"):
-        return index.lookup(index.idt_by_account, _account_pair(q))
+    if "home_account_id" in q:
+        return index.lookup(index.idt_by_account, norm(q["home_account_id"]))
     return None
 
 
 def _account_candidates(index: CacheIndex, q: Mapping[str, Any]) -> list[str] | None:
     if "home_account_id" in q:
         return index.lookup(index.acct_by_hid, norm(q["home_account_id"]))
-    if _has(q, "environment", "username"):
-        bucket = (norm_env(q["environment"]), norm_lower(q["username"]))
-        return index.lookup(index.acct_by_env_user, bucket)
     if "username" in q:
         return index.lookup(index.acct_by_user, norm_lower(q["username"]))
     if "environment" in q:

@@ -17,7 +17,6 @@ from typing import Any
 
 from tokensmith._redact import logger, redact_mapping
 from tokensmith.cache.accounts import AccountLookups
-from tokensmith.cache.buckets import gc_paused
 from tokensmith.cache.events import entries_from_event
 from tokensmith.cache.lookups import strings
 from tokensmith.cache.schema import CredentialType
@@ -127,6 +126,14 @@ class TokenCache(AccountLookups):
         if isinstance(entry, dict) and is_match("", entry, query, ()):
             return entry
         return None
+
+    def build_indexes(self) -> None:
+        """Build every lookup index now. Each is otherwise built by the first lookup
+        that needs it; a long-running service may call this after a load so that its
+        first requests do not pay for them. Lookups answer the same either way."""
+        with self._lock:
+            self._ensure_index()
+            self._index.build_all()
 
     def find(
         self,
@@ -281,8 +288,11 @@ class SerializableTokenCache(TokenCache):
             loaded: object = {}
         else:
             try:
-                with gc_paused():
-                    loaded = json.loads(state)
+                # With the collector on, as MSAL parses: the entries (dicts of strings)
+                # are never tracked, so its passes cost little, and the sections are
+                # old by the end, not left for the first lookups' collections to
+                # traverse (a parse with the collector paused left them young)
+                loaded = json.loads(state)
             except json.JSONDecodeError as exc:
                 where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
                 raise ProtocolError(f"token cache state is not valid JSON ({where})") from exc

@@ -98,13 +98,17 @@ def _mutate(cache: SerializableTokenCache, rng: random.Random) -> None:
         )
     elif roll < 0.85:
         cache.remove_app_tokens(client_id=rng.choice(CLIENTS), environments=ENVS)
-    elif roll < 0.9:
+    elif roll < 0.88:
         cache.deserialize(cache.serialize())
+    elif roll < 0.9:
+        cache.build_indexes()  # every index at once, then kept up to date
     elif roll < 0.95:
         del cache._cache[section][key]  # behind the index's back
     else:
         clone = copy.deepcopy(entry)
         clone["home_account_id"] = rng.choice(HOMES)
+        if rng.random() < 0.3:  # an odd value: the bulk builds take their general path
+            clone[rng.choice(["client_id", "realm", "family_id"])] = rng.choice([7, None, ["x"]])
         cache._cache[section][key + "-copy"] = clone  # behind the index's back
 
 
@@ -121,7 +125,7 @@ def _oracle_at(cache: SerializableTokenCache, q: dict[str, Any]) -> tuple[list[A
     wanted = {s.lower() for s in q["scopes"]}
     met_expired: list[Any] = []
     for env in q["environments"]:
-        live = []
+        live: list[Any] = []
         for _, e in _dict_entries(cache, "AccessToken"):
             if not (
                 _env_is(e, env)
