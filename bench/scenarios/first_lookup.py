@@ -5,17 +5,22 @@ Each timed call is the first call of its kind on a freshly deserialized cache an
 fresh app (the loads are prepared untimed, a few per repeat), so lazy work done on
 first use (tokensmith builds the one index the lookup needs) is in the figure, and the
 JSON parse, which both libraries pay alike, is not (see the ``deserialize`` rows).
+
+One tokensmith-only row builds every index at once (``build_indexes()``, what all the
+lazy builds together cost) beside ``json.loads`` of the same text, whose time and the
+ratio its note gives.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from bench import cachegen
 from bench.fakehttp import FakeHttpClient
-from bench.libs import Library
+from bench.libs import TOKENSMITH, Library
 from bench.scenarios.base import BenchCheckError, Cell, Context, Row, Scenario, expect_token
 from bench.timing import Call, measure
 
@@ -24,6 +29,7 @@ __all__ = ["SCENARIOS"]
 FIRST_SILENT = Row("load_first_lookup", "after a load: first silent hit")
 FIRST_ACCOUNTS = Row("load_first_accounts", "after a load: first get_accounts()")
 FIRST_CC = Row("load_first_cc", "after a load: first client-credentials hit")
+BUILD_ALL = Row("load_build_indexes", "after a load: build every index (vs json.loads)")
 
 _LOADS_BUDGET = 30_000
 """Users loaded per repeat at most (a 10k-user cache: three loads per repeat)."""
@@ -128,8 +134,29 @@ def first_cc(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
     return cells
 
 
+def build_all(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
+    """``build_indexes()`` on a freshly deserialized user cache; the note gives
+    ``json.loads`` of the same text, timed alike (each call parses it once)."""
+    text = ctx.user_cache(size, cachegen.SUBSET_TARGET).text_at(ctx.now())
+
+    def prepare() -> Callable[[], object]:
+        return lib.cache_from_json(text).build_indexes  # type: ignore[no-any-return]
+
+    cell = _first_calls(size, ctx, prepare)[""]
+
+    def parses() -> Call:
+        gc.collect()
+        return lambda i: json.loads(text)
+
+    parse = measure(parses, ctx.settings, max_iterations=_loads(size))
+    ratio = (cell.value or 0) / parse.median_ns
+    note = f"json.loads {parse.median_ns / 1e6:.1f} ms ({parse.runs}); build / parse = {ratio:.2f}"
+    return {"": Cell(cell.status, cell.value, cell.runs, note)}
+
+
 SCENARIOS = (
     Scenario((FIRST_SILENT,), first_silent),
     Scenario((FIRST_ACCOUNTS,), first_accounts),
     Scenario((FIRST_CC,), first_cc),
+    Scenario((BUILD_ALL,), build_all, libraries=frozenset({TOKENSMITH})),
 )
