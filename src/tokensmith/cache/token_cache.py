@@ -17,6 +17,7 @@ from typing import Any
 
 from tokensmith._redact import logger, redact_mapping
 from tokensmith.cache.accounts import AccountLookups
+from tokensmith.cache.buckets import gc_paused
 from tokensmith.cache.events import entries_from_event
 from tokensmith.cache.lookups import strings
 from tokensmith.cache.schema import CredentialType
@@ -288,11 +289,8 @@ class SerializableTokenCache(TokenCache):
             loaded: object = {}
         else:
             try:
-                # With the collector on, as MSAL parses: the entries (dicts of strings)
-                # are never tracked, so its passes cost little, and the sections are
-                # old by the end, not left for the first lookups' collections to
-                # traverse (a parse with the collector paused left them young)
-                loaded = json.loads(state)
+                with gc_paused():
+                    loaded = json.loads(state)
             except json.JSONDecodeError as exc:
                 where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
                 raise ProtocolError(f"token cache state is not valid JSON ({where})") from exc
