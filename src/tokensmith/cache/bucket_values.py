@@ -143,8 +143,15 @@ def group_keys(fields: _Fields) -> list[Hashable]:
 
 
 def one_group_key(entry: Mapping[str, Any]) -> Hashable:
-    """:func:`group_keys` of one entry."""
-    return group_keys(_One(entry))[0]
+    """:func:`group_keys` of one entry (for a write)."""
+    get = entry.get
+    return at_group_key(
+        get("home_account_id"),
+        get("environment"),
+        get("client_id"),
+        get("realm"),
+        get("ext_cache_key"),
+    )
 
 
 def _home(fields: _Fields) -> list[Value]:
