@@ -63,7 +63,7 @@ class CacheBase:
         self.generation = 0
         self._index_checked = False  # True while a batch of writes holds the lock
         self._scans_left = 0
-        self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any]]] = {}
+        self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any], object, int]] = {}
         self._removals: dict[str, int] = {}
         self._vetted: dict[int, dict[str, Any]] = {}
         self._sink: ChangeSink | None = None  # the store seam (cache/changes.py)

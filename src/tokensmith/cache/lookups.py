@@ -96,7 +96,7 @@ class FastLookups(CacheBase):
         ``ext_cache_key`` only match the same ``ext_cache_key``.
         """
         memo_key: tuple[object, ...] | None
-        memo: tuple[int, str, dict[str, Any]] | None
+        memo: tuple[int, str, dict[str, Any], object, int] | None
         try:
             memo_key = (
                 home_account_id,
@@ -113,17 +113,18 @@ class FastLookups(CacheBase):
             memo_key = memo = None
         if memo is not None:
             with self._lock:
-                remembered_generation, remembered_key, remembered = memo
+                remembered_generation, remembered_key, remembered, text, remembered_expiry = memo
                 stored: object = self._section(_AT).get(remembered_key)
                 # Same generation: nothing was written through modify() since. The
                 # entry must still be stored under its key (so a removal or reload
-                # behind the cache's back is noticed) and still be unexpired.
-                if (
-                    remembered_generation == self.generation
-                    and stored is memo[2]
-                    and (int_field(remembered, "expires_on") or 0) > now
-                ):
-                    return remembered
+                # behind the cache's back is noticed) and still be unexpired; its
+                # expiry is parsed again only if the field is another object now.
+                if remembered_generation == self.generation and stored is remembered:
+                    current = remembered.get("expires_on")
+                    if current is not text:
+                        remembered_expiry = int_field(remembered, "expires_on") or 0
+                    if remembered_expiry > now:
+                        return remembered
         envs = strings(environments, "environments")
         wanted = frozenset(map(str.lower, strings(scopes, "scopes")))
         query = _AtQuery(
@@ -166,7 +167,14 @@ class FastLookups(CacheBase):
             if memo_key is not None:
                 if len(self._at_memo) >= _MEMO_SIZE:
                     self._at_memo.clear()
-                self._at_memo[memo_key] = (self.generation, best[1], best[2])
+                entry = best[2]
+                self._at_memo[memo_key] = (
+                    self.generation,
+                    best[1],
+                    entry,
+                    entry.get("expires_on"),
+                    best[0],
+                )
             return best[2]
 
     def _answer_expiry(self, entry: object, env: str, q: _AtQuery) -> int | None:
