@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import tokensmith as msal
+from tokensmith.protocol.managed_identity.sources import ENVIRONMENT_VARIABLES
 
 
 def show(step: str, result: dict[str, Any] | None) -> None:
@@ -69,28 +70,16 @@ async def async_daemon(authority: str, client_id: str, secret: str, verify: str)
         show("await acquire_token_for_client (again)", await app.acquire_token_for_client(scope))
 
 
-_MI_VARIABLES = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZUREPS_HOST_ENVIRONMENT",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-)
-
-
 @contextlib.contextmanager
 def managed_identity_environment(values: Mapping[str, str]) -> Iterator[None]:
     """Inside the block, the managed-identity variables are ``values`` only (any others
     removed, so no other source is detected); ``os.environ`` is restored after."""
-    saved = {name: os.environ.pop(name, None) for name in _MI_VARIABLES}
+    saved = {name: os.environ.pop(name, None) for name in ENVIRONMENT_VARIABLES}
     os.environ.update(values)
     try:
         yield
     finally:
-        for name in _MI_VARIABLES:
+        for name in ENVIRONMENT_VARIABLES:
             os.environ.pop(name, None)
         os.environ.update({k: v for k, v in saved.items() if v is not None})
 

@@ -18,6 +18,7 @@ from bench.fakehttp import FakeImds
 from bench.libs import Library
 from bench.scenarios.base import BenchCheckError, Cell, Context, Row, Scenario, expect_token
 from bench.timing import Call, measure
+from tokensmith.protocol.managed_identity.sources import ENVIRONMENT_VARIABLES
 
 __all__ = ["IMDS_HOST", "MI_HIT", "SCENARIOS", "imds_environment"]
 
@@ -27,23 +28,12 @@ IMDS_HOST = "http://127.0.0.1:9"
 """Where the IMDS source is pointed (loopback's discard port; the fake answers
 in-process, nothing connects)."""
 
-_SOURCE_VARIABLES = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZUREPS_HOST_ENVIRONMENT",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-)
-
 
 @contextmanager
 def imds_environment(host: str = IMDS_HOST) -> Iterator[None]:
     """Inside the block, the environment names the VM's IMDS source at ``host`` only
     (every other source's variables removed); the environment is restored after."""
-    saved = {name: os.environ.pop(name, None) for name in _SOURCE_VARIABLES}
+    saved = {name: os.environ.pop(name, None) for name in ENVIRONMENT_VARIABLES}
     os.environ["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = host
     try:
         yield

@@ -27,19 +27,10 @@ import tokensmith.managed_identity as ts_mi
 from tokensmith.devidp import DevIdP
 from tokensmith.devidp import managed_identity as dev_mi
 from tokensmith.devidp.defaults import default_config
+from tokensmith.protocol.managed_identity.sources import ENVIRONMENT_VARIABLES
 
 RES = "https://management.azure.com"
 UAMI = next(m for m in default_config().managed_identities if not m.system_assigned)
-ENV_VARS = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZUREPS_HOST_ENVIRONMENT",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-)
 _LIBRARY_HEADERS = {"x-client-sku", "x-client-ver", "x-ms-client-request-id"}
 
 
@@ -111,7 +102,7 @@ def environment(idp: DevIdP, source: str) -> dict[str, str]:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, idp: DevIdP) -> Any:
-    for name in ENV_VARS:
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setitem(
         msal.managed_identity._supported_arc_platforms_and_their_prefixes,
@@ -260,7 +251,7 @@ print("ok", type(sys.modules["msal"]).__name__, sys.modules["msal"].__name__)
 
 def test_azure_identity_on_tokensmith(idp: DevIdP) -> None:
     importlib.import_module("azure.identity")  # the dev extra installs it: fail, never skip
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT_VARIABLES}
     env.update(environment(idp, "app_service"))
     env["REQUESTS_CA_BUNDLE"] = env["SSL_CERT_FILE"] = str(idp.ca_path)
     done = subprocess.run(
@@ -311,7 +302,7 @@ def test_default_azure_credential_on_tokensmith(idp: DevIdP) -> None:
     """azure-identity's DefaultAzureCredential, every credential but managed identity
     excluded, gets (and then reuses) the dev IdP's App Service token through tokensmith."""
     importlib.import_module("azure.identity")  # the dev extra installs it: fail, never skip
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT_VARIABLES}
     env.pop("AZURE_TOKEN_CREDENTIALS", None)
     env.update(environment(idp, "app_service"))
     env["REQUESTS_CA_BUNDLE"] = env["SSL_CERT_FILE"] = str(idp.ca_path)

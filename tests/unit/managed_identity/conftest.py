@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-SOURCE_VARIABLES = (
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "IDENTITY_SERVER_THUMBPRINT",
-    "IMDS_ENDPOINT",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AZUREPS_HOST_ENVIRONMENT",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-)
+from tokensmith.protocol.managed_identity.sources import ENVIRONMENT_VARIABLES
 
 
 @pytest.fixture
 def imds_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in SOURCE_VARIABLES:
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1")

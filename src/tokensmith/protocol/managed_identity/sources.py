@@ -27,6 +27,7 @@ __all__ = [
     "AZURE_ARC",
     "CLOUD_SHELL",
     "DEFAULT_TO_VM",
+    "ENVIRONMENT_VARIABLES",
     "MACHINE_LEARNING",
     "SERVICE_FABRIC",
     "Source",
@@ -58,6 +59,20 @@ IMDS_HOST = "http://169.254.169.254"
 ARC_DEFAULT_ENDPOINT = "http://localhost:40342/metadata/identity/oauth2/token"
 CLOUD_SHELL_DEFAULT_ENDPOINT = "http://localhost:50342/oauth2/token"
 IMDS_PATH = "/metadata/identity/oauth2/token"
+
+ENVIRONMENT_VARIABLES = (
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZUREPS_HOST_ENVIRONMENT",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+)
+"""Every variable :func:`detect` reads: a process without them (and with
+``AZURE_POD_IDENTITY_AUTHORITY_HOST`` pointed at a stand-in) is cut off from its
+host's managed identity, as tests, the bench and the demo are."""
 
 _ARC_AGENT = {
     "linux": "/opt/azcmagent/bin/himds",
