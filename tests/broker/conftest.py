@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import open_dbus_connection
-from tests.broker.bus import SessionBus
+from tests.session_bus import SessionBus
 
 from tokensmith.broker.wire import BUS_NAME
 from tokensmith.devidp import DevIdP

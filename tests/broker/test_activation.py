@@ -12,8 +12,8 @@ from pathlib import Path
 
 from jeepney import DBusAddress, MessageType, new_method_call
 from jeepney.io.blocking import open_dbus_connection
-from tests.broker.bus import SessionBus
 from tests.broker.conftest import ROOT, Daemon
+from tests.session_bus import SessionBus
 
 from tokensmith.broker import wire
 from tokensmith.broker.dbus_client import DBusBroker

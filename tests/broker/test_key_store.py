@@ -7,8 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.broker.bus import SessionBus
 from tests.broker.conftest import API_A_SCOPE, ROOT, daemon_command, start_daemon
+from tests.session_bus import SessionBus
 
 import tokensmith
 from tokensmith.devidp import DevIdP

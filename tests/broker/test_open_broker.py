@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from tests._aio import blocking_app
-from tests.broker.bus import SessionBus
 from tests.broker.conftest import (
     ADA,
     API_A_SCOPE,
@@ -19,6 +18,7 @@ from tests.broker.conftest import (
     Daemon,
     start_daemon,
 )
+from tests.session_bus import SessionBus
 
 import tokensmith
 import tokensmith.aio

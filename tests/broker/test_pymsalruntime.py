@@ -18,8 +18,8 @@ import sys
 from typing import Any
 
 import pytest
-from tests.broker.bus import SessionBus
 from tests.broker.conftest import ADA, DESKTOP, ROOT, Daemon, start_daemon
+from tests.session_bus import SessionBus
 
 from tokensmith.devidp import DevIdP
 

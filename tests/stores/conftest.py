@@ -26,15 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-
-def _need(program: str) -> str:
-    found = shutil.which(program) or (
-        f"/usr/bin/{program}" if os.path.exists(f"/usr/bin/{program}") else None
-    )
-    if found is None:
-        raise RuntimeError(f"{program} is missing: run `bash scripts/store-deps.sh`")
-    return found
+from tests.session_bus import SessionBus, need
 
 
 def _free_port() -> int:
@@ -45,7 +37,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    server = _need("redis-server")
+    server = need("redis-server")
     folder = tempfile.mkdtemp(prefix="tokensmith-redis-")
     port = _free_port()
     process = subprocess.Popen(
@@ -97,59 +89,15 @@ def redis_client(redis_url: str) -> Iterator[Any]:
     client.close()
 
 
-_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
-"""A private session bus with no service activation: only what a fixture starts runs."""
-
-
-def _start_bus(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    config = folder / "bus.conf"
-    socket_path = folder / "bus"
-    config.write_text(_BUS_CONFIG.format(socket=socket_path))
-    process = subprocess.Popen(
-        [_need("dbus-daemon"), f"--config-file={config}", "--nofork", "--print-address=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    address = process.stdout.readline().decode().strip()
-    if not address:
-        process.kill()
-        raise RuntimeError("dbus-daemon did not start")
-    return process, address
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.stdout is not None:
-        process.stdout.close()
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-
-
 @pytest.fixture(scope="session")
 def bare_bus() -> Iterator[str]:
     """A session bus with no Secret Service on it (a headless machine)."""
     folder = Path(tempfile.mkdtemp(prefix="tokensmith-bus-"))
-    bus, address = _start_bus(folder)
+    bus = SessionBus(folder)
     try:
-        yield address
+        yield bus.address
     finally:
-        _stop(bus)
+        bus.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -158,58 +106,13 @@ def secret_service() -> Iterator[str]:
     """A session bus with gnome-keyring-daemon's Secret Service, its login keyring
     unlocked with a test password; yields the bus address."""
     folder = Path(tempfile.mkdtemp(prefix="tokensmith-keyring-"))
-    (folder / "run").mkdir(mode=0o700)
-    bus, address = _start_bus(folder)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(folder),
-        "XDG_DATA_HOME": str(folder / "data"),
-        "XDG_RUNTIME_DIR": str(folder / "run"),
-        "DBUS_SESSION_BUS_ADDRESS": address,
-    }
-    keyring = subprocess.Popen(
-        [_need("gnome-keyring-daemon"), "--foreground", "--components=secrets", "--unlock"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    bus = SessionBus(folder)
     try:
-        assert keyring.stdin is not None
-        keyring.stdin.write(b"test-password")
-        keyring.stdin.close()
-        _wait_for_secrets(address, keyring)
-        yield address
+        bus.start_keyring()
+        yield bus.address
     finally:
-        _stop(keyring)
-        _stop(bus)
+        bus.stop()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _wait_for_secrets(address: str, keyring: subprocess.Popen[bytes]) -> None:
-    from jeepney import DBusAddress, new_method_call
-    from jeepney.bus_messages import message_bus
-    from jeepney.io.blocking import open_dbus_connection
-
-    deadline = time.monotonic() + 15
-    with open_dbus_connection(bus=address) as conn:
-        while time.monotonic() < deadline:
-            reply = conn.send_and_get_reply(message_bus.NameHasOwner("org.freedesktop.secrets"))
-            if reply.body[0]:
-                service = DBusAddress(
-                    "/org/freedesktop/secrets",
-                    bus_name="org.freedesktop.secrets",
-                    interface="org.freedesktop.Secret.Service",
-                )
-                alias = conn.send_and_get_reply(
-                    new_method_call(service, "ReadAlias", "s", ("default",))
-                )
-                if alias.body and alias.body[0] != "/":
-                    return
-            if keyring.poll() is not None:
-                raise RuntimeError("gnome-keyring-daemon exited")
-            time.sleep(0.05)
-    raise RuntimeError("the Secret Service did not come up")
 
 
 LibsecretPeer = Callable[..., "subprocess.CompletedProcess[str]"]

@@ -1,9 +1,13 @@
-"""A private D-Bus session bus for the broker tests: Debian's dbus-daemon with a
-configuration of its own (a unix socket in a temporary directory, a service
-directory for activation files), started and stopped by the fixtures."""
+"""A private D-Bus session bus for the broker and store tests: Debian's dbus-daemon
+with a configuration of its own (a unix socket in a temporary directory, a service
+directory for activation files, empty unless a test writes one), and on request
+gnome-keyring-daemon's Secret Service on it; started and stopped by the fixtures.
+``scripts/broker-deps.sh`` and ``scripts/store-deps.sh`` install both programs."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -38,7 +42,7 @@ class SessionBus:
         self.log = root / "bus.log"  # dbus-daemon's own messages (activation failures)
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(
-                ["dbus-daemon", "--nofork", f"--config-file={config}"],
+                [need("dbus-daemon"), "--nofork", f"--config-file={config}"],
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
@@ -50,9 +54,7 @@ class SessionBus:
 
     def start_keyring(self) -> None:
         """A Secret Service on this bus: Debian's gnome-keyring-daemon with a login
-        keyring of its own, unlocked (MSALRuntime keeps its cache there)."""
-        import os
-
+        keyring of its own, unlocked; returns once its default collection answers."""
         home = self.root / "keyring-home"
         home.mkdir(exist_ok=True)
         env = dict(
@@ -63,7 +65,7 @@ class SessionBus:
             XDG_RUNTIME_DIR=str(self.root),
         )
         self._keyring = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            [need("gnome-keyring-daemon"), "--foreground", "--unlock", "--components=secrets"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -72,18 +74,32 @@ class SessionBus:
         assert self._keyring.stdin is not None
         self._keyring.stdin.write(b"test-keyring-password")
         self._keyring.stdin.close()
-        self._wait_for("org.freedesktop.secrets")
+        self._wait_for_secrets()
 
-    def _wait_for(self, name: str) -> None:
+    def _wait_for_secrets(self) -> None:
+        from jeepney import DBusAddress, new_method_call
         from jeepney.bus_messages import message_bus
         from jeepney.io.blocking import open_dbus_connection
 
-        deadline = time.monotonic() + 10
+        service = DBusAddress(
+            "/org/freedesktop/secrets",
+            bus_name="org.freedesktop.secrets",
+            interface="org.freedesktop.Secret.Service",
+        )
+        deadline = time.monotonic() + 15
         with open_dbus_connection(bus=self.address) as conn:
-            while not conn.send_and_get_reply(message_bus.NameHasOwner(name)).body[0]:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not appear on the test bus")
-                time.sleep(0.02)
+            while time.monotonic() < deadline:
+                owned = conn.send_and_get_reply(message_bus.NameHasOwner(service.bus_name))
+                if owned.body[0]:
+                    alias = conn.send_and_get_reply(
+                        new_method_call(service, "ReadAlias", "s", ("default",))
+                    )
+                    if alias.body and alias.body[0] != "/":
+                        return
+                if self._keyring.poll() is not None:
+                    raise RuntimeError("gnome-keyring-daemon exited")
+                time.sleep(0.05)
+        raise RuntimeError("the Secret Service did not come up on the test bus")
 
     def stop(self) -> None:
         keyring = getattr(self, "_keyring", None)
@@ -92,3 +108,13 @@ class SessionBus:
             keyring.wait(10)
         self._process.terminate()
         self._process.wait(10)
+
+
+def need(program: str) -> str:
+    """The path of a program the set-up installs, or an error naming the set-up."""
+    found = shutil.which(program) or (
+        f"/usr/bin/{program}" if os.path.exists(f"/usr/bin/{program}") else None
+    )
+    if found is None:
+        raise RuntimeError(f"{program} is missing: run `bash scripts/store-deps.sh`")
+    return found
