@@ -89,6 +89,15 @@ def redis_client(redis_url: str) -> Iterator[Any]:
     client.close()
 
 
+@pytest.fixture
+def opened() -> Iterator[list[Any]]:
+    """Everything a test opens, closed after it (D-Bus connections)."""
+    things: list[Any] = []
+    yield things
+    for thing in things:
+        thing.close()
+
+
 @pytest.fixture(scope="session")
 def bare_bus() -> Iterator[str]:
     """A session bus with no Secret Service on it (a headless machine)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +47,6 @@ def _azure_store(signal: Path, address: str, **options: Any) -> SecretServiceSto
         address=address,
         **options,
     )
-
-
-@pytest.fixture
-def opened() -> Iterator[list[Any]]:
-    """The stores a test opens, closed after it (D-Bus connections)."""
-    things: list[Any] = []
-    yield things
-    for thing in things:
-        thing.close()
 
 
 _ITEM = "org.freedesktop.Secret.Item"

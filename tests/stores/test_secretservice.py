@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,6 @@ from tokensmith.stores import PersistentTokenCache
 from tokensmith.stores.secretservice import SecretServiceMedium, SecretServiceStore
 
 ATTRS = {"MsalClientID": "tests", "Version": "1"}
-
-
-@pytest.fixture
-def opened() -> Iterator[list[Any]]:
-    """Everything a test opens, closed after it (D-Bus connections)."""
-    things: list[Any] = []
-    yield things
-    for thing in things:
-        thing.close()
 
 
 def test_the_cache_is_one_libsecret_item_and_never_on_disk(
