@@ -124,7 +124,7 @@ def brokered(idp: Any) -> None:
     """``enable_broker_on_linux=True`` against ``tokensmith broker`` on a private bus:
     the refresh token stays with the broker, and a second app of the family gets a
     token without a prompt (single sign-on)."""
-    from tests.broker.bus import SessionBus
+    from tests.session_bus import SessionBus
     from tests.broker.conftest import API_A_SCOPE, FAMILY_ONE, FAMILY_TWO, start_daemon
 
     console = msal.PublicClientApplication.CONSOLE_WINDOW_HANDLE
