@@ -124,8 +124,8 @@ def brokered(idp: Any) -> None:
     """``enable_broker_on_linux=True`` against ``tokensmith broker`` on a private bus:
     the refresh token stays with the broker, and a second app of the family gets a
     token without a prompt (single sign-on)."""
-    from tests.session_bus import SessionBus
     from tests.broker.conftest import API_A_SCOPE, FAMILY_ONE, FAMILY_TWO, start_daemon
+    from tests.session_bus import SessionBus
 
     console = msal.PublicClientApplication.CONSOLE_WINDOW_HANDLE
     with tempfile.TemporaryDirectory() as workdir:
