@@ -1,6 +1,7 @@
 """A process answered from its cache loads only what that needs (docs/performance.md,
 "CLI process"): no grant it did not use, no broker, no DPoP, no OpenSSL, no email
-parser. Each check runs in a fresh interpreter, so what the test process imported
+parser, no ``dataclasses`` or ``inspect`` (docs/architecture.md, "Import cost").
+Each check runs in a fresh interpreter, so what the test process imported
 before does not count."""
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ NOT_FOR_A_CACHE_HIT = (
     "tokensmith.drivers.sync",
     "tokensmith.transport.resilient",
     "asyncio",
+    "dataclasses",
+    "inspect",
     "hashlib",
     "email.utils",
     "uuid",

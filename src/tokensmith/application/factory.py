@@ -3,12 +3,10 @@ and the transport stacks (sync and async) the drivers send through."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tokensmith._clock import Clock
 from tokensmith._http_cache import HttpCache
@@ -132,8 +130,7 @@ def _client_auth(
     )
 
 
-@dataclass(frozen=True)
-class TransportOptions:
+class TransportOptions(NamedTuple):  # not a dataclass: "Import cost", docs/architecture.md
     """MSAL's transport arguments, kept to build a stack on first use."""
 
     http_client: Any
@@ -224,6 +221,7 @@ def async_sleep(sleep: Callable[[float], Any] | None) -> Callable[[float], Any]:
     """``asyncio.sleep``, or the given sleep (a coroutine function, or a plain one such
     as a test clock's, called and not awaited)."""
     import asyncio
+    import inspect
 
     if sleep is None:
         return asyncio.sleep

@@ -10,9 +10,8 @@ against the authority with MSAL Python 1.39's rules (:func:`issuer_matches`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from tokensmith._redact import logger
@@ -29,8 +28,7 @@ __all__ = ["AuthorityMetadata", "discover", "issuer_matches", "metadata_from_doc
 _OPTIONAL_ENDPOINTS = ("device_authorization_endpoint", "jwks_uri", "end_session_endpoint")
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorityMetadata:
+class AuthorityMetadata(NamedTuple):
     """What discovery found out about an authority.
 
     Attributes:
@@ -44,7 +42,7 @@ class AuthorityMetadata:
         tenant: the first path segment of ``token_endpoint`` (MSAL's realm rule):
             ``common``/``organizations`` stay literal, a domain becomes the GUID the
             document carries.
-        raw: the whole document, read-only.
+        raw: the whole document, read-only; left out of comparisons and the repr.
     """
 
     authorization_endpoint: str
@@ -54,7 +52,22 @@ class AuthorityMetadata:
     jwks_uri: str | None
     end_session_endpoint: str | None
     tenant: str
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw: Mapping[str, Any] = MappingProxyType({})
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self[:-1] == other[:-1]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:-1])
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={value!r}" for name, value in zip(self._fields[:-1], self[:-1], strict=True)
+        )
+        return f"AuthorityMetadata({shown})"
 
 
 def discover(spec: AuthoritySpec) -> Flow[AuthorityMetadata]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from tokensmith._clock import Clock, system_clock
@@ -96,8 +95,7 @@ class TtlMemo(Generic[V]):
             return len(self._entries)
 
 
-@dataclass(frozen=True, slots=True)
-class Codec(Generic[V]):
+class Codec(Generic[V]):  # not a dataclass: see "Import cost" in docs/architecture.md
     """How memo values are written to an ``http_cache`` and read back.
 
     Attributes:
@@ -106,9 +104,17 @@ class Codec(Generic[V]):
         decode: that data back, or ``None`` when it is not what ``encode`` writes.
     """
 
-    kind: str
-    encode: Callable[[V], object]
-    decode: Callable[[object], V | None]
+    __slots__ = ("decode", "encode", "kind")
+
+    def __init__(
+        self, kind: str, encode: Callable[[V], object], decode: Callable[[object], V | None]
+    ) -> None:
+        self.kind = kind
+        self.encode = encode
+        self.decode = decode
+
+    def __repr__(self) -> str:
+        return f"Codec({self.kind!r})"
 
 
 Persisted = tuple[HttpCache, Codec[V]]

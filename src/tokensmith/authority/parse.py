@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
 from tokensmith.authority.builder import AuthorityBuilder
@@ -57,8 +57,7 @@ class AuthorityKind(str, enum.Enum):
     OIDC = "OIDC"
 
 
-@dataclass(frozen=True, slots=True)
-class AuthoritySpec:
+class AuthoritySpec(NamedTuple):
     """A parsed authority: everything known about it before any network call.
 
     Attributes:
@@ -115,8 +114,7 @@ class AuthoritySpec:
         return self.host in WELL_KNOWN_AUTHORITY_HOSTS
 
 
-@dataclass(frozen=True, slots=True)
-class _Url:
+class _Url(NamedTuple):
     """The checked pieces of an authority URL."""
 
     scheme: str
@@ -279,8 +277,7 @@ def _generic_oidc(text: str, kind: AuthorityKind) -> AuthoritySpec:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Shape:
+class _Shape(NamedTuple):
     """How an Entra-family path reads: kind, tenant, policy and the MSAL flags."""
 
     kind: AuthorityKind

@@ -13,29 +13,60 @@ With no store attached the seam costs one attribute test per write.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 __all__ = ["Change", "ChangeSink", "EntryDeleted", "EntryPut"]
 
 
-@dataclass(frozen=True, slots=True)
-class EntryPut:
-    """An entry was stored (added or replaced) under ``key``."""
+class _Change:
+    """One write event: read-only, equal to another of the same kind and fields.
+    (Not a dataclass: see "Import cost" in docs/architecture.md.)"""
+
+    __slots__ = ("credential_type", "entry", "key")
 
     credential_type: str
     key: str
     entry: Mapping[str, Any]
 
+    def __init__(self, credential_type: str, key: str, entry: Mapping[str, Any]) -> None:
+        set_field = object.__setattr__
+        set_field(self, "credential_type", credential_type)
+        set_field(self, "key", key)
+        set_field(self, "entry", entry)
 
-@dataclass(frozen=True, slots=True)
-class EntryDeleted:
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only; cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Change)
+        return (self.credential_type, self.key, self.entry) == (
+            other.credential_type,
+            other.key,
+            other.entry,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # (its entry is a dict)
+
+    def __repr__(self) -> str:  # the entry holds secrets: never shown
+        return f"{type(self).__name__}({self.credential_type!r}, {self.key!r})"
+
+
+class EntryPut(_Change):
+    """An entry was stored (added or replaced) under ``key``."""
+
+    __slots__ = ()
+
+
+class EntryDeleted(_Change):
     """The entry under ``key`` was removed; ``entry`` is what was stored (or, when
     nothing was, the entry the caller named), so a store can find its partition."""
 
-    credential_type: str
-    key: str
-    entry: Mapping[str, Any]
+    __slots__ = ()
 
 
 Change = EntryPut | EntryDeleted

@@ -19,7 +19,6 @@ yields with the rules the indexed lookups apply (:mod:`tokensmith.cache.lookups`
 
 from __future__ import annotations
 
-import inspect
 import threading
 import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -369,6 +368,8 @@ class HookedCache:
 def _takes_now(search: Any) -> bool:
     """True if ``search`` accepts ``now=`` (MSAL's since 1.31, or ``**kwargs`` as
     msal-extensions' ``PersistedTokenCache.search`` has)."""
+    import inspect  # (on first use: a process answered from a plain cache never needs it)
+
     try:
         parameters = inspect.signature(search).parameters.values()
     except (TypeError, ValueError):

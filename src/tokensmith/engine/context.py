@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from tokensmith._clock import Clock
@@ -30,8 +29,7 @@ from tokensmith.protocol.scopes import decorate_scopes
 __all__ = ["AppContext", "AuthorityHandle", "metadata_of", "realm_of"]
 
 
-@dataclass(eq=False)
-class AuthorityHandle:
+class AuthorityHandle:  # not a dataclass: see "Import cost" in docs/architecture.md
     """An authority as requests use it: parsed at once, discovered when a flow needs it.
 
     Attributes:
@@ -44,12 +42,29 @@ class AuthorityHandle:
         http_cache: the application's ``http_cache``, where discovery is persisted.
     """
 
-    spec: AuthoritySpec
-    environments: tuple[str, ...]
-    metadata: AuthorityMetadata | None = field(default=None, repr=False)
-    known_realm: str | None = None
-    multi_tenant: bool = False
-    http_cache: HttpCache | None = field(default=None, repr=False)
+    __slots__ = ("environments", "http_cache", "known_realm", "metadata", "multi_tenant", "spec")
+
+    def __init__(
+        self,
+        spec: AuthoritySpec,
+        environments: tuple[str, ...],
+        metadata: AuthorityMetadata | None = None,
+        known_realm: str | None = None,
+        multi_tenant: bool = False,
+        http_cache: HttpCache | None = None,
+    ) -> None:
+        self.spec = spec
+        self.environments = environments
+        self.metadata = metadata
+        self.known_realm = known_realm
+        self.multi_tenant = multi_tenant
+        self.http_cache = http_cache
+
+    def __repr__(self) -> str:
+        return (
+            f"AuthorityHandle(spec={self.spec!r}, environments={self.environments!r}, "
+            f"known_realm={self.known_realm!r}, multi_tenant={self.multi_tenant!r})"
+        )
 
     @property
     def instance(self) -> str:

@@ -12,7 +12,6 @@ obtained with some forwarded claims for other (or no) claims.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -233,7 +232,7 @@ def _stamping(
         if isinstance(effect, HttpRequest):
             if effect.method == "POST" and effect.content is None:
                 query = {**(effect.params or {}), **params} if params else effect.params
-                effect = dataclasses.replace(effect, params=query, per_call=options)
+                effect = effect._replace(params=query, per_call=options)
         elif isinstance(effect, Shared):
             effect = _shared(effect, params, options)
         try:

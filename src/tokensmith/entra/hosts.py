@@ -11,7 +11,7 @@ MSAL Python 1.39's host lists, as recorded in the project's protocol notes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from tokensmith.errors import AuthorityError, ConfigurationError
@@ -88,8 +88,7 @@ LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "::1", "localhost"})
 _REGION = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
-@dataclass(frozen=True, slots=True)
-class AliasGroup:
+class AliasGroup(NamedTuple):
     """Hosts that are one cloud: tokens issued by one are valid for all.
 
     Attributes:

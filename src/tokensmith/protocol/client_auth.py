@@ -15,7 +15,6 @@ into one of these.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -103,6 +102,8 @@ class ClientSecretAuth:
 
 def _wants_context(func: Callable[..., Any]) -> bool:
     """True when ``func`` has a positional parameter without a default (MSAL's rule)."""
+    import inspect  # (on first use: only a callable credential needs it)
+
     try:
         parameters = inspect.signature(func).parameters.values()
     except (TypeError, ValueError):

@@ -12,7 +12,6 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,7 +57,7 @@ class DPoPBinding:
             nonce=self.nonces.get(request.url),
             access_token=access_token,
         )
-        return dataclasses.replace(request, headers={**request.headers, "DPoP": proof})
+        return request._replace(headers={**request.headers, "DPoP": proof})
 
 
 def needs_fresh_nonce(response: HttpResponse) -> bool:

@@ -25,8 +25,7 @@ flow may handle it. The sync driver (:mod:`tokensmith.drivers.sync`) and the asy
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Hashable
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from tokensmith.protocol.http import HttpRequest
 
@@ -45,9 +44,11 @@ __all__ = [
 
 T = TypeVar("T")
 
+# Named tuples and a plain class, not dataclasses (see "Import cost" in
+# docs/architecture.md). Fields holding callables stay out of the reprs.
 
-@dataclass(frozen=True, slots=True)
-class Sleep:
+
+class Sleep(NamedTuple):
     """Ask the driver to wait ``seconds`` before resuming the flow (sent ``None``).
 
     ``waits_for_user``: the flow waits for a person (a device-code poll interval), not
@@ -75,19 +76,34 @@ class FlightGroup(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
 class Shared(Generic[T]):
     """Ask the driver to run ``flow()`` once for every flow that asks, at the same time,
     with the same ``key`` in ``group``; each of them is sent its result (or has its
-    exception thrown in). Only the caller that runs it builds the flow."""
+    exception thrown in). Only the caller that runs it builds the flow. Read-only."""
 
-    group: FlightGroup = field(repr=False)
+    __slots__ = ("flow", "group", "key")
+
+    group: FlightGroup
     key: Hashable
-    flow: Callable[[], Flow[T]] = field(repr=False)
+    flow: Callable[[], Flow[T]]
+
+    def __init__(self, group: FlightGroup, key: Hashable, flow: Callable[[], Flow[T]]) -> None:
+        set_field = object.__setattr__
+        set_field(self, "group", group)
+        set_field(self, "key", key)
+        set_field(self, "flow", flow)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Shared is read-only; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Shared is read-only; cannot delete {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Shared(key={self.key!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class BrowserSignIn:
+class BrowserSignIn(NamedTuple):
     """Ask the driver for one authorization response through the system browser
     (RFC 8252 §7.3): listen on loopback, call ``start(redirect_uri)`` for the
     ``(state, auth_uri)`` to expect and open, open the browser, wait.
@@ -103,26 +119,34 @@ class BrowserSignIn:
         on_before_launching_ui: called as ``on_before_launching_ui(ui="browser")``.
     """
 
-    start: Callable[[str], tuple[str, str]] = field(repr=False)
+    start: Callable[[str], tuple[str, str]]
     port: int | None = None
     response_mode: str = "form_post"
-    pages: Any = field(default=None, repr=False)
+    pages: Any = None
     timeout: float | None = None
     browser_name: str | None = None
-    auth_uri_callback: Callable[[str], object] | None = field(default=None, repr=False)
-    on_before_launching_ui: Callable[..., object] | None = field(default=None, repr=False)
+    auth_uri_callback: Callable[[str], object] | None = None
+    on_before_launching_ui: Callable[..., object] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"BrowserSignIn(port={self.port!r}, response_mode={self.response_mode!r}, "
+            f"timeout={self.timeout!r}, browser_name={self.browser_name!r})"
+        )
 
 
-@dataclass(frozen=True, slots=True)
-class BrokerCall:
+class BrokerCall(NamedTuple):
     """Ask the driver to make one call to an authentication broker
     (:mod:`tokensmith.broker`): ``call()``, which blocks, run in a worker thread by
     the async driver. ``interactive``: the call waits for a person (the broker's
     sign-in UI), so the call's deadline starts afresh afterwards."""
 
     operation: str
-    call: Callable[[], Any] = field(repr=False)
+    call: Callable[[], Any]
     interactive: bool = False
+
+    def __repr__(self) -> str:
+        return f"BrokerCall(operation={self.operation!r}, interactive={self.interactive!r})"
 
 
 Effect = HttpRequest | Sleep | Shared[Any] | BrowserSignIn | BrokerCall

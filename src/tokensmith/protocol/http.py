@@ -8,7 +8,8 @@ They live in the protocol core: flows yield :class:`HttpRequest` and receive
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from tokensmith.errors import ConfigurationError
@@ -34,6 +35,12 @@ finite number, whatever the server wrote."""
 Timeout = float | tuple[float, float]
 """Seconds for every phase, or ``(connect, read)``, as ``requests`` takes them."""
 
+_NOTHING: Mapping[str, str] = MappingProxyType({})
+"""The default headers and extra keywords: empty, and read-only, as it is shared."""
+
+# Named tuples, not dataclasses (see "Import cost" in docs/architecture.md); their
+# ``_replace`` gives a changed copy.
+
 
 def check_timeout(value: object) -> Timeout | None:
     """A ``timeout`` in one of ``requests``' forms: seconds, ``(connect, read)``, or
@@ -55,8 +62,7 @@ def _seconds(value: object) -> float:
     return float(value)
 
 
-@dataclass(frozen=True, slots=True)
-class CallOptions:
+class CallOptions(NamedTuple):
     """The transport keywords one acquire call was given (MSAL Python forwards the
     extra keywords of its ``acquire_token_*`` methods to ``http_client.post``).
 
@@ -68,14 +74,13 @@ class CallOptions:
     """
 
     timeout: Timeout | None = None
-    extra: Mapping[str, object] = field(default_factory=dict)
+    extra: Mapping[str, object] = _NOTHING
 
     def __repr__(self) -> str:
         return f"CallOptions(timeout={self.timeout!r}, extra={sorted(self.extra)})"
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     """One HTTP request, as the protocol core describes it.
 
     Attributes:
@@ -99,7 +104,7 @@ class HttpRequest:
     url: str
     params: Mapping[str, str] | None = None
     data: Mapping[str, str] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = _NOTHING
     secret_fields: frozenset[str] = frozenset()
     content: str | None = None
     retry_on_status: bool = True
@@ -109,8 +114,7 @@ class HttpRequest:
         return f"HttpRequest({self.method} {self.url})"
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     """One HTTP response.
 
     Attributes:
@@ -121,7 +125,7 @@ class HttpResponse:
 
     status_code: int
     text: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = _NOTHING
 
     def __repr__(self) -> str:
         return f"HttpResponse({self.status_code}, {len(self.text)} chars)"

@@ -25,7 +25,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from tokensmith.errors import ConfigurationError, TransportTimeout
@@ -50,13 +49,20 @@ DEFAULT_DEADLINE = 120.0
 """Seconds one acquire call may spend on the network, retries included."""
 
 
-@dataclass(slots=True)
-class Deadline:
+class Deadline:  # not a dataclass: see "Import cost" in docs/architecture.md
     """The window of the running call: ``seconds`` long, ending at ``ends`` on ``timer``."""
 
-    seconds: float
-    ends: float
-    timer: Callable[[], float] = field(default=time.monotonic, compare=False)
+    __slots__ = ("ends", "seconds", "timer")
+
+    def __init__(
+        self, seconds: float, ends: float, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds = seconds
+        self.ends = ends
+        self.timer = timer
+
+    def __repr__(self) -> str:
+        return f"Deadline(seconds={self.seconds!r}, ends={self.ends!r})"
 
     def remaining(self) -> float:
         """Seconds left (negative once past)."""
