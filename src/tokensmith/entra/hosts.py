@@ -10,8 +10,7 @@ MSAL Python 1.39's host lists, as recorded in the project's protocol notes.
 
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 from urllib.parse import urlsplit
 
 from tokensmith.errors import AuthorityError, ConfigurationError
@@ -35,6 +34,7 @@ __all__ = [
     "instance_discovery_host",
     "is_b2c_host",
     "is_loopback_host",
+    "is_region_name",
     "regional_host",
 ]
 
@@ -85,7 +85,7 @@ PUBLIC_CLOUD_HOSTS: frozenset[str] = frozenset(
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "::1", "localhost"})
 """Hosts that may be reached over plain http (local development and tests)."""
 
-_REGION = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_LABEL_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
 class AliasGroup(NamedTuple):
@@ -149,6 +149,22 @@ def instance_discovery_host(host: str) -> str:
     return host if host in WELL_KNOWN_AUTHORITY_HOSTS else WORLD_WIDE
 
 
+def is_region_name(value: object) -> TypeGuard[str]:
+    """True for a region name: a lower-case DNS label (letters, digits and inner
+    hyphens, at most 63 characters) that starts with a letter.
+
+    (Compared character by character: the equivalent regular expression takes over a
+    millisecond to compile, in every process that parses an authority.)
+    """
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 63
+        and "a" <= value[0] <= "z"
+        and value[-1] != "-"
+        and _LABEL_CHARACTERS.issuperset(value)
+    )
+
+
 def regional_host(region: str, host: str) -> str:
     """Return the regional (ESTS-R) host for ``host`` in ``region``.
 
@@ -158,7 +174,7 @@ def regional_host(region: str, host: str) -> str:
     Raises:
         ConfigurationError: ``region`` is not a lower-case DNS label.
     """
-    if not isinstance(region, str) or not _REGION.fullmatch(region):
+    if not is_region_name(region):
         raise ConfigurationError(
             f"Invalid region {region!r}. It must be a lowercase DNS label that starts with a "
             "letter, contains only letters, digits and internal hyphens, and is at most 63 "

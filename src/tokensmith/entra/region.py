@@ -22,10 +22,10 @@ the authority's own environment, as MSAL's does.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from tokensmith.entra.hosts import is_region_name, regional_host
 from tokensmith.errors import ConfigurationError
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.http import HttpRequest
@@ -37,7 +37,6 @@ __all__ = [
     "RegionChoice",
     "configured_region",
     "detect_region",
-    "regional_host",
     "regional_token_endpoint",
     "valid_region",
 ]
@@ -48,19 +47,11 @@ IMDS_API_VERSION = "2021-02-01"
 REGION_MEMO = "entra.region"
 """Name of the application memo (``AppContext.memos``) holding its :class:`RegionChoice`."""
 
-_REGION = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_PUBLIC_CLOUD_HOSTS = frozenset(
-    {"login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net"}
-)
-"""Hosts whose regional form is ``{region}.login.microsoft.com``."""
-
 
 def valid_region(value: object) -> str | None:
     """``value`` if it is a region name (a lower-case DNS label of at most 63
     characters, starting with a letter), else None."""
-    if isinstance(value, str) and value and _REGION.fullmatch(value):
-        return value
-    return None
+    return value if is_region_name(value) else None
 
 
 def _explicit(value: str, name: str) -> str:
@@ -146,16 +137,8 @@ class RegionChoice:
         return self._detected[0]
 
 
-def regional_host(host: str, region: str) -> str:
-    """The regional host of an Entra host: ``{region}.login.microsoft.com`` for the
-    public cloud, ``{region}.{host}`` otherwise."""
-    if host in _PUBLIC_CLOUD_HOSTS:
-        return f"{region}.login.microsoft.com"
-    return f"{region}.{host}"
-
-
 def regional_token_endpoint(token_endpoint: str, host: str, region: str) -> str:
     """``token_endpoint`` (the authority's, from discovery) on the regional host of
     ``host`` (the authority's host); path and query kept."""
     parts = urlsplit(token_endpoint)
-    return urlunsplit(parts._replace(netloc=regional_host(host, region)))
+    return urlunsplit(parts._replace(netloc=regional_host(region, host)))
