@@ -11,6 +11,9 @@ async application) whose entries live in a store:
   :func:`encrypted_store` (MSAL's JSON encrypted by the operating system, shared
   with msal-extensions; a desktop app).
 
+:class:`BoundedTokenCache` is the one cache here with no store: memory only, with a
+bound on its size (a long-running service that keeps no tokens across restarts).
+
 Stores import their backend (sqlite3, redis, jeepney) only when constructed, and this
 module imports a store's module only when its name is first used, so ``import
 tokensmith`` and ``import tokensmith.stores`` pull in none of them.
@@ -23,6 +26,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tokensmith.stores.bounded import BoundedTokenCache
     from tokensmith.stores.dpapi import DpapiStore
     from tokensmith.stores.encrypted import encrypted_store
     from tokensmith.stores.keychain import KeychainStore
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from tokensmith.stores.sqlite import SqliteStore
 
 __all__ = [
+    "BoundedTokenCache",
     "DpapiStore",
     "FileStore",
     "KeychainStore",
@@ -45,6 +50,7 @@ __all__ = [
 ]
 
 _WHERE = {
+    "BoundedTokenCache": "tokensmith.stores.bounded",
     "DpapiStore": "tokensmith.stores.dpapi",
     "FileStore": "tokensmith.stores.snapshot",
     "KeychainStore": "tokensmith.stores.keychain",

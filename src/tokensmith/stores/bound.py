@@ -62,10 +62,14 @@ class PartitionLru:
         """True when memory holds more entries than the bound."""
         return self.max_entries is not None and self.size > self.max_entries
 
-    def evict(self) -> Iterator[tuple[str, set[tuple[str, str]]]]:
+    def evict(self, target: int | None = None) -> Iterator[tuple[str, set[tuple[str, str]]]]:
         """Yield ``(partition, entries)`` to drop, least recently used first, until
-        the bound holds (the most recent partition is always kept)."""
-        while self.over() and len(self._members) > 1:
+        at most ``target`` entries are left (None: until the bound holds); the most
+        recent partition is always kept."""
+        if self.max_entries is None:
+            return
+        limit = self.max_entries if target is None else target
+        while self.size > limit and len(self._members) > 1:
             partition, members = self._members.popitem(last=False)
             self.size -= len(members)
             yield partition, members

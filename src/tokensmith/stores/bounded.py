@@ -1,0 +1,168 @@
+"""A token cache held in memory only, with a bound on its size, for long-running
+services that see many users or many resources (MSAL's caches only grow).
+
+``BoundedTokenCache(max_entries=N)`` is a :class:`~tokensmith.SerializableTokenCache`.
+When a write takes it past ``N`` entries it shrinks to about 90% of ``N``: expired
+access tokens go first, then whole partitions, least recently used first (the
+partitions of :mod:`tokensmith.stores.partition`: one user's tokens, with the user's
+Account entries here; one client's app-only tokens in one tenant; the tokens obtained
+on behalf of one assertion). A cache hit marks its partition as used, and so does a
+write; the partition just written is never evicted. Evicted entries are gone, as there
+is no store behind this cache: the next call for that user, resource or assertion
+goes to the network (or, for a public client, asks the user to sign in again).
+AppMetadata entries and unknown sections are kept and not counted.
+
+Shrinking to 90% rather than to ``N`` means the scan for expired tokens runs once per
+``N/10`` writes, not on every write of a full cache.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from tokensmith._clock import Clock, system_clock
+from tokensmith.cache import SerializableTokenCache
+from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.cache.schema import CredentialType
+from tokensmith.errors import ConfigurationError
+from tokensmith.stores import partition as part
+from tokensmith.stores.bound import PartitionLru
+
+__all__ = ["BoundedTokenCache"]
+
+_CT = CredentialType
+
+
+class BoundedTokenCache(SerializableTokenCache):
+    """A :class:`~tokensmith.SerializableTokenCache` that keeps at most about
+    ``max_entries`` entries, evicting expired access tokens first, then the least
+    recently used partitions (see the module documentation).
+
+    Args:
+        max_entries: the bound (access, refresh and ID tokens and Account entries).
+        clock: epoch-seconds clock (it decides which access tokens are expired).
+
+    Attributes:
+        max_entries: the bound.
+        evicted: partitions evicted so far (a counter for a service's metrics).
+
+    Raises:
+        ConfigurationError: ``max_entries`` is not a positive integer.
+    """
+
+    def __init__(self, max_entries: int, *, clock: Clock = system_clock) -> None:
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+            raise ConfigurationError("max_entries must be a positive integer")
+        super().__init__(clock=clock)
+        self.max_entries = max_entries
+        self.evicted = 0
+        self._lru = PartitionLru(max_entries)
+        self._set_sink(_Bound(self))
+
+    def find_access_token(
+        self,
+        *,
+        home_account_id: str | None,
+        environments: Sequence[str],
+        client_id: str,
+        realm: str,
+        scopes: Collection[str],
+        now: float,
+        ext_cache_key: str | None = None,
+        key_id: str | None = None,
+        user_assertion_hash: str | None = None,
+    ) -> dict[str, Any] | None:
+        found = super().find_access_token(
+            home_account_id=home_account_id,
+            environments=environments,
+            client_id=client_id,
+            realm=realm,
+            scopes=scopes,
+            now=now,
+            ext_cache_key=ext_cache_key,
+            key_id=key_id,
+            user_assertion_hash=user_assertion_hash,
+        )
+        if found is not None:
+            name = part.partition_of(_CT.ACCESS_TOKEN, found)
+            with self._lock:
+                self._lru.touch(name)
+        return found
+
+    def _replace_state(self, cache: dict[str, Any]) -> None:
+        """A loaded state (``deserialize``): count its entries, in the order they come
+        (so the first ones are evicted first), then keep to the bound."""
+        with self._lock:
+            super()._replace_state(cache)
+            self._lru = PartitionLru(self.max_entries)
+            for credential_type in (_CT.ACCESS_TOKEN, _CT.REFRESH_TOKEN, _CT.ID_TOKEN, _CT.ACCOUNT):
+                section = cache.get(credential_type)
+                if not isinstance(section, dict):
+                    continue
+                for key, entry in section.items():
+                    name = _partition(credential_type, entry)
+                    if name is not None:
+                        self._lru.add(name, [(credential_type, key)])
+            if self._lru.over():
+                self._shrink(keep_state_flag=True)
+
+    def _note(self, changes: Sequence[Change]) -> None:
+        """Count a batch of writes (the store seam hands it over after each write call)."""
+        with self._lock:
+            lru = self._lru
+            for change in changes:
+                name = _partition(change.credential_type, change.entry)
+                if name is None:
+                    continue
+                entry = (change.credential_type, change.key)
+                if isinstance(change, EntryPut):
+                    lru.add(name, [entry])
+                else:
+                    lru.discard(name, entry)
+            if lru.over():
+                self._shrink(keep_state_flag=False)
+
+    def _shrink(self, *, keep_state_flag: bool) -> None:
+        """Expired access tokens first, then LRU partitions, down to 90% of the bound.
+        Call with the lock held. (Removed through ``_forget``, which emits nothing: the
+        entries are gone from the only place they were.)"""
+        lru = self._lru
+        target = self.max_entries - self.max_entries // 10
+        for key, entry in self.expired_access_tokens():
+            if self._forget([(_CT.ACCESS_TOKEN, key)]):
+                name = _partition(_CT.ACCESS_TOKEN, entry)
+                if name is not None:
+                    lru.discard(name, (_CT.ACCESS_TOKEN, key))
+        for _, members in lru.evict(target):
+            self._forget(members)
+            self.evicted += 1
+        if not keep_state_flag:
+            self.has_state_changed = True
+
+
+class _Bound:
+    """The sink of a bounded cache: it persists nothing, it counts. It holds the cache
+    weakly (a strong reference would make a cycle, and a large cache would wait for
+    the cyclic collector instead of going with its last reference)."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self, cache: BoundedTokenCache) -> None:
+        self._cache = weakref.ref(cache)
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        cache = self._cache()
+        if cache is not None:
+            cache._note(changes)
+
+
+def _partition(credential_type: str, entry: Mapping[str, Any]) -> str | None:
+    """The partition an entry is counted in (None: not counted). Account entries go
+    with their user's tokens, so evicting a user forgets the account as well."""
+    if credential_type == _CT.ACCOUNT:
+        home = entry.get("home_account_id")
+        return part.user(home) if isinstance(home, str) and home else None
+    name = part.partition_of(credential_type, entry)
+    return None if name == part.META or name.startswith("other:") else name

@@ -1,0 +1,158 @@
+"""BoundedTokenCache: a memory-only cache that keeps to its bound (expired tokens
+first, then least recently used partitions) and answers like a plain cache otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from tests.stores._apps import async_cca
+from tests.unit.application.fake_entra import FakeEntra
+from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event
+
+import tokensmith
+from tokensmith._clock import FakeClock
+from tokensmith.errors import ConfigurationError
+from tokensmith.stores import BoundedTokenCache
+
+SCOPE = ["https://graph.microsoft.com/.default"]
+
+
+def _counted(cache: tokensmith.SerializableTokenCache) -> int:
+    """Entries the bound counts: every section but AppMetadata."""
+    return sum(len(s) for name, s in cache._cache.items() if name != "AppMetadata")
+
+
+def _at(cache: tokensmith.SerializableTokenCache, uid: str) -> Any:
+    return cache.find_access_token(
+        home_account_id=f"{uid}.tid",
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="common",
+        scopes=["User.Read"],
+        now=NOW,
+    )
+
+
+def _sign_in(cache: tokensmith.SerializableTokenCache, uid: str) -> None:
+    cache.add(user_event(uid=uid, utid="tid", scope=["User.Read"], username=f"{uid}@x"), now=NOW)
+
+
+def test_many_users_never_take_it_past_its_bound() -> None:
+    cache = BoundedTokenCache(40, clock=lambda: NOW)
+    peak = 0
+    for n in range(100):
+        _sign_in(cache, f"u{n}")
+        peak = max(peak, _counted(cache))
+    assert peak <= 40  # each sign-in is 4 entries: AT, RT, IdToken, Account
+    assert _counted(cache) >= 36 - 4  # shrunk to 90% of the bound, not emptied
+    assert all(_at(cache, f"u{n}") is not None for n in range(93, 100))  # the latest stay
+    assert _at(cache, "u0") is None and cache.evicted > 60
+    homes = {a["home_account_id"] for a in cache.find_accounts()}
+    assert "u0.tid" not in homes and "u99.tid" in homes  # an evicted user's account goes too
+    assert len(homes) == len(cache._cache["RefreshToken"]) == len(cache._cache["IdToken"])
+    assert cache.has_state_changed
+
+
+def test_a_hit_keeps_its_user_and_the_oldest_unused_one_goes() -> None:
+    cache = BoundedTokenCache(13, clock=lambda: NOW)
+    for uid in ("u0", "u1", "u2"):
+        _sign_in(cache, uid)
+    hot = _at(cache, "u0")  # used: u1 is the least recently used now
+    _sign_in(cache, "u3")  # 16 entries: shrink to 12 (u1's 4 go)
+    assert _at(cache, "u0") is hot
+    assert _at(cache, "u1") is None
+    assert _at(cache, "u2") is not None and _at(cache, "u3") is not None
+
+
+def test_expired_tokens_go_before_any_partition() -> None:
+    cache = BoundedTokenCache(5, clock=lambda: NOW)
+    for n in range(4):  # four tenants, four partitions, all expired by NOW
+        cache.add(app_event(tenant=f"t{n}.example", expires_in=10), now=NOW - 100)
+    cache.add(app_event(tenant="live1.example"), now=NOW)
+    cache.add(app_event(tenant="live2.example"), now=NOW)  # 6 > 5: the sweep suffices
+    tenants = sorted(e["realm"] for e in cache._cache["AccessToken"].values())
+    assert tenants == ["live1.example", "live2.example"]
+    assert cache.evicted == 0
+    assert len(cache._cache["AppMetadata"]) == 1  # kept, not counted
+
+
+def test_a_loaded_state_is_cut_to_the_bound_and_still_serializes() -> None:
+    plain = tokensmith.SerializableTokenCache()
+    for n in range(30):
+        _sign_in(plain, f"u{n}")
+    cache = BoundedTokenCache(20, clock=lambda: NOW)
+    cache.deserialize(plain.serialize())
+    assert _counted(cache) <= 20
+    assert _at(cache, "u29") is not None and _at(cache, "u0") is None  # first loaded, first out
+    again = tokensmith.SerializableTokenCache()
+    again.deserialize(cache.serialize())
+    assert {a["home_account_id"] for a in again.find_accounts()} == {
+        a["home_account_id"] for a in cache.find_accounts()
+    }
+    assert json.loads(cache.serialize())["AppMetadata"]
+
+
+def test_removals_are_counted_so_room_is_not_lost() -> None:
+    cache = BoundedTokenCache(8, clock=lambda: NOW)
+    _sign_in(cache, "u0")
+    _sign_in(cache, "u1")
+    cache.forget_account(home_account_id="u0.tid", environments=[ENV], client_id=CLIENT_ID)
+    _sign_in(cache, "u2")  # 8 counted, not 12: u0's removal made room, nothing evicted
+    assert cache.evicted == 0 and _at(cache, "u1") is not None and _at(cache, "u2") is not None
+
+
+@pytest.mark.parametrize("bad", [0, -3, True, 2.5, "10", None])
+def test_the_bound_must_be_a_positive_integer(bad: object) -> None:
+    with pytest.raises(ConfigurationError):
+        BoundedTokenCache(bad)  # type: ignore[arg-type]
+
+
+def _tenant_apps(entra: FakeEntra, clock: FakeClock, cache: Any, count: int) -> list[Any]:
+    return [
+        tokensmith.ConfidentialClientApplication(
+            "daemon",
+            "s3cret",
+            authority=f"https://login.microsoftonline.com/tenant-{n}.example",
+            transport=entra.transport,
+            clock=clock,
+            sleep=clock.sleep,
+            token_cache=cache,
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_multi_tenant_daemon_keeps_its_recent_tenants_and_refetches_the_others() -> None:
+    clock = FakeClock(NOW)
+    entra = FakeEntra(clock)
+    cache = BoundedTokenCache(10, clock=clock)
+    apps = _tenant_apps(entra, clock, cache, 30)
+    for app in apps:
+        assert app.acquire_token_for_client(SCOPE)["token_source"] == "identity_provider"
+    assert _counted(cache) <= 10
+    for app in apps[-9:]:  # the most recent tenants: from the cache
+        assert app.acquire_token_for_client(SCOPE)["token_source"] == "cache"
+    posted = entra.tokens_posted("client_credentials")
+    assert apps[0].acquire_token_for_client(SCOPE)["token_source"] == "identity_provider"
+    assert entra.tokens_posted("client_credentials") == posted + 1
+
+
+def test_async_apps_use_it_alike() -> None:
+    clock = FakeClock(NOW)
+    entra = FakeEntra(clock)
+    cache = BoundedTokenCache(3, clock=clock)
+
+    async def run() -> list[str]:
+        sources = []
+        for n in range(6):
+            app = async_cca(entra, clock, cache, client_id=f"app-{n}")
+            sources.append((await app.acquire_token_for_client(SCOPE))["token_source"])
+        again = async_cca(entra, clock, cache, client_id="app-5")
+        sources.append((await again.acquire_token_for_client(SCOPE))["token_source"])
+        return sources
+
+    assert asyncio.run(run()) == ["identity_provider"] * 6 + ["cache"]
+    assert _counted(cache) <= 3
