@@ -3,8 +3,8 @@ bounded memory (partitions evicted least recently used first).
 
 The persistent cache reads whole partitions, so it forgets whole partitions: when the
 entries held in memory pass ``max_entries``, the least recently used partitions are
-dropped from memory (never from the store; the next lookup that needs one reads it
-again). Expired access tokens are swept first (see
+dropped from memory, down to 90% of the bound (never from the store; the next
+lookup that needs one reads it again). Expired access tokens are swept first (see
 :meth:`~tokensmith.cache.token_cache.TokenCache.sweep_expired`), so a long-running
 service keeps its working set and never grows with the number of users it has seen.
 """
@@ -62,13 +62,13 @@ class PartitionLru:
         """True when memory holds more entries than the bound."""
         return self.max_entries is not None and self.size > self.max_entries
 
-    def evict(self, target: int | None = None) -> Iterator[tuple[str, set[tuple[str, str]]]]:
-        """Yield ``(partition, entries)`` to drop, least recently used first, until
-        at most ``target`` entries are left (None: until the bound holds); the most
-        recent partition is always kept."""
+    def evict(self) -> Iterator[tuple[str, set[tuple[str, str]]]]:
+        """Yield ``(partition, entries)`` to drop, least recently used first, until at
+        most 90% of the bound is left (so a full cache does not evict, and sweep its
+        expired tokens, on every write); the most recent partition is always kept."""
         if self.max_entries is None:
             return
-        limit = self.max_entries if target is None else target
+        limit = self.max_entries - self.max_entries // 10
         while self.size > limit and len(self._members) > 1:
             partition, members = self._members.popitem(last=False)
             self.size -= len(members)

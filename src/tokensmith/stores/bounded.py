@@ -12,8 +12,9 @@ is no store behind this cache: the next call for that user, resource or assertio
 goes to the network (or, for a public client, asks the user to sign in again).
 AppMetadata entries and unknown sections are kept and not counted.
 
-Shrinking to 90% rather than to ``N`` means the scan for expired tokens runs once per
-``N/10`` writes, not on every write of a full cache.
+Shrinking to 90% (:meth:`~tokensmith.stores.bound.PartitionLru.evict`, the rule a
+store-backed cache's bound follows too) rather than to ``N`` means the scan for expired
+tokens runs once per ``N/10`` writes, not on every write of a full cache.
 """
 
 from __future__ import annotations
@@ -129,13 +130,12 @@ class BoundedTokenCache(SerializableTokenCache):
         Call with the lock held. (Removed through ``_forget``, which emits nothing: the
         entries are gone from the only place they were.)"""
         lru = self._lru
-        target = self.max_entries - self.max_entries // 10
         for key, entry in self.expired_access_tokens():
             if self._forget([(_CT.ACCESS_TOKEN, key)]):
                 name = _partition(_CT.ACCESS_TOKEN, entry)
                 if name is not None:
                     lru.discard(name, (_CT.ACCESS_TOKEN, key))
-        for _, members in lru.evict(target):
+        for _, members in lru.evict():
             self._forget(members)
             self.evicted += 1
         if not keep_state_flag:
