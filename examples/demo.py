@@ -3,14 +3,14 @@
 By default the provider is tokensmith's own offline, Entra-compatible dev IdP, started
 in-process (no network beyond loopback, no node): client credentials (and the cache hit
 that follows), a device-code sign-in completed for the demo user by the dev IdP's
-auto-complete switch, a silent call served from the cache, and a refresh with the
-refresh token; between them, a managed identity's token from the dev IdP's App Service
-endpoint (the environment variables set for that step only); then a brokered sign-in
-through ``tokensmith broker``, the open Linux broker, on a private D-Bus session bus
-(Debian's dbus-daemon), its browser a scripted person, and a second app signed in
-by the broker without a prompt. ``--provider node`` runs
-the same steps against node-oidc-provider (needs ``make interop-deps``). Tokens are
-never printed whole.
+auto-complete switch into a SQLite token store, a second Python process answered from
+that store, a silent call served from the cache, and a refresh with the refresh token;
+between them, a managed identity's token from the dev IdP's App Service endpoint (the
+environment variables set for that step only); then a brokered sign-in through
+``tokensmith broker``, the open Linux broker, on a private D-Bus session bus (Debian's
+dbus-daemon), its browser a scripted person, and a second app signed in by the broker
+without a prompt. ``--provider node`` runs the same steps against node-oidc-provider
+(needs ``make interop-deps``). Tokens are never printed whole.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import argparse
 import asyncio
 import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,6 +30,7 @@ from typing import Any
 
 import tokensmith as msal
 from tokensmith.protocol.managed_identity.sources import ENVIRONMENT_VARIABLES
+from tokensmith.stores import PersistentTokenCache, SqliteStore
 
 
 def show(step: str, result: dict[str, Any] | None) -> None:
@@ -54,6 +57,37 @@ def silent_then_sign_out(app: Any, scope: str, account: dict[str, Any]) -> None:
     )
     app.remove_account(account)
     show("after remove_account: silent", app.acquire_token_silent([scope], account))
+
+
+_SECOND_PROCESS = """
+import sys, time
+started = time.perf_counter()
+import tokensmith
+from tokensmith.stores import PersistentTokenCache, SqliteStore
+path, client_id, authority, verify, username = sys.argv[1:]
+cache = PersistentTokenCache(SqliteStore(path))
+app = tokensmith.PublicClientApplication(
+    client_id, authority=authority, verify=verify, token_cache=cache
+)
+account = app.get_accounts(username=username)[0]
+result = app.acquire_token_silent(["User.Read"], account)
+took = (time.perf_counter() - started) * 1e3
+print(result["token_source"], len(result["access_token"]), f"{took:.0f}")
+"""
+
+
+def second_process(path: Path, client_id: str, authority: str, verify: str, user: str) -> None:
+    """A fresh Python process opens the SQLite store and gets the token silently."""
+    command = [sys.executable, "-c", _SECOND_PROCESS, str(path), client_id, authority, verify]
+    done = subprocess.run([*command, user], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        print(f"  second process failed: {done.stderr.strip().splitlines()[-1:]}")
+        return
+    source, length, took = done.stdout.split()
+    print(
+        f"  {'a second process, same SQLite store':<38} -> {source:<17} "
+        f"access token of {length} chars, in {took} ms (imports included)"
+    )
 
 
 async def async_daemon(authority: str, client_id: str, secret: str, verify: str) -> None:
@@ -173,7 +207,7 @@ def dev_idp_demo() -> None:
     graph_default, user_scope = "https://graph.microsoft.com/.default", "User.Read"
 
     print("Starting the tokensmith dev IdP (Entra v2.0 protocol, https, loopback) ...")
-    with DevIdP() as idp:
+    with contextlib.ExitStack() as stack, DevIdP() as idp:
         print(f"  {idp.base_url}  (CA {idp.ca_path})\n")
         verify = str(idp.ca_path)
 
@@ -191,9 +225,16 @@ def dev_idp_demo() -> None:
         managed_identity(idp.base_url, verify)
 
         print(f"\nCLI: device code (authority {idp.authority('organizations')}), then silent")
+        print("  (its cache is a SQLite store: a second process is answered from it)")
         idp.device_code_auto_complete_user = user
+        store_dir = tempfile.TemporaryDirectory(prefix="tokensmith-demo-")
+        stack.callback(store_dir.cleanup)
+        store_path = Path(store_dir.name) / "tokens.db"
         with msal.PublicClientApplication(
-            desktop, authority=idp.authority("organizations"), verify=verify
+            desktop,
+            authority=idp.authority("organizations"),
+            verify=verify,
+            token_cache=PersistentTokenCache(SqliteStore(store_path)),
         ) as cli:
             flow = cli.initiate_device_flow([user_scope])
             print(f"  {flow['message']}")
@@ -207,6 +248,7 @@ def dev_idp_demo() -> None:
                     f"  account {account['username']}: home_account_id "
                     f"{account['home_account_id']}, realm {account['realm']}"
                 )
+            second_process(store_path, desktop, idp.authority("organizations"), verify, user)
             silent_then_sign_out(cli, user_scope, accounts[0])
 
         print("\nBroker: sign-in through tokensmith broker (the open Linux broker, D-Bus)")

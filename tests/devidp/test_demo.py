@@ -13,7 +13,10 @@ def test_demo_runs_every_step_offline(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     # client credentials, managed identity, device code, refresh
     assert out.count("-> identity_provider") == 4
-    assert out.count("-> cache") == 4  # sync daemon, async daemon, managed identity, silent
+    # sync daemon, async daemon, managed identity, a second process on the SQLite store,
+    # silent
+    assert out.count("-> cache") == 5
+    assert "a second process, same SQLite store    -> cache" in out
     assert "source APP_SERVICE" in out
     assert "100 results, 1 distinct access token" in out  # async single flight
     assert "after remove_account: silent           -> nothing (None)" in out
