@@ -4,7 +4,7 @@ One object type serves both libraries: ``get(url, params=None, headers=None, **k
 and ``post(url, params=None, data=None, headers=None, **kw)`` returning an object with
 ``status_code``, ``text``, ``headers`` and ``raise_for_status()``. It answers OIDC
 discovery and instance discovery (what msal's constructor fetches), and the token
-endpoint for the refresh-token and client-credentials grants. POSTs are counted under
+endpoint for the refresh-token, client-credentials and on-behalf-of grants. POSTs are counted under
 a lock, so concurrent callers can be checked for single-flight behaviour.
 
 :class:`AsyncFakeHttpClient` is the same endpoint for ``tokensmith.aio``: its ``get``
@@ -30,7 +30,14 @@ from urllib.parse import urlsplit
 
 from bench import cachegen
 
-__all__ = ["AsyncFakeHttpClient", "FakeEndpoint", "FakeHttpClient", "FakeImds", "FakeResponse"]
+__all__ = [
+    "OBO_GRANT",
+    "AsyncFakeHttpClient",
+    "FakeEndpoint",
+    "FakeHttpClient",
+    "FakeImds",
+    "FakeResponse",
+]
 
 _JSON = {"content-type": "application/json; charset=utf-8"}
 
@@ -85,6 +92,27 @@ def _instance_metadata() -> dict[str, Any]:
             }
         ],
     }
+
+
+OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+"""The on-behalf-of grant (RFC 7523 §2.1, as Entra uses it)."""
+
+
+def _obo_body(assertion: str, form: Mapping[str, Any]) -> str:
+    """An on-behalf-of answer for ``assertion``: its own access and refresh token, and
+    the user's ``client_info`` (so each user's tokens have their own cache keys)."""
+    tag = assertion[-12:]
+    return json.dumps(
+        {
+            "token_type": "Bearer",
+            "scope": str(form.get("scope", "")),
+            "expires_in": 3599,
+            "ext_expires_in": 3599,
+            "access_token": f"obo-at-{tag}",
+            "refresh_token": f"obo-rt-{tag}",
+            "client_info": cachegen.client_info_for(f"obo-user-{tag}"),
+        }
+    )
 
 
 def _error(status: int, error: str, description: str) -> FakeResponse:
@@ -152,7 +180,7 @@ class FakeEndpoint:
         return _error(404, "not_found", "unknown path")
 
     def answer_post(self, url: str, data: Mapping[str, Any] | None) -> FakeResponse:
-        """Answer the token endpoint (refresh_token and client_credentials grants).
+        """Answer the token endpoint (refresh_token, client_credentials and OBO grants).
 
         The request is counted on arrival; the caller adds ``token_latency``.
         """
@@ -170,7 +198,9 @@ class FakeEndpoint:
             if body is not None:
                 return FakeResponse(200, body)
             return _error(400, "invalid_grant", "AADSTS9002313: unknown refresh token.")
-        return _error(400, "unsupported_grant_type", "only refresh and client credentials")
+        if grant == OBO_GRANT:
+            return FakeResponse(200, _obo_body(str(form.get("assertion", "")), form))
+        return _error(400, "unsupported_grant_type", "only refresh, client credentials, OBO")
 
     def refresh_body(self, refresh_token: str) -> str | None:
         """The token response for a refresh token made by :mod:`bench.cachegen`.

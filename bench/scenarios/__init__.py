@@ -15,6 +15,7 @@ from bench.libs import Library
 from bench.scenarios import (
     aio,
     app,
+    bounded,
     dpop,
     first_lookup,
     managed_identity,
@@ -30,6 +31,7 @@ __all__ = ["ALL", "Result", "run_all", "run_scenario"]
 ALL: tuple[Scenario, ...] = (
     *user.SCENARIOS,
     *app.SCENARIOS,
+    *bounded.SCENARIOS,
     *managed_identity.SCENARIOS,
     *serial.SCENARIOS,
     *first_lookup.SCENARIOS,
