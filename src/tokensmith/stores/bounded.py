@@ -130,14 +130,19 @@ class BoundedTokenCache(SerializableTokenCache):
         Call with the lock held. (Removed through ``_forget``, which emits nothing: the
         entries are gone from the only place they were.)"""
         lru = self._lru
-        for key, entry in self.expired_access_tokens():
-            if self._forget([(_CT.ACCESS_TOKEN, key)]):
+        expired = self.expired_access_tokens()
+        if expired:
+            self._forget([(_CT.ACCESS_TOKEN, key) for key, _ in expired])
+            for key, entry in expired:
                 name = _partition(_CT.ACCESS_TOKEN, entry)
                 if name is not None:
                     lru.discard(name, (_CT.ACCESS_TOKEN, key))
+        gone: list[tuple[str, str]] = []
         for _, members in lru.evict():
-            self._forget(members)
+            gone.extend(members)
             self.evicted += 1
+        if gone:
+            self._forget(gone)
         if not keep_state_flag:
             self.has_state_changed = True
 
