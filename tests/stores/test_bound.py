@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event
+from tests.unit.cache._helpers import NOW, app_event, user_event, user_token
 
 from tokensmith.cache import SerializableTokenCache
 from tokensmith.errors import ConfigurationError
@@ -14,17 +14,6 @@ from tokensmith.stores import FileStore, PersistentTokenCache, SqliteStore
 
 def _held(cache: SerializableTokenCache) -> int:
     return sum(len(s) for s in cache._cache.values() if isinstance(s, dict))
-
-
-def _at(cache: PersistentTokenCache, uid: str, now: float = NOW) -> object:
-    return cache.find_access_token(
-        home_account_id=f"{uid}.tid",
-        environments=[ENV],
-        client_id=CLIENT_ID,
-        realm="common",
-        scopes=["User.Read"],
-        now=now,
-    )
 
 
 def test_memory_stays_bounded_and_every_user_is_still_served(tmp_path: Path) -> None:
@@ -36,7 +25,7 @@ def test_memory_stays_bounded_and_every_user_is_still_served(tmp_path: Path) -> 
     peak = 0
     for rounds in range(2):
         for n in range(40):
-            assert _at(bounded, f"u{n}") is not None, (rounds, n)
+            assert user_token(bounded, f"u{n}") is not None, (rounds, n)
             peak = max(peak, _held(bounded))
     assert peak <= 12 + 3  # the bound plus the one partition just read (3 entries)
     assert bounded.store.count() == 40 * 4 + 1  # the store keeps everything
@@ -48,11 +37,11 @@ def test_recently_used_partitions_stay_in_memory(tmp_path: Path) -> None:
     for n in range(5):
         writer.add(user_event(uid=f"u{n}", utid="tid", scope=["User.Read"]), now=NOW)
     cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=7)
-    hot = _at(cache, "u0")
-    _at(cache, "u1")
-    assert _at(cache, "u0") is hot  # touched: u1 is now the older one
-    _at(cache, "u2")  # over the bound: u1's partition goes, u0's stays
-    assert _at(cache, "u0") is hot
+    hot = user_token(cache, "u0")
+    user_token(cache, "u1")
+    assert user_token(cache, "u0") is hot  # touched: u1 is now the older one
+    user_token(cache, "u2")  # over the bound: u1's partition goes, u0's stays
+    assert user_token(cache, "u0") is hot
     homes = {e["home_account_id"] for e in cache._cache["AccessToken"].values()}
     assert homes == {"u0.tid", "u2.tid"}
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tests.stores._apps import async_cca
 from tests.unit.application.fake_entra import FakeEntra
-from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event
+from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event, user_token
 
 import tokensmith
 from tokensmith._clock import FakeClock
@@ -25,17 +25,6 @@ def _counted(cache: tokensmith.SerializableTokenCache) -> int:
     return sum(len(s) for name, s in cache._cache.items() if name != "AppMetadata")
 
 
-def _at(cache: tokensmith.SerializableTokenCache, uid: str) -> Any:
-    return cache.find_access_token(
-        home_account_id=f"{uid}.tid",
-        environments=[ENV],
-        client_id=CLIENT_ID,
-        realm="common",
-        scopes=["User.Read"],
-        now=NOW,
-    )
-
-
 def _sign_in(cache: tokensmith.SerializableTokenCache, uid: str) -> None:
     cache.add(user_event(uid=uid, utid="tid", scope=["User.Read"], username=f"{uid}@x"), now=NOW)
 
@@ -48,8 +37,8 @@ def test_many_users_never_take_it_past_its_bound() -> None:
         peak = max(peak, _counted(cache))
     assert peak <= 40  # each sign-in is 4 entries: AT, RT, IdToken, Account
     assert _counted(cache) >= 36 - 4  # shrunk to 90% of the bound, not emptied
-    assert all(_at(cache, f"u{n}") is not None for n in range(93, 100))  # the latest stay
-    assert _at(cache, "u0") is None and cache.evicted > 60
+    assert all(user_token(cache, f"u{n}") is not None for n in range(93, 100))  # the latest stay
+    assert user_token(cache, "u0") is None and cache.evicted > 60
     homes = {a["home_account_id"] for a in cache.find_accounts()}
     assert "u0.tid" not in homes and "u99.tid" in homes  # an evicted user's account goes too
     assert len(homes) == len(cache._cache["RefreshToken"]) == len(cache._cache["IdToken"])
@@ -60,11 +49,11 @@ def test_a_hit_keeps_its_user_and_the_oldest_unused_one_goes() -> None:
     cache = BoundedTokenCache(13, clock=lambda: NOW)
     for uid in ("u0", "u1", "u2"):
         _sign_in(cache, uid)
-    hot = _at(cache, "u0")  # used: u1 is the least recently used now
+    hot = user_token(cache, "u0")  # used: u1 is the least recently used now
     _sign_in(cache, "u3")  # 16 entries: shrink to 12 (u1's 4 go)
-    assert _at(cache, "u0") is hot
-    assert _at(cache, "u1") is None
-    assert _at(cache, "u2") is not None and _at(cache, "u3") is not None
+    assert user_token(cache, "u0") is hot
+    assert user_token(cache, "u1") is None
+    assert user_token(cache, "u2") is not None and user_token(cache, "u3") is not None
 
 
 def test_expired_tokens_go_before_any_partition() -> None:
@@ -86,7 +75,9 @@ def test_a_loaded_state_is_cut_to_the_bound_and_still_serializes() -> None:
     cache = BoundedTokenCache(20, clock=lambda: NOW)
     cache.deserialize(plain.serialize())
     assert _counted(cache) <= 20
-    assert _at(cache, "u29") is not None and _at(cache, "u0") is None  # first loaded, first out
+    assert (
+        user_token(cache, "u29") is not None and user_token(cache, "u0") is None
+    )  # first loaded, first out
     again = tokensmith.SerializableTokenCache()
     again.deserialize(cache.serialize())
     assert {a["home_account_id"] for a in again.find_accounts()} == {
@@ -101,7 +92,11 @@ def test_removals_are_counted_so_room_is_not_lost() -> None:
     _sign_in(cache, "u1")
     cache.forget_account(home_account_id="u0.tid", environments=[ENV], client_id=CLIENT_ID)
     _sign_in(cache, "u2")  # 8 counted, not 12: u0's removal made room, nothing evicted
-    assert cache.evicted == 0 and _at(cache, "u1") is not None and _at(cache, "u2") is not None
+    assert (
+        cache.evicted == 0
+        and user_token(cache, "u1") is not None
+        and user_token(cache, "u2") is not None
+    )
 
 
 @pytest.mark.parametrize("bad", [0, -3, True, 2.5, "10", None])

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from msal_extensions import FilePersistence, PersistedTokenCache
-from tests.unit.cache._helpers import CLIENT_ID, ENV, user_event
+from tests.unit.cache._helpers import user_event, user_token
 
 from tokensmith.errors import StoreUnavailableError
 from tokensmith.stores import PersistentTokenCache
@@ -77,14 +77,7 @@ def _items(address: str, attributes: dict[str, str]) -> list[tuple[str, str, dic
 
 
 def _has_token(cache: PersistentTokenCache, uid: str) -> bool:
-    found = cache.find_access_token(
-        home_account_id=f"{uid}.tid",
-        environments=[ENV],
-        client_id=CLIENT_ID,
-        realm="common",
-        scopes=["User.Read"],
-        now=time.time(),
-    )
+    found = user_token(cache, uid, now=time.time())
     return found is not None and found["secret"] == f"at-{uid}"
 
 

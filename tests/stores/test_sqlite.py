@@ -13,7 +13,7 @@ import msal
 import pytest
 from tests.stores._apps import SCOPE, async_cca, cca
 from tests.unit.application.fake_entra import FakeEntra
-from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event
+from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event, user_token
 
 from tokensmith._clock import FakeClock
 from tokensmith.errors import StoreError
@@ -22,17 +22,6 @@ from tokensmith.stores import PersistentTokenCache, SqliteStore
 
 def _cache(path: Path) -> PersistentTokenCache:
     return PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
-
-
-def _user_at(cache: PersistentTokenCache, uid: str, scopes: list[str]) -> object:
-    return cache.find_access_token(
-        home_account_id=f"{uid}.tid",
-        environments=[ENV],
-        client_id=CLIENT_ID,
-        realm="common",
-        scopes=scopes,
-        now=NOW,
-    )
 
 
 def _fill(path: Path, users: int) -> None:
@@ -46,7 +35,7 @@ def test_a_fresh_process_reads_only_the_partition_it_needs(tmp_path: Path) -> No
     path = tmp_path / "cache.db"
     _fill(path, 50)
     fresh = _cache(path)
-    found = _user_at(fresh, "u7", ["User.Read"])
+    found = user_token(fresh, "u7", ["User.Read"])
     assert isinstance(found, dict) and found["home_account_id"] == "u7.tid"
     assert sorted(fresh._cache) == ["AccessToken", "IdToken", "RefreshToken"]
     assert all(
@@ -63,9 +52,9 @@ def test_a_miss_reads_what_another_process_wrote_since(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     _fill(path, 2)
     reader, writer = _cache(path), _cache(path)
-    assert _user_at(reader, "u1", ["Mail.Read"]) is None
+    assert user_token(reader, "u1", ["Mail.Read"]) is None
     writer.add(user_event(uid="u1", utid="tid", scope=["Mail.Read"]), now=NOW)
-    found = _user_at(reader, "u1", ["Mail.Read"])
+    found = user_token(reader, "u1", ["Mail.Read"])
     assert isinstance(found, dict) and found["target"] == "Mail.Read"
 
 
@@ -76,10 +65,10 @@ def test_a_sign_out_removes_what_other_processes_wrote(tmp_path: Path) -> None:
     other.add(user_event(uid="u1", utid="tid", scope=["Mail.Read"]), now=NOW)
     here.forget_account(home_account_id="u1.tid", environments=[ENV], client_id=CLIENT_ID)
     left = _cache(path)
-    assert _user_at(left, "u1", ["Mail.Read"]) is None
-    assert _user_at(left, "u1", ["User.Read"]) is None
+    assert user_token(left, "u1", ["Mail.Read"]) is None
+    assert user_token(left, "u1", ["User.Read"]) is None
     assert left.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV]) == []
-    assert _user_at(left, "u2", ["User.Read"]) is not None
+    assert user_token(left, "u2", ["User.Read"]) is not None
 
 
 def test_msal_json_imports_and_exports_unchanged(tmp_path: Path) -> None:
@@ -110,7 +99,7 @@ def test_files_are_private(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     _fill(path, 1)
     cache = _cache(path)
-    _user_at(cache, "u0", ["User.Read"])  # WAL and shared-memory files exist while open
+    user_token(cache, "u0", ["User.Read"])  # WAL and shared-memory files exist while open
     for name in ("cache.db", "cache.db-wal", "cache.db-shm"):
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600, name
 

@@ -17,6 +17,22 @@ COMMON_TOKEN_ENDPOINT = f"https://{ENV}/common/oauth2/v2.0/token"
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
 
 
+def user_token(
+    cache: Any, uid: str, scopes: list[str] | None = None, now: float = NOW
+) -> dict[str, Any] | None:
+    """The access token of user ``uid`` (of tenant ``tid``, as the store tests sign
+    users in) for ``scopes`` (``User.Read``) in the common realm, if cached."""
+    found: dict[str, Any] | None = cache.find_access_token(
+        home_account_id=f"{uid}.tid",
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="common",
+        scopes=scopes or ["User.Read"],
+        now=now,
+    )
+    return found
+
+
 def b64json(value: dict[str, Any]) -> str:
     return b64url_encode(json.dumps(value).encode())
 
