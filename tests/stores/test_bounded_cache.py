@@ -99,6 +99,19 @@ def test_removals_are_counted_so_room_is_not_lost() -> None:
     )
 
 
+def test_a_hostile_state_loads_and_its_bad_entries_are_kept_uncounted() -> None:
+    state = {
+        "AccessToken": {"k": "not-a-dict", "k2": [1], "k3": {"home_account_id": 5}},
+        "Account": {"a": {"home_account_id": 7}, "b": None},
+        "RefreshToken": "not a section",
+    }
+    cache = BoundedTokenCache(2, clock=lambda: NOW)
+    cache.deserialize(json.dumps(state))
+    _sign_in(cache, "u0")
+    assert user_token(cache, "u0") is not None
+    assert json.loads(cache.serialize())["AccessToken"]["k"] == "not-a-dict"
+
+
 @pytest.mark.parametrize("bad", [0, -3, True, 2.5, "10", None])
 def test_the_bound_must_be_a_positive_integer(bad: object) -> None:
     with pytest.raises(ConfigurationError):

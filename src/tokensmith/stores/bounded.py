@@ -164,8 +164,11 @@ class _Bound:
 
 
 def _partition(credential_type: str, entry: Mapping[str, Any]) -> str | None:
-    """The partition an entry is counted in (None: not counted). Account entries go
-    with their user's tokens, so evicting a user forgets the account as well."""
+    """The partition an entry is counted in (None: not counted, as a malformed entry
+    a loaded state may hold is: it is kept verbatim and never returned). Account
+    entries go with their user's tokens, so evicting a user forgets the account too."""
+    if not isinstance(entry, Mapping):
+        return None
     if credential_type == _CT.ACCOUNT:
         home = entry.get("home_account_id")
         return part.user(home) if isinstance(home, str) and home else None
