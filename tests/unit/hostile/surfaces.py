@@ -233,13 +233,17 @@ def device_code(initiate: Any, polls: list[tuple[int, Any]]) -> None:
     world.check_intact()
 
 
-def cache_json(mutate: Callable[[dict[str, Any]], None]) -> None:
-    """A cache document (from a real session) mutated by ``mutate``, then loaded and used."""
+def cache_json(
+    mutate: Callable[[dict[str, Any]], None],
+    make_cache: Callable[[], Any] = tokensmith.SerializableTokenCache,
+) -> None:
+    """A cache document (from a real session) mutated by ``mutate``, then loaded into
+    ``make_cache()`` and used."""
     world = World()
     state = json.loads(world.cache.serialize())
     mutate(state)
     text = _dumps(state)
-    cache = tokensmith.SerializableTokenCache()
+    cache = make_cache()
     try:
         cache.deserialize(text)
     except ValueError:

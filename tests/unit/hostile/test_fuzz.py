@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from tests.unit.hostile import strategies as s
 from tests.unit.hostile import surfaces
 
+from tokensmith.stores import BoundedTokenCache
+
 SLICE = settings(
     derandomize=True,
     max_examples=60,
@@ -55,6 +57,12 @@ def test_device_code(initiate: Any, polls: list[tuple[int, Any]]) -> None:
 @given(s.cache_mutations)
 def test_cache_json(mutate: Any) -> None:
     surfaces.cache_json(mutate)
+
+
+@SLICE
+@given(s.cache_mutations)
+def test_cache_json_in_a_bounded_cache(mutate: Any) -> None:
+    surfaces.cache_json(mutate, lambda: BoundedTokenCache(2))  # a bound that evicts
 
 
 @SLICE
