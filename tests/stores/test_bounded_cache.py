@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -110,6 +111,32 @@ def test_a_hostile_state_loads_and_its_bad_entries_are_kept_uncounted() -> None:
     _sign_in(cache, "u0")
     assert user_token(cache, "u0") is not None
     assert json.loads(cache.serialize())["AccessToken"]["k"] == "not-a-dict"
+
+
+def test_threads_writing_and_reading_at_once_leave_it_bounded_and_consistent() -> None:
+    cache = BoundedTokenCache(60, clock=lambda: NOW)
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for n in range(150):
+                uid = f"w{worker}-{n}"
+                _sign_in(cache, uid)
+                user_token(cache, uid)
+                user_token(cache, f"w{worker}-{n // 2}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert _counted(cache) <= 60
+    homes = {a["home_account_id"] for a in cache.find_accounts()}
+    tokens = {e["home_account_id"] for e in cache._cache["AccessToken"].values()}
+    assert homes == tokens  # whole partitions went: no account without its token
 
 
 @pytest.mark.parametrize("bad", [0, -3, True, 2.5, "10", None])
