@@ -47,7 +47,7 @@ class ConfidentialClientApplication(ClientApplication):
                 not a JSON object string.
             TypeError: any other keyword.
         """
-        call = self._per_call("acquire_token_for_client", kwargs)
+        call = self._per_call("acquire_token_for_client", kwargs) if kwargs else None
         flow = client_credentials.acquire_token_for_client(
             self._ctx,
             scopes,

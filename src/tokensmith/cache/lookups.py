@@ -8,13 +8,13 @@ size of the cache. Entries returned are the cache's own dicts: read-only by cont
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from tokensmith.cache._base import CacheBase
 from tokensmith.cache.buckets import bucket, norm, norm_env
 from tokensmith.cache.index import at_group_key
 from tokensmith.cache.schema import CredentialType
-from tokensmith.cache.validity import int_field
+from tokensmith.cache.validity import access_token_expiry, int_field
 from tokensmith.errors import ConfigurationError
 
 __all__ = ["FastLookups", "at_fits", "int_field", "owner_fits", "same_env", "strings"]
@@ -50,17 +50,6 @@ def same_env(entry: dict[str, Any], environment: str) -> bool:
     """True if the entry's environment is ``environment`` (hosts are case-insensitive)."""
     host = entry.get("environment")
     return (host.lower() if type(host) is str else norm_env(host)) == environment.lower()
-
-
-class _AtQuery(NamedTuple):
-    home_account_id: str | None
-    client_id: str
-    realm: str
-    wanted: frozenset[str]
-    now: float
-    ext_cache_key: str | None
-    key_id: str | None
-    user_assertion_hash: str | None
 
 
 class FastLookups(CacheBase):
@@ -127,39 +116,40 @@ class FastLookups(CacheBase):
                         return remembered
         envs = strings(environments, "environments")
         wanted = frozenset(map(str.lower, strings(scopes, "scopes")))
-        query = _AtQuery(
-            home_account_id,
-            client_id,
-            realm,
-            wanted,
-            now,
-            ext_cache_key,
-            key_id,
-            user_assertion_hash,
-        )
+        owner = (home_account_id, user_assertion_hash)
+        fits = (client_id, realm, ext_cache_key, key_id, wanted)
         with self._lock:
             section = self._section(_AT)
             best: tuple[int, str, dict[str, Any]] | None = None
+            entry: Any  # a stored value: a dict once _answer_expiry has accepted it
             for env in envs:
                 exact = None
-                if not user_assertion_hash:
-                    exact = self._exact_at_key(
-                        home_account_id, env, client_id, realm, scopes, ext_cache_key
-                    )
-                if exact is not None:  # MSAL's O(1) attempt: its answer wins
+                if not user_assertion_hash:  # MSAL's O(1) attempt: its answer wins
+                    try:  # the query's fields and its scopes, sorted, as the target
+                        exact = self.key_makers[_AT](
+                            home_account_id=home_account_id,
+                            environment=env,
+                            client_id=client_id,
+                            realm=realm,
+                            target=" ".join(sorted(scopes)),
+                            ext_cache_key=ext_cache_key,
+                        )
+                    except (TypeError, AttributeError, KeyError):  # patched maker, odd input
+                        exact = None
+                if exact is not None:
                     entry = section.get(exact)
-                    expires_on = self._answer_expiry(entry, env, query)
+                    expires_on = _answer_expiry(entry, env, now, owner, fits)
                     if expires_on is not None:
-                        best = (expires_on, exact, section[exact])
+                        best = (expires_on, exact, entry)
                         break
                 self._ensure_index()  # (not before: an exact-key hit needs no index)
-                for key in self._at_candidates(env, query):
+                for key in self._at_candidates(env, owner, fits):
                     entry = section.get(key)
-                    expires_on = self._answer_expiry(entry, env, query)
+                    expires_on = _answer_expiry(entry, env, now, owner, fits)
                     if expires_on is None:
                         continue
                     if best is None or expires_on > best[0] or self._later(key, best, expires_on):
-                        best = (expires_on, key, section[key])
+                        best = (expires_on, key, entry)
                 if best is not None:
                     break
             if best is None:
@@ -177,42 +167,7 @@ class FastLookups(CacheBase):
                 )
             return best[2]
 
-    def _answer_expiry(self, entry: object, env: str, q: _AtQuery) -> int | None:
-        """``expires_on`` of ``entry`` if it answers the query in ``env``, else None."""
-        if (
-            entry is None  # (CacheBase._usable's memo would take None for vetted)
-            or not self._usable(entry, _AT)
-            or not owner_fits(entry, q.home_account_id, q.user_assertion_hash)
-            or not at_fits(entry, env, q.client_id, q.realm, q.ext_cache_key, q.key_id, q.wanted)
-        ):
-            return None
-        expires_on = int_field(entry, "expires_on")
-        return expires_on if expires_on is not None and expires_on > q.now else None
-
-    def _exact_at_key(
-        self,
-        home_account_id: str | None,
-        env: str,
-        client_id: str,
-        realm: str,
-        scopes: Collection[str],
-        ext_cache_key: str | None,
-    ) -> str | None:
-        """The storage key MSAL's O(1) attempt reads: the query's fields and its
-        scopes, sorted, as the target (None when the key cannot be made)."""
-        try:
-            return self.key_makers[_AT](
-                home_account_id=home_account_id,
-                environment=env,
-                client_id=client_id,
-                realm=realm,
-                target=" ".join(sorted(scopes)),
-                ext_cache_key=ext_cache_key,
-            )
-        except (TypeError, AttributeError, KeyError):  # a patched key maker, odd input
-            return None
-
-    def _at_candidates(self, env: str, q: _AtQuery) -> list[str]:
+    def _at_candidates(self, env: str, owner: _Owner, fits: _Fits) -> list[str]:
         """Keys that may answer the query in ``env``.
 
         Until the scope groups are built, a user's tokens are found by a scan that
@@ -221,17 +176,18 @@ class FastLookups(CacheBase):
         cache and asks once never builds them); then from the groups.
         """
         index = self._index
-        if q.user_assertion_hash:
-            return index.lookup(index.at_by_uah, norm(q.user_assertion_hash))
-        if q.home_account_id and not index.groups_built() and index.take_scan():
+        hid, user_assertion_hash = owner
+        client_id, realm, ext_cache_key, _, wanted = fits
+        if user_assertion_hash:
+            return index.lookup(index.at_by_uah, norm(user_assertion_hash))
+        if hid and not index.groups_built() and index.take_scan():
             section = self._section(_AT)
             index.examined += len(section)
-            hid = q.home_account_id
             return [
                 k for k, e in section.items() if type(e) is dict and e.get("home_account_id") == hid
             ]
-        group = at_group_key(q.home_account_id, env, q.client_id, q.realm, q.ext_cache_key)
-        return index.at_supersets(group, q.wanted)
+        group = at_group_key(hid, env, client_id, realm, ext_cache_key)
+        return index.at_supersets(group, wanted)
 
     def _later(self, key: str, best: tuple[int, str, dict[str, Any]], expires_on: int) -> bool:
         """Ties on ``expires_on`` go to the later-written token (MSAL's scan order)."""
@@ -322,6 +278,27 @@ class FastLookups(CacheBase):
             reverse=True,
         )
         return [entry for _, entry in matches]
+
+
+_Owner = tuple[str | None, str | None]
+"""An AccessToken query's owner: ``(home_account_id, user_assertion_hash)``."""
+_Fits = tuple[str, str, str | None, str | None, frozenset[str]]
+"""The rest of the query :func:`at_fits` checks: ``(client_id, realm, ext_cache_key,
+key_id, wanted scopes)``."""
+
+
+def _answer_expiry(entry: Any, env: str, now: float, owner: _Owner, fits: _Fits) -> int | None:
+    """``expires_on`` of ``entry`` if it answers the query in ``env`` at ``now``, else
+    None (absent, not usable, expired or not matching)."""
+    expires_on = access_token_expiry(entry)
+    if (
+        expires_on is None
+        or expires_on <= now
+        or not owner_fits(entry, *owner)
+        or not at_fits(entry, env, *fits)
+    ):
+        return None
+    return expires_on
 
 
 def at_fits(

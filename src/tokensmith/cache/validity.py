@@ -16,7 +16,7 @@ from typing import Any, TypeGuard
 
 from tokensmith.cache.schema import CredentialType
 
-__all__ = ["MAX_TIME", "all_usable", "int_field", "usable"]
+__all__ = ["MAX_TIME", "access_token_expiry", "all_usable", "int_field", "usable"]
 
 _CT = CredentialType
 MAX_TIME = 32_503_680_000
@@ -37,7 +37,7 @@ _TEXT_FIELDS: dict[str, tuple[str, ...]] = {
 back): strings (or null) whenever present. Fields a lookup only compares with ``==``
 need no check: a value of another type never equals the string asked for.
 AccessTokens, the entries of every cache hit, have their rule written out in
-:func:`_usable_access_token` instead."""
+:func:`access_token_expiry` instead."""
 _CREDENTIALS = frozenset({_CT.ACCESS_TOKEN, _CT.REFRESH_TOKEN, _CT.ID_TOKEN})
 """Sections whose entries carry their ``credential_type`` (MSAL writes it)."""
 
@@ -77,7 +77,7 @@ def usable(entry: object, credential_type: str) -> TypeGuard[dict[str, Any]]:
     checked when present elsewhere). Every lookup runs it on every candidate, so it
     only looks at types (encoding a string costs more than the rest together)."""
     if credential_type == _CT.ACCESS_TOKEN:
-        return _usable_access_token(entry)
+        return access_token_expiry(entry) is not None
     if not isinstance(entry, dict):
         return False
     if credential_type in _CREDENTIALS:
@@ -101,29 +101,31 @@ def usable(entry: object, credential_type: str) -> TypeGuard[dict[str, Any]]:
     return True
 
 
-def _usable_access_token(entry: object) -> TypeGuard[dict[str, Any]]:
-    """:func:`usable` for an AccessToken, written out (every cache hit runs it): its
-    ``credential_type``; a non-empty ``secret``; ``environment``, ``target`` and
-    ``token_type`` strings or null; ``expires_on`` a timestamp, and ``refresh_on`` one
-    when present (other timestamps are read through :func:`int_field`, which answers
-    None for a bad value)."""
+def access_token_expiry(entry: object) -> int | None:
+    """The ``expires_on`` of ``entry`` when it is a usable AccessToken (the rule
+    :func:`usable` applies to that section), else None: its ``credential_type``; a
+    non-empty ``secret``; ``environment``, ``target`` and ``token_type`` strings or
+    null; ``expires_on`` a timestamp, and ``refresh_on`` one when present (other
+    timestamps are read through :func:`int_field`, which answers None for a bad value).
+    Written out, and answering the expiry too: every cache hit runs it once."""
     if not isinstance(entry, dict) or entry.get("credential_type") != _CT.ACCESS_TOKEN:
-        return False
+        return None
     secret, env, target, token_type = (
         entry.get("secret"),
         entry.get("environment"),
         entry.get("target"),
         entry.get("token_type"),
     )
-    return (
+    if not (
         isinstance(secret, str)
         and secret != ""
         and (env is None or isinstance(env, str))
         and (target is None or isinstance(target, str))
         and (token_type is None or isinstance(token_type, str))
-        and int_field(entry, "expires_on") is not None
         and ("refresh_on" not in entry or int_field(entry, "refresh_on") is not None)
-    )
+    ):
+        return None
+    return int_field(entry, "expires_on")
 
 
 _ABSENT = object()

@@ -59,28 +59,30 @@ def acquire_token_for_client(
             scopes or authority.
         TypeError: a keyword this method does not take.
     """
-    check_keywords("acquire_token_for_client", kwargs, _ACCEPTED)
-    scheme = kwargs.get("auth_scheme")
-    if scheme is not None:  # Entra PoP with the application's software key
-        return pop.with_pop(
-            ctx,
-            scheme,
-            kwargs,
-            lambda plain: acquire_token_for_client(
+    if kwargs:  # (the usual call has none: nothing to check)
+        check_keywords("acquire_token_for_client", kwargs, _ACCEPTED)
+        scheme = kwargs.get("auth_scheme")
+        if scheme is not None:  # Entra PoP with the application's software key
+            return pop.with_pop(
                 ctx,
-                scopes,
-                claims_challenge,
-                plain,
-                fmi_path=fmi_path,
-                forwarded_client_claims=forwarded_client_claims,
-            ),
-        )
-    if kwargs.get("force_refresh"):
-        raise ConfigurationError(
-            "acquire_token_for_client does not take force_refresh; "
-            "pass a claims_challenge to bypass the cache"
-        )
-    handle = ctx.handle(kwargs.get("authority"))
+                scheme,
+                kwargs,
+                lambda plain: acquire_token_for_client(
+                    ctx,
+                    scopes,
+                    claims_challenge,
+                    plain,
+                    fmi_path=fmi_path,
+                    forwarded_client_claims=forwarded_client_claims,
+                ),
+            )
+        if kwargs.get("force_refresh"):
+            raise ConfigurationError(
+                "acquire_token_for_client does not take force_refresh; "
+                "pass a claims_challenge to bypass the cache"
+            )
+    authority = kwargs.get("authority")
+    handle = ctx.default if authority is None else ctx.handle(authority)
     if handle.multi_tenant:
         warnings.warn(
             "Client credentials with /common or /organizations is unreliable; "
