@@ -7,14 +7,82 @@ these too.
 
 from __future__ import annotations
 
-import logging
+import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-__all__ = ["SECRET_FIELDS", "logger", "mask", "redact_mapping"]
+if TYPE_CHECKING:
+    import logging
 
-logger = logging.getLogger("tokensmith")
-logger.addHandler(logging.NullHandler())
+__all__ = ["DEBUG", "SECRET_FIELDS", "lazy_logger", "logger", "mask", "redact_mapping"]
+
+DEBUG = 10
+"""``logging.DEBUG``, for ``logger.isEnabledFor(DEBUG)`` without importing logging."""
+
+
+_RECORDING = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
+)
+
+
+def _drop(*args: object, **kwargs: object) -> None:
+    return None
+
+
+def _never(level: object) -> bool:
+    return False
+
+
+class _LazyLogger:
+    """A named logger made on its first use, so that a process that never logs (a CLI
+    answered from its cache) never imports :mod:`logging`, which brings ``traceback``,
+    ``tokenize``, ``string`` and ``textwrap`` with it (about 6 ms). Once made it is the
+    very ``logging.getLogger(name)`` object: levels and handlers set by the application
+    on that name apply, and a ``NullHandler`` is added to it.
+
+    Until some code has imported :mod:`logging`, no handler or level can have been set
+    anywhere, so a record would reach only that ``NullHandler``: logging calls made
+    before then are dropped (``isEnabledFor`` answers False) without importing it.
+    """
+
+    __slots__ = ("_logger", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: logging.Logger | None = None
+
+    def _made(self) -> logging.Logger:
+        made = self._logger
+        if made is None:
+            import logging
+
+            made = logging.getLogger(self._name)
+            made.addHandler(logging.NullHandler())
+            self._logger = made
+        return made
+
+    def getChild(self, suffix: str) -> logging.Logger:
+        return lazy_logger(f"{self._name}.{suffix}")
+
+    def __getattr__(self, name: str) -> Any:
+        if self._logger is None and "logging" not in sys.modules:
+            if name in _RECORDING:
+                return _drop
+            if name == "isEnabledFor":
+                return _never
+        return getattr(self._made(), name)
+
+    def __repr__(self) -> str:
+        return f"<lazy logger {self._name!r}>"
+
+
+def lazy_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)``, made (and given a ``NullHandler``) on first use."""
+    return cast("logging.Logger", _LazyLogger(name))
+
+
+logger = lazy_logger("tokensmith")
+"""The library's logger, ``tokensmith`` (children: ``tokensmith.transport``...)."""
 
 SECRET_FIELDS = frozenset(
     {

@@ -24,16 +24,16 @@ coroutine): keep it short; an exception it raises propagates and ends the call
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from tokensmith._redact import lazy_logger
+
 __all__ = ["Waiting", "on_progress", "report", "report_browser_wait", "report_device_wait"]
 
-logger = logging.getLogger("tokensmith.progress")
-logger.addHandler(logging.NullHandler())
+logger = lazy_logger("tokensmith.progress")
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ NOT_FOR_A_CACHE_HIT = (
     "asyncio",
     "dataclasses",
     "inspect",
+    "logging",
     "hashlib",
     "email.utils",
     "uuid",
@@ -155,3 +156,56 @@ def test_lazy_module_missing_attribute_is_an_attribute_error() -> None:
     lazy = lazy_module("tokensmith.protocol.scopes")
     with pytest.raises(AttributeError):
         _ = lazy.no_such_name
+
+
+def test_logging_loads_only_when_the_library_logs() -> None:
+    state = tokensmith_state_with_one_user()
+    loaded = _modules_after(
+        f"""
+        import json, sys
+        from tokensmith import PublicClientApplication, SerializableTokenCache
+        cache = SerializableTokenCache()
+        cache.deserialize({state!r})
+        app = PublicClientApplication(
+            "cid", authority="https://login.microsoftonline.com/5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6",
+            token_cache=cache, instance_discovery=False, http_client=object())
+        result = app.acquire_token_silent(["User.Read"], app.get_accounts()[0])
+        assert result["token_source"] == "cache", result
+        assert "logging" not in sys.modules
+        import logging
+        seen = []
+        class Keep(logging.Handler):
+            def emit(self, record): seen.append(record.getMessage())
+        logging.getLogger("tokensmith").addHandler(Keep())
+        logging.getLogger("tokensmith").setLevel(logging.DEBUG)
+        cache.add({{"client_id": "cid", "scope": ["Mail.Read"], "response": {{"access_token": "at2",
+                   "expires_in": 60, "token_type": "Bearer"}}}})
+        assert any(m.startswith("token cache event") for m in seen), seen
+        names = [type(h).__name__ for h in logging.getLogger("tokensmith").handlers]
+        assert names.count("NullHandler") == 1 and "Keep" in names, names
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    assert "logging" in loaded
+
+
+def tokensmith_state_with_one_user() -> str:
+    from tokensmith import SerializableTokenCache
+
+    cache = SerializableTokenCache()
+    cache.add(
+        {
+            "client_id": "cid",
+            "scope": ["User.Read"],
+            "token_endpoint": "https://login.microsoftonline.com/5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6/oauth2/v2.0/token",
+            "response": {
+                "access_token": "at",
+                "expires_in": 3600,
+                "token_type": "Bearer",
+                "refresh_token": "rt",
+                "scope": "User.Read",
+                "client_info": "eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ",
+            },
+        }
+    )
+    return cache.serialize()

@@ -10,12 +10,11 @@ caller iterating slowly never blocks other threads.
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from tokensmith._redact import logger, redact_mapping
+from tokensmith._redact import DEBUG, logger, redact_mapping
 from tokensmith.cache.accounts import AccountLookups
 from tokensmith.cache.buckets import gc_paused
 from tokensmith.cache.events import entries_from_event
@@ -166,7 +165,7 @@ class TokenCache(AccountLookups):
             ProtocolError: malformed response (id_token, client_info, lifetimes).
         """
         writes = entries_from_event(event, self._now(now))
-        if logger.isEnabledFor(logging.DEBUG):
+        if logger.isEnabledFor(DEBUG):
             logger.debug("token cache event: %s", redact_mapping(event))
         with self._writing():
             if self._removed_since(event.get("_removal_generation")):
