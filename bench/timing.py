@@ -187,6 +187,9 @@ def _run(
     runs: list[float] = []
     for _ in range(repeats):
         if fresh_state_per_repeat:
+            # release the previous repeat's state before preparing the next one, not after
+            # (freeing it right before the timed calls leaves them cold, for acyclic state)
+            del batch
             batch = prepare()
         runs.append(batch(0, iterations) / iterations)
     return Measurement(statistics.median(runs), tuple(runs), iterations, clock)
