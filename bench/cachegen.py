@@ -18,6 +18,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from bench.ids import AUTHORITY, CLIENT_ID, ENVIRONMENT, TENANT_ID, TOKEN_ENDPOINT
+
 __all__ = [
     "AUTHORITY",
     "CLIENT_ID",
@@ -38,11 +40,6 @@ __all__ = [
     "username_for",
 ]
 
-TENANT_ID = "5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6"
-CLIENT_ID = "0c6b2d7e-1a2b-4c3d-9e8f-123456789abc"
-ENVIRONMENT = "login.microsoftonline.com"
-AUTHORITY = f"https://{ENVIRONMENT}/{TENANT_ID}"
-TOKEN_ENDPOINT = f"{AUTHORITY}/oauth2/v2.0/token"
 
 SUBSET_TARGET = "User.Read offline_access openid profile"
 """What Entra stores for a user flow asking for User.Read (reserved scopes included)."""

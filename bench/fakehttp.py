@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import cachegen
+from bench import cachegen, ids
 
 __all__ = [
     "OBO_GRANT",
@@ -58,40 +58,6 @@ class FakeResponse:
     def json(self) -> Any:
         """The body parsed as JSON."""
         return json.loads(self.text)
-
-
-def _discovery(tenant: str) -> dict[str, Any]:
-    base = f"https://{cachegen.ENVIRONMENT}/{tenant}"
-    return {
-        "issuer": f"{base}/v2.0",
-        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-        "token_endpoint": f"{base}/oauth2/v2.0/token",
-        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-        "jwks_uri": f"https://{cachegen.ENVIRONMENT}/{tenant}/discovery/v2.0/keys",
-        "response_types_supported": ["code", "id_token", "code id_token"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "tenant_region_scope": "NA",
-    }
-
-
-def _instance_metadata() -> dict[str, Any]:
-    aliases = [cachegen.ENVIRONMENT, "login.windows.net", "login.microsoft.com", "sts.windows.net"]
-    return {
-        "tenant_discovery_endpoint": (
-            f"https://{cachegen.ENVIRONMENT}/{cachegen.TENANT_ID}"
-            "/v2.0/.well-known/openid-configuration"
-        ),
-        "api-version": "1.1",
-        "metadata": [
-            {
-                "preferred_network": cachegen.ENVIRONMENT,
-                "preferred_cache": "login.windows.net",
-                "aliases": aliases,
-            }
-        ],
-    }
 
 
 OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -174,9 +140,9 @@ class FakeEndpoint:
         if parts.hostname != cachegen.ENVIRONMENT or not segments:
             return _error(404, "not_found", "unknown host or path")
         if segments[-2:] == [".well-known", "openid-configuration"]:
-            return FakeResponse(200, json.dumps(_discovery(segments[0])))
+            return FakeResponse(200, json.dumps(ids.discovery_document(segments[0])))
         if segments[-2:] == ["discovery", "instance"]:
-            return FakeResponse(200, json.dumps(_instance_metadata()))
+            return FakeResponse(200, json.dumps(ids.instance_metadata()))
         return _error(404, "not_found", "unknown path")
 
     def answer_post(self, url: str, data: Mapping[str, Any] | None) -> FakeResponse:

@@ -14,11 +14,13 @@ classes, see :mod:`bench.fakeazure`); every other row has no cell for it.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bench import cachegen
+from bench import ids
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "AZURE_IDENTITY",
@@ -50,9 +52,11 @@ class BenchSetupError(RuntimeError):
     """The bench cannot run (wrong msal version, library missing)."""
 
 
-@dataclass(frozen=True, slots=True)
 class Library:
     """One library under test.
+
+    (A plain class, not a dataclass: the fresh-process probes use it, and importing
+    ``dataclasses`` there would be timed as the library's.)
 
     Attributes:
         name: ``"msal"``, ``"tokensmith"`` or ``"azure-identity"``.
@@ -60,9 +64,15 @@ class Library:
         missing: why the library cannot be measured (``None`` when it can).
     """
 
-    name: str
-    module: ModuleType
-    missing: str | None = None
+    __slots__ = ("missing", "module", "name")
+
+    def __init__(self, name: str, module: ModuleType, missing: str | None = None) -> None:
+        self.name = name
+        self.module = module
+        self.missing = missing
+
+    def __repr__(self) -> str:
+        return f"Library({self.name!r}, missing={self.missing!r})"
 
     @property
     def version(self) -> str:
@@ -79,8 +89,8 @@ class Library:
     def public_app(self, cache: Any, http_client: Any) -> Any:
         """A ``PublicClientApplication`` on the bench tenant."""
         return self.module.PublicClientApplication(
-            cachegen.CLIENT_ID,
-            authority=cachegen.AUTHORITY,
+            ids.CLIENT_ID,
+            authority=ids.AUTHORITY,
             token_cache=cache,
             http_client=http_client,
             instance_discovery=False,
@@ -89,9 +99,9 @@ class Library:
     def confidential_app(self, cache: Any, http_client: Any) -> Any:
         """A ``ConfidentialClientApplication`` with a client secret."""
         return self.module.ConfidentialClientApplication(
-            cachegen.CLIENT_ID,
+            ids.CLIENT_ID,
             client_credential=CLIENT_SECRET,
-            authority=cachegen.AUTHORITY,
+            authority=ids.AUTHORITY,
             token_cache=cache,
             http_client=http_client,
             instance_discovery=False,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bench.libs import Library
 
-__all__ = ["main", "silent_token", "silent_token_from_file"]
+__all__ = ["ProbeHttp", "main", "silent_token", "silent_token_from_file"]
 
 
 def silent_token_from_file(library: str, cache_path: str, username: str) -> str:
@@ -35,18 +35,66 @@ def silent_token_from_file(library: str, cache_path: str, username: str) -> str:
     return silent_token(lib, cache, username)
 
 
-def silent_token(lib: Library, cache: object, username: str) -> str:
-    """On a fake identity provider: find ``username``'s account, get a silent token
-    from ``cache``; ``"ok"`` when it came from the cache, else a one-line error."""
-    from bench.fakehttp import FakeHttpClient
+class _Response:
+    """What ``requests.Response`` gives MSAL's ``http_client`` users."""
 
-    app = lib.public_app(cache, FakeHttpClient())
+    __slots__ = ("headers", "status_code", "text")
+
+    def __init__(self, status_code: int, text: str) -> None:
+        self.status_code = status_code
+        self.text = text
+        self.headers = {"content-type": "application/json; charset=utf-8"}
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise RuntimeError(f"HTTP {self.status_code}")
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.text)
+
+
+class ProbeHttp:
+    """The probe's ``http_client``: the discovery documents of the bench tenant (what
+    MSAL's constructor fetches) and nothing else; a token request gets an error, as a
+    probe is a cache hit. Lighter than :class:`bench.fakehttp.FakeHttpClient` (no
+    dataclasses, no threading, no URL parser), so a probe times the library."""
+
+    def __init__(self) -> None:
+        self.posts = 0
+
+    def get(
+        self, url: str, params: object = None, headers: object = None, **kw: object
+    ) -> _Response:
+        import json
+
+        from bench import ids
+
+        path = url.partition("://")[2].partition("/")[2].partition("?")[0]
+        if path.endswith("/.well-known/openid-configuration"):
+            return _Response(200, json.dumps(ids.discovery_document(path.partition("/")[0])))
+        if path.endswith("discovery/instance"):
+            return _Response(200, json.dumps(ids.instance_metadata()))
+        return _Response(404, '{"error": "not_found"}')
+
+    def post(self, url: str, params: object = None, **kw: object) -> _Response:
+        self.posts += 1
+        return _Response(400, '{"error": "invalid_request", "error_description": "no tokens"}')
+
+
+def silent_token(lib: Library, cache: object, username: str) -> str:
+    """On the probe's identity provider: find ``username``'s account, get a silent
+    token from ``cache``; ``"ok"`` when it came from the cache (no token request),
+    else a one-line error."""
+    http = ProbeHttp()
+    app = lib.public_app(cache, http)
     accounts = app.get_accounts(username=username)
     if len(accounts) != 1:
         return f"error: {len(accounts)} accounts for {username}"
     result = app.acquire_token_silent(["User.Read"], accounts[0])
-    if not isinstance(result, dict) or result.get("token_source") != "cache":
-        return f"error: no cached token ({type(result).__name__})"
+    if not isinstance(result, dict) or result.get("token_source") != "cache" or http.posts:
+        return f"error: no cached token ({type(result).__name__}, {http.posts} token requests)"
     return "ok"
 
 

@@ -206,3 +206,36 @@ def test_a_probe_process_refuses_every_connection_for_good() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "refused", done.stderr
+
+
+@pytest.mark.parametrize("library", ["tokensmith", "msal"])
+def test_a_probe_loads_no_harness_module_beyond_the_light_ones(
+    library: str, tmp_path: Path
+) -> None:
+    """The CLI rows time a whole probe process: the harness must not import
+    dataclasses, the fake endpoint or the cache generator there."""
+    import time
+
+    from bench import cachegen
+
+    generated = cachegen.generate_user_cache(3, now=int(time.time()))
+    path = tmp_path / "cache.json"
+    path.write_text(generated.text_at(int(time.time())), encoding="utf-8")
+    script = (
+        "import json, sys\n"
+        "from bench.probe import silent_token_from_file\n"
+        f"outcome = silent_token_from_file({library!r}, {str(path)!r}, "
+        f"{generated.users[1].username!r})\n"
+        "print(outcome)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    outcome, modules = done.stdout.strip().splitlines()[-2:]
+    assert outcome == "ok", done.stderr[-2000:]
+    loaded = set(json.loads(modules))
+    harness = {m for m in loaded if m.startswith("bench")}
+    assert harness == {"bench", "bench.ids", "bench.libs", "bench.netguard", "bench.probe"}
+    if library == "tokensmith":
+        assert "dataclasses" not in loaded
