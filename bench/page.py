@@ -54,7 +54,9 @@ bookkeeping) runs more Python than MSAL's. Against a real identity provider the
 network dominates such a call; the bound is the point of the row.
 
 Processes run with byte code cached (`PYTHONPYCACHEPREFIX`, even where
-`PYTHONDONTWRITEBYTECODE` is set), as an installed library runs. The refresh row is
+`PYTHONDONTWRITEBYTECODE` is set), as an installed library runs. On a small shared
+machine the fresh-process rows move by up to a third from one run to the next, for
+both libraries alike (interpreter start included): compare them within one run. The refresh row is
 noisy at 10,000 and 100,000 users: a write into a large dict makes the cyclic
 collector traverse it again at its next collection, and whether that collection falls
 inside the 200 timed calls varies from run to run (for MSAL too).
