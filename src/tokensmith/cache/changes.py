@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from tokensmith._readonly import ReadOnly
+
 __all__ = ["Change", "ChangeSink", "EntryDeleted", "EntryPut"]
 
 
-class _Change:
+class _Change(ReadOnly):
     """One write event: read-only, equal to another of the same kind and fields.
     (Not a dataclass: see "Import cost" in docs/architecture.md.)"""
 
@@ -33,12 +35,6 @@ class _Change:
         set_field(self, "credential_type", credential_type)
         set_field(self, "key", key)
         set_field(self, "entry", entry)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is read-only; cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is read-only; cannot delete {name!r}")
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Generator, Hashable
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
+from tokensmith._readonly import ReadOnly
 from tokensmith.protocol.http import HttpRequest
 
 __all__ = [
@@ -76,7 +77,7 @@ class FlightGroup(Protocol):
         ...
 
 
-class Shared(Generic[T]):
+class Shared(ReadOnly, Generic[T]):
     """Ask the driver to run ``flow()`` once for every flow that asks, at the same time,
     with the same ``key`` in ``group``; each of them is sent its result (or has its
     exception thrown in). Only the caller that runs it builds the flow. Read-only."""
@@ -92,12 +93,6 @@ class Shared(Generic[T]):
         set_field(self, "group", group)
         set_field(self, "key", key)
         set_field(self, "flow", flow)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Shared is read-only; cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"Shared is read-only; cannot delete {name!r}")
 
     def __repr__(self) -> str:
         return f"Shared(key={self.key!r})"
