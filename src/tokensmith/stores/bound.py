@@ -12,9 +12,21 @@ service keeps its working set and never grows with the number of users it has se
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["PartitionLru"]
+from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.cache.schema import CredentialType
+
+if TYPE_CHECKING:
+    from tokensmith.cache.token_cache import TokenCache
+
+__all__ = ["PartitionLru", "Partitioner", "shrink"]
+
+Partitioner = Callable[[str, Mapping[str, Any]], "str | None"]
+"""``(credential_type, entry) -> partition`` (None: not counted)."""
+
+_AT = CredentialType.ACCESS_TOKEN
 
 
 class PartitionLru:
@@ -73,3 +85,40 @@ class PartitionLru:
             partition, members = self._members.popitem(last=False)
             self.size -= len(members)
             yield partition, members
+
+    def note(self, changes: Sequence[Change], partition: Partitioner) -> None:
+        """Count a batch of writes: a put adds its entry to its partition, a removal
+        takes it out (entries whose partition is None are not counted)."""
+        for change in changes:
+            name = partition(change.credential_type, change.entry)
+            if name is None:
+                continue
+            entry = (change.credential_type, change.key)
+            if isinstance(change, EntryPut):
+                self.add(name, [entry])
+            else:
+                self.discard(name, entry)
+
+
+def shrink(cache: TokenCache, lru: PartitionLru, partition: Partitioner) -> list[str]:
+    """Keep ``cache``'s memory under ``lru``'s bound: once over it, its expired access
+    tokens go first, then the least recently used partitions (:meth:`PartitionLru.evict`),
+    forgotten from memory only (``_forget`` emits nothing). Returns the names of the
+    evicted partitions. Call with the cache lock held."""
+    if not lru.over():
+        return []
+    expired = cache.expired_access_tokens()
+    if expired:
+        cache._forget([(_AT, key) for key, _ in expired])
+        for key, entry in expired:
+            name = partition(_AT, entry)
+            if name is not None:
+                lru.discard(name, (_AT, key))
+    names: list[str] = []
+    gone: list[tuple[str, str]] = []
+    for name, members in lru.evict():
+        names.append(name)
+        gone.extend(members)
+    if gone:
+        cache._forget(gone)
+    return names

@@ -25,11 +25,11 @@ from typing import Any
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.cache import SerializableTokenCache
-from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.cache.changes import Change
 from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import ConfigurationError
 from tokensmith.stores import partition as part
-from tokensmith.stores.bound import PartitionLru
+from tokensmith.stores.bound import PartitionLru, shrink
 
 __all__ = ["BoundedTokenCache"]
 
@@ -106,45 +106,16 @@ class BoundedTokenCache(SerializableTokenCache):
                     name = _partition(credential_type, entry)
                     if name is not None:
                         self._lru.add(name, [(credential_type, key)])
-            if self._lru.over():
-                self._shrink(keep_state_flag=True)
+            self.evicted += len(shrink(self, self._lru, _partition))
 
     def _note(self, changes: Sequence[Change]) -> None:
-        """Count a batch of writes (the store seam hands it over after each write call)."""
+        """Count a batch of writes (the store seam hands it over after each write call)
+        and keep to the bound: what it forgets is gone, so the state changed."""
         with self._lock:
-            lru = self._lru
-            for change in changes:
-                name = _partition(change.credential_type, change.entry)
-                if name is None:
-                    continue
-                entry = (change.credential_type, change.key)
-                if isinstance(change, EntryPut):
-                    lru.add(name, [entry])
-                else:
-                    lru.discard(name, entry)
-            if lru.over():
-                self._shrink(keep_state_flag=False)
-
-    def _shrink(self, *, keep_state_flag: bool) -> None:
-        """Expired access tokens first, then LRU partitions, down to 90% of the bound.
-        Call with the lock held. (Removed through ``_forget``, which emits nothing: the
-        entries are gone from the only place they were.)"""
-        lru = self._lru
-        expired = self.expired_access_tokens()
-        if expired:
-            self._forget([(_CT.ACCESS_TOKEN, key) for key, _ in expired])
-            for key, entry in expired:
-                name = _partition(_CT.ACCESS_TOKEN, entry)
-                if name is not None:
-                    lru.discard(name, (_CT.ACCESS_TOKEN, key))
-        gone: list[tuple[str, str]] = []
-        for _, members in lru.evict():
-            gone.extend(members)
-            self.evicted += 1
-        if gone:
-            self._forget(gone)
-        if not keep_state_flag:
-            self.has_state_changed = True
+            self._lru.note(changes, _partition)
+            if self._lru.over():
+                self.evicted += len(shrink(self, self._lru, _partition))
+                self.has_state_changed = True
 
 
 class _Bound:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.cache.changes import Change
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.stores import partition as part
 from tokensmith.stores._msaljson import rows_of
 from tokensmith.stores.base import EntryStore, Row, SnapshotStore
-from tokensmith.stores.bound import PartitionLru
+from tokensmith.stores.bound import PartitionLru, shrink
 
 __all__ = ["ALL", "UNSYNCED", "ReadThrough", "Sink"]
 
@@ -68,23 +68,13 @@ class ReadThrough(SerializableTokenCache):
             self._bound(self._lru)
 
     def _note_writes(self, lru: PartitionLru, changes: Sequence[Change]) -> None:
-        for change in changes:
-            name = part.partition_of(change.credential_type, change.entry)
-            if isinstance(change, EntryPut):
-                lru.add(name, [(change.credential_type, change.key)])
-            else:
-                lru.discard(name, (change.credential_type, change.key))
+        lru.note(changes, part.partition_of)
         self._bound(lru)
 
     def _bound(self, lru: PartitionLru) -> None:
-        """Keep memory under the bound: expired tokens first, then LRU partitions."""
-        if not lru.over():
-            return
-        for key, entry in self.expired_access_tokens():
-            if self._forget([(part.ACCESS_TOKEN, key)]):
-                lru.discard(part.partition_of(part.ACCESS_TOKEN, entry), (part.ACCESS_TOKEN, key))
-        for name, members in lru.evict():
-            self._forget(members)
+        """Keep memory under the bound (:func:`~tokensmith.stores.bound.shrink`); an
+        evicted partition is read again from the store when next needed."""
+        for name in shrink(self, lru, part.partition_of):
             for loaded in [k for k in self._loaded if k[0] == name]:
                 del self._loaded[loaded]
 
