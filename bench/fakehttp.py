@@ -136,14 +136,10 @@ class FakeEndpoint:
         with self._lock:
             self._gets += 1
         parts = urlsplit(url)
-        segments = [s for s in parts.path.split("/") if s]
-        if parts.hostname != cachegen.ENVIRONMENT or not segments:
+        document = ids.discovery_answer(parts.path)
+        if parts.hostname != ids.ENVIRONMENT or document is None:
             return _error(404, "not_found", "unknown host or path")
-        if segments[-2:] == [".well-known", "openid-configuration"]:
-            return FakeResponse(200, json.dumps(ids.discovery_document(segments[0])))
-        if segments[-2:] == ["discovery", "instance"]:
-            return FakeResponse(200, json.dumps(ids.instance_metadata()))
-        return _error(404, "not_found", "unknown path")
+        return FakeResponse(200, json.dumps(document))
 
     def answer_post(self, url: str, data: Mapping[str, Any] | None) -> FakeResponse:
         """Answer the token endpoint (refresh_token, client_credentials and OBO grants).

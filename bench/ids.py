@@ -13,6 +13,7 @@ __all__ = [
     "ENVIRONMENT",
     "TENANT_ID",
     "TOKEN_ENDPOINT",
+    "discovery_answer",
     "discovery_document",
     "instance_metadata",
 ]
@@ -57,3 +58,14 @@ def instance_metadata() -> dict[str, object]:
             }
         ],
     }
+
+
+def discovery_answer(path: str) -> dict[str, object] | None:
+    """The document the bench host serves at URL ``path``: a tenant's OpenID
+    configuration or the instance discovery answer; None for any other path."""
+    segments = [s for s in path.split("/") if s]
+    if segments[-2:] == [".well-known", "openid-configuration"]:
+        return discovery_document(segments[0])
+    if segments[-2:] == ["discovery", "instance"]:
+        return instance_metadata()
+    return None

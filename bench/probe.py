@@ -71,12 +71,10 @@ class ProbeHttp:
 
         from bench import ids
 
-        path = url.partition("://")[2].partition("/")[2].partition("?")[0]
-        if path.endswith("/.well-known/openid-configuration"):
-            return _Response(200, json.dumps(ids.discovery_document(path.partition("/")[0])))
-        if path.endswith("discovery/instance"):
-            return _Response(200, json.dumps(ids.instance_metadata()))
-        return _Response(404, '{"error": "not_found"}')
+        document = ids.discovery_answer(url.partition("://")[2].partition("/")[2].partition("?")[0])
+        if document is None:
+            return _Response(404, '{"error": "not_found"}')
+        return _Response(200, json.dumps(document))
 
     def post(self, url: str, params: object = None, **kw: object) -> _Response:
         self.posts += 1
