@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tokensmith.cache.buckets import gc_paused
 from tokensmith.engine.context import AppContext
 from tokensmith.engine.results import Account
 from tokensmith.errors import ConfigurationError
@@ -37,10 +38,11 @@ def get_accounts(ctx: AppContext, username: str | None = None) -> list[Account]:
     memo = ctx.memos.get("accounts")
     if memo is None or memo[0] != stamp or cache.reads_through_hooks:
         view: list[Account] = []
-        for env in environments:
-            view = _group(cache.find_accounts(environments=(env,)))
-            if view:
-                break
+        with gc_paused():  # one Account per user: no collection per 700 of them
+            for env in environments:
+                view = _group(cache.find_accounts(environments=(env,)))
+                if view:
+                    break
         memo = ctx.memos["accounts"] = (stamp, view)
     return list(memo[1])
 
