@@ -18,6 +18,8 @@ from tests.unit.application.fake_entra import FakeEntra
 from tests.unit.cache._helpers import CLIENT_ID, ENV, app_event, user_event
 
 from tokensmith._clock import FakeClock
+from tokensmith.cache.changes import EntryPut
+from tokensmith.errors import ConfigurationError
 from tokensmith.stores import PersistentTokenCache, RedisStore
 
 HOME = "u1.tid"
@@ -73,17 +75,23 @@ def test_a_second_process_answers_from_redis_then_from_memory(redis_client: Any)
 
 
 class _Counting:
-    """A Redis client that counts the partition reads (``HGETALL``) it is asked for."""
+    """A Redis client that counts the commands it is asked for (``sent``) and, among
+    them, the partition reads (``reads``, ``HGETALL``)."""
 
     def __init__(self, client: Any) -> None:
-        self.client, self.reads = client, 0
-
-    def hgetall(self, name: str) -> Any:
-        self.reads += 1
-        return self.client.hgetall(name)
+        self.client, self.reads, self.sent = client, 0, 0
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
+        attr = getattr(self.client, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.sent += 1
+            self.reads += name == "hgetall"
+            return attr(*args, **kwargs)
+
+        return counted
 
 
 def test_a_miss_reads_its_partition_once_and_a_hit_never(redis_client: Any) -> None:
@@ -149,6 +157,61 @@ def test_redis_unreachable_means_memory_and_network(caplog: pytest.LogCaptureFix
     assert second["token_source"] == "cache"  # L1 kept it
     assert "Redis unreachable" in caplog.text
     assert entra.tokens_posted() == 1
+
+
+def test_an_unreachable_redis_is_left_alone_for_a_growing_while(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import redis
+
+    timer = FakeClock(0.0)
+    # (from_url: no retries; a client that retries pays its retries once per back-off)
+    client = _Counting(redis.Redis.from_url(f"redis://127.0.0.1:{_free_port()}/0"))
+    store = RedisStore(client, timer=timer, backoff=1.0, max_backoff=3.0)
+    flight = store.single_flight()
+    entry = {"home_account_id": HOME, "environment": ENV, "secret": "rt-secret"}
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert store.read("accounts") == []  # tried: refused
+        assert client.sent == 1
+        for tried, pause in enumerate((1.0, 2.0, 3.0, 3.0), 1):  # doubled, at most 3 s
+            timer.advance(pause - 0.01)
+            assert store.read("accounts") == []
+            store.apply([EntryPut("RefreshToken", "k", entry)])
+            assert flight.run("key", lambda: "fetched") == "fetched"  # no lock, no wait
+            assert client.sent == tried  # left alone
+            timer.advance(0.02)
+            assert store.read("accounts") == []  # tried again
+            assert client.sent == tried + 1
+    warnings = [r.getMessage() for r in caplog.records if "Redis unreachable" in r.getMessage()]
+    assert len(warnings) == 1 and "next try in 1 s" in warnings[0]  # one per 30 s
+    assert "rt-secret" not in caplog.text
+    with pytest.raises(ConfigurationError):
+        RedisStore(client, backoff=5.0, max_backoff=1.0)
+
+
+def test_a_hung_redis_costs_one_timeout_then_serves_again(
+    redis_client: Any, redis_url: str
+) -> None:
+    import redis
+
+    timer = FakeClock(0.0)
+    client = _Counting(redis.Redis.from_url(redis_url, socket_timeout=0.2))
+    store = RedisStore(client, timer=timer)
+    PersistentTokenCache(store, clock=time.time).add(user_event(uid="u1", utid="tid"))
+    stored = store.read_prefix("")
+    assert stored
+    redis_client.client_pause(600)  # the server answers no one for 0.6 s
+    assert store.read_prefix("") == []  # one socket timeout
+    sent = client.sent
+    assert store.read_prefix("") == [] and client.sent == sent  # not tried: no timeout
+    redis_client.ping()  # answered once the pause is over
+    timer.advance(1.0)
+    assert store.read_prefix("") == stored  # served again, and the back-off is over:
+    redis_client.client_pause(400)
+    assert store.read_prefix("") == []
+    timer.advance(1.0)  # the next failure pauses 1 s again, not 2
+    redis_client.ping()
+    assert store.read_prefix("") == stored
 
 
 def test_eight_processes_asking_at_once_send_one_token_request(

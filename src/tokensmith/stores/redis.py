@@ -10,7 +10,10 @@ the other hashes expire ``idle_ttl`` after their last write.
 
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the
-network), a write is dropped, and a warning is logged (at most every 30 s).
+network), a write is dropped, and a warning is logged (at most every 30 s). After a
+failure the store leaves Redis alone for a while (``backoff`` seconds, doubled per
+failure in a row up to ``max_backoff``), so a Redis that hangs costs one socket timeout
+per back-off period, not one per cache miss.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from tokensmith._redact import logger
 from tokensmith.cache.changes import Change, EntryPut
@@ -35,6 +38,7 @@ DEFAULT_IDLE_TTL = 90 * 24 * 3600
 """Seconds a user's hash lives after its last write (a refresh token's lifetime)."""
 _WARN_EVERY_S = 30.0
 _NONCE = 12
+T = TypeVar("T")
 
 
 class RedisStore:
@@ -47,6 +51,10 @@ class RedisStore:
         encryption_key: 16, 24 or 32 bytes: values are encrypted at rest (AES-GCM).
         idle_ttl: seconds a hash that holds more than access tokens lives after its
             last write.
+        backoff: seconds Redis is left alone after a failed command (reads answer
+            nothing, writes are dropped); doubled for each failure in a row.
+        max_backoff: the longest such pause.
+        timer: monotonic seconds (tests give a fake).
 
     Raises:
         StoreUnavailableError: the ``redis`` package is not installed
@@ -62,6 +70,9 @@ class RedisStore:
         prefix: str = "tokensmith:",
         encryption_key: bytes | None = None,
         idle_ttl: int = DEFAULT_IDLE_TTL,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         try:
             import redis
@@ -83,7 +94,12 @@ class RedisStore:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
             self._cipher = AESGCM(encryption_key)
-        self._warned_at = 0.0
+        if not 0 <= backoff <= max_backoff:
+            raise ConfigurationError("backoff must be between 0 and max_backoff seconds")
+        self._backoff, self._max_backoff, self._timer = backoff, max_backoff, timer
+        self._failures = 0
+        self._resume_at = 0.0
+        self._warned_at: float | None = None
 
     def __repr__(self) -> str:
         sealed = " encrypted" if self._cipher is not None else ""
@@ -93,32 +109,32 @@ class RedisStore:
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Write the changes in one pipelined transaction (MULTI/EXEC)."""
-        try:
+
+        def write() -> None:
             pipe = self.client.pipeline(transaction=True)
             self._queue(pipe, changes)
             pipe.execute()
-        except self.errors as exc:
-            self.warn("write dropped", exc)
+
+        self.attempt("write dropped", write, None)
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The entries of one partition (one ``HGETALL``); [] when Redis is down."""
-        try:
-            fields = self.client.hgetall(self._hash(partition))
-        except self.errors as exc:
-            self.warn("read skipped", exc)
-            return []
+        name = self._hash(partition)
+        fields: Mapping[bytes, bytes] = self.attempt(
+            "read skipped", lambda: self.client.hgetall(name), {}
+        )
         return self._rows(fields)
 
     def read_prefix(self, prefix: str) -> list[Row]:
         """The entries of every partition whose name starts with ``prefix`` (SCAN)."""
-        rows: list[Row] = []
-        try:
+
+        def scan() -> list[Row]:
+            rows: list[Row] = []
             for name in self.client.scan_iter(match=self._hash(_glob_escape(prefix)) + "*"):
                 rows.extend(self._rows(self.client.hgetall(name)))
-        except self.errors as exc:
-            self.warn("read skipped", exc)
-            return []
-        return rows
+            return rows
+
+        return self.attempt("read skipped", scan, [])
 
     def read_all(self) -> dict[str, Any]:
         """Every entry under this prefix, in MSAL's layout."""
@@ -127,14 +143,15 @@ class RedisStore:
     def replace_all(self, state: Mapping[str, Any]) -> None:
         """Delete every hash under this prefix, then write ``state``'s entries."""
         rows, _ = rows_of(state)
-        try:
+
+        def replace() -> None:
             pipe = self.client.pipeline(transaction=True)
             for name in self.client.scan_iter(match=_glob_escape(self.prefix) + "p:*"):
                 pipe.delete(name)
             self._queue(pipe, [EntryPut(ct, key, entry) for ct, key, entry in rows])
             pipe.execute()
-        except self.errors as exc:
-            self.warn("import dropped", exc)
+
+        self.attempt("import dropped", replace, None)
 
     def single_flight(self) -> Any:
         """A single flight whose leaders hold a Redis lock per key (across processes)."""
@@ -151,7 +168,7 @@ class RedisStore:
         try:
             self.client.close()
         except self.errors as exc:  # pragma: no cover - closing never talks
-            self.warn("close failed", exc)
+            logger.warning("token store: closing the Redis client failed (%s)", type(exc).__name__)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -207,14 +224,34 @@ class RedisStore:
             return None
         return entry if isinstance(entry, dict) else None
 
-    def warn(self, what: str, exc: BaseException) -> None:
-        now = time.monotonic()
-        if now - self._warned_at >= _WARN_EVERY_S:
+    # -- an unreachable Redis ----------------------------------------------------------
+
+    def attempt(self, what: str, command: Callable[[], T], fallback: T) -> T:
+        """``command()``, or ``fallback`` when Redis failed (logged) or is being left
+        alone after a failure; a success ends the back-off."""
+        if self._failures and self._timer() < self._resume_at:
+            return fallback
+        try:
+            result = command()
+        except self.errors as exc:
+            self._failed(what, exc)
+            return fallback
+        self._failures = 0
+        return result
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        now = self._timer()
+        pause = min(self._backoff * 2 ** min(self._failures, 32), self._max_backoff)
+        self._failures += 1
+        self._resume_at = now + pause
+        if self._warned_at is None or now - self._warned_at >= _WARN_EVERY_S:
             self._warned_at = now
             logger.warning(
-                "token store: Redis unreachable, %s (%s); serving from memory and the network",
+                "token store: Redis unreachable, %s (%s); serving from memory and the "
+                "network, next try in %.3g s",
                 what,
                 type(exc).__name__,
+                pause,
             )
 
 

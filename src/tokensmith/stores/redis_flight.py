@@ -88,14 +88,16 @@ class RedisSingleFlight(SingleFlight):
 
     def _try_lock(self, name: str, token: str) -> bool:
         """True if this caller now holds the lock, or Redis cannot say (go ahead)."""
-        try:
-            return bool(self._store.client.set(name, token, nx=True, px=int(self._lease * 1000)))
-        except self._store.errors as exc:
-            self._store.warn("single flight without a lock", exc)
-            return True
+        client, lease_ms = self._store.client, int(self._lease * 1000)
+        taken = self._store.attempt(
+            "single flight without a lock",
+            lambda: client.set(name, token, nx=True, px=lease_ms),
+            True,
+        )
+        return bool(taken)
 
     def _unlock(self, name: str, token: str) -> None:
-        try:
-            self._store.client.eval(_RELEASE, 1, name, token)
-        except self._store.errors as exc:
-            self._store.warn("lock release skipped", exc)
+        client = self._store.client
+        self._store.attempt(
+            "lock release skipped", lambda: client.eval(_RELEASE, 1, name, token), None
+        )
