@@ -37,6 +37,14 @@ _REPLACEMENTS = (
     ("def __enter__(", "def __aenter__("),
     ("def __exit__(", "def __aexit__("),
 )
+# the calls that read the cache when they are made (a cache-first flow's first lookup,
+# get_accounts, sign-out) go through AsyncRunner._cache_call: with a store-backed cache
+# an L1 hit stays on the loop and a store read moves to a worker thread
+_CACHE_CALL = re.compile(
+    r"(?<![\w.])(self\._silent_flow|accounts\.(?:get_accounts|remove_account|remove_tokens_for_client)"
+    r"|client_credentials\.acquire_token_for_client|on_behalf_of\.acquire_token_on_behalf_of"
+    r"|mi\.acquire_token_for_client)\("
+)
 # a public method that hands over to the parent's (or a sibling) awaits it
 _AWAITED_CALL = re.compile(r"\b(super\(\)\.(?!_)|self\.acquire_token_silent_with_error\()")
 _PUBLIC_METHOD = re.compile(r"^(    )def ((?!_)\w+|__aenter__|__aexit__)\(", re.MULTILINE)
@@ -49,6 +57,7 @@ def transform(name: str, source: str) -> str:
     for old, new in _REPLACEMENTS:
         text = text.replace(old, new)
     text = _AWAITED_CALL.sub(r"await \1", text)
+    text = _CACHE_CALL.sub(r"await self._cache_call(\1, ", text)
     text = _PUBLIC_METHOD.sub(r"\1async def \2(", text)
     doc = (
         f"The async twin of :mod:`tokensmith.application.{name}`: the same methods and\n"

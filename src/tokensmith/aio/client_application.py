@@ -73,11 +73,11 @@ class ClientApplication(AsyncRunner):
     async def get_accounts(self, username: str | None = None) -> list[Account]:
         """Accounts that signed in before (one dict per home account), optionally
         only those whose username matches ``username`` case-insensitively."""
-        return accounts.get_accounts(self._ctx, username)
+        return await self._cache_call(accounts.get_accounts, self._ctx, username)
 
     async def remove_account(self, account: Mapping[str, Any]) -> None:
         """Forget the account's tokens in this environment (MSAL's sign-out)."""
-        accounts.remove_account(self._ctx, account)
+        await self._cache_call(accounts.remove_account, self._ctx, account)
 
     # -- silent ----------------------------------------------------------------------
 
@@ -97,8 +97,15 @@ class ClientApplication(AsyncRunner):
         if forwarded_client_claims is not None:
             kwargs["forwarded_client_claims"] = forwarded_client_claims
         call = self._per_call("acquire_token_silent", kwargs) if kwargs else None
-        flow = self._silent_flow(
-            self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
+        flow = await self._cache_call(
+            self._silent_flow,
+            self._ctx,
+            scopes,
+            account,
+            authority,
+            force_refresh,
+            claims_challenge,
+            kwargs,
         )
         return silent.without_error(await self._run(flow, call))
 
@@ -117,8 +124,15 @@ class ClientApplication(AsyncRunner):
         if forwarded_client_claims is not None:
             kwargs["forwarded_client_claims"] = forwarded_client_claims
         call = self._per_call("acquire_token_silent_with_error", kwargs) if kwargs else None
-        flow = self._silent_flow(
-            self._ctx, scopes, account, authority, force_refresh, claims_challenge, kwargs
+        flow = await self._cache_call(
+            self._silent_flow,
+            self._ctx,
+            scopes,
+            account,
+            authority,
+            force_refresh,
+            claims_challenge,
+            kwargs,
         )
         return await self._run(flow, call)
 

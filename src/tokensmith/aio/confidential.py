@@ -50,7 +50,8 @@ class ConfidentialClientApplication(ClientApplication):
             TypeError: any other keyword.
         """
         call = self._per_call("acquire_token_for_client", kwargs) if kwargs else None
-        flow = client_credentials.acquire_token_for_client(
+        flow = await self._cache_call(
+            client_credentials.acquire_token_for_client,
             self._ctx,
             scopes,
             claims_challenge,
@@ -62,7 +63,7 @@ class ConfidentialClientApplication(ClientApplication):
 
     async def remove_tokens_for_client(self) -> None:
         """Forget the app-only tokens this client obtained from its authority's cloud."""
-        accounts.remove_tokens_for_client(self._ctx)
+        await self._cache_call(accounts.remove_tokens_for_client, self._ctx)
 
     async def acquire_token_on_behalf_of(
         self,
@@ -85,7 +86,8 @@ class ConfidentialClientApplication(ClientApplication):
             TypeError: any other keyword.
         """
         call = self._per_call("acquire_token_on_behalf_of", kwargs)
-        flow = on_behalf_of.acquire_token_on_behalf_of(
+        flow = await self._cache_call(
+            on_behalf_of.acquire_token_on_behalf_of,
             self._ctx,
             user_assertion,
             scopes,

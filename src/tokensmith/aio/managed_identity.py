@@ -89,7 +89,8 @@ class ManagedIdentityClient(AsyncRunner):
     ) -> TokenResult:
         """A token of the managed identity for ``resource``, from the cache when one is
         usable; a ``claims_challenge`` bypasses the cache."""
-        flow = mi.acquire_token_for_client(
+        flow = await self._cache_call(
+            mi.acquire_token_for_client,
             self._ctx,
             self._managed_identity,
             self._host,

@@ -86,7 +86,9 @@ class PublicClientApplication(ClientApplication):
 
     async def get_accounts(self, username: str | None = None) -> list[Account]:
         """The cache's accounts; with a broker, also those the broker knows for this app."""
-        cached = accounts.get_accounts(self._ctx, username)  # the parent's, one call less
+        cached = await self._cache_call(
+            accounts.get_accounts, self._ctx, username
+        )  # the parent's, one call less
         if self._broker is None or username is not None:
             return cached
         return await self._run(broker.broker_accounts(self._ctx, self._broker, cached))

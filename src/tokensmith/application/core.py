@@ -14,12 +14,13 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.application import factory
 from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
 from tokensmith.cache import TokenCache
+from tokensmith.cache.store_io import MEMORY_ONLY, StoreReadDeferred
 from tokensmith.engine.dpop import dpop_setting
 from tokensmith.entra.headers import library_headers
 from tokensmith.errors import ConfigurationError
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # a CLI answered from its cache loads none of these (docs/per
 __all__ = ["AppCore", "AsyncRunner", "SyncRunner"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 PerCall = tuple[Mapping[str, str] | None, CallOptions | None]
 """A call's ``params=`` and other transport keywords (:func:`call_options`)."""
@@ -267,7 +269,28 @@ class AsyncRunner(AppCore):
     _async_sleep: Callable[[float], Any]
     _driver: Callable[..., Any]
 
+    async def _cache_call(self, make: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``make(*args)``, a call that may read the cache now (building a cache-first
+        flow, ``get_accounts``...). With a store-backed cache it runs on the loop in
+        memory-only mode and, when memory cannot answer, again in a worker thread
+        (:mod:`tokensmith.cache.store_io`): an L1 hit never leaves the loop, and the
+        store is never read on it."""
+        if not self._ctx.cache.store_backed:
+            return make(*args, **kwargs)
+        token = MEMORY_ONLY.set(True)
+        try:
+            return make(*args, **kwargs)
+        except StoreReadDeferred:
+            pass
+        finally:
+            MEMORY_ONLY.reset(token)
+        import asyncio
+
+        return await asyncio.to_thread(make, *args, **kwargs)
+
     async def _run(self, flow: Flow[T], per_call: PerCall | None = None) -> T:
+        if type(flow) is Done:  # answered from the cache: no transport needed
+            return flow.value  # type: ignore[no-any-return]
         if per_call is not None:
             from tokensmith.engine.keywords import with_call_options
 
@@ -283,7 +306,10 @@ class AsyncRunner(AppCore):
                     self._async_transport = factory.async_stack(self._transport_options)
                 transport = self._async_transport
         deadline = self._transport_options.deadline
-        result: T = await self._driver(flow, transport, self._async_sleep, deadline)
+        # with a store-backed cache, the flow's steps (its store reads and writes) run
+        # in worker threads, off the loop
+        threads = self._ctx.cache.store_backed
+        result: T = await self._driver(flow, transport, self._async_sleep, deadline, threads)
         return result
 
     async def _close(self) -> None:

@@ -20,6 +20,7 @@ class CacheAccess(Protocol):
     single_flight: SingleFlight
     account_generation: int
     reads_through_hooks: bool
+    store_backed: bool
 
     def find_access_token(
         self,

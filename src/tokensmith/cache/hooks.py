@@ -122,6 +122,7 @@ class HookedCache:
     """
 
     reads_through_hooks = True
+    store_backed = False
     account_generation = 0  # never memoized: every read goes through search()
 
     def __init__(self, cache: Any) -> None:

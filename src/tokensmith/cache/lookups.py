@@ -57,6 +57,8 @@ class FastLookups(CacheBase):
 
     reads_through_hooks = False
     """A plain cache answers from its indexes (see :mod:`tokensmith.cache.hooks`)."""
+    store_backed = False
+    """True for a cache whose lookups may read a store (:mod:`tokensmith.cache.store_io`)."""
 
     def find_access_token(
         self,

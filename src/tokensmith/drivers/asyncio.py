@@ -28,10 +28,13 @@ async def run_flow_async(
     transport: AsyncTransport,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     deadline: float | None = None,
+    threads: bool = False,
 ) -> T:
     """Drive ``flow`` to completion on the running loop and return its result.
 
-    Same contract as :func:`~tokensmith.drivers.sync.run_flow`.
+    Same contract as :func:`~tokensmith.drivers.sync.run_flow`. With ``threads``, each
+    step of the flow (the code between two effects) runs in a worker thread: the steps
+    of an application whose cache reads and writes a store.
     """
     if type(flow) is Done:
         return flow.value  # type: ignore[no-any-return]
@@ -40,10 +43,15 @@ async def run_flow_async(
     window = _deadline.entered(deadline)
     try:
         while True:
-            effect = flow.throw(error) if error is not None else flow.send(reply)
+            if threads:
+                finished, effect = await asyncio.to_thread(_step, flow, reply, error)
+                if finished:
+                    return effect  # type: ignore[no-any-return]
+            else:
+                effect = flow.throw(error) if error is not None else flow.send(reply)
             error = None
             try:
-                reply = await _carry_out(effect, transport, sleep)
+                reply = await _carry_out(effect, transport, sleep, threads)
             except Exception as exc:  # handed to the flow, which may re-raise
                 error = exc
                 reply = None
@@ -51,14 +59,27 @@ async def run_flow_async(
         result: T = stop.value
         return result
     except BaseException:  # CancelledError included
-        flow.close()
+        if not getattr(flow, "gi_running", False):  # else a worker thread is in its step
+            flow.close()  # (that flow is closed when it is freed)
         raise
     finally:
         _deadline.closed(window)
 
 
+def _step(flow: Flow[Any], reply: Any, error: Exception | None) -> tuple[bool, Any]:
+    """One step of ``flow`` (in a worker thread): ``(False, effect)``, or ``(True,
+    result)`` when it returned (a StopIteration cannot cross into a future)."""
+    try:
+        return False, (flow.throw(error) if error is not None else flow.send(reply))
+    except StopIteration as stop:
+        return True, stop.value
+
+
 async def _carry_out(
-    effect: Effect, transport: AsyncTransport, sleep: Callable[[float], Awaitable[object]]
+    effect: Effect,
+    transport: AsyncTransport,
+    sleep: Callable[[float], Awaitable[object]],
+    threads: bool,
 ) -> Any:
     if type(effect) is HttpRequest:
         return await transport.send(effect)
@@ -74,7 +95,7 @@ async def _carry_out(
     if isinstance(effect, Shared):
         make = effect.flow
         return await effect.group.run_async(
-            effect.key, lambda: run_flow_async(make(), transport, sleep)
+            effect.key, lambda: run_flow_async(make(), transport, sleep, threads=threads)
         )
     if isinstance(effect, BrowserSignIn):
         from tokensmith.interactive.session import sign_in_async

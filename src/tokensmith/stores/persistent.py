@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence, S
 from typing import Any
 
 from tokensmith._clock import Clock, system_clock
+from tokensmith.cache.store_io import check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.errors import ConfigurationError, ProtocolError
 from tokensmith.stores import partition as part
@@ -224,6 +225,7 @@ class PersistentTokenCache(ReadThrough):
         if self._entry_store is None:
             self._sync()
         else:
+            check_store_read()
             self._absorb_rows(self._entry_store.read_prefix(f"app:{client_id}:"))
         super().remove_app_tokens(client_id=client_id, environments=environments)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from tokensmith.cache.changes import Change
+from tokensmith.cache.store_io import check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.stores import partition as part
 from tokensmith.stores._msaljson import rows_of
@@ -28,7 +29,15 @@ UNSYNCED = object()
 
 
 class ReadThrough(SerializableTokenCache):
-    """The reading-through half of ``PersistentTokenCache`` (its lookups are there)."""
+    """The reading-through half of ``PersistentTokenCache`` (its lookups are there).
+
+    Every store read goes through :meth:`_read`, :meth:`_stale`, :meth:`_sync` or
+    :meth:`_load_all`, which first call
+    :func:`~tokensmith.cache.store_io.check_store_read` (an async application's
+    memory-only mode); a store's ``version()`` that is a file ``stat`` is not a read.
+    """
+
+    store_backed = True
 
     _snapshot_store: SnapshotStore | None
     _entry_store: EntryStore | None
@@ -51,6 +60,7 @@ class ReadThrough(SerializableTokenCache):
         self._read(name, username)
 
     def _read(self, name: str, username: str | None = None) -> None:
+        check_store_read()
         store = self._entry_store
         assert store is not None
         version = store.version()
@@ -82,6 +92,7 @@ class ReadThrough(SerializableTokenCache):
         store = self._entry_store
         if store is None:
             return False
+        check_store_read()
         version = store.version()
         if version is None:
             return True
@@ -124,6 +135,7 @@ class ReadThrough(SerializableTokenCache):
         assert store is not None
         if store.version() == self._synced:
             return
+        check_store_read()
         with self._emit_lock:  # no batch is being written meanwhile
             if store.version() == self._synced:
                 return
@@ -139,6 +151,7 @@ class ReadThrough(SerializableTokenCache):
         assert store is not None
         if (ALL, None) in self._loaded and not self._stale(ALL):
             return
+        check_store_read()
         version = store.version()
         rows, verbatim = rows_of(store.read_all())
         self._absorb_rows(rows)

@@ -61,15 +61,17 @@ class RedisSingleFlight(SingleFlight):
     async def run_async(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
         """See :meth:`SingleFlight.run_async`; the leader holds the key's Redis lock."""
 
-        async def leader() -> T:
+        async def leader() -> T:  # the lock's round trips run off the loop
             name, token = self._lock_name(key), os.urandom(16).hex()
             deadline = time.monotonic() + self._wait
-            while not self._try_lock(name, token) and time.monotonic() < deadline:
+            while not await asyncio.to_thread(self._try_lock, name, token):
+                if time.monotonic() >= deadline:
+                    break
                 await asyncio.sleep(self._poll)
             try:
                 return await fn()
             finally:
-                self._unlock(name, token)
+                await asyncio.to_thread(self._unlock, name, token)
 
         return await super().run_async(key, leader)
 

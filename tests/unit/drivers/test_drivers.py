@@ -151,3 +151,71 @@ def test_cancelling_an_async_flow_closes_it() -> None:
 def test_shared_effect_repr_hides_the_flow() -> None:
     effect = Shared(SingleFlight(), "key", two_requests_and_a_sleep)
     assert "key" in repr(effect) and "flow" not in repr(effect)
+
+
+def test_steps_in_worker_threads_give_the_same_answers() -> None:
+    steps: list[int] = []
+
+    def noting(flow: Any) -> Any:
+        def wrapped() -> Flow[Any]:
+            inner = flow()
+            reply: Any = None
+            error: BaseException | None = None
+            while True:
+                steps.append(threading.get_ident())
+                try:
+                    effect = inner.throw(error) if error is not None else inner.send(reply)
+                except StopIteration as stop:
+                    return stop.value
+                error = None
+                try:
+                    reply = yield effect
+                except TransportError as exc:
+                    error, reply = exc, None
+
+        return wrapped
+
+    async def run(flow: Any, handler: Any) -> tuple[Any, int]:
+        loop_thread = threading.get_ident()
+        transport = AsyncMockTransport(handler)
+        return await run_flow_async(flow(), transport, _no_sleep, threads=True), loop_thread
+
+    result, loop_thread = asyncio.run(run(noting(two_requests_and_a_sleep), ok))
+    assert result == ["fine", None, 200]  # the return value crosses back (no StopIteration)
+    handled, _ = asyncio.run(run(noting(recovering), fail))
+    assert handled == "handled refused"  # errors are thrown into the flow in its thread
+    assert steps and loop_thread not in steps
+
+    def raising() -> Flow[None]:
+        yield REQUEST
+        raise ValueError("from the flow")
+
+    with pytest.raises(ValueError, match="from the flow"):
+        asyncio.run(run(raising, ok))
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def test_cancelling_during_a_threaded_step_leaves_the_step_to_finish() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow_step() -> Flow[str]:
+        started.set()
+        release.wait(5)  # the step is busy in its worker thread
+        yield REQUEST
+        return "not reached"
+
+    async def cancel_it() -> None:
+        task = asyncio.ensure_future(
+            run_flow_async(slow_step(), AsyncMockTransport(ok), _no_sleep, threads=True)
+        )
+        while not started.is_set():
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task  # no "generator already executing" from closing it
+        release.set()
+
+    asyncio.run(cancel_it())

@@ -1,0 +1,142 @@
+"""An async application keeps its store's I/O off the event loop: an L1 hit never
+touches the store, a store read or write runs in a worker thread, and a Redis that
+hangs does not stall the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.stores._apps import SCOPE, async_cca, cca
+from tests.unit.application.fake_entra import FakeEntra
+from tests.unit.cache._helpers import user_event
+
+from tokensmith._clock import FakeClock
+from tokensmith.cache.changes import Change
+from tokensmith.stores import PersistentTokenCache, RedisStore, SqliteStore
+from tokensmith.stores.base import Row
+
+CLIENT = "web-app"
+
+
+class _Watched:
+    """An entry store that notes which thread made each call (and delegates)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.calls: list[tuple[str, int]] = []
+
+    def _note(self, name: str) -> None:
+        self.calls.append((name, threading.get_ident()))
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        self._note("apply")
+        self.store.apply(changes)
+
+    def read(self, partition: str, *, username: str | None = None) -> list[Row]:
+        self._note("read")
+        return self.store.read(partition, username=username)
+
+    def read_prefix(self, prefix: str) -> list[Row]:
+        self._note("read_prefix")
+        return self.store.read_prefix(prefix)
+
+    def read_all(self) -> dict[str, Any]:
+        self._note("read_all")
+        return self.store.read_all()
+
+    def replace_all(self, state: Mapping[str, Any]) -> None:
+        self._note("replace_all")
+        self.store.replace_all(state)
+
+    def version(self) -> object | None:
+        self._note("version")
+        return self.store.version()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def test_store_io_of_an_async_app_runs_off_the_loop(tmp_path: Path) -> None:
+    clock = FakeClock()
+    entra = FakeEntra(clock)
+    path = tmp_path / "cache.db"
+    sync_cache = PersistentTokenCache(SqliteStore(path), clock=clock)
+    assert cca(entra, clock, sync_cache).acquire_token_for_client(SCOPE)["token_source"] == (
+        "identity_provider"
+    )
+    sync_cache.add(user_event(uid="u1", utid="tid", client_id=CLIENT), now=clock())
+    watched = _Watched(SqliteStore(path))
+    app = async_cca(entra, clock, PersistentTokenCache(watched, clock=clock))
+
+    async def calls() -> tuple[int, dict[str, int]]:
+        loop_thread = threading.get_ident()
+        counts: dict[str, int] = {}
+        first = await app.acquire_token_for_client(SCOPE)  # L1 miss: read from the store
+        assert first["token_source"] == "cache"
+        counts["after first"] = len(watched.calls)
+        again = await app.acquire_token_for_client(SCOPE)  # L1 hit: the store is not asked
+        assert again["token_source"] == "cache"
+        counts["after hit"] = len(watched.calls)
+        other = await app.acquire_token_for_client(["https://vault.azure.net/.default"])
+        assert other["token_source"] == "identity_provider"  # fetched, then written
+        counts["applies"] = sum(name == "apply" for name, _ in watched.calls)
+        (account,) = await app.get_accounts()
+        assert account["home_account_id"] == "u1.tid"
+        assert (await app.get_accounts()) == [account]
+        await app.remove_account(account)
+        assert await app.get_accounts() == []
+        return loop_thread, counts
+
+    loop_thread, counts = asyncio.run(calls())
+    assert counts["after first"] > 0
+    assert counts["after hit"] == counts["after first"]
+    assert counts["applies"] >= 1
+    on_loop = [name for name, thread in watched.calls if thread == loop_thread]
+    assert on_loop == [], on_loop
+    assert entra.tokens_posted() == 2
+    fresh = PersistentTokenCache(SqliteStore(path), clock=clock)  # what the store holds now
+    assert fresh.find_accounts() == []
+    assert cca(entra, clock, fresh).acquire_token_for_client(["https://vault.azure.net/.default"])[
+        "token_source"
+    ] == ("cache")
+
+
+def test_a_hung_redis_does_not_stall_the_loop(redis_client: Any, redis_url: str) -> None:
+    import redis
+
+    clock = FakeClock()
+    entra = FakeEntra(clock)
+    first = cca(entra, clock, PersistentTokenCache(RedisStore(url=redis_url), clock=clock))
+    assert first.acquire_token_for_client(SCOPE)["token_source"] == "identity_provider"
+    client = redis.Redis.from_url(redis_url, socket_timeout=1.0)
+    app = async_cca(entra, clock, PersistentTokenCache(RedisStore(client), clock=clock))
+
+    async def during_a_pause() -> tuple[dict[str, Any], float]:
+        gaps: list[float] = []
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0.05)
+        redis_client.client_pause(1500)  # the server answers no one for 1.5 s
+        result = await app.acquire_token_for_client(SCOPE)  # read: a 1 s socket timeout
+        stop.set()
+        await ticking
+        return result, max(gaps)
+
+    result, longest_gap = asyncio.run(during_a_pause())
+    redis_client.ping()  # answered once the pause is over
+    assert result["token_source"] == "identity_provider"  # Redis said nothing: the network
+    assert longest_gap < 0.5, longest_gap  # the loop went on during the 1 s timeout
