@@ -140,3 +140,18 @@ def test_a_hung_redis_does_not_stall_the_loop(redis_client: Any, redis_url: str)
     redis_client.ping()  # answered once the pause is over
     assert result["token_source"] == "identity_provider"  # Redis said nothing: the network
     assert longest_gap < 0.5, longest_gap  # the loop went on during the 1 s timeout
+
+
+def test_coroutines_asking_at_once_through_a_store_send_one_request(tmp_path: Path) -> None:
+    clock = FakeClock()
+    entra = FakeEntra(clock)
+    app = async_cca(entra, clock, PersistentTokenCache(SqliteStore(tmp_path / "c.db"), clock=clock))
+
+    async def fifty() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(app.acquire_token_for_client(SCOPE) for _ in range(50))))
+
+    results = asyncio.run(fifty())
+    assert {r["access_token"] for r in results} == {"at-1"}
+    assert entra.tokens_posted() == 1  # one leader, off the loop; the others shared it
+    fresh = PersistentTokenCache(SqliteStore(tmp_path / "c.db"), clock=clock)
+    assert cca(entra, clock, fresh).acquire_token_for_client(SCOPE)["token_source"] == "cache"
