@@ -155,3 +155,45 @@ def test_coroutines_asking_at_once_through_a_store_send_one_request(tmp_path: Pa
     assert entra.tokens_posted() == 1  # one leader, off the loop; the others shared it
     fresh = PersistentTokenCache(SqliteStore(tmp_path / "c.db"), clock=clock)
     assert cca(entra, clock, fresh).acquire_token_for_client(SCOPE)["token_source"] == "cache"
+
+
+def test_a_warning_names_the_callers_line_once(tmp_path: Path) -> None:
+    import warnings
+
+    import tokensmith
+    import tokensmith.aio
+
+    clock = FakeClock()
+    entra = FakeEntra(clock)
+    common = "https://login.microsoftonline.com/common"
+    store_backed = PersistentTokenCache(SqliteStore(tmp_path / "c.db"), clock=clock)
+    apps = {
+        "sync": tokensmith.ConfidentialClientApplication(
+            CLIENT, "s3cret", authority=common, transport=entra.transport, clock=clock
+        ),
+        "async": tokensmith.aio.ConfidentialClientApplication(
+            CLIENT, "s3cret", authority=common, transport=entra.transport, clock=clock
+        ),
+        "async, store": tokensmith.aio.ConfidentialClientApplication(
+            CLIENT,
+            "s3cret",
+            authority=common,
+            transport=entra.transport,
+            clock=clock,
+            token_cache=store_backed,
+        ),
+    }
+
+    async def awaited(app: Any) -> Any:
+        return await app.acquire_token_for_client(SCOPE)  # the application's line
+
+    for name, app in apps.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if name == "sync":
+                app.acquire_token_for_client(SCOPE)
+            else:
+                asyncio.run(awaited(app))
+        found = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+        assert len(found) == 1, (name, [str(w.message) for w in found])
+        assert found[0].filename == __file__, (name, found[0].filename)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.unit.cache._helpers import NOW, app_event, user_event, user_token
+from tests.unit.cache._helpers import ENV, NOW, app_event, user_event, user_token
 
 from tokensmith.cache import SerializableTokenCache
 from tokensmith.errors import ConfigurationError
@@ -71,3 +71,43 @@ def test_sweep_expired_removes_through_the_store(tmp_path: Path) -> None:
 def test_the_bound_needs_an_entry_store(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="entry stores"):
         PersistentTokenCache(FileStore(tmp_path / "c.json"), max_entries=10)
+
+
+def test_threads_reading_and_evicting_at_once_keep_the_bound_consistent(tmp_path: Path) -> None:
+    import sys
+    import threading
+
+    path = tmp_path / "cache.db"
+    writer = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    users = 120
+    for n in range(users):
+        writer.add(user_event(uid=f"u{n}", utid="tid", scope=["User.Read"]), now=NOW)
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=30)
+    errors: list[BaseException] = []
+    wrong: list[int] = []
+
+    def work(start: int) -> None:
+        try:
+            for step in range(150):
+                n = (start + 7 * step) % users
+                if user_token(cache, f"u{n}") is None:
+                    wrong.append(n)
+                cache.find_refresh_tokens(home_account_id=f"u{n}.tid", environments=[ENV])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == [] and wrong == []
+    lru = cache._lru
+    assert lru is not None
+    assert lru.size == sum(len(members) for members in lru._members.values())
+    assert _held(cache) <= 30 + 3 * 6  # the bound plus a partition just read per thread

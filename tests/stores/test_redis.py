@@ -229,3 +229,68 @@ def test_eight_processes_asking_at_once_send_one_token_request(
     graph = redis_client.get("requests:https://graph.microsoft.com/.default")
     assert int(graph) == 1  # one request for the eight processes
     assert sources.count("identity_provider") == 1 and sources.count("cache") == 7
+
+
+def test_a_read_redis_did_not_answer_keeps_what_memory_holds(
+    redis_client: Any, redis_url: str
+) -> None:
+    import redis
+
+    timer = FakeClock(0.0)
+    client = redis.Redis.from_url(redis_url, socket_timeout=0.2)
+    cache = PersistentTokenCache(RedisStore(client, timer=timer), clock=time.time)
+    cache.add(user_event(uid="u1", utid="tid", scope=["User.Read"]), now=time.time())
+    assert _user_at(cache, ["User.Read"], time.time()) is not None
+    redis_client.client_pause(500)
+    # a miss reads the user's partition again: Redis does not answer (a timeout)...
+    assert _user_at(cache, ["Mail.Read"], time.time()) is None
+    redis_client.ping()  # the pause is over, but the store is backing off
+    # ...and memory still holds the user's tokens: the hit and the refresh token
+    assert _user_at(cache, ["User.Read"], time.time()) is not None
+    assert cache.find_refresh_tokens(home_account_id=HOME, environments=[ENV]) != []
+
+
+def test_commands_failing_together_are_one_failure(caplog: pytest.LogCaptureFixture) -> None:
+    import threading
+
+    import redis
+
+    timer = FakeClock(0.0)
+    together = threading.Barrier(8)
+
+    class Hung:
+        sent = 0
+
+        def hgetall(self, name: str) -> Any:
+            Hung.sent += 1
+            if Hung.sent <= 8:
+                together.wait(5)  # eight reads in flight at once, then all fail
+            raise redis.TimeoutError("Timeout reading from socket")
+
+    store = RedisStore(Hung(), timer=timer)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        readers = [threading.Thread(target=store.read, args=("accounts",)) for _ in range(8)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+    assert Hung.sent == 8
+    timer.advance(0.99)
+    assert store.read("accounts") == [] and Hung.sent == 8  # still paused
+    timer.advance(0.02)  # one failure: a 1 s pause (eight in a row would make it 30 s)
+    assert store.read("accounts") == [] and Hung.sent == 9  # tried again
+    assert sum("Redis unreachable" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_foreign_field_name_is_skipped(redis_client: Any) -> None:
+    cache = _cache(redis_client)
+    cache.add(user_event(uid="u1", utid="tid", scope=["User.Read"]), now=time.time())
+    redis_client.hset(f"tokensmith:p:user:{HOME}", b"\xff\xfe|not utf-8", b"{}")
+    store = RedisStore(redis_client)
+    rows = store.read_prefix("")
+    assert rows and all(isinstance(key, str) for _, key, _ in rows)
+    assert sorted(ct for ct, _, _ in store.read(f"user:{HOME}")) == [
+        "AccessToken",
+        "IdToken",
+        "RefreshToken",
+    ]

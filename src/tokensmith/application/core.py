@@ -20,7 +20,7 @@ from tokensmith._clock import Clock, system_clock
 from tokensmith.application import factory
 from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
 from tokensmith.cache import TokenCache
-from tokensmith.cache.store_io import MEMORY_ONLY, StoreReadDeferred
+from tokensmith.cache.store_io import MEMORY_ONLY, REPEATED, StoreReadDeferred
 from tokensmith.engine.dpop import dpop_setting
 from tokensmith.entra.headers import library_headers
 from tokensmith.errors import ConfigurationError
@@ -284,9 +284,14 @@ class AsyncRunner(AppCore):
             pass
         finally:
             MEMORY_ONLY.reset(token)
-        import asyncio
+        from tokensmith.drivers.asyncio import off_loop
 
-        return await asyncio.to_thread(make, *args, **kwargs)
+        again = REPEATED.set(True)  # (the worker's context is a copy, taken now)
+        try:
+            future = off_loop(make, *args, **kwargs)
+        finally:
+            REPEATED.reset(again)
+        return await future
 
     async def _run(self, flow: Flow[T], per_call: PerCall | None = None) -> T:
         if type(flow) is Done:  # answered from the cache: no transport needed

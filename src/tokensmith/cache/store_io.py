@@ -15,11 +15,16 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-__all__ = ["MEMORY_ONLY", "StoreReadDeferred", "check_store_read"]
+__all__ = ["MEMORY_ONLY", "REPEATED", "StoreReadDeferred", "check_store_read"]
 
 MEMORY_ONLY: ContextVar[bool] = ContextVar("tokensmith_memory_only", default=False)
 """True while a call's cache lookups must not read a store (set and reset by the async
 application around a synchronous section, never across an ``await``)."""
+
+
+REPEATED: ContextVar[bool] = ContextVar("tokensmith_repeated_call", default=False)
+"""True while such a call is made the second time, in the worker thread: its warnings
+were given on the loop the first time (:func:`tokensmith._warn.warn_caller`)."""
 
 
 class StoreReadDeferred(BaseException):

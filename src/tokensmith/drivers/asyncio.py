@@ -9,8 +9,13 @@ task closes the flow.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import os
+import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from tokensmith.progress import report_device_wait as _report_device_wait
 from tokensmith.protocol.effects import BrokerCall, BrowserSignIn, Done, Effect, Flow, Shared, Sleep
@@ -18,9 +23,37 @@ from tokensmith.protocol.http import HttpRequest
 from tokensmith.transport import deadline as _deadline
 from tokensmith.transport.base import AsyncTransport
 
-__all__ = ["run_flow_async"]
+__all__ = ["off_loop", "run_flow_async"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _store_threads() -> concurrent.futures.ThreadPoolExecutor:
+    """The worker threads of store I/O (their own pool, so a hung store cannot take
+    the loop's default executor, which asyncio's name lookups use)."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=min(32, (os.cpu_count() or 1) + 4),
+                    thread_name_prefix="tokensmith-store",
+                )
+    return _executor
+
+
+def _submit(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
+    context = contextvars.copy_context()  # as asyncio.to_thread does
+    return _store_threads().submit(context.run, functools.partial(fn, *args, **kwargs))
+
+
+def off_loop(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
+    """``fn(*args, **kwargs)``, submitted now to a store worker thread with a copy of
+    the caller's context as it is now; await the future for the result."""
+    return asyncio.wrap_future(_submit(fn, *args, **kwargs))
 
 
 async def run_flow_async(
@@ -41,10 +74,13 @@ async def run_flow_async(
     reply: Any = None
     error: Exception | None = None
     window = _deadline.entered(deadline)
+    step: concurrent.futures.Future[tuple[bool, Any]] | None = None
     try:
         while True:
             if threads:
-                finished, effect = await asyncio.to_thread(_step, flow, reply, error)
+                step = _submit(_step, flow, reply, error)
+                finished, effect = await asyncio.wrap_future(step)
+                step = None
                 if finished:
                     return effect  # type: ignore[no-any-return]
             else:
@@ -59,8 +95,10 @@ async def run_flow_async(
         result: T = stop.value
         return result
     except BaseException:  # CancelledError included
-        if not getattr(flow, "gi_running", False):  # else a worker thread is in its step
-            flow.close()  # (that flow is closed when it is freed)
+        if step is None:
+            flow.close()
+        else:  # a worker thread may be in the step: close the flow once the step ends
+            step.add_done_callback(lambda _: flow.close())
         raise
     finally:
         _deadline.closed(window)

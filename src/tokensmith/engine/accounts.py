@@ -38,11 +38,12 @@ def get_accounts(ctx: AppContext, username: str | None = None) -> list[Account]:
     memo = ctx.memos.get("accounts")
     if memo is None or memo[0] != stamp or cache.reads_through_hooks:
         view: list[Account] = []
-        with gc_paused():  # one Account per user: no collection per 700 of them
-            for env in environments:
-                view = _group(cache.find_accounts(environments=(env,)))
-                if view:
-                    break
+        for env in environments:
+            found = cache.find_accounts(environments=(env,))  # (may read a store)
+            with gc_paused():  # one Account per user: no collection per 700 of them
+                view = _group(found)
+            if view:
+                break
         memo = ctx.memos["accounts"] = (stamp, view)
     return list(memo[1])
 

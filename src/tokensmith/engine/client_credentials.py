@@ -7,11 +7,11 @@ endpoint when a region is configured or detected (:mod:`tokensmith.entra.region`
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tokensmith._lazy import lazy_module
+from tokensmith._warn import warn_caller
 from tokensmith.authority import AuthorityKind
 from tokensmith.cache.schema import compute_ext_cache_key
 from tokensmith.engine.cache_first import cache_first
@@ -84,11 +84,10 @@ def acquire_token_for_client(
     authority = kwargs.get("authority")
     handle = ctx.default if authority is None else ctx.handle(authority)
     if handle.multi_tenant:
-        warnings.warn(
+        warn_caller(
             "Client credentials with /common or /organizations is unreliable; "
             "use a tenant-specific authority",
             DeprecationWarning,
-            stacklevel=3,
         )
     extra = kwargs.get("data")
     data = (

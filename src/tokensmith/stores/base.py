@@ -18,10 +18,28 @@ from typing import Any, Protocol, runtime_checkable
 
 from tokensmith.cache.changes import Change
 
-__all__ = ["EntryStore", "Row", "SnapshotStore"]
+__all__ = ["NO_ANSWER", "EntryStore", "Row", "SnapshotStore"]
 
 Row = tuple[str, str, dict[str, Any]]
 """``(credential_type, key, entry)``."""
+
+
+class _NoAnswer(list[Row]):
+    """The empty, read-only list of a read the backend did not answer."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("NO_ANSWER is read-only")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+NO_ANSWER: list[Row] = _NoAnswer()
+"""What an entry store's ``read``/``read_prefix`` return when the backend could not
+answer (Redis unreachable): an empty list to any caller, which the persistent cache
+tells from an empty partition (by identity), so it keeps what memory holds."""
 
 
 @runtime_checkable
@@ -33,10 +51,12 @@ class EntryStore(Protocol):
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The entries of one partition (``username`` narrows ``accounts``; a store
-        may ignore it and return more, never fewer)."""
+        may ignore it and return more, never fewer); :data:`NO_ANSWER` when the
+        backend could not answer."""
 
     def read_prefix(self, prefix: str) -> list[Row]:
-        """The entries of every partition whose name starts with ``prefix``."""
+        """The entries of every partition whose name starts with ``prefix``
+        (:data:`NO_ANSWER` when the backend could not answer)."""
 
     def read_all(self) -> dict[str, Any]:
         """The whole cache in MSAL's layout (an export)."""

@@ -38,6 +38,20 @@ class PartitionLru:
         self.max_entries = max_entries
         self._members: OrderedDict[str, set[tuple[str, str]]] = OrderedDict()
         self.size = 0
+        self._pins: dict[str, int] = {}
+
+    def pin(self, partition: str) -> None:
+        """Keep ``partition`` from eviction until :meth:`unpin` (a reader is between
+        reading it and looking in it; several threads may be)."""
+        self._pins[partition] = self._pins.get(partition, 0) + 1
+
+    def unpin(self, partition: str) -> None:
+        """Undo one :meth:`pin`."""
+        left = self._pins.get(partition, 0) - 1
+        if left > 0:
+            self._pins[partition] = left
+        else:
+            self._pins.pop(partition, None)
 
     def touch(self, partition: str) -> None:
         """Mark ``partition`` as just used."""
@@ -77,12 +91,18 @@ class PartitionLru:
     def evict(self) -> Iterator[tuple[str, set[tuple[str, str]]]]:
         """Yield ``(partition, entries)`` to drop, least recently used first, until at
         most 90% of the bound is left (so a full cache does not evict, and sweep its
-        expired tokens, on every write); the most recent partition is always kept."""
+        expired tokens, on every write); the most recent partition is always kept, and
+        so is a pinned one (it becomes the most recent: it is in use)."""
         if self.max_entries is None:
             return
         limit = self.max_entries - self.max_entries // 10
-        while self.size > limit and len(self._members) > 1:
+        pinned = 0
+        while self.size > limit and len(self._members) - pinned > 1:
             partition, members = self._members.popitem(last=False)
+            if partition in self._pins:
+                self._members[partition] = members
+                pinned += 1
+                continue
             self.size -= len(members)
             yield partition, members
 

@@ -105,30 +105,37 @@ class PersistentTokenCache(ReadThrough):
         # hold it or the store changed since, then looks again.
         if self._snapshot_store is not None:
             self._sync()
-        for attempt in (0, 1):
-            found = _find_at(
-                self,
-                home_account_id=home_account_id,
-                environments=environments,
-                client_id=client_id,
-                realm=realm,
-                scopes=scopes,
-                now=now,
-                ext_cache_key=ext_cache_key,
-                key_id=key_id,
-                user_assertion_hash=user_assertion_hash,
-            )
-            if found is not None:
-                if self._bounded:
-                    self._lru.touch(  # type: ignore[union-attr]
-                        part.of_lookup(home_account_id, client_id, realm, user_assertion_hash)
-                    )
-                return found
-            if attempt or not self._read_after_miss(
-                part.of_lookup(home_account_id, client_id, realm, user_assertion_hash)
-            ):
-                return None
-        return None  # pragma: no cover - the loop always returns
+
+        pinned = None
+        try:
+            for attempt in (0, 1):
+                found = _find_at(
+                    self,
+                    home_account_id=home_account_id,
+                    environments=environments,
+                    client_id=client_id,
+                    realm=realm,
+                    scopes=scopes,
+                    now=now,
+                    ext_cache_key=ext_cache_key,
+                    key_id=key_id,
+                    user_assertion_hash=user_assertion_hash,
+                )
+                if found is not None or attempt:
+                    break
+                # a miss: read the partition if needed, kept from another thread's
+                # eviction until the second look (which also sees another thread's read)
+                pinned = part.of_lookup(home_account_id, client_id, realm, user_assertion_hash)
+                self._pin(pinned)
+                self._read_after_miss(pinned)
+        finally:
+            if pinned is not None:
+                self._unpin(pinned)
+        if found is not None and self._bounded:
+            name = part.of_lookup(home_account_id, client_id, realm, user_assertion_hash)
+            with self._lock:
+                self._lru.touch(name)  # type: ignore[union-attr]
+        return found
 
     def find_refresh_tokens(
         self,
@@ -139,15 +146,16 @@ class PersistentTokenCache(ReadThrough):
         family_id: str | None = None,
     ) -> list[dict[str, Any]]:
         name = part.user(home_account_id)
-        self._need(name)
-        if self._stale(name):  # a refresh goes to the network: read the newest first
-            self._read(name)
-        return super().find_refresh_tokens(
-            home_account_id=home_account_id,
-            environments=environments,
-            client_id=client_id,
-            family_id=family_id,
-        )
+        with self._pinned(name):
+            self._need(name)
+            if self._stale(name):  # a refresh goes to the network: read the newest first
+                self._read(name)
+            return super().find_refresh_tokens(
+                home_account_id=home_account_id,
+                environments=environments,
+                client_id=client_id,
+                family_id=family_id,
+            )
 
     def find_obo_refresh_token(
         self, *, user_assertion_hash: str, environments: Sequence[str], client_id: str
@@ -212,6 +220,7 @@ class PersistentTokenCache(ReadThrough):
     def forget_account(
         self, *, home_account_id: str, environments: Sequence[str], client_id: str
     ) -> None:
+        check_store_read()  # a removal writes to the store: never in memory-only mode
         if self._entry_store is None:
             self._sync()
         else:
@@ -222,10 +231,10 @@ class PersistentTokenCache(ReadThrough):
         )
 
     def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None:
+        check_store_read()  # a removal writes to the store: never in memory-only mode
         if self._entry_store is None:
             self._sync()
         else:
-            check_store_read()
             self._absorb_rows(self._entry_store.read_prefix(f"app:{client_id}:"))
         super().remove_app_tokens(client_id=client_id, environments=environments)
 

@@ -8,7 +8,8 @@ recently used partitions (:mod:`tokensmith.stores.bound`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from tokensmith.cache.changes import Change
@@ -16,7 +17,7 @@ from tokensmith.cache.store_io import check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.stores import partition as part
 from tokensmith.stores._msaljson import rows_of
-from tokensmith.stores.base import EntryStore, Row, SnapshotStore
+from tokensmith.stores.base import NO_ANSWER, EntryStore, Row, SnapshotStore
 from tokensmith.stores.bound import PartitionLru, shrink
 
 __all__ = ["ALL", "UNSYNCED", "ReadThrough", "Sink"]
@@ -55,7 +56,8 @@ class ReadThrough(SerializableTokenCache):
         loaded = self._loaded
         if (name, username) in loaded or (name, None) in loaded or (ALL, None) in loaded:
             if self._bounded:
-                self._lru.touch(name)  # type: ignore[union-attr]
+                with self._lock:
+                    self._lru.touch(name)  # type: ignore[union-attr]
             return
         self._read(name, username)
 
@@ -65,25 +67,30 @@ class ReadThrough(SerializableTokenCache):
         assert store is not None
         version = store.version()
         rows = store.read(name, username=username)
-        self._absorb_rows(rows)
-        self._loaded[(name, username)] = version
-        if self._lru is not None:
-            held = ((ct, key) for ct, key, _ in rows)
-            if username is None:  # the whole partition: what it no longer has was removed
-                gone = self._lru.replace(name, held)
-                if gone:
-                    self._forget(gone)
-            else:
-                self._lru.add(name, held)
-            self._bound(self._lru)
+        if rows is NO_ANSWER:  # the backend is down: memory stays as it is
+            return
+        with self._lock:  # the bookkeeping of concurrent reads and writes (threads)
+            self._absorb_rows(rows)
+            self._loaded[(name, username)] = version
+            if self._lru is not None:
+                held = ((ct, key) for ct, key, _ in rows)
+                if username is None:  # the whole partition: what it lacks was removed
+                    gone = self._lru.replace(name, held)
+                    if gone:
+                        self._forget(gone)
+                else:
+                    self._lru.add(name, held)
+                self._bound(self._lru)
 
     def _note_writes(self, lru: PartitionLru, changes: Sequence[Change]) -> None:
-        lru.note(changes, part.partition_of)
-        self._bound(lru)
+        with self._lock:
+            lru.note(changes, part.partition_of)
+            self._bound(lru)
 
     def _bound(self, lru: PartitionLru) -> None:
         """Keep memory under the bound (:func:`~tokensmith.stores.bound.shrink`); an
-        evicted partition is read again from the store when next needed."""
+        evicted partition is read again from the store when next needed. Call with the
+        cache lock held."""
         for name in shrink(self, lru, part.partition_of):
             for loaded in [k for k in self._loaded if k[0] == name]:
                 del self._loaded[loaded]
@@ -108,7 +115,8 @@ class ReadThrough(SerializableTokenCache):
         held = (name, None) in loaded or (ALL, None) in loaded
         if held and not self._stale(name):
             if self._bounded:
-                self._lru.touch(name)  # type: ignore[union-attr]
+                with self._lock:
+                    self._lru.touch(name)  # type: ignore[union-attr]
             return False
         self._read(name)
         return True
@@ -116,12 +124,34 @@ class ReadThrough(SerializableTokenCache):
     def _through(
         self, name: str, call: Callable[[], T], missed: Callable[[T], bool], user: str | None = None
     ) -> T:
-        self._need(name, user)
-        found = call()
-        if missed(found) and self._stale(name, user):
-            self._read(name, user)
+        with self._pinned(name):
+            self._need(name, user)
             found = call()
-        return found
+            if missed(found) and self._stale(name, user):
+                self._read(name, user)
+                found = call()
+            return found
+
+    @contextmanager
+    def _pinned(self, name: str) -> Iterator[None]:
+        """While a bounded cache reads ``name`` and looks in it, another thread's
+        eviction leaves that partition in memory (a lookup never misses what it just
+        read)."""
+        self._pin(name)
+        try:
+            yield
+        finally:
+            self._unpin(name)
+
+    def _pin(self, name: str) -> None:
+        if self._bounded:
+            with self._lock:
+                self._lru.pin(name)  # type: ignore[union-attr]
+
+    def _unpin(self, name: str) -> None:
+        if self._bounded:
+            with self._lock:
+                self._lru.unpin(name)  # type: ignore[union-attr]
 
     def _absorb_rows(self, rows: Iterable[Row]) -> None:
         by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -153,11 +183,11 @@ class ReadThrough(SerializableTokenCache):
             return
         check_store_read()
         version = store.version()
-        rows, verbatim = rows_of(store.read_all())
-        self._absorb_rows(rows)
+        rows, verbatim = rows_of(store.read_all())  # (adds to memory, removes nothing)
         with self._lock:
+            self._absorb_rows(rows)
             self._cache.update(verbatim)  # sections kept as they are, never looked up
-        self._loaded[(ALL, None)] = version
+            self._loaded[(ALL, None)] = version
 
 
 class Sink:

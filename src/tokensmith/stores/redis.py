@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -29,7 +30,7 @@ from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import ConfigurationError, StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
-from tokensmith.stores.base import Row
+from tokensmith.stores.base import NO_ANSWER, Row
 from tokensmith.stores.partition import partition_of
 
 __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
@@ -98,8 +99,10 @@ class RedisStore:
             raise ConfigurationError("backoff must be between 0 and max_backoff seconds")
         self._backoff, self._max_backoff, self._timer = backoff, max_backoff, timer
         self._failures = 0
+        self._failed_at = float("-inf")
         self._resume_at = 0.0
         self._warned_at: float | None = None
+        self._outage_lock = threading.Lock()
 
     def __repr__(self) -> str:
         sealed = " encrypted" if self._cipher is not None else ""
@@ -118,12 +121,13 @@ class RedisStore:
         self.attempt("write dropped", write, None)
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
-        """The entries of one partition (one ``HGETALL``); [] when Redis is down."""
+        """The entries of one partition (one ``HGETALL``); :data:`NO_ANSWER` (an empty
+        list) when Redis is down."""
         name = self._hash(partition)
-        fields: Mapping[bytes, bytes] = self.attempt(
-            "read skipped", lambda: self.client.hgetall(name), {}
+        fields: Mapping[bytes, bytes] | None = self.attempt(
+            "read skipped", lambda: self.client.hgetall(name), None
         )
-        return self._rows(fields)
+        return NO_ANSWER if fields is None else self._rows(fields)
 
     def read_prefix(self, prefix: str) -> list[Row]:
         """The entries of every partition whose name starts with ``prefix`` (SCAN)."""
@@ -134,7 +138,7 @@ class RedisStore:
                 rows.extend(self._rows(self.client.hgetall(name)))
             return rows
 
-        return self.attempt("read skipped", scan, [])
+        return self.attempt("read skipped", scan, NO_ANSWER)
 
     def read_all(self) -> dict[str, Any]:
         """Every entry under this prefix, in MSAL's layout."""
@@ -204,7 +208,10 @@ class RedisStore:
         rows: list[Row] = []
         now = time.time()
         for raw_field, raw in fields.items():
-            field = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
+            try:
+                field = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
+            except UnicodeDecodeError:  # not written by a tokensmith store
+                continue
             credential_type, _, key = field.partition("|")
             entry = self._open(field, raw)
             if entry is None:
@@ -229,30 +236,39 @@ class RedisStore:
     def attempt(self, what: str, command: Callable[[], T], fallback: T) -> T:
         """``command()``, or ``fallback`` when Redis failed (logged) or is being left
         alone after a failure; a success ends the back-off."""
-        if self._failures and self._timer() < self._resume_at:
+        started = self._timer()
+        if self._failures and started < self._resume_at:
             return fallback
         try:
             result = command()
         except self.errors as exc:
-            self._failed(what, exc)
+            self._failed(what, exc, started)
             return fallback
-        self._failures = 0
+        if self._failures:
+            with self._outage_lock:  # a command sent before the last failure proves nothing
+                if started > self._failed_at:
+                    self._failures = 0
         return result
 
-    def _failed(self, what: str, exc: BaseException) -> None:
-        now = self._timer()
-        pause = min(self._backoff * 2 ** min(self._failures, 32), self._max_backoff)
-        self._failures += 1
-        self._resume_at = now + pause
-        if self._warned_at is None or now - self._warned_at >= _WARN_EVERY_S:
+    def _failed(self, what: str, exc: BaseException, started: float) -> None:
+        with self._outage_lock:
+            now = self._timer()
+            if started <= self._failed_at:  # in flight when another one failed: one outage
+                return
+            pause = min(self._backoff * 2 ** min(self._failures, 32), self._max_backoff)
+            self._failures += 1
+            self._failed_at = now
+            self._resume_at = now + pause
+            if self._warned_at is not None and now - self._warned_at < _WARN_EVERY_S:
+                return
             self._warned_at = now
-            logger.warning(
-                "token store: Redis unreachable, %s (%s); serving from memory and the "
-                "network, next try in %.3g s",
-                what,
-                type(exc).__name__,
-                pause,
-            )
+        logger.warning(
+            "token store: Redis unreachable, %s (%s); serving from memory and the network "
+            "(writes are dropped) until the next try in %.3g s",
+            what,
+            type(exc).__name__,
+            pause,
+        )
 
 
 def _merge_expiry(current: int | None, change: EntryPut) -> int | None:

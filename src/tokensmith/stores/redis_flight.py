@@ -64,11 +64,11 @@ class RedisSingleFlight(SingleFlight):
         async def leader() -> T:  # the lock's round trips run off the loop
             name, token = self._lock_name(key), os.urandom(16).hex()
             deadline = time.monotonic() + self._wait
-            while not await asyncio.to_thread(self._try_lock, name, token):
-                if time.monotonic() >= deadline:
-                    break
-                await asyncio.sleep(self._poll)
-            try:
+            try:  # (a cancelled wait releases what it may have taken: only ours goes)
+                while not await asyncio.to_thread(self._try_lock, name, token):
+                    if time.monotonic() >= deadline:
+                        break
+                    await asyncio.sleep(self._poll)
                 return await fn()
             finally:
                 await asyncio.to_thread(self._unlock, name, token)
