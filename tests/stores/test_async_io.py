@@ -197,3 +197,61 @@ def test_a_warning_names_the_callers_line_once(tmp_path: Path) -> None:
         found = [w for w in caught if issubclass(w.category, DeprecationWarning)]
         assert len(found) == 1, (name, [str(w.message) for w in found])
         assert found[0].filename == __file__, (name, found[0].filename)
+
+
+class _WatchedSnapshot:
+    """A snapshot store that notes which thread loads and saves (and delegates)."""
+
+    snapshot = True
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.calls: list[tuple[str, int]] = []
+
+    def load(self) -> tuple[object | None, dict[str, Any] | None]:
+        self.calls.append(("load", threading.get_ident()))
+        result: tuple[object | None, dict[str, Any] | None] = self.store.load()
+        return result
+
+    def version(self) -> object | None:  # a stat: allowed on the loop
+        return self.store.version()
+
+    def apply(self, changes: Sequence[Change]) -> tuple[object | None, object | None]:
+        self.calls.append(("apply", threading.get_ident()))
+        result: tuple[object | None, object | None] = self.store.apply(changes)
+        return result
+
+    def replace_all(self, state: Mapping[str, Any]) -> tuple[object | None, object | None]:
+        self.calls.append(("replace_all", threading.get_ident()))
+        result: tuple[object | None, object | None] = self.store.replace_all(state)
+        return result
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def test_a_file_store_loads_and_saves_off_the_loop(tmp_path: Path) -> None:
+    from tokensmith.stores import FileStore
+
+    clock = FakeClock()
+    entra = FakeEntra(clock)
+    path = tmp_path / "cache.json"
+    sync_cache = PersistentTokenCache(FileStore(path), clock=clock)
+    sync_cache.add(user_event(uid="u1", utid="tid", client_id=CLIENT), now=clock())
+    watched = _WatchedSnapshot(FileStore(path))
+    app = async_cca(entra, clock, PersistentTokenCache(watched, clock=clock))
+
+    async def calls() -> int:
+        (account,) = await app.get_accounts()  # the first load
+        assert (await app.acquire_token_for_client(SCOPE))["token_source"] == "identity_provider"
+        loads = sum(name == "load" for name, _ in watched.calls)
+        assert (await app.acquire_token_for_client(SCOPE))["token_source"] == "cache"
+        assert sum(name == "load" for name, _ in watched.calls) == loads  # unchanged file
+        await app.remove_account(account)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(calls())
+    names = [name for name, _ in watched.calls]
+    assert "load" in names and "apply" in names
+    assert [name for name, thread in watched.calls if thread == loop_thread] == []
+    assert PersistentTokenCache(FileStore(path), clock=clock).find_accounts() == []
