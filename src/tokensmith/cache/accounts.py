@@ -133,7 +133,10 @@ class AccountLookups(FastLookups):
             self._ensure_index()
             self._note_removal(home_account_id)  # refreshes in flight will not write back
             for env in envs:
-                app = self.get_app_metadata(environment=env, client_id=client_id) or {}
+                # memory only: under the lock, a store-backed override would read (or
+                # take the store's lock): the caller read the meta partition first
+                app = FastLookups.get_app_metadata(self, environment=env, client_id=client_id)
+                app = app or {}
                 family = app.get("family_id")
                 for entry in self._owned(_CT.REFRESH_TOKEN, home_account_id, env):
                     if entry.get("client_id") == client_id or (

@@ -45,6 +45,16 @@ def _store_threads() -> concurrent.futures.ThreadPoolExecutor:
     return _executor
 
 
+def _forget_threads_after_fork() -> None:
+    """A forked child has none of its parent's worker threads: it makes its own."""
+    global _executor, _executor_lock
+    _executor, _executor_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_threads_after_fork)
+
+
 def _submit(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
     context = contextvars.copy_context()  # as asyncio.to_thread does
     return _store_threads().submit(context.run, functools.partial(fn, *args, **kwargs))

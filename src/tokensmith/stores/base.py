@@ -39,7 +39,9 @@ class _NoAnswer(list[Row]):
 NO_ANSWER: list[Row] = _NoAnswer()
 """What an entry store's ``read``/``read_prefix`` return when the backend could not
 answer (Redis unreachable): an empty list to any caller, which the persistent cache
-tells from an empty partition (by identity), so it keeps what memory holds."""
+tells from an empty partition (by identity), so it keeps what memory holds. A store
+that wraps another must hand this very object on (not a copy or a filtered list):
+anything else reads as an empty partition, whose entries memory then forgets."""
 
 
 @runtime_checkable

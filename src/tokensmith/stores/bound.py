@@ -53,6 +53,10 @@ class PartitionLru:
         else:
             self._pins.pop(partition, None)
 
+    def members(self, partition: str) -> set[tuple[str, str]]:
+        """The entries memory holds for ``partition`` (a copy)."""
+        return set(self._members.get(partition, ()))
+
     def touch(self, partition: str) -> None:
         """Mark ``partition`` as just used."""
         if partition in self._members:

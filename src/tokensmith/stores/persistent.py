@@ -19,6 +19,7 @@ from tokensmith.cache.store_io import check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.errors import ConfigurationError, ProtocolError
 from tokensmith.stores import partition as part
+from tokensmith.stores._msaljson import rows_of
 from tokensmith.stores.base import EntryStore, SnapshotStore
 from tokensmith.stores.bound import PartitionLru
 from tokensmith.stores.read_through import ALL, UNSYNCED, ReadThrough, Sink
@@ -69,6 +70,9 @@ class PersistentTokenCache(ReadThrough):
             self._lru = PartitionLru(max_entries)
         self._bounded = max_entries is not None
         self._loaded: dict[tuple[str, str | None], object] = {}
+        self._reads_in_flight = 0
+        self._write_seq = 0
+        self._written: dict[tuple[str, str], int] = {}
         self._synced: object = UNSYNCED
         self._set_sink(Sink(self))
         make_flight = getattr(store, "single_flight", None)
@@ -223,12 +227,17 @@ class PersistentTokenCache(ReadThrough):
         check_store_read()  # a removal writes to the store: never in memory-only mode
         if self._entry_store is None:
             self._sync()
-        else:
-            for name in (part.user(home_account_id), part.ACCOUNTS, part.META):
+            super().forget_account(
+                home_account_id=home_account_id, environments=environments, client_id=client_id
+            )
+            return
+        names = (part.user(home_account_id), part.ACCOUNTS, part.META)
+        with self._pinned(names[0]), self._pinned(names[1]), self._pinned(names[2]):
+            for name in names:  # (pinned: the bound keeps each read until it is removed)
                 self._read(name)
-        super().forget_account(
-            home_account_id=home_account_id, environments=environments, client_id=client_id
-        )
+            super().forget_account(
+                home_account_id=home_account_id, environments=environments, client_id=client_id
+            )
 
     def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None:
         check_store_read()  # a removal writes to the store: never in memory-only mode
@@ -278,6 +287,9 @@ class PersistentTokenCache(ReadThrough):
             with self._lock:
                 self._pending.clear()
                 self._replace_state(loaded)
+                if self._lru is not None:  # what memory holds now: the whole import
+                    self._lru = PartitionLru(self._lru.max_entries)
+                    self._count(self._lru, rows_of(loaded)[0])
                 self.has_state_changed = False
 
     def close(self) -> None:

@@ -46,6 +46,24 @@ class ReadThrough(SerializableTokenCache):
     _bounded: bool
     _loaded: dict[tuple[str, str | None], object]
     _synced: object
+    _reads_in_flight: int
+    _write_seq: int
+    _written: dict[tuple[str, str], int]
+    """``(credential_type, key)`` this process wrote while a store read was in flight,
+    with the write's number: memory holds their newest state, which the older rows of
+    a read that began before the write must not replace."""
+
+    def _modify_locked(
+        self,
+        credential_type: str,
+        key: str,
+        old_entry: dict[str, Any],
+        new_key_value_pairs: dict[str, Any] | None,
+    ) -> None:
+        super()._modify_locked(credential_type, key, old_entry, new_key_value_pairs)
+        if self._reads_in_flight:
+            self._write_seq += 1
+            self._written[(credential_type, key)] = self._write_seq
 
     # -- reading through ------------------------------------------------------------
 
@@ -65,22 +83,45 @@ class ReadThrough(SerializableTokenCache):
         check_store_read()
         store = self._entry_store
         assert store is not None
-        version = store.version()
-        rows = store.read(name, username=username)
-        if rows is NO_ANSWER:  # the backend is down: memory stays as it is
+        with self._lock:
+            self._reads_in_flight += 1
+            began = self._write_seq
+        try:
+            version = store.version()
+            rows = store.read(name, username=username)
+            if rows is NO_ANSWER:  # the backend is down: memory stays as it is
+                return
+            with self._lock:  # the bookkeeping of concurrent reads and writes (threads)
+                self._take_rows(name, username, version, rows, began)
+        finally:
+            with self._lock:
+                self._reads_in_flight -= 1
+                if not self._reads_in_flight:
+                    self._written.clear()
+
+    def _take_rows(
+        self, name: str, username: str | None, version: object, rows: Sequence[Row], began: int
+    ) -> None:
+        """Put a partition read into memory (call with the cache lock held): keys this
+        process wrote after the read began keep their state in memory."""
+        written = {k for k, seq in self._written.items() if seq > began}
+        if written:
+            rows = [row for row in rows if (row[0], row[1]) not in written]
+        self._absorb_rows(rows)
+        self._loaded[(name, username)] = version
+        lru = self._lru
+        if lru is None:
             return
-        with self._lock:  # the bookkeeping of concurrent reads and writes (threads)
-            self._absorb_rows(rows)
-            self._loaded[(name, username)] = version
-            if self._lru is not None:
-                held = ((ct, key) for ct, key, _ in rows)
-                if username is None:  # the whole partition: what it lacks was removed
-                    gone = self._lru.replace(name, held)
-                    if gone:
-                        self._forget(gone)
-                else:
-                    self._lru.add(name, held)
-                self._bound(self._lru)
+        held = {(ct, key) for ct, key, _ in rows}
+        if username is None:  # the whole partition: what it lacks was removed
+            if written:
+                held |= lru.members(name) & written
+            gone = lru.replace(name, held)
+            if gone:
+                self._forget(gone)
+        else:
+            lru.add(name, held)
+        self._bound(lru)
 
     def _note_writes(self, lru: PartitionLru, changes: Sequence[Change]) -> None:
         with self._lock:
@@ -92,8 +133,9 @@ class ReadThrough(SerializableTokenCache):
         evicted partition is read again from the store when next needed. Call with the
         cache lock held."""
         for name in shrink(self, lru, part.partition_of):
+            self._loaded.pop((ALL, None), None)  # memory no longer holds the whole store
             for loaded in [k for k in self._loaded if k[0] == name]:
-                del self._loaded[loaded]
+                self._loaded.pop(loaded, None)
 
     def _stale(self, name: str, username: str | None = None) -> bool:
         store = self._entry_store
@@ -188,6 +230,14 @@ class ReadThrough(SerializableTokenCache):
             self._absorb_rows(rows)
             self._cache.update(verbatim)  # sections kept as they are, never looked up
             self._loaded[(ALL, None)] = version
+            if self._lru is not None:  # counted: the next write keeps memory to the bound
+                self._count(self._lru, rows)
+
+    def _count(self, lru: PartitionLru, rows: Iterable[Row]) -> None:
+        for credential_type, key, entry in rows:
+            name = part.partition_of(credential_type, entry)
+            if name is not None:
+                lru.add(name, [(credential_type, key)])
 
 
 class Sink:

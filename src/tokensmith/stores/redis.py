@@ -278,7 +278,7 @@ def _merge_expiry(current: int | None, change: EntryPut) -> int | None:
         return None
     try:
         expires_on = int(change.entry.get("expires_on", 0))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return max(current, expires_on)
 
@@ -286,7 +286,7 @@ def _merge_expiry(current: int | None, change: EntryPut) -> int | None:
 def _expired(entry: Mapping[str, Any], now: float) -> bool:
     try:
         return int(entry.get("expires_on", 0)) < now
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
 
 

@@ -64,13 +64,17 @@ class RedisSingleFlight(SingleFlight):
         async def leader() -> T:  # the lock's round trips run off the loop
             name, token = self._lock_name(key), os.urandom(16).hex()
             deadline = time.monotonic() + self._wait
-            try:  # (a cancelled wait releases what it may have taken: only ours goes)
-                while not await asyncio.to_thread(self._try_lock, name, token):
-                    if time.monotonic() >= deadline:
+            trying: asyncio.Future[bool] | None = None
+            try:
+                while True:
+                    trying = asyncio.ensure_future(asyncio.to_thread(self._try_lock, name, token))
+                    if await asyncio.shield(trying) or time.monotonic() >= deadline:
                         break
                     await asyncio.sleep(self._poll)
                 return await fn()
             finally:
+                if trying is not None and not trying.done():  # cancelled while trying:
+                    await asyncio.wait([trying])  # let a SET NX in flight land, then release
                 await asyncio.to_thread(self._unlock, name, token)
 
         return await super().run_async(key, leader)
