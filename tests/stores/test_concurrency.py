@@ -201,4 +201,104 @@ def test_a_cancelled_redis_leader_releases_the_lock_it_was_taking() -> None:
             await task
 
     asyncio.run(main())
+    waited = time.monotonic() + 5
+    while store.client.keys and time.monotonic() < waited:  # released once it lands
+        time.sleep(0.01)
     assert store.client.keys == {}  # taken after the cancel, then released
+
+
+def _held_in_apply(cache: PersistentTokenCache, thread_name: str) -> tuple[Any, Any]:
+    """Make the store's writes from ``thread_name`` wait (inside the store write) until
+    released; the store also loses its versions, so every stale check reads (Redis)."""
+    store: Any = cache.store
+    in_apply, release = threading.Event(), threading.Event()
+    real_apply = store.apply
+
+    def apply(changes: Any) -> Any:
+        if threading.current_thread().name == thread_name:
+            in_apply.set()
+            release.wait(10)
+        return real_apply(changes)
+
+    store.apply = apply
+    store.version = lambda: None
+    return in_apply, release
+
+
+def _read_while_writing(cache: PersistentTokenCache, write: Any) -> None:
+    in_apply, release = _held_in_apply(cache, "writer")
+    writer = threading.Thread(target=write, name="writer")
+    writer.start()
+    assert in_apply.wait(10)  # memory changed; the store write has not landed
+    reader = threading.Thread(
+        target=lambda: cache.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV])
+    )
+    reader.start()  # reads the user's partition (it waits for the write to land)
+    time.sleep(0.05)
+    release.set()
+    writer.join(10)
+    reader.join(10)
+    assert not writer.is_alive() and not reader.is_alive()
+
+
+def test_a_removal_in_flight_is_not_undone_by_a_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    _users(path, 2)
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    at = user_token(cache, "u1")
+    assert at is not None
+    _read_while_writing(cache, lambda: cache.remove_at(at))
+    assert user_token(cache, "u1") is None  # not back in memory
+    assert user_token(PersistentTokenCache(SqliteStore(path), clock=lambda: NOW), "u1") is None
+
+
+def test_a_rotation_in_flight_is_not_undone_by_a_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    _users(path, 2)
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    (rt,) = cache.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV])
+    _read_while_writing(cache, lambda: cache.update_rt(rt, "rt-rotated"))
+    in_memory = [  # what memory holds (a lookup would read the store again)
+        entry["secret"]
+        for entry in cache._cache.get("RefreshToken", {}).values()
+        if entry.get("home_account_id") == "u1.tid"
+    ]
+    assert in_memory == ["rt-rotated"]
+
+
+def test_a_bounded_export_holds_the_whole_store_while_others_write(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import json
+
+    from tokensmith.cache import SerializableTokenCache
+
+    path = tmp_path / "c.db"
+    _users(path, 6)
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=10)
+    dumping, go = threading.Event(), threading.Event()
+    real_serialize = SerializableTokenCache.serialize
+
+    def serialize(self: Any) -> str:  # memory holds the whole store, about to be dumped
+        if threading.current_thread().name == "exporter":
+            dumping.set()
+            go.wait(10)  # another thread signs a user in meanwhile
+        return real_serialize(self)
+
+    monkeypatch.setattr(SerializableTokenCache, "serialize", serialize)
+    exported: dict[str, str] = {}
+    exporter = threading.Thread(
+        target=lambda: exported.setdefault("doc", cache.serialize()), name="exporter"
+    )
+    exporter.start()
+    assert dumping.wait(10)
+    signer = threading.Thread(
+        target=lambda: cache.add(user_event(uid="new", utid="tid", scope=["User.Read"]), now=NOW)
+    )
+    signer.start()
+    time.sleep(0.05)
+    go.set()
+    exporter.join(10)
+    signer.join(10)
+    homes = {rt["home_account_id"] for rt in json.loads(exported["doc"])["RefreshToken"].values()}
+    assert {f"u{n}.tid" for n in range(6)} <= homes  # the whole store, despite the bound

@@ -69,7 +69,7 @@ class CacheBase:
         self._sink: ChangeSink | None = None  # the store seam (cache/changes.py)
         self._pending: list[Change] = []
         self._depth = 0  # nesting of write calls by the lock holder
-        self._emit_lock = threading.Lock()
+        self._emit_lock = threading.RLock()  # (a flush inside a held export re-enters it)
         self._writes = _Writing(self)
 
     def _usable(self, entry: object, credential_type: str) -> TypeGuard[dict[str, Any]]:

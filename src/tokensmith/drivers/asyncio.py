@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
-import functools
-import os
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from tokensmith.concurrency.store_threads import submit as _submit
 from tokensmith.progress import report_device_wait as _report_device_wait
 from tokensmith.protocol.effects import BrokerCall, BrowserSignIn, Done, Effect, Flow, Shared, Sleep
 from tokensmith.protocol.http import HttpRequest
@@ -27,37 +24,6 @@ __all__ = ["off_loop", "run_flow_async"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
-_executor: concurrent.futures.ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def _store_threads() -> concurrent.futures.ThreadPoolExecutor:
-    """The worker threads of store I/O (their own pool, so a hung store cannot take
-    the loop's default executor, which asyncio's name lookups use)."""
-    global _executor
-    if _executor is None:
-        with _executor_lock:
-            if _executor is None:
-                _executor = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=min(32, (os.cpu_count() or 1) + 4),
-                    thread_name_prefix="tokensmith-store",
-                )
-    return _executor
-
-
-def _forget_threads_after_fork() -> None:
-    """A forked child has none of its parent's worker threads: it makes its own."""
-    global _executor, _executor_lock
-    _executor, _executor_lock = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_threads_after_fork)
-
-
-def _submit(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
-    context = contextvars.copy_context()  # as asyncio.to_thread does
-    return _store_threads().submit(context.run, functools.partial(fn, *args, **kwargs))
 
 
 def off_loop(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:

@@ -53,6 +53,11 @@ class PartitionLru:
         else:
             self._pins.pop(partition, None)
 
+    def clear(self) -> None:
+        """Forget every partition (memory was replaced); pins stay."""
+        self._members.clear()
+        self.size = 0
+
     def members(self, partition: str) -> set[tuple[str, str]]:
         """The entries memory holds for ``partition`` (a copy)."""
         return set(self._members.get(partition, ()))

@@ -70,9 +70,6 @@ class PersistentTokenCache(ReadThrough):
             self._lru = PartitionLru(max_entries)
         self._bounded = max_entries is not None
         self._loaded: dict[tuple[str, str | None], object] = {}
-        self._reads_in_flight = 0
-        self._write_seq = 0
-        self._written: dict[tuple[str, str], int] = {}
         self._synced: object = UNSYNCED
         self._set_sink(Sink(self))
         make_flight = getattr(store, "single_flight", None)
@@ -257,13 +254,27 @@ class PersistentTokenCache(ReadThrough):
         *,
         now: float | None = None,
     ) -> Iterator[dict[str, Any]]:
-        self._load_all()
-        return super().search(credential_type, target=target, query=query, now=now)
+        if not self._bounded:
+            self._load_all()
+            return super().search(credential_type, target=target, query=query, now=now)
+        with self._emit_lock:  # no eviction until the results are taken
+            self._load_all_locked()
+            found = list(super().search(credential_type, target=target, query=query, now=now))
+            with self._lock:
+                self._bound(self._lru)  # type: ignore[arg-type]
+        return iter(found)
 
     def serialize(self) -> str:
         """The whole cache (every partition of the store) as MSAL's JSON."""
-        self._load_all()
-        return super().serialize()
+        if not self._bounded:
+            self._load_all()
+            return super().serialize()
+        with self._emit_lock:  # no eviction until the whole store is written out
+            self._load_all_locked()
+            text = super().serialize()
+            with self._lock:
+                self._bound(self._lru)  # type: ignore[arg-type]
+        return text
 
     def deserialize(self, state: str | bytes | None) -> None:
         """Replace the store's whole content with a serialized MSAL cache (an import).
@@ -288,8 +299,9 @@ class PersistentTokenCache(ReadThrough):
                 self._pending.clear()
                 self._replace_state(loaded)
                 if self._lru is not None:  # what memory holds now: the whole import
-                    self._lru = PartitionLru(self._lru.max_entries)
+                    self._lru.clear()
                     self._count(self._lru, rows_of(loaded)[0])
+                    self._bound(self._lru)
                 self.has_state_changed = False
 
     def close(self) -> None:

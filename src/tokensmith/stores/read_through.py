@@ -46,25 +46,6 @@ class ReadThrough(SerializableTokenCache):
     _bounded: bool
     _loaded: dict[tuple[str, str | None], object]
     _synced: object
-    _reads_in_flight: int
-    _write_seq: int
-    _written: dict[tuple[str, str], int]
-    """``(credential_type, key)`` this process wrote while a store read was in flight,
-    with the write's number: memory holds their newest state, which the older rows of
-    a read that began before the write must not replace."""
-
-    def _modify_locked(
-        self,
-        credential_type: str,
-        key: str,
-        old_entry: dict[str, Any],
-        new_key_value_pairs: dict[str, Any] | None,
-    ) -> None:
-        super()._modify_locked(credential_type, key, old_entry, new_key_value_pairs)
-        if self._reads_in_flight:
-            self._write_seq += 1
-            self._written[(credential_type, key)] = self._write_seq
-
     # -- reading through ------------------------------------------------------------
 
     def _need(self, name: str, username: str | None = None) -> None:
@@ -83,28 +64,28 @@ class ReadThrough(SerializableTokenCache):
         check_store_read()
         store = self._entry_store
         assert store is not None
-        with self._lock:
-            self._reads_in_flight += 1
-            began = self._write_seq
-        try:
+        # No batch reaches the store while the read is in flight (the emit lock, as a
+        # snapshot store's reload holds it): what this process wrote and the store
+        # does not have yet is exactly the pending changes, which the rows skip.
+        with self._emit_lock:
             version = store.version()
             rows = store.read(name, username=username)
             if rows is NO_ANSWER:  # the backend is down: memory stays as it is
                 return
-            with self._lock:  # the bookkeeping of concurrent reads and writes (threads)
-                self._take_rows(name, username, version, rows, began)
-        finally:
             with self._lock:
-                self._reads_in_flight -= 1
-                if not self._reads_in_flight:
-                    self._written.clear()
+                self._take_rows(name, username, version, rows)
+
+    def _unsaved(self) -> set[tuple[str, str]]:
+        """``(credential_type, key)`` of the writes memory holds and the store does not
+        yet (the pending changes); call with the cache lock held."""
+        return {(change.credential_type, change.key) for change in self._pending}
 
     def _take_rows(
-        self, name: str, username: str | None, version: object, rows: Sequence[Row], began: int
+        self, name: str, username: str | None, version: object, rows: Sequence[Row]
     ) -> None:
-        """Put a partition read into memory (call with the cache lock held): keys this
-        process wrote after the read began keep their state in memory."""
-        written = {k for k, seq in self._written.items() if seq > began}
+        """Put a partition read into memory (call with the emit lock and the cache lock
+        held): keys this process wrote and has not saved yet keep their state."""
+        written = self._unsaved()
         if written:
             rows = [row for row in rows if (row[0], row[1]) not in written]
         self._absorb_rows(rows)
@@ -224,13 +205,23 @@ class ReadThrough(SerializableTokenCache):
         if (ALL, None) in self._loaded and not self._stale(ALL):
             return
         check_store_read()
+        with self._emit_lock:
+            self._load_all_locked()
+
+    def _load_all_locked(self) -> None:
+        """Read the whole entry store into memory (call with the emit lock held)."""
+        store = self._entry_store
+        assert store is not None
         version = store.version()
         rows, verbatim = rows_of(store.read_all())  # (adds to memory, removes nothing)
         with self._lock:
+            unsaved = self._unsaved()
+            if unsaved:
+                rows = [row for row in rows if (row[0], row[1]) not in unsaved]
             self._absorb_rows(rows)
             self._cache.update(verbatim)  # sections kept as they are, never looked up
             self._loaded[(ALL, None)] = version
-            if self._lru is not None:  # counted: the next write keeps memory to the bound
+            if self._lru is not None:  # counted: the bound applies to them too
                 self._count(self._lru, rows)
 
     def _count(self, lru: PartitionLru, rows: Iterable[Row]) -> None:

@@ -15,6 +15,7 @@ in-process single flight alone.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from tokensmith.concurrency import SingleFlight
+from tokensmith.concurrency.store_threads import submit
 
 __all__ = ["RedisSingleFlight", "flight_name"]
 
@@ -61,21 +63,26 @@ class RedisSingleFlight(SingleFlight):
     async def run_async(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
         """See :meth:`SingleFlight.run_async`; the leader holds the key's Redis lock."""
 
-        async def leader() -> T:  # the lock's round trips run off the loop
+        async def leader() -> T:  # the lock's round trips run in the store threads
             name, token = self._lock_name(key), os.urandom(16).hex()
             deadline = time.monotonic() + self._wait
-            trying: asyncio.Future[bool] | None = None
+            trying: concurrent.futures.Future[bool] | None = None
             try:
                 while True:
-                    trying = asyncio.ensure_future(asyncio.to_thread(self._try_lock, name, token))
-                    if await asyncio.shield(trying) or time.monotonic() >= deadline:
+                    trying = submit(self._try_lock, name, token)
+                    if await asyncio.shield(asyncio.wrap_future(trying)):
+                        break
+                    if time.monotonic() >= deadline:
                         break
                     await asyncio.sleep(self._poll)
                 return await fn()
             finally:
                 if trying is not None and not trying.done():  # cancelled while trying:
-                    await asyncio.wait([trying])  # let a SET NX in flight land, then release
-                await asyncio.to_thread(self._unlock, name, token)
+                    # release once that SET NX has landed (in its thread, whatever
+                    # happens to this task or its loop)
+                    trying.add_done_callback(lambda _: self._unlock(name, token))
+                else:  # submitted now: a second cancel does not skip the release
+                    await asyncio.shield(asyncio.wrap_future(submit(self._unlock, name, token)))
 
         return await super().run_async(key, leader)
 
