@@ -302,3 +302,63 @@ def test_a_bounded_export_holds_the_whole_store_while_others_write(
     signer.join(10)
     homes = {rt["home_account_id"] for rt in json.loads(exported["doc"])["RefreshToken"].values()}
     assert {f"u{n}.tid" for n in range(6)} <= homes  # the whole store, despite the bound
+
+
+def test_a_bounded_search_in_memory_only_mode_defers_and_reads_once(tmp_path: Path) -> None:
+    from tokensmith.cache.store_io import MEMORY_ONLY, StoreReadDeferred
+
+    path = tmp_path / "c.db"
+    _users(path, 1)
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=100)
+    store: Any = cache.store
+    reads: list[int] = []
+    real_read_all = store.read_all
+    store.read_all = lambda: (reads.append(1), real_read_all())[1]
+    for call in (lambda: list(cache.search("AccessToken")), cache.serialize):
+        token = MEMORY_ONLY.set(True)
+        try:
+            call()
+            raise AssertionError("a store read in memory-only mode")
+        except StoreReadDeferred:
+            pass
+        finally:
+            MEMORY_ONLY.reset(token)
+    assert reads == []
+    for _ in range(3):
+        assert list(cache.search("AccessToken"))
+    assert len(reads) == 1  # memory holds the store after the first
+
+
+def test_removing_other_app_tokens_does_not_undo_a_write_in_flight(tmp_path: Path) -> None:
+    from tests.unit.cache._helpers import app_event
+
+    cache = PersistentTokenCache(SqliteStore(tmp_path / "c.db"), clock=lambda: NOW)
+    cache.add(app_event(access_token="old"), now=NOW)
+    store: Any = cache.store
+    in_apply, go = threading.Event(), threading.Event()
+    real_apply = store.apply
+
+    def apply(changes: Any) -> Any:
+        if threading.current_thread().name == "rotator":
+            in_apply.set()
+            go.wait(10)
+        return real_apply(changes)
+
+    store.apply = apply
+    rotator = threading.Thread(
+        target=lambda: cache.add(app_event(access_token="new"), now=NOW), name="rotator"
+    )
+    rotator.start()
+    assert in_apply.wait(10)
+    remover = threading.Thread(
+        target=lambda: cache.remove_app_tokens(
+            client_id=CLIENT_ID, environments=["login.example.other"]
+        )
+    )
+    remover.start()
+    time.sleep(0.05)
+    go.set()
+    rotator.join(10)
+    remover.join(10)
+    secrets = [e["secret"] for e in cache._cache.get("AccessToken", {}).values()]
+    assert secrets == ["new"]

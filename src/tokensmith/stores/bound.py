@@ -62,6 +62,17 @@ class PartitionLru:
         """The entries memory holds for ``partition`` (a copy)."""
         return set(self._members.get(partition, ()))
 
+    def count(self, partition: str, entry: tuple[str, str]) -> None:
+        """Record one entry loaded in bulk without making ``partition`` recently used
+        (a partition new to the record comes in as the least recently used)."""
+        members = self._members.get(partition)
+        if members is None:
+            members = self._members[partition] = set()
+            self._members.move_to_end(partition, last=False)
+        if entry not in members:
+            members.add(entry)
+            self.size += 1
+
     def touch(self, partition: str) -> None:
         """Mark ``partition`` as just used."""
         if partition in self._members:

@@ -241,7 +241,11 @@ class PersistentTokenCache(ReadThrough):
         if self._entry_store is None:
             self._sync()
         else:
-            self._absorb_rows(self._entry_store.read_prefix(f"app:{client_id}:"))
+            with self._emit_lock:  # (as a read: what is not saved yet keeps its state)
+                rows = self._entry_store.read_prefix(f"app:{client_id}:")
+                with self._lock:
+                    unsaved = self._unsaved()
+                    self._absorb_rows(r for r in rows if (r[0], r[1]) not in unsaved)
         super().remove_app_tokens(client_id=client_id, environments=environments)
 
     # -- MSAL's whole-cache API ---------------------------------------------------------
@@ -257,8 +261,9 @@ class PersistentTokenCache(ReadThrough):
         if not self._bounded:
             self._load_all()
             return super().search(credential_type, target=target, query=query, now=now)
+        check_store_read()
         with self._emit_lock:  # no eviction until the results are taken
-            self._load_all_locked()
+            self._load_all_locked(if_stale=True)
             found = list(super().search(credential_type, target=target, query=query, now=now))
             with self._lock:
                 self._bound(self._lru)  # type: ignore[arg-type]
@@ -269,8 +274,9 @@ class PersistentTokenCache(ReadThrough):
         if not self._bounded:
             self._load_all()
             return super().serialize()
+        check_store_read()
         with self._emit_lock:  # no eviction until the whole store is written out
-            self._load_all_locked()
+            self._load_all_locked(if_stale=True)
             text = super().serialize()
             with self._lock:
                 self._bound(self._lru)  # type: ignore[arg-type]

@@ -208,10 +208,13 @@ class ReadThrough(SerializableTokenCache):
         with self._emit_lock:
             self._load_all_locked()
 
-    def _load_all_locked(self) -> None:
-        """Read the whole entry store into memory (call with the emit lock held)."""
+    def _load_all_locked(self, *, if_stale: bool = False) -> None:
+        """Read the whole entry store into memory (call with the emit lock held);
+        ``if_stale``: only when memory does not hold it already."""
         store = self._entry_store
         assert store is not None
+        if if_stale and (ALL, None) in self._loaded and not self._stale(ALL):
+            return
         version = store.version()
         rows, verbatim = rows_of(store.read_all())  # (adds to memory, removes nothing)
         with self._lock:
@@ -225,10 +228,12 @@ class ReadThrough(SerializableTokenCache):
                 self._count(self._lru, rows)
 
     def _count(self, lru: PartitionLru, rows: Iterable[Row]) -> None:
+        """Count rows loaded in bulk; a partition new to memory comes in as the least
+        recently used, and the order of the others is kept."""
         for credential_type, key, entry in rows:
             name = part.partition_of(credential_type, entry)
             if name is not None:
-                lru.add(name, [(credential_type, key)])
+                lru.count(name, (credential_type, key))
 
 
 class Sink:

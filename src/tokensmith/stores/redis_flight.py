@@ -80,7 +80,7 @@ class RedisSingleFlight(SingleFlight):
                 if trying is not None and not trying.done():  # cancelled while trying:
                     # release once that SET NX has landed (in its thread, whatever
                     # happens to this task or its loop)
-                    trying.add_done_callback(lambda _: self._unlock(name, token))
+                    trying.add_done_callback(lambda _: submit(self._unlock, name, token))
                 else:  # submitted now: a second cancel does not skip the release
                     await asyncio.shield(asyncio.wrap_future(submit(self._unlock, name, token)))
 
