@@ -42,7 +42,7 @@ class _Snapshot:
             self.a_calls += 1
             if self.a_calls == 2:  # inside the sign-out's own work
                 self.a_in_sign_out.set()
-                self.b_reloading.wait(3)
+                self.b_reloading.wait(1)
             return 1 if self.a_calls == 1 else 2
         return self.version_now
 
@@ -71,7 +71,7 @@ def test_a_sign_out_and_a_reload_at_once_do_not_deadlock() -> None:
         cache.forget_account(home_account_id="u.t", environments=[ENV], client_id=CLIENT_ID)
 
     def look_up() -> None:
-        store.a_in_sign_out.wait(3)
+        store.a_in_sign_out.wait(1)
         user_token(cache, "u")
 
     a = threading.Thread(target=sign_out, name="A", daemon=True)
@@ -122,11 +122,16 @@ def test_a_read_in_flight_keeps_what_this_process_writes_meanwhile(tmp_path: Pat
     store.read = read
     reader = threading.Thread(target=lambda: user_token(cache, "u1"), name="reader")
     reader.start()
-    fetched.wait(5)
+    assert fetched.wait(10)
     again = user_event(uid="u1", utid="tid", scope=["Mail.Read"], secret_suffix="-new")
-    cache.add(again, now=NOW)
+    adder = threading.Thread(target=lambda: cache.add(again, now=NOW))
+    adder.start()  # its memory write lands now; its store write waits for the read
+    waited = time.monotonic() + 10
+    while not cache._pending and time.monotonic() < waited:
+        time.sleep(0.005)
     go.set()
     reader.join(10)
+    adder.join(10)
     assert user_token(cache, "u1", ["Mail.Read"]) is not None
     secrets = sorted(
         r["secret"] for r in cache.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV])
@@ -362,3 +367,41 @@ def test_removing_other_app_tokens_does_not_undo_a_write_in_flight(tmp_path: Pat
     remover.join(10)
     secrets = [e["secret"] for e in cache._cache.get("AccessToken", {}).values()]
     assert secrets == ["new"]
+
+
+def test_a_bounded_app_token_removal_is_not_lost_to_an_eviction(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from tests.unit.cache._helpers import app_event
+
+    from tokensmith.cache.accounts import AccountLookups
+    from tokensmith.stores.read_through import ReadThrough
+
+    path = tmp_path / "c.db"
+    writer = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    writer.add(app_event(), now=NOW)
+    writer.close()
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=4)
+    (at,) = list(cache.search("AccessToken"))  # the whole store in memory
+    others: list[threading.Thread] = []
+    remove = AccountLookups.remove_app_tokens
+
+    def racing(self: Any, **kwargs: Any) -> None:  # others sign in before the removal
+        signer = threading.Thread(
+            target=lambda: [
+                cache.add(user_event(uid=f"u{n}", utid="tid", scope=["User.Read"]), now=NOW)
+                for n in range(3)
+            ]
+        )
+        signer.start()
+        others.append(signer)
+        signer.join(0.3)  # (the signer's writes wait for the removal's store turn)
+        remove(self, **kwargs)
+
+    monkeypatch.setattr(ReadThrough, "remove_app_tokens", racing, raising=False)
+    cache.remove_app_tokens(client_id=CLIENT_ID, environments=[at["environment"]])
+    for signer in others:
+        signer.join(10)
+    fresh = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    assert [e for e in fresh.search("AccessToken") if not e.get("home_account_id")] == []
+    assert user_token(fresh, "u2") is not None

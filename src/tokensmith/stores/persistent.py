@@ -240,13 +240,19 @@ class PersistentTokenCache(ReadThrough):
         check_store_read()  # a removal writes to the store: never in memory-only mode
         if self._entry_store is None:
             self._sync()
-        else:
-            with self._emit_lock:  # (as a read: what is not saved yet keeps its state)
-                rows = self._entry_store.read_prefix(f"app:{client_id}:")
-                with self._lock:
-                    unsaved = self._unsaved()
-                    self._absorb_rows(r for r in rows if (r[0], r[1]) not in unsaved)
-        super().remove_app_tokens(client_id=client_id, environments=environments)
+            super().remove_app_tokens(client_id=client_id, environments=environments)
+            return
+        # the emit lock until the removal is made: no other thread's write can evict
+        # what the read brings in (and the read skips what is not saved yet)
+        with self._emit_lock:
+            rows = self._entry_store.read_prefix(f"app:{client_id}:")
+            with self._lock:
+                unsaved = self._unsaved()
+                rows = [r for r in rows if (r[0], r[1]) not in unsaved]
+                self._absorb_rows(rows)
+                if self._lru is not None:
+                    self._count(self._lru, rows)
+            super().remove_app_tokens(client_id=client_id, environments=environments)
 
     # -- MSAL's whole-cache API ---------------------------------------------------------
 
