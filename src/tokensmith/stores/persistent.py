@@ -133,7 +133,7 @@ class PersistentTokenCache(ReadThrough):
             if pinned is not None:
                 self._unpin(pinned)
         if found is not None and self._bounded:
-            name = part.of_lookup(home_account_id, client_id, realm, user_assertion_hash)
+            name = pinned or part.of_lookup(home_account_id, client_id, realm, user_assertion_hash)
             with self._lock:
                 self._lru.touch(name)  # type: ignore[union-attr]
         return found
@@ -229,7 +229,7 @@ class PersistentTokenCache(ReadThrough):
             )
             return
         names = (part.user(home_account_id), part.ACCOUNTS, part.META)
-        with self._pinned(names[0]), self._pinned(names[1]), self._pinned(names[2]):
+        with self._pinned(*names):
             for name in names:  # (pinned: the bound keeps each read until it is removed)
                 self._read(name)
             super().forget_account(
@@ -247,11 +247,7 @@ class PersistentTokenCache(ReadThrough):
         with self._emit_lock:
             rows = self._entry_store.read_prefix(f"app:{client_id}:")
             with self._lock:
-                unsaved = self._unsaved()
-                rows = [r for r in rows if (r[0], r[1]) not in unsaved]
-                self._absorb_rows(rows)
-                if self._lru is not None:
-                    self._count(self._lru, rows)
+                self._absorb_bulk(rows)
             super().remove_app_tokens(client_id=client_id, environments=environments)
 
     # -- MSAL's whole-cache API ---------------------------------------------------------
@@ -264,29 +260,16 @@ class PersistentTokenCache(ReadThrough):
         *,
         now: float | None = None,
     ) -> Iterator[dict[str, Any]]:
-        if not self._bounded:
-            self._load_all()
-            return super().search(credential_type, target=target, query=query, now=now)
-        check_store_read()
-        with self._emit_lock:  # no eviction until the results are taken
-            self._load_all_locked(if_stale=True)
-            found = list(super().search(credential_type, target=target, query=query, now=now))
-            with self._lock:
-                self._bound(self._lru)  # type: ignore[arg-type]
-        return iter(found)
+        with self._whole_store():
+            found = super().search(credential_type, target=target, query=query, now=now)
+            if self._bounded:  # taken now: no eviction until then
+                found = iter(list(found))
+        return found
 
     def serialize(self) -> str:
         """The whole cache (every partition of the store) as MSAL's JSON."""
-        if not self._bounded:
-            self._load_all()
+        with self._whole_store():
             return super().serialize()
-        check_store_read()
-        with self._emit_lock:  # no eviction until the whole store is written out
-            self._load_all_locked(if_stale=True)
-            text = super().serialize()
-            with self._lock:
-                self._bound(self._lru)  # type: ignore[arg-type]
-        return text
 
     def deserialize(self, state: str | bytes | None) -> None:
         """Replace the store's whole content with a serialized MSAL cache (an import).

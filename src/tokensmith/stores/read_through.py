@@ -129,20 +129,19 @@ class ReadThrough(SerializableTokenCache):
         loaded = self._loaded.get((name, username), self._loaded.get((ALL, None), UNSYNCED))
         return bool(loaded != version)
 
-    def _read_after_miss(self, name: str) -> bool:
+    def _read_after_miss(self, name: str) -> None:
         """After a lookup missed in memory: read ``name``'s partition if memory does
-        not hold it or the entry store changed since; True if it was read."""
+        not hold it or the entry store changed since."""
         if self._entry_store is None:
-            return False
+            return
         loaded = self._loaded
         held = (name, None) in loaded or (ALL, None) in loaded
         if held and not self._stale(name):
             if self._bounded:
                 with self._lock:
                     self._lru.touch(name)  # type: ignore[union-attr]
-            return False
+            return
         self._read(name)
-        return True
 
     def _through(
         self, name: str, call: Callable[[], T], missed: Callable[[T], bool], user: str | None = None
@@ -156,15 +155,17 @@ class ReadThrough(SerializableTokenCache):
             return found
 
     @contextmanager
-    def _pinned(self, name: str) -> Iterator[None]:
-        """While a bounded cache reads ``name`` and looks in it, another thread's
-        eviction leaves that partition in memory (a lookup never misses what it just
+    def _pinned(self, *names: str) -> Iterator[None]:
+        """While a bounded cache reads these partitions and looks in them, another
+        thread's eviction leaves them in memory (a lookup never misses what it just
         read)."""
-        self._pin(name)
+        for name in names:
+            self._pin(name)
         try:
             yield
         finally:
-            self._unpin(name)
+            for name in names:
+                self._unpin(name)
 
     def _pin(self, name: str) -> None:
         if self._bounded:
@@ -216,16 +217,37 @@ class ReadThrough(SerializableTokenCache):
         if if_stale and (ALL, None) in self._loaded and not self._stale(ALL):
             return
         version = store.version()
-        rows, verbatim = rows_of(store.read_all())  # (adds to memory, removes nothing)
+        rows, verbatim = rows_of(store.read_all())
         with self._lock:
-            unsaved = self._unsaved()
-            if unsaved:
-                rows = [row for row in rows if (row[0], row[1]) not in unsaved]
-            self._absorb_rows(rows)
+            self._absorb_bulk(rows)
             self._cache.update(verbatim)  # sections kept as they are, never looked up
             self._loaded[(ALL, None)] = version
-            if self._lru is not None:  # counted: the bound applies to them too
-                self._count(self._lru, rows)
+
+    def _absorb_bulk(self, rows: Sequence[Row]) -> None:
+        """Rows read beyond one partition (call with the emit lock and the cache lock
+        held): added to memory (nothing removed), except keys this process wrote and
+        has not saved yet; counted toward the bound."""
+        unsaved = self._unsaved()
+        if unsaved:
+            rows = [row for row in rows if (row[0], row[1]) not in unsaved]
+        self._absorb_rows(rows)
+        if self._lru is not None:
+            self._count(self._lru, rows)
+
+    @contextmanager
+    def _whole_store(self) -> Iterator[None]:
+        """Memory holds the whole store for the body (``serialize``, ``search``); a
+        bounded cache evicts nothing until the body is done, then keeps its bound."""
+        if not self._bounded:
+            self._load_all()
+            yield
+            return
+        check_store_read()
+        with self._emit_lock:
+            self._load_all_locked(if_stale=True)
+            yield
+            with self._lock:
+                self._bound(self._lru)  # type: ignore[arg-type]
 
     def _count(self, lru: PartitionLru, rows: Iterable[Row]) -> None:
         """Count rows loaded in bulk; a partition new to memory comes in as the least
