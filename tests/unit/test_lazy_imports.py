@@ -209,3 +209,46 @@ def tokensmith_state_with_one_user() -> str:
         }
     )
     return cache.serialize()
+
+
+def test_a_sqlite_cache_hit_loads_no_pathlib(tmp_path: Path) -> None:
+    import json as json_module
+
+    from tokensmith.stores import SqliteStore
+
+    path = tmp_path / "cache.db"
+    store = SqliteStore(path)
+    store.replace_all(json_module.loads(tokensmith_state_with_one_user()))
+    store.close()
+    loaded = _modules_after(
+        f"""
+        import json, sys
+        from tokensmith import PublicClientApplication
+        from tokensmith.stores import PersistentTokenCache, SqliteStore
+        store = SqliteStore({str(path)!r})
+        app = PublicClientApplication(
+            "cid", authority="https://login.microsoftonline.com/5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6",
+            token_cache=PersistentTokenCache(store), instance_discovery=False, http_client=object())
+        result = app.acquire_token_silent(["User.Read"], app.get_accounts()[0])
+        assert result["token_source"] == "cache", result
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    assert "tokensmith.stores.sqlite" in loaded
+    assert sorted(loaded.intersection((*NOT_FOR_A_CACHE_HIT, "pathlib"))) == []
+
+
+def test_sqlite_store_path_is_a_path_with_home_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokensmith.stores import SqliteStore
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    store = SqliteStore("~/tokens/cache.db")
+    try:
+        assert store.path == tmp_path / "tokens" / "cache.db"
+        assert (tmp_path / "tokens" / "cache.db").is_file()
+        assert ((tmp_path / "tokens").stat().st_mode & 0o777) == 0o700
+        assert str(tmp_path) in repr(store)
+    finally:
+        store.close()

@@ -18,7 +18,6 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tokensmith.cache.changes import Change, EntryPut
@@ -29,6 +28,7 @@ from tokensmith.stores.partition import ACCOUNTS, partition_of
 
 if TYPE_CHECKING:
     import sqlite3
+    from pathlib import Path
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
@@ -76,22 +76,31 @@ class SqliteStore:
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
         import sqlite3
 
-        self.path = Path(path).expanduser()
+        # a string, not a Path: pathlib costs a CLI's process about a millisecond
+        self._path = os.path.expanduser(os.fspath(path))
         self._lock = threading.Lock()
-        with _mapped(self.path):
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        with _mapped(self._path):
+            folder = os.path.dirname(os.path.abspath(self._path))
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
             self._db: sqlite3.Connection = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+                self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
             self._open()
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        from pathlib import Path
+
+        return Path(self._path)
 
     def _open(self) -> None:
         db = self._db
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path} holds schema version {version}; this tokensmith reads up to "
+                f"{self._path} holds schema version {version}; this tokensmith reads up to "
                 f"{SCHEMA_VERSION}"
             )
         if version < SCHEMA_VERSION:
@@ -102,7 +111,7 @@ class SqliteStore:
         db.execute("PRAGMA synchronous=NORMAL")
 
     def __repr__(self) -> str:
-        return f"<SqliteStore {str(self.path)!r}>"
+        return f"<SqliteStore {self._path!r}>"
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Write the changes in one transaction."""
@@ -112,7 +121,7 @@ class SqliteStore:
             else (_DELETE, (c.credential_type, c.key))
             for c in changes
         ]
-        with self._lock, _mapped(self.path):
+        with self._lock, _mapped(self._path):
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -138,14 +147,14 @@ class SqliteStore:
     def read_all(self) -> dict[str, Any]:
         """The whole cache in MSAL's layout."""
         rows = self._rows(_SELECT, ())
-        with self._lock, _mapped(self.path):
+        with self._lock, _mapped(self._path):
             extra = self._db.execute("SELECT name, body FROM verbatim_sections").fetchall()
         return state_of(rows, {name: json.loads(body) for name, body in extra})
 
     def replace_all(self, state: Mapping[str, Any]) -> None:
         """Replace every row with the entries of ``state`` (one transaction)."""
         rows, verbatim = rows_of(state)
-        with self._lock, _mapped(self.path):
+        with self._lock, _mapped(self._path):
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -163,12 +172,12 @@ class SqliteStore:
 
     def count(self) -> int:
         """How many entries the database holds."""
-        with self._lock, _mapped(self.path):
+        with self._lock, _mapped(self._path):
             return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     def version(self) -> object:
         """``PRAGMA data_version``: changes when another connection commits."""
-        with self._lock, _mapped(self.path):
+        with self._lock, _mapped(self._path):
             return self._db.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
@@ -177,7 +186,7 @@ class SqliteStore:
             self._db.close()
 
     def _rows(self, sql: str, args: tuple[str, ...]) -> list[Row]:
-        with self._lock, _mapped(self.path):
+        with self._lock, _mapped(self._path):
             fetched = self._db.execute(sql, args).fetchall()
         rows: list[Row] = []
         for credential_type, key, body in fetched:
@@ -210,7 +219,7 @@ def _columns(credential_type: str, key: str, entry: Mapping[str, Any]) -> tuple[
 
 
 @contextmanager
-def _mapped(path: Path) -> Iterator[None]:
+def _mapped(path: str) -> Iterator[None]:
     """sqlite3's and the file system's exceptions as :class:`StoreError`."""
     import sqlite3
 
