@@ -151,3 +151,133 @@ def test_a_sign_out_elsewhere_is_seen_before_a_refresh(tmp_path: Path) -> None:
     # so a signed-out account is never refreshed (and written back) from memory
     assert here.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV]) == []
     assert here.find_refresh_tokens(home_account_id="u0.tid", environments=[ENV]) != []
+
+
+def _rts(cache: PersistentTokenCache, uid: str) -> list[str]:
+    found = cache.find_refresh_tokens(home_account_id=f"{uid}.tid", environments=[ENV])
+    return [rt["secret"] for rt in found]
+
+
+def test_two_caches_over_one_store_object_see_each_others_writes(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "cache.db")  # one connection: data_version ignores it
+    first = PersistentTokenCache(store, clock=lambda: NOW)
+    second = PersistentTokenCache(store, clock=lambda: NOW)
+    second.add(user_event(uid="u0", utid="tid", scope=["User.Read"]), now=NOW)
+    assert _rts(first, "u0") == ["rt-u0"]
+    second.forget_account(home_account_id="u0.tid", environments=[ENV], client_id=CLIENT_ID)
+    assert _rts(first, "u0") == []  # the refresh path reads again: the sign-out is seen
+    # a cache's own writes do not make what it read look stale
+    first.add(user_event(uid="u1", utid="tid", scope=["User.Read"]), now=NOW)
+    version = store.version()
+    assert set(first._loaded.values()) == {version}
+    store.close()
+
+
+def test_a_second_store_on_one_file_keeps_every_process_write(tmp_path: Path) -> None:
+    # Opening and closing the file outside SQLite dropped this process's POSIX locks
+    # on it: another process then took the write-ahead log for unused and deleted it,
+    # and the first store's later writes (and at close, the old log) were lost.
+    path = tmp_path / "cache.db"
+    cache = _cache(path)
+    for n in range(20):
+        cache.add(user_event(uid=f"a{n}", utid="tid", scope=["User.Read"]), now=NOW)
+    second = SqliteStore(path)
+    read = (
+        "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM entries')"
+    )
+    _run_elsewhere(read, str(path))
+    _fill_elsewhere(path, "b", 200)
+    for n in range(200):
+        cache.add(user_event(uid=f"c{n}", utid="tid", scope=["User.Read"]), now=NOW)
+    cache.close()
+    second.close()
+    check = sqlite3.connect(path)
+    keys = [
+        k
+        for (k,) in check.execute(
+            "SELECT key FROM entries WHERE credential_type = ?", ("RefreshToken",)
+        )
+    ]
+    check.close()
+    assert sorted(k.split(".")[0][0] for k in keys) == ["a"] * 20 + ["b"] * 200 + ["c"] * 200
+
+
+def _fill_elsewhere(path: Path, prefix: str, users: int) -> None:
+    script = (
+        "import sys\n"
+        "from tests.unit.cache._helpers import NOW, user_event\n"
+        "from tokensmith.stores import PersistentTokenCache, SqliteStore\n"
+        "cache = PersistentTokenCache(SqliteStore(sys.argv[1]))\n"
+        "for n in range(int(sys.argv[3])):\n"
+        "    cache.add(user_event(uid=f'{sys.argv[2]}{n}', utid='tid'), now=NOW)\n"
+        "cache.close()\n"
+    )
+    _run_elsewhere(script, str(path), prefix, str(users))
+
+
+def _run_elsewhere(script: str, *args: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _damage(path: Path, sql: str, *args: object) -> None:
+    db = sqlite3.connect(path)
+    db.execute(sql, args)
+    db.commit()
+    db.close()
+
+
+def test_a_row_that_is_not_utf8_is_skipped_and_no_token_reaches_an_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cache.db"
+    _fill(path, 2)
+    _damage(
+        path,
+        "UPDATE entries SET body = CAST(? AS TEXT) WHERE key LIKE 'u1.%' AND credential_type = ?",
+        b'{"secret": "rt-u1-\xff", "credential_type": "RefreshToken"}',
+        "RefreshToken",
+    )
+    fresh = _cache(path)
+    assert _rts(fresh, "u1") == []  # damaged outside tokensmith: skipped, not fatal
+    assert _rts(fresh, "u0") == ["rt-u0"]
+    assert "rt-u1" not in fresh.serialize()
+
+
+def test_damaged_rows_and_sections_do_not_break_reads_or_the_export(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    _fill(path, 2)
+    deep = "[" * 100_000 + "]" * 100_000  # deeper than json's recursion limit
+    _damage(path, "UPDATE entries SET body = ? WHERE key LIKE 'u1.%'", deep)
+    _damage(path, "INSERT INTO verbatim_sections (name, body) VALUES (?, ?)", "Extra", "{not json")
+    fresh = _cache(path)
+    assert _rts(fresh, "u1") == []
+    assert _rts(fresh, "u0") == ["rt-u0"]
+    exported = json.loads(fresh.serialize())
+    assert "Extra" not in exported and len(exported["RefreshToken"]) == 1
+
+
+def test_one_damaged_entry_does_not_hide_its_section_from_other_processes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "cache.db"
+    _fill(path, 2)
+    state = json.loads(_cache(path).serialize())
+    state["RefreshToken"]["damaged"] = "not an object"
+    with caplog.at_level("WARNING", logger="tokensmith"):
+        _cache(path).deserialize(json.dumps(state))
+    assert _rts(_cache(path), "u1") == ["rt-u1"]  # a fresh process finds it in the store
+    assert "damaged" not in json.loads(_cache(path).serialize())["RefreshToken"]
+    assert [r.getMessage() for r in caplog.records].count(
+        "token store: 1 entries of section 'RefreshToken' are not objects; not stored"
+    ) == 1

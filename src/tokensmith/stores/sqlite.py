@@ -57,7 +57,7 @@ _UPSERT = (
 )
 
 
-_SELECT = "SELECT credential_type, key, body FROM entries"
+_SELECT = "SELECT CAST(credential_type AS BLOB), CAST(key AS BLOB), CAST(body AS BLOB) FROM entries"
 _DELETE = "DELETE FROM entries WHERE credential_type = ? AND key = ?"
 
 
@@ -79,13 +79,19 @@ class SqliteStore:
         # a string, not a Path: pathlib costs a CLI's process about a millisecond
         self._path = os.path.expanduser(os.fspath(path))
         self._lock = threading.Lock()
+        self._commits = 0  # this store's own commits, which data_version ignores
         with _mapped(self._path):
             folder = os.path.dirname(os.path.abspath(self._path))
             os.makedirs(folder, mode=0o700, exist_ok=True)
-            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
+            # the file is never opened outside SQLite: closing any descriptor of it
+            # drops every POSIX lock this process holds on it, another store's too
+            # (whose writes then go to a write-ahead log other processes delete)
+            created = not os.path.exists(self._path)
             self._db: sqlite3.Connection = sqlite3.connect(
                 self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
+            if created:  # empty until _open writes the schema; its -wal and -shm follow
+                os.chmod(self._path, 0o600)
             self._open()
 
     @property
@@ -113,8 +119,8 @@ class SqliteStore:
     def __repr__(self) -> str:
         return f"<SqliteStore {self._path!r}>"
 
-    def apply(self, changes: Sequence[Change]) -> None:
-        """Write the changes in one transaction."""
+    def apply(self, changes: Sequence[Change]) -> tuple[object, object]:
+        """Write the changes in one transaction; the versions before and after it."""
         statements = [
             (_UPSERT, _columns(c.credential_type, c.key, c.entry))
             if isinstance(c, EntryPut)
@@ -125,12 +131,15 @@ class SqliteStore:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                before = self._version_locked()  # no other writer until the commit
                 for sql, args in statements:  # in order: put then delete ends deleted
                     db.execute(sql, args)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            self._commits += 1
+            return before, self._version_locked()
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The rows of one partition (``accounts`` narrowed to ``username``)."""
@@ -148,8 +157,18 @@ class SqliteStore:
         """The whole cache in MSAL's layout."""
         rows = self._rows(_SELECT, ())
         with self._lock, _mapped(self._path):
-            extra = self._db.execute("SELECT name, body FROM verbatim_sections").fetchall()
-        return state_of(rows, {name: json.loads(body) for name, body in extra})
+            extra = self._db.execute(
+                "SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections"
+            ).fetchall()
+        verbatim: dict[str, Any] = {}
+        for name, body in extra:
+            section = _parsed(body)
+            if section is not None and type(name) is bytes:
+                try:
+                    verbatim[name.decode()] = section
+                except ValueError:
+                    continue
+        return state_of(rows, verbatim)
 
     def replace_all(self, state: Mapping[str, Any]) -> None:
         """Replace every row with the entries of ``state`` (one transaction)."""
@@ -169,6 +188,7 @@ class SqliteStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            self._commits += 1
 
     def count(self) -> int:
         """How many entries the database holds."""
@@ -176,9 +196,13 @@ class SqliteStore:
             return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     def version(self) -> object:
-        """``PRAGMA data_version``: changes when another connection commits."""
+        """Changes when anything commits: ``PRAGMA data_version`` (another connection)
+        and this store's own commits (two caches over one store see each other's)."""
         with self._lock, _mapped(self._path):
-            return self._db.execute("PRAGMA data_version").fetchone()[0]
+            return self._version_locked()
+
+    def _version_locked(self) -> tuple[int, int]:
+        return self._db.execute("PRAGMA data_version").fetchone()[0], self._commits
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -190,13 +214,25 @@ class SqliteStore:
             fetched = self._db.execute(sql, args).fetchall()
         rows: list[Row] = []
         for credential_type, key, body in fetched:
-            try:
-                entry = json.loads(body)
-            except ValueError:
-                continue  # a row damaged outside tokensmith is skipped, not fatal
-            if isinstance(entry, dict):
-                rows.append((credential_type, key, entry))
+            entry = _parsed(body)
+            if isinstance(entry, dict) and type(key) is bytes and type(credential_type) is bytes:
+                try:
+                    rows.append((credential_type.decode(), key.decode(), entry))
+                except ValueError:
+                    continue
         return rows
+
+
+def _parsed(body: object) -> object:
+    """A row's JSON body; None for one damaged outside tokensmith (skipped, not
+    fatal). Read as bytes: sqlite3 would quote the text of a row it cannot decode,
+    which holds a token, in its error."""
+    if type(body) is not bytes:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _columns(credential_type: str, key: str, entry: Mapping[str, Any]) -> tuple[Any, ...]:
