@@ -5,24 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tokensmith._redact import logger
 from tokensmith.stores.base import Row
 
 __all__ = ["rows_of", "state_of"]
 
 
-def rows_of(state: Mapping[str, Any]) -> tuple[list[Row], dict[str, Any]]:
+def rows_of(state: Mapping[str, Any], *, quiet: bool = False) -> tuple[list[Row], dict[str, Any]]:
     """Split a cache state into entry rows and the sections kept verbatim.
 
-    A section that is an object of objects becomes rows; anything else (a section that
-    is not an object, or holds a non-object) is kept verbatim, as the cache keeps it.
+    Each object entry of a section that is an object becomes a row; a section that is
+    not an object is kept verbatim, as the cache keeps it. An entry that is not an
+    object (damage: no MSAL cache writes one) is dropped with a warning, so one bad
+    entry does not hide its whole section from other processes (``quiet``: no
+    warning, for a second pass over the same state).
     """
     rows: list[Row] = []
     verbatim: dict[str, Any] = {}
     for name, section in state.items():
-        if isinstance(section, dict) and all(isinstance(e, dict) for e in section.values()):
-            rows.extend((name, key, entry) for key, entry in section.items())
-        else:
+        if not isinstance(section, dict):
             verbatim[name] = section
+            continue
+        before = len(rows)
+        rows.extend((name, k, e) for k, e in section.items() if isinstance(e, dict))
+        dropped = len(section) - (len(rows) - before)
+        if dropped and not quiet:
+            logger.warning(
+                "token store: %d entries of section %r are not objects; not stored",
+                dropped,
+                name,
+            )
     return rows, verbatim
 
 

@@ -295,7 +295,7 @@ class PersistentTokenCache(ReadThrough):
                 self._replace_state(loaded)
                 if self._lru is not None:  # what memory holds now: the whole import
                     self._lru.clear()
-                    self._count(self._lru, rows_of(loaded)[0])
+                    self._count(self._lru, rows_of(loaded, quiet=True)[0])
                     self._bound(self._lru)
                 self.has_state_changed = False
 
