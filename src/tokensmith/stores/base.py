@@ -48,8 +48,10 @@ anything else reads as an empty partition, whose entries memory then forgets."""
 class EntryStore(Protocol):
     """One record per entry; reads by partition."""
 
-    def apply(self, changes: Sequence[Change]) -> None:
-        """Persist the changes, in order, atomically where the backend allows."""
+    def apply(self, changes: Sequence[Change]) -> tuple[object, object] | None:
+        """Persist the changes, in order, atomically where the backend allows; the
+        versions just before and just after them when the store knows them (memory
+        that held the version before holds the one after), else None."""
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The entries of one partition (``username`` narrows ``accounts``; a store

@@ -104,6 +104,14 @@ class ReadThrough(SerializableTokenCache):
             lru.add(name, held)
         self._bound(lru)
 
+    def _advance(self, before: object, after: object) -> None:
+        """This process's own write took the entry store from ``before`` to ``after``:
+        what memory read at ``before`` is still current (the write came from memory)."""
+        with self._lock:
+            loaded = self._loaded
+            for read in [k for k, version in loaded.items() if version == before]:
+                loaded[read] = after
+
     def _note_writes(self, lru: PartitionLru, changes: Sequence[Change]) -> None:
         with self._lock:
             lru.note(changes, part.partition_of)
@@ -269,7 +277,9 @@ class Sink:
         cache = self.cache
         if cache._snapshot_store is None:
             assert cache._entry_store is not None
-            cache._entry_store.apply(changes)
+            versions = cache._entry_store.apply(changes)
+            if versions is not None:
+                cache._advance(*versions)
             if cache._lru is not None:
                 cache._note_writes(cache._lru, changes)
             return
