@@ -3,6 +3,7 @@ an unreachable Redis, and single flight across processes."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -294,3 +295,23 @@ def test_a_foreign_field_name_is_skipped(redis_client: Any) -> None:
         "IdToken",
         "RefreshToken",
     ]
+
+
+def _rt_secrets(cache: PersistentTokenCache) -> list[str]:
+    return sorted(e["secret"] for e in json.loads(cache.serialize())["RefreshToken"].values())
+
+
+@pytest.mark.parametrize(("prefix", "neighbour"), [("svc[1]:", "svc1:"), ("svc*?:", "svcAB:")])
+def test_a_prefix_with_glob_characters_is_only_its_own_namespace(
+    redis_client: Any, prefix: str, neighbour: str
+) -> None:
+    now = time.time()
+    _cache(redis_client, prefix=prefix).add(user_event(uid="alice", utid="tid"), now=now)
+    _cache(redis_client, prefix=neighbour).add(user_event(uid="bob", utid="tid"), now=now)
+    neighbours = sorted(redis_client.keys(neighbour + "*"))
+    exported = _cache(redis_client, prefix=prefix).serialize()
+    assert "rt-alice" in exported and "rt-bob" not in exported
+    _cache(redis_client, prefix=prefix).deserialize(exported)  # an import replaces its own
+    assert sorted(redis_client.keys(neighbour + "*")) == neighbours
+    assert _rt_secrets(_cache(redis_client, prefix=prefix)) == ["rt-alice"]
+    assert _rt_secrets(_cache(redis_client, prefix=neighbour)) == ["rt-bob"]

@@ -134,7 +134,7 @@ class RedisStore:
 
         def scan() -> list[Row]:
             rows: list[Row] = []
-            for name in self.client.scan_iter(match=self._hash(_glob_escape(prefix)) + "*"):
+            for name in self._scan(self._hash(prefix)):
                 rows.extend(self._rows(self.client.hgetall(name)))
             return rows
 
@@ -150,7 +150,7 @@ class RedisStore:
 
         def replace() -> None:
             pipe = self.client.pipeline(transaction=True)
-            for name in self.client.scan_iter(match=_glob_escape(self.prefix) + "p:*"):
+            for name in self._scan(self._hash("")):
                 pipe.delete(name)
             self._queue(pipe, [EntryPut(ct, key, entry) for ct, key, entry in rows])
             pipe.execute()
@@ -178,6 +178,12 @@ class RedisStore:
 
     def _hash(self, partition: str) -> str:
         return f"{self.prefix}p:{partition}"
+
+    def _scan(self, literal: str) -> list[Any]:
+        """The keys whose name starts with ``literal`` (SCAN, the text glob-escaped: a
+        prefix such as ``svc[1]:`` matches only itself, not ``svc1:``)."""
+        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in literal) + "*"
+        return list(self.client.scan_iter(match=pattern))
 
     def _queue(self, pipe: Any, changes: Sequence[Change]) -> None:
         expiries: dict[str, int | None] = {}
@@ -288,7 +294,3 @@ def _expired(entry: Mapping[str, Any], now: float) -> bool:
         return int(entry.get("expires_on", 0)) < now
     except (TypeError, ValueError, OverflowError):
         return False
-
-
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
