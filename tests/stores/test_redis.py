@@ -315,3 +315,42 @@ def test_a_prefix_with_glob_characters_is_only_its_own_namespace(
     assert sorted(redis_client.keys(neighbour + "*")) == neighbours
     assert _rt_secrets(_cache(redis_client, prefix=prefix)) == ["rt-alice"]
     assert _rt_secrets(_cache(redis_client, prefix=neighbour)) == ["rt-bob"]
+
+
+def test_a_key_redis_refuses_affects_only_that_key(
+    redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = time.time()
+    redis_client.set("tokensmith:p:accounts", b"not a hash")  # one damaged key
+    store = RedisStore(redis_client, timer=FakeClock(0.0))  # a back-off would never end
+    cache = PersistentTokenCache(store, clock=time.time)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        cache.add(user_event(uid="u1", utid="tid"), now=now)  # the Account's HSET fails
+        assert [a["home_account_id"] for a in cache.find_accounts()] == [HOME]  # memory
+        cache.add(app_event(tenant="t2"), now=now)  # another tenant's write: not dropped
+    assert redis_client.hlen(f"tokensmith:p:user:{HOME}") == 3  # the rest of the batch
+    assert redis_client.exists(f"tokensmith:p:app:{CLIENT_ID}:t2")
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("tokensmith")]
+    refused = [m for m in messages if "refused" in m]
+    assert len(refused) == 1 and "tokensmith:p:accounts (ResponseError WRONGTYPE)" in refused[0]
+    assert not any("unreachable" in m for m in messages)
+    assert "rt-u1" not in caplog.text and "secret" not in caplog.text
+    fresh = _cache(redis_client)  # an export skips the damaged key, not the rest
+    assert _rt_secrets(fresh) == ["rt-u1"]
+    assert store.read("accounts") == []
+
+
+def test_no_hash_outlives_its_idle_ttl_and_every_expiry_is_one_redis_accepts(
+    redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    far = {"expires_on": "99999999999999999999", "client_id": "c", "realm": "r", "secret": "S"}
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        _cache(redis_client).deserialize(json.dumps({"AccessToken": {"k": far}}))
+    assert 89 * 24 * 3600 < redis_client.ttl("tokensmith:p:app:c:r") <= 90 * 24 * 3600
+    assert json.loads(_cache(redis_client).serialize())["AccessToken"]["k"]["secret"] == "S"
+    assert "dropped" not in caplog.text and "refused" not in caplog.text
+    _cache(redis_client, idle_ttl=600).add(app_event(expires_in=3600), now=time.time())
+    assert 0 < redis_client.ttl(f"tokensmith:p:app:{CLIENT_ID}:contoso.example") <= 600
+    for bad in (0, 1.5, True, 10**20):
+        with pytest.raises(ConfigurationError):
+            RedisStore(redis_client, idle_ttl=bad)

@@ -6,14 +6,18 @@ values are the entries' JSON (encrypted with AES-GCM when the app gives a key; t
 field name is the associated data, so a value cannot be moved to another field). A
 user's tokens are one hash per home account; an app's tokens one hash per client and
 tenant, which expires with its last token (``EXPIREAT`` the latest ``expires_on``);
-the other hashes expire ``idle_ttl`` after their last write.
+the other hashes expire ``idle_ttl`` after their last write, and no hash lives longer
+than that after its last write (a token claiming a far-future expiry included).
 
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the
 network), a write is dropped, and a warning is logged (at most every 30 s). After a
-failure the store leaves Redis alone for a while (``backoff`` seconds, doubled per
-failure in a row up to ``max_backoff``), so a Redis that hangs costs one socket timeout
-per back-off period, not one per cache miss.
+lost connection or a timeout the store leaves Redis alone for a while (``backoff``
+seconds, doubled per failure in a row up to ``max_backoff``), so a Redis that hangs
+costs one socket timeout per back-off period, not one per cache miss. A command Redis
+answers with an error (a key of the wrong type, a full server) is no outage: it is
+logged with Redis's error code and key, and only that key is affected (the rest of a
+write's batch lands, a read of that key answers nothing).
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
 DEFAULT_IDLE_TTL = 90 * 24 * 3600
 """Seconds a user's hash lives after its last write (a refresh token's lifetime)."""
 _WARN_EVERY_S = 30.0
+_REFUSALS_KEPT = 64
+"""Keys whose refusal was logged in the last 30 s that are remembered (more: not logged)."""
+_MAX_TTL = 100 * 365 * 24 * 3600
+"""The longest ``idle_ttl`` (Redis accepts far more; a century is plenty)."""
 _NONCE = 12
 T = TypeVar("T")
 
@@ -51,7 +59,7 @@ class RedisStore:
         prefix: the namespace of every key this store writes.
         encryption_key: 16, 24 or 32 bytes: values are encrypted at rest (AES-GCM).
         idle_ttl: seconds a hash that holds more than access tokens lives after its
-            last write.
+            last write (a whole number, at most a century); no hash lives longer.
         backoff: seconds Redis is left alone after a failed command (reads answer
             nothing, writes are dropped); doubled for each failure in a row.
         max_backoff: the longest such pause.
@@ -60,7 +68,8 @@ class RedisStore:
     Raises:
         StoreUnavailableError: the ``redis`` package is not installed
             (``pip install tokensmith[redis]``).
-        ConfigurationError: neither ``client`` nor ``url``, or a key of a bad length.
+        ConfigurationError: neither ``client`` nor ``url``, a key of a bad length, or a
+            bad ``idle_ttl`` or ``backoff``.
     """
 
     def __init__(
@@ -83,11 +92,22 @@ class RedisStore:
             if url is None:
                 raise ConfigurationError("RedisStore needs a client or a url")
             client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        if isinstance(idle_ttl, bool) or not isinstance(idle_ttl, int):
+            raise ConfigurationError("idle_ttl must be a whole number of seconds")
+        if not 0 < idle_ttl <= _MAX_TTL:
+            raise ConfigurationError("idle_ttl must be between 1 s and 100 years")
         self.client = client
         self.prefix = prefix
         self.idle_ttl = idle_ttl
         self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
-        """What a lost connection raises: caught at this boundary, logged, never raised."""
+        """What a Redis command may raise: caught at this boundary, logged, never raised."""
+        self.outages: tuple[type[BaseException], ...] = (
+            redis.ConnectionError,
+            redis.TimeoutError,
+            OSError,
+        )
+        """Those of :attr:`errors` that mean Redis is unreachable: the store backs off.
+        The others (``ResponseError``: Redis answered with an error) do not."""
         self._cipher: Any = None
         if encryption_key is not None:
             if not isinstance(encryption_key, bytes) or len(encryption_key) not in (16, 24, 32):
@@ -102,6 +122,7 @@ class RedisStore:
         self._failed_at = float("-inf")
         self._resume_at = 0.0
         self._warned_at: float | None = None
+        self._refusals: dict[str, float] = {}
         self._outage_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -115,8 +136,8 @@ class RedisStore:
 
         def write() -> None:
             pipe = self.client.pipeline(transaction=True)
-            self._queue(pipe, changes)
-            pipe.execute()
+            keys = self._queue(pipe, changes)
+            self._check(keys, pipe.execute(raise_on_error=False), "write")
 
         self.attempt("write dropped", write, None)
 
@@ -125,17 +146,25 @@ class RedisStore:
         list) when Redis is down."""
         name = self._hash(partition)
         fields: Mapping[bytes, bytes] | None = self.attempt(
-            "read skipped", lambda: self.client.hgetall(name), None
+            "read skipped", lambda: self.client.hgetall(name), None, key=name
         )
         return NO_ANSWER if fields is None else self._rows(fields)
 
     def read_prefix(self, prefix: str) -> list[Row]:
-        """The entries of every partition whose name starts with ``prefix`` (SCAN)."""
+        """The entries of every partition whose name starts with ``prefix`` (SCAN); a
+        key Redis refuses to read (not a hash) is skipped."""
 
         def scan() -> list[Row]:
             rows: list[Row] = []
             for name in self._scan(self._hash(prefix)):
-                rows.extend(self._rows(self.client.hgetall(name)))
+                try:
+                    fields = self.client.hgetall(name)
+                except self.outages:
+                    raise  # the whole read answers nothing
+                except self.errors as exc:  # that key only
+                    self._refused("read skipped", name, exc)
+                    continue
+                rows.extend(self._rows(fields))
             return rows
 
         return self.attempt("read skipped", scan, NO_ANSWER)
@@ -145,15 +174,18 @@ class RedisStore:
         return state_of(self.read_prefix(""), {})
 
     def replace_all(self, state: Mapping[str, Any]) -> None:
-        """Delete every hash under this prefix, then write ``state``'s entries."""
+        """Delete every hash under this prefix, then write ``state``'s entries (one
+        MULTI/EXEC)."""
         rows, _ = rows_of(state)
 
         def replace() -> None:
             pipe = self.client.pipeline(transaction=True)
+            keys: list[str] = []
             for name in self._scan(self._hash("")):
                 pipe.delete(name)
-            self._queue(pipe, [EntryPut(ct, key, entry) for ct, key, entry in rows])
-            pipe.execute()
+                keys.append(_text(name))
+            keys += self._queue(pipe, [EntryPut(ct, key, entry) for ct, key, entry in rows])
+            self._check(keys, pipe.execute(raise_on_error=False), "import")
 
         self.attempt("import dropped", replace, None)
 
@@ -185,7 +217,9 @@ class RedisStore:
         pattern = "".join("\\" + c if c in "*?[]\\" else c for c in literal) + "*"
         return list(self.client.scan_iter(match=pattern))
 
-    def _queue(self, pipe: Any, changes: Sequence[Change]) -> None:
+    def _queue(self, pipe: Any, changes: Sequence[Change]) -> list[str]:
+        """Queue the changes' commands on ``pipe``; the key of each command, in order."""
+        keys: list[str] = []
         expiries: dict[str, int | None] = {}
         for change in changes:
             name = self._hash(partition_of(change.credential_type, change.entry))
@@ -195,12 +229,24 @@ class RedisStore:
                 expiries[name] = _merge_expiry(expiries.get(name, 0), change)
             else:
                 pipe.hdel(name, field)
+            keys.append(name)
+        latest = int(time.time()) + self.idle_ttl  # no hash outlives its idle TTL
         for name, expires_on in expiries.items():
             if expires_on is None:
                 pipe.expire(name, self.idle_ttl)
+                keys.append(name)
             else:
-                pipe.expireat(name, expires_on, gt=True)
-                pipe.expireat(name, expires_on, nx=True)
+                at = min(expires_on, latest)
+                pipe.expireat(name, at, gt=True)
+                pipe.expireat(name, at, nx=True)
+                keys += [name, name]
+        return keys
+
+    def _check(self, keys: Sequence[str], results: Sequence[Any], what: str) -> None:
+        """Log the commands of a MULTI/EXEC that Redis refused (the others landed)."""
+        for key, result in zip(keys, results, strict=False):  # one per command
+            if isinstance(result, Exception):
+                self._refused(f"{what} dropped for that key", key, result)
 
     def _seal(self, field: str, entry: Mapping[str, Any]) -> bytes:
         body = json.dumps(entry, separators=(",", ":")).encode()
@@ -239,22 +285,53 @@ class RedisStore:
 
     # -- an unreachable Redis ----------------------------------------------------------
 
-    def attempt(self, what: str, command: Callable[[], T], fallback: T) -> T:
+    def attempt(self, what: str, command: Callable[[], T], fallback: T, *, key: str = "") -> T:
         """``command()``, or ``fallback`` when Redis failed (logged) or is being left
-        alone after a failure; a success ends the back-off."""
+        alone after a lost connection or a timeout; an answer (an error reply too)
+        ends the back-off. ``key``: the one key ``command`` touches, for the log."""
         started = self._timer()
         if self._failures and started < self._resume_at:
             return fallback
         try:
             result = command()
-        except self.errors as exc:
+        except self.outages as exc:
             self._failed(what, exc, started)
             return fallback
+        except self.errors as exc:  # Redis answered: that command failed, nothing else
+            self._answered(started)
+            self._refused(what, key, exc)
+            return fallback
+        self._answered(started)
+        return result
+
+    def _answered(self, started: float) -> None:
         if self._failures:
             with self._outage_lock:  # a command sent before the last failure proves nothing
                 if started > self._failed_at:
                     self._failures = 0
-        return result
+
+    def _refused(self, what: str, key: Any, exc: BaseException) -> None:
+        """Log a command Redis answered with an error: at most once per key every 30 s,
+        with Redis's error code and never the error's text (redis-py's pipeline errors
+        quote the command, values included)."""
+        key = _text(key)
+        now = self._timer()
+        with self._outage_lock:
+            seen = self._refusals
+            if now - seen.get(key, float("-inf")) < _WARN_EVERY_S:
+                return
+            if len(seen) >= _REFUSALS_KEPT:
+                for old in [k for k, at in seen.items() if now - at >= _WARN_EVERY_S]:
+                    del seen[old]
+                if len(seen) >= _REFUSALS_KEPT:  # many keys refused at once: logged enough
+                    return
+            seen[key] = now
+        logger.warning(
+            "token store: Redis refused a command%s (%s), %s; other keys are unaffected",
+            f" on {key}" if key else "",
+            f"{type(exc).__name__} {_error_code(exc)}".rstrip(),
+            what,
+        )
 
     def _failed(self, what: str, exc: BaseException, started: float) -> None:
         with self._outage_lock:
@@ -294,3 +371,16 @@ def _expired(entry: Mapping[str, Any], now: float) -> bool:
         return int(entry.get("expires_on", 0)) < now
     except (TypeError, ValueError, OverflowError):
         return False
+
+
+def _text(name: Any) -> str:
+    """A key name as text, for the log (SCAN gives bytes)."""
+    return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+
+
+def _error_code(exc: BaseException) -> str:
+    """Redis's error code (``WRONGTYPE``, ``OOM``, ``READONLY``...) when the reply
+    starts with one, else empty (redis-py strips ``ERR``)."""
+    text = str(exc.args[0]) if exc.args else ""
+    code = text.split(" ", 1)[0]
+    return code if code.isalpha() and code.isupper() else ""
