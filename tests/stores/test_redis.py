@@ -354,3 +354,25 @@ def test_no_hash_outlives_its_idle_ttl_and_every_expiry_is_one_redis_accepts(
     for bad in (0, 1.5, True, 10**20):
         with pytest.raises(ConfigurationError):
             RedisStore(redis_client, idle_ttl=bad)
+
+
+@pytest.mark.parametrize("key", [None, b"k" * 32])
+def test_sections_kept_verbatim_are_exported_by_a_fresh_process(
+    redis_client: Any, key: bytes | None
+) -> None:
+    source = _cache(redis_client, encryption_key=key)
+    source.add(user_event(uid="u1", utid="tid"), now=time.time())
+    state = json.loads(source.serialize())
+    state.update({"Extra": [1, {"a": "the-extra"}], "Note": "the-note"})
+    source.deserialize(json.dumps(state))
+    exported = json.loads(_cache(redis_client, encryption_key=key).serialize())
+    assert exported["Extra"] == [1, {"a": "the-extra"}] and exported["Note"] == "the-note"
+    assert _rt_secrets(_cache(redis_client, encryption_key=key)) == ["rt-u1"]
+    assert redis_client.ttl("tokensmith:verbatim") > 80 * 24 * 3600
+    raw = b"".join(redis_client.hvals("tokensmith:verbatim"))
+    assert (b"the-note" in raw) is (key is None)  # encrypted like the entries
+    del state["Extra"], state["Note"]
+    source.deserialize(json.dumps(state))  # an import replaces them too
+    exported = json.loads(_cache(redis_client, encryption_key=key).serialize())
+    assert "Extra" not in exported and "Note" not in exported
+    assert not redis_client.exists("tokensmith:verbatim")

@@ -8,6 +8,8 @@ user's tokens are one hash per home account; an app's tokens one hash per client
 tenant, which expires with its last token (``EXPIREAT`` the latest ``expires_on``);
 the other hashes expire ``idle_ttl`` after their last write, and no hash lives longer
 than that after its last write (a token claiming a far-future expiry included).
+Top-level sections of an imported cache that tokensmith does not model are kept in
+one more hash, ``<prefix>verbatim`` (section name -> JSON), so an export returns them.
 
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the
@@ -47,6 +49,8 @@ _REFUSALS_KEPT = 64
 _MAX_TTL = 100 * 365 * 24 * 3600
 """The longest ``idle_ttl`` (Redis accepts far more; a century is plenty)."""
 _NONCE = 12
+_VERBATIM_DATA = "verbatim|"
+"""Before a verbatim section's name in its associated data (an entry's is its field)."""
 T = TypeVar("T")
 
 
@@ -170,21 +174,42 @@ class RedisStore:
         return self.attempt("read skipped", scan, NO_ANSWER)
 
     def read_all(self) -> dict[str, Any]:
-        """Every entry under this prefix, in MSAL's layout."""
-        return state_of(self.read_prefix(""), {})
+        """Every entry under this prefix, and the sections kept verbatim, in MSAL's
+        layout."""
+        rows = self.read_prefix("")
+        name = self._verbatim_hash()
+        fields: Mapping[bytes, bytes] = self.attempt(
+            "read skipped", lambda: self.client.hgetall(name), {}, key=name
+        )
+        verbatim: dict[str, Any] = {}
+        for raw_field, raw in fields.items():
+            section = _text(raw_field)
+            kept = self._open(_VERBATIM_DATA + section, raw)
+            if kept is not None and "verbatim" in kept:
+                verbatim[section] = kept["verbatim"]
+        return state_of(rows, verbatim)
 
     def replace_all(self, state: Mapping[str, Any]) -> None:
-        """Delete every hash under this prefix, then write ``state``'s entries (one
-        MULTI/EXEC)."""
-        rows, _ = rows_of(state)
+        """Delete every hash under this prefix, then write ``state``'s entries and its
+        sections kept verbatim (one MULTI/EXEC)."""
+        rows, verbatim = rows_of(state)
 
         def replace() -> None:
             pipe = self.client.pipeline(transaction=True)
             keys: list[str] = []
-            for name in self._scan(self._hash("")):
+            for name in [*self._scan(self._hash("")), self._verbatim_hash()]:
                 pipe.delete(name)
                 keys.append(_text(name))
             keys += self._queue(pipe, [EntryPut(ct, key, entry) for ct, key, entry in rows])
+            if verbatim:
+                name = self._verbatim_hash()
+                for section, body in verbatim.items():
+                    pipe.hset(
+                        name, section, self._seal(_VERBATIM_DATA + section, {"verbatim": body})
+                    )
+                    keys.append(name)
+                pipe.expire(name, self.idle_ttl)
+                keys.append(name)
             self._check(keys, pipe.execute(raise_on_error=False), "import")
 
         self.attempt("import dropped", replace, None)
@@ -210,6 +235,9 @@ class RedisStore:
 
     def _hash(self, partition: str) -> str:
         return f"{self.prefix}p:{partition}"
+
+    def _verbatim_hash(self) -> str:
+        return f"{self.prefix}verbatim"
 
     def _scan(self, literal: str) -> list[Any]:
         """The keys whose name starts with ``literal`` (SCAN, the text glob-escaped: a
