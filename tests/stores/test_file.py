@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,10 @@ from msal_extensions import FilePersistence, PersistedTokenCache
 from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, user_event
 
 from tokensmith.cache.changes import EntryPut
-from tokensmith.errors import StoreLockTimeout
+from tokensmith.errors import StoreError, StoreLockTimeout
 from tokensmith.stores import FileStore, PersistenceStore, PersistentTokenCache
 from tokensmith.stores._document import Document
+from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
 
 def _cache(path: Path, **kwargs: float) -> PersistentTokenCache:
@@ -222,3 +224,71 @@ def test_a_document_reuses_no_text_of_an_equal_entry_written_differently() -> No
     earlier.text()
     later = {"S": {"k": {"b": "2", "a": "1"}, "n": {"a": True}}}  # equal, not the same
     assert Document(copy.deepcopy(later), earlier).text() == json.dumps(later, indent=4)
+
+
+# -- lock files that are not a live holder's --------------------------
+
+
+def test_a_dangling_link_at_the_lock_is_broken_not_spun_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Exclusive creation fails on a link to nothing, yet there is no file to read: the
+    waiter used to spin at full CPU past its timeout."""
+    path = tmp_path / "cache.json"
+    lock = tmp_path / "cache.json.lockfile"
+    os.symlink(tmp_path / "nowhere", lock)
+    cache = _cache(path, lock_timeout=0.2)
+    outcome: list[BaseException | None] = []
+
+    def write() -> None:
+        try:
+            cache.add(user_event(), now=NOW)
+            outcome.append(None)
+        except BaseException as exc:  # reported below
+            outcome.append(exc)
+
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writer.join(30)
+        hung = writer.is_alive()
+        if hung:
+            lock.unlink()  # let a spinning writer go (so a failure does not eat a CPU)
+            writer.join(30)
+    assert not hung
+    assert outcome == [None]
+    assert "stale lock" in caplog.text
+    assert len(json.loads(path.read_text())["Account"]) == 1
+    assert not os.path.lexists(lock)
+
+
+def test_a_directory_at_the_lock_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    (tmp_path / "cache.json.lockfile").mkdir()
+    with pytest.raises(StoreError, match="is a directory, not a lock file"):
+        _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
+    assert (tmp_path / "cache.json.lockfile").is_dir()  # not ours to remove
+
+
+@pytest.mark.parametrize("content", ["{pid} /app/main.py", "0 x", "-5 x"])
+def test_a_lock_with_this_pid_or_no_pid_that_this_process_does_not_hold_is_stale(
+    tmp_path: Path, content: str
+) -> None:
+    """A killed process's pid taken again by its restarted self (pid 1 in a container)."""
+    path = tmp_path / "cache.json"
+    lock = tmp_path / "cache.json.lockfile"
+    lock.write_text(content.format(pid=os.getpid()))
+    _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
+    assert len(json.loads(path.read_text())["Account"]) == 1
+    assert not lock.exists()
+
+
+def test_a_lock_this_process_holds_is_never_taken_as_stale(tmp_path: Path) -> None:
+    """Another store on the same file, its folder spelled another way (a link to it)."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    with cross_process_lock(lockfile_of(tmp_path / "real" / "cache.json"), timeout=1):
+        with pytest.raises(StoreLockTimeout, match=f"pid {os.getpid()}"):
+            _cache(tmp_path / "alias" / "cache.json", lock_timeout=0.2).add(user_event(), now=NOW)
+        assert (tmp_path / "real" / "cache.json.lockfile").exists()
+    _cache(tmp_path / "alias" / "cache.json", lock_timeout=0.2).add(user_event(), now=NOW)

@@ -7,19 +7,30 @@ it and deletes it when done. Waiters retry (msal-extensions every 0.25 s, for 5 
 
 tokensmith takes the same file, so a tokensmith process and an msal-extensions process
 exclude each other. It retries sooner (from 1 ms, doubling to 10 ms) and recovers a
-lock left by a killed process: when the pid in the file is not a running process (or
-the file stayed empty for :data:`EMPTY_STALE_S`, 1 s), the file is renamed away (atomic, so
-two processes cannot both break it) and the lock is taken normally.
+lock left by a killed process: when the pid in the file is not a running process, is
+not a pid at all (0 or less), is this process's own while this process does not hold
+that lock (a killed process's pid taken again, as pid 1 in a restarted container), or
+the file stayed empty for :data:`EMPTY_STALE_S` (1 s), the file is renamed away (atomic,
+so two processes cannot both break it) and the lock is taken normally.
+
+Exclusive creation only ever makes a regular file, so nothing else at the lock's path is
+a lock anyone holds: a dangling symbolic link is broken as a stale lock; a directory, a
+link to an existing file or any other kind of file is an error that says so (it would
+block msal-extensions too, and is not ours to remove).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreLockTimeout
@@ -29,6 +40,25 @@ __all__ = ["EMPTY_STALE_S", "cross_process_lock", "lockfile_of", "pid_alive"]
 EMPTY_STALE_S = 1.0
 """A lock file still empty after this long was left by a process killed while creating
 it (msal-extensions writes the pid right after creating the file)."""
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+_held: Counter[tuple[int, int, int, str]] = Counter()
+"""The lock files this process holds: (pid, folder's device, folder's inode, name)."""
+_held_lock = threading.Lock()
+
+
+class _Seen(NamedTuple):
+    """What is at the lock's path."""
+
+    kind: str
+    """``"file"``, ``"dangling"`` (a link to nothing) or what else it is."""
+    pid: int | None
+    """The pid written in a lock file; None if empty, not a number, or unreadable."""
+    age: float
+    """Seconds since the file was last written (0 when it could not be read)."""
+    ident: tuple[int, int, int]
+    """(inode, mtime in ns, size): tells a fresh lock from the one looked at."""
 
 
 def lockfile_of(location: str | os.PathLike[str]) -> Path:
@@ -42,7 +72,8 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
 
     Raises:
         StoreLockTimeout: a live process held it for ``timeout`` seconds.
-        StoreError: the folder is not writable.
+        StoreError: the folder is not writable, or something other than a lock file is
+            at ``path``.
     """
     deadline = time.monotonic() + timeout
     delay = 0.001
@@ -51,68 +82,137 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            if _break_if_stale(path):
-                continue
+            broken = _break_if_stale(path)
             if time.monotonic() >= deadline:
-                holder = _holder(path)
-                who = f"pid {holder[0]}" if holder and holder[0] else "a process"
+                seen = _look(path)
+                who = f"pid {seen.pid}" if seen is not None and seen.pid else "a process"
                 raise StoreLockTimeout(f"lock {path} held by {who} for {timeout:g} s") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.01)
+            if not broken:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.01)
             continue
         except OSError as exc:
             raise StoreError(f"cannot create lock {path}: {exc.strerror}") from exc
+        key = _key(path)
+        with _held_lock:
+            _held[key] += 1  # before the pid is written: an empty lock is never stale at once
         try:
-            os.write(fd, stamp)
-        finally:
-            os.close(fd)
+            try:
+                os.write(fd, stamp)
+            finally:
+                os.close(fd)
+        except BaseException:
+            _release(path, key)
+            raise
         break
     try:
         yield
     finally:
+        _release(path, key)
+
+
+def _key(path: Path) -> tuple[int, int, int, str]:
+    """This process's name for the lock file ``path``, whichever way the folder is
+    spelled (a link to it, a relative path)."""
+    try:
+        folder = os.stat(path.parent)
+    except OSError:
+        return (os.getpid(), -1, -1, os.path.abspath(path))
+    return (os.getpid(), folder.st_dev, folder.st_ino, path.name)
+
+
+def _release(path: Path, key: tuple[int, int, int, str]) -> None:
+    """Delete the lock file, then stop counting it as held (in that order: a lock file
+    with this pid must never exist uncounted while this process holds it)."""
+    try:
         with contextlib.suppress(FileNotFoundError, PermissionError):
             os.remove(path)
+    finally:
+        with _held_lock:
+            _held[key] -= 1
+            if _held[key] <= 0:
+                del _held[key]
 
 
-def _holder(path: Path) -> tuple[int | None, float] | None:
-    """``(pid or None, age in seconds)`` of the lock file, None if it is gone."""
+def _holds(path: Path) -> bool:
+    """True if this process holds the lock file ``path`` now."""
+    key = _key(path)
+    with _held_lock:
+        return _held[key] > 0 or key[1] == -1  # a folder we cannot stat: assume held
+
+
+def _look(path: Path) -> _Seen | None:
+    """What is at ``path`` (not following a link); None if nothing is."""
     try:
-        with open(path, "rb") as handle:
-            content = handle.read(4096)
-            age = time.time() - os.fstat(handle.fileno()).st_mtime
+        st = os.lstat(path)
     except FileNotFoundError:
         return None
     except OSError:
-        return (None, 0.0)
+        return _Seen("file", None, 0.0, (0, 0, 0))  # cannot tell: a live holder's
+    ident = (st.st_ino, st.st_mtime_ns, st.st_size)
+    if stat.S_ISLNK(st.st_mode):
+        return _Seen("link" if os.path.exists(path) else "dangling", None, 0.0, ident)
+    if not stat.S_ISREG(st.st_mode):
+        return _Seen("directory" if stat.S_ISDIR(st.st_mode) else "special", None, 0.0, ident)
+    try:
+        fd = os.open(path, os.O_RDONLY | _NO_FOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return _Seen("file", None, 0.0, ident)  # unreadable (another user's): held
+    try:
+        content = os.read(fd, 4096)
+    except OSError:
+        content = b""
+    finally:
+        os.close(fd)
     first = content.split(b" ", 1)[0]
-    return (int(first) if first.isdigit() else None, age)
+    digits = first[1:] if first.startswith(b"-") else first
+    pid = int(first) if digits.isdigit() else None  # "-5": a number, and no pid
+    return _Seen("file", pid, time.time() - st.st_mtime, ident)
+
+
+def _is_stale(path: Path, seen: _Seen) -> bool:
+    """True if no process holds the lock file ``seen`` at ``path``."""
+    if seen.kind == "dangling":
+        return True
+    if seen.kind != "file":
+        raise StoreError(
+            f"{path} is a {seen.kind}, not a lock file (neither tokensmith nor "
+            "msal-extensions can lock the cache while it is there): remove it"
+        )
+    if seen.pid is None:
+        return seen.age >= EMPTY_STALE_S
+    if seen.pid <= 0:
+        return True
+    if seen.pid == os.getpid():
+        return not _holds(path)
+    return not pid_alive(seen.pid)
 
 
 def _break_if_stale(path: Path) -> bool:
     """Remove the lock file if its holder is gone; True if the caller should retry."""
-    holder = _holder(path)
-    if holder is None:
+    seen = _look(path)
+    if seen is None:
         return True
-    pid, age = holder
-    if pid is None:
-        if age < EMPTY_STALE_S:
-            return False
-    elif pid == os.getpid() or pid_alive(pid):
+    if not _is_stale(path, seen):
         return False
     aside = path.with_name(f"{path.name}.stale-{os.getpid()}-{time.monotonic_ns()}")
     try:
         os.rename(path, aside)
     except FileNotFoundError:
         return True  # another waiter broke it first
-    moved = _holder(aside)
-    if moved is not None and moved[0] != pid:
+    moved = _look(aside)
+    fresh = moved is not None and (moved.ident, moved.pid) != (seen.ident, seen.pid)
+    if fresh and moved is not None and moved.kind == "file":
         # a fresh lock was created between our look and the rename: put it back
         # (link fails if yet another process holds the name by now)
         with contextlib.suppress(OSError):
             os.link(aside, path)
     with contextlib.suppress(OSError):
         os.remove(aside)
-    logger.warning("token store: removed the stale lock %s (pid %s)", path, pid)
+    what = "a link to nothing" if seen.kind == "dangling" else f"pid {seen.pid}"
+    logger.warning("token store: removed the stale lock %s (%s)", path, what)
     return True
 
 
