@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import msal
@@ -23,7 +24,7 @@ from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, user_event
 
 from tokensmith.cache.changes import EntryPut
 from tokensmith.errors import StoreError, StoreLockTimeout
-from tokensmith.stores import FileStore, PersistenceStore, PersistentTokenCache
+from tokensmith.stores import FileStore, PersistenceStore, PersistentTokenCache, snapshot
 from tokensmith.stores._document import Document
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
@@ -226,7 +227,7 @@ def test_a_document_reuses_no_text_of_an_equal_entry_written_differently() -> No
     assert Document(copy.deepcopy(later), earlier).text() == json.dumps(later, indent=4)
 
 
-# -- lock files that are not a live holder's --------------------------
+# -- lock files that are not a live holder's, damaged snapshots --------------------------
 
 
 def test_a_dangling_link_at_the_lock_is_broken_not_spun_on(
@@ -292,3 +293,81 @@ def test_a_lock_this_process_holds_is_never_taken_as_stale(tmp_path: Path) -> No
             _cache(tmp_path / "alias" / "cache.json", lock_timeout=0.2).add(user_event(), now=NOW)
         assert (tmp_path / "real" / "cache.json.lockfile").exists()
     _cache(tmp_path / "alias" / "cache.json", lock_timeout=0.2).add(user_event(), now=NOW)
+
+
+def _aside(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if ".corrupt-" in p.name)
+
+
+def test_a_file_that_is_not_utf8_is_a_damaged_file_kept_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "cache.json"
+    damaged = b'{"RefreshToken": {"\xff": {"secret": "rt-damaged-secret"}}}'
+    path.write_bytes(damaged)
+    cache = _cache(path)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert cache.find_accounts() == []  # read as empty, as a file that is not JSON
+        cache.add(user_event(), now=NOW)
+    assert len(json.loads(path.read_text())["Account"]) == 1
+    (kept,) = _aside(tmp_path)
+    assert kept.read_bytes() == damaged
+    assert f"kept as {kept.name}" in caplog.text
+    assert "rt-damaged-secret" not in caplog.text
+
+
+def test_damaged_files_in_the_same_second_are_all_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot, "time", SimpleNamespace(time=lambda: 1_800_000_000.0))
+    path = tmp_path / "cache.json"
+    for damage in ('{"first": ', '{"second": '):
+        path.write_text(damage)
+        _cache(path).add(user_event(), now=NOW)
+    assert sorted(p.read_text() for p in _aside(tmp_path)) == ['{"first": ', '{"second": ']
+
+
+def test_the_persistence_adapter_keeps_a_damaged_file_where_the_log_says(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """msal-extensions' FilePersistence: the damaged file used to be overwritten while the
+    log named a copy that did not exist."""
+    path = tmp_path / "cache.bin"
+    damaged = '{"RefreshToken": {"k": {"secret": "rt-damaged-secret"}}, TRUNCATED'
+    path.write_text(damaged)
+    cache = PersistentTokenCache(PersistenceStore(FilePersistence(str(path))), clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        cache.add(user_event(), now=NOW)
+    assert len(json.loads(path.read_text())["Account"]) == 1
+    (kept,) = _aside(tmp_path)
+    assert kept.read_text() == damaged
+    assert f"kept as {kept.name}" in caplog.text
+    assert "rt-damaged-secret" not in caplog.text
+
+
+def test_an_encrypted_persistence_says_it_did_not_keep_the_damaged_content(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Keyring:  # a persistence in a keyring: its location is only a signal file
+        is_encrypted = True
+        text = "not json"
+
+        def load(self) -> str:
+            return self.text
+
+        def save(self, text: str) -> None:
+            self.text = text
+
+        def time_last_modified(self) -> float:
+            return 1.0
+
+        def get_location(self) -> str:
+            return str(tmp_path / "signal")
+
+    keyring = Keyring()
+    cache = PersistentTokenCache(PersistenceStore(keyring), clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        cache.add(user_event(), now=NOW)
+    assert "Account" in json.loads(keyring.text)
+    assert "damaged content is not kept" in caplog.text and "kept as" not in caplog.text
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import stat
 from pathlib import Path
 
@@ -78,3 +80,53 @@ def test_the_real_backends_say_where_they_run() -> None:
         SecurityFramework()
     with pytest.raises(StoreUnavailableError, match="Windows"):
         Crypt32()
+
+
+_DAMAGED = [
+    b'{"RefreshToken": {"\xff": {"secret": "rt-damaged-secret"}}}',  # not UTF-8
+    b'{"RefreshToken": {"k": {"secret": "rt-damaged-secret"}}, TRUNC',  # not JSON
+]
+
+
+@pytest.mark.parametrize("damaged", _DAMAGED)
+def test_a_damaged_keychain_item_is_copied_to_another_item(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damaged: bytes
+) -> None:
+    signal = tmp_path / "cache.bin"
+    keychain = FakeKeychain()
+    account = hashlib.sha256(str(signal).encode()).hexdigest()
+    keychain.items[("msal-extensions", account)] = damaged
+    cache = PersistentTokenCache(KeychainStore(signal, backend=keychain), clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert cache.find_accounts() == []
+        cache.add(user_event(), now=NOW)
+    assert "Account" in json.loads(keychain.items[("msal-extensions", account)])
+    (aside,) = [key for key in keychain.items if key[1] != account]
+    assert aside[1].startswith(f"{account}.corrupt-") and keychain.items[aside] == damaged
+    assert f"kept as the Keychain item msal-extensions/{aside[1]}" in caplog.text
+    assert "rt-damaged-secret" not in caplog.text
+
+
+@pytest.mark.parametrize("damaged", _DAMAGED)
+def test_a_damaged_dpapi_file_is_kept_aside_still_encrypted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damaged: bytes
+) -> None:
+    path = tmp_path / "cache.bin"
+    sealed = FakeProtector(b"alice").protect(damaged)
+    path.write_bytes(sealed)
+    cache = PersistentTokenCache(DpapiStore(path, protector=FakeProtector(b"alice")))
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert cache.find_accounts() == []
+        cache.add(user_event(), now=NOW)
+    (aside,) = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert aside.read_bytes() == sealed
+    assert f"kept as {aside.name}" in caplog.text
+    assert "rt-damaged-secret" not in caplog.text
+    assert (
+        len(
+            PersistentTokenCache(
+                DpapiStore(path, protector=FakeProtector(b"alice"))
+            ).find_accounts()
+        )
+        == 1
+    )

@@ -124,3 +124,75 @@ def test_libsecret_itself_finds_and_writes_the_same_item(
     medium.delete()
     gone = subprocess.run(lookup, env=env, capture_output=True, text=True, check=False)
     assert gone.returncode != 0 and gone.stdout == ""  # it was one item, not two
+
+
+def _raw(medium: SecretServiceMedium, data: bytes | None = None) -> bytes | None:
+    """Write ``data`` as the item's secret, as it is (any bytes), or read it."""
+    with medium._lock:
+        if data is not None:
+            properties = {
+                "org.freedesktop.Secret.Item.Label": ("s", medium.label),
+                "org.freedesktop.Secret.Item.Attributes": ("a{ss}", medium.attributes),
+            }
+            secret = (medium._session, b"", data, "text/plain")
+            medium._call(
+                medium._collection_path(),
+                "Collection",
+                "CreateItem",
+                "a{sv}(oayays)b",
+                (properties, secret, True),
+            )
+            return None
+        item = medium._item()
+        if item is None:
+            return None
+        ((_, _, value, _),) = medium._call(item, "Item", "GetSecret", "o", (medium._session,))
+        return bytes(value)
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        b'{"RefreshToken": {"\xff": {"secret": "rt-damaged-secret"}}}',  # not UTF-8
+        b'{"RefreshToken": {"k": {"secret": "rt-damaged-secret"}}, TRUNC',  # not JSON
+    ],
+)
+def test_a_damaged_item_is_copied_to_another_item_in_the_keyring(
+    secret_service: str,
+    tmp_path: Path,
+    opened: list[Any],
+    caplog: pytest.LogCaptureFixture,
+    damaged: bytes,
+) -> None:
+    """It used to be a raw UnicodeDecodeError (not UTF-8), or overwritten while the log
+    named a ``.corrupt-`` file that did not exist (not JSON)."""
+    import shutil
+    import subprocess
+
+    signal = tmp_path / "cache.bin"
+    schema = f"tokensmith.damaged.{len(damaged)}"
+    made = [
+        SecretServiceMedium(signal, schema_name=name, attributes=ATTRS, address=secret_service)
+        for name in (schema, f"{schema}.corrupt")
+    ]
+    opened.extend(made)
+    medium, aside = made
+    _raw(medium, damaged)
+    store = SecretServiceStore(signal, schema_name=schema, attributes=ATTRS, address=secret_service)
+    opened.append(store)
+    cache = PersistentTokenCache(store, clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert cache.find_accounts() == []
+        cache.add(user_event(), now=NOW)
+    assert "Account" in json.loads(medium.read() or "{}")
+    assert _raw(aside) == damaged  # the copy, byte for byte, still in the keyring
+    assert f"kept as the Secret Service item xdg:schema={schema}.corrupt" in caplog.text
+    assert "rt-damaged-secret" not in caplog.text
+    assert list(tmp_path.iterdir()) == [signal]  # nothing in plain on disk
+    tool = shutil.which("secret-tool") or "/usr/bin/secret-tool"
+    env = {"DBUS_SESSION_BUS_ADDRESS": secret_service, "PATH": "/usr/bin:/bin"}
+    lookup = [tool, "lookup", "xdg:schema", schema, *sum(ATTRS.items(), ())]
+    found = subprocess.run(lookup, env=env, capture_output=True, text=True, check=True)
+    assert "Account" in json.loads(found.stdout)  # libsecret finds the cache, not the copy
+    medium.delete()
+    aside.delete()

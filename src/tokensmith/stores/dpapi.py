@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokensmith.errors import StoreError, StoreUnavailableError
-from tokensmith.stores.snapshot import FileMedium, SnapshotStoreBase
+from tokensmith.stores.snapshot import FileMedium, SnapshotStoreBase, decode_snapshot
 
 __all__ = ["Crypt32", "DpapiMedium", "DpapiStore", "Protector"]
 
@@ -50,12 +50,17 @@ class DpapiMedium:
         except OSError as exc:
             raise StoreError(f"cannot read {self.location}: {exc.strerror}") from exc
         try:
-            return self._protector.unprotect(data).decode("utf-8")
+            clear = self._protector.unprotect(data)
         except (OSError, ValueError) as exc:
             raise StoreError(
                 f"{self.location} cannot be decrypted by this user (DPAPI); it was written "
                 "by another user or not encrypted"
             ) from exc
+        return decode_snapshot(clear, self.location)  # decrypted, yet not text: damaged
+
+    def keep_damaged(self, stamp: str) -> str | None:
+        """Move the file aside as ``<name>.corrupt-<stamp>`` (still encrypted)."""
+        return self._file.keep_damaged(stamp)
 
     def write(self, text: str) -> None:
         try:

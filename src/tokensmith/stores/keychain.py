@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokensmith.errors import StoreError, StoreUnavailableError
-from tokensmith.stores.snapshot import FileMedium, SnapshotStoreBase
+from tokensmith.stores.snapshot import FileMedium, SnapshotStoreBase, decode_snapshot
 
 __all__ = [
     "ITEM_NOT_FOUND",
@@ -62,7 +62,19 @@ class KeychainMedium:
 
     def read(self) -> str | None:
         data = self._backend.find(self.service_name, self.account_name)
-        return None if data is None else data.decode("utf-8")
+        return (
+            None if data is None else decode_snapshot(data, f"the Keychain item of {self.location}")
+        )
+
+    def keep_damaged(self, stamp: str) -> str | None:
+        """Copy the item, as it is, to the generic password of account
+        ``<account>.corrupt-<stamp>`` (same service, encrypted there too)."""
+        data = self._backend.find(self.service_name, self.account_name)
+        if data is None:
+            return None
+        account = f"{self.account_name}.corrupt-{stamp}"
+        self._backend.put(self.service_name, account, data)
+        return f"the Keychain item {self.service_name}/{account}"
 
     def write(self, text: str) -> None:
         self._backend.put(self.service_name, self.account_name, text.encode("utf-8"))

@@ -25,7 +25,7 @@ from typing import Any
 
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreUnavailableError
-from tokensmith.stores.snapshot import FileMedium, Medium, SnapshotStoreBase
+from tokensmith.stores.snapshot import FileMedium, Medium, SnapshotStoreBase, decode_snapshot
 
 __all__ = ["HEADLESS_HINT", "SecretServiceMedium", "SecretServiceStore"]
 
@@ -146,23 +146,47 @@ class SecretServiceMedium:
             if item is None:
                 return None
             ((_, _, value, _),) = self._call(item, "Item", "GetSecret", "o", (self._session,))
-        return bytes(value).decode("utf-8")
+        return decode_snapshot(bytes(value), f"the Secret Service item of {self.location}")
 
     def write(self, text: str) -> None:
         with self._lock:
             self._connect()
-            collection = self._collection_path()
-            properties = {
-                _SECRET + "Item.Label": ("s", self.label),
-                _SECRET + "Item.Attributes": ("a{ss}", self.attributes),
-            }
-            secret = (self._session, b"", text.encode("utf-8"), "text/plain")
-            _, prompt = self._call(
-                collection, "Collection", "CreateItem", "a{sv}(oayays)b", (properties, secret, True)
-            )
-            if prompt != "/":
-                raise StoreUnavailableError("the keyring is locked and asks for a prompt")
+            self._create(self.label, self.attributes, text.encode("utf-8"), replace=True)
         self._touch()
+
+    def keep_damaged(self, stamp: str) -> str | None:
+        """Copy the item, as it is, to another item of the same collection (encrypted
+        there too): ``xdg:schema`` = this one's plus ``.corrupt`` (so neither library
+        finds it as the cache), attribute ``tokensmith:corrupt`` = ``stamp``."""
+        schema = f"{self.attributes['xdg:schema']}.corrupt"
+        attributes = {**self.attributes, "xdg:schema": schema, "tokensmith:corrupt": stamp}
+        with self._lock:
+            self._connect()
+            item = self._item()
+            if item is None:
+                return None
+            ((_, _, value, _),) = self._call(item, "Item", "GetSecret", "o", (self._session,))
+            self._create(f"damaged token cache {stamp}", attributes, bytes(value), replace=False)
+        return f"the Secret Service item xdg:schema={schema} tokensmith:corrupt={stamp}"
+
+    def _create(
+        self, label: str, attributes: Mapping[str, str], data: bytes, *, replace: bool
+    ) -> None:
+        """CreateItem in the collection (``replace``: the item with these attributes)."""
+        properties = {
+            _SECRET + "Item.Label": ("s", label),
+            _SECRET + "Item.Attributes": ("a{ss}", dict(attributes)),
+        }
+        secret = (self._session, b"", data, "text/plain")
+        _, prompt = self._call(
+            self._collection_path(),
+            "Collection",
+            "CreateItem",
+            "a{sv}(oayays)b",
+            (properties, secret, replace),
+        )
+        if prompt != "/":
+            raise StoreUnavailableError("the keyring is locked and asks for a prompt")
 
     def _collection_path(self) -> str:
         """libsecret's reading of ``collection``: an object path as is, else an alias."""

@@ -37,19 +37,58 @@ from tokensmith.errors import ConfigurationError, StoreError, StoreLockTimeout
 from tokensmith.stores._document import Document
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
-__all__ = ["FileMedium", "FileStore", "Medium", "PersistenceMedium", "PersistenceStore"]
+__all__ = [
+    "DamagedSnapshot",
+    "FileMedium",
+    "FileStore",
+    "Medium",
+    "PersistenceMedium",
+    "PersistenceStore",
+    "decode_snapshot",
+]
 
 Versions = tuple[object | None, object | None]
 
 
+class DamagedSnapshot(StoreError):
+    """The medium holds bytes that are not UTF-8 text: a damaged snapshot, set aside as
+    a snapshot that is not JSON is (the bytes are never in the message)."""
+
+
+def decode_snapshot(data: bytes, location: object) -> str:
+    """``data`` as UTF-8 text.
+
+    Raises:
+        DamagedSnapshot: it is not UTF-8.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_text(location, exc) from None
+
+
+def _not_text(location: object, exc: UnicodeDecodeError) -> DamagedSnapshot:
+    return DamagedSnapshot(f"{location} is not UTF-8 text (at byte {exc.start})")
+
+
 class Medium(Protocol):
-    """Where one snapshot lives."""
+    """Where one snapshot lives.
+
+    A medium may also have ``keep_damaged(stamp) -> str | None``: copy or move its
+    current (damaged) content aside under a name made with ``stamp`` and say where, or
+    return None when there is nothing to keep. Without it a damaged snapshot is replaced
+    and the log says it was not kept.
+    """
 
     location: Path
     """The file beside which the lock file lives (msal-extensions' location)."""
 
     def read(self) -> str | None:
-        """The snapshot's text; None if there is none yet."""
+        """The snapshot's text; None if there is none yet.
+
+        Raises:
+            DamagedSnapshot: the content is not text.
+        """
 
     def write(self, text: str) -> None:
         """Replace the snapshot."""
@@ -82,12 +121,12 @@ class SnapshotStoreBase:
         under the lock."""
         for _ in range(2):
             before = self.medium.version()
-            state = _parse(self.medium.read())
+            state = self._read_state()
             if state is not None and before == self.medium.version():
                 return before, state
         with self._locked():
             version = self.medium.version()
-            state = _parse(self.medium.read())
+            state = self._read_state()
         if state is None:
             logger.warning(
                 "token store %s is not an MSAL cache; read as empty", self.medium.location
@@ -118,6 +157,13 @@ class SnapshotStoreBase:
             self.medium.write(json.dumps(state, indent=4))
             return before, self.medium.version()
 
+    def _read_state(self) -> dict[str, Any] | None:
+        """The snapshot's state; None when it is damaged (not JSON, not text)."""
+        try:
+            return _parse(self.medium.read())
+        except DamagedSnapshot:
+            return None
+
     def close(self) -> None:
         """Close what the medium holds open (a D-Bus connection); files are not."""
         close = getattr(self.medium, "close", None)
@@ -143,24 +189,45 @@ class SnapshotStoreBase:
         old one's inode, size and time); otherwise entries that did not change keep
         their encoded text.
         """
-        text = self.medium.read()
         kept, self._kept = self._kept, None  # taken: the merge changes it in place
+        try:
+            text = self.medium.read()
+        except DamagedSnapshot:
+            return self._set_aside()
         if kept is not None and text == kept[0]:
             return kept[1]
         state = _parse(text)
         if state is None:
-            aside = self.medium.location.with_name(
-                f"{self.medium.location.name}.corrupt-{int(time.time())}"
+            return self._set_aside()
+        return Document(state, kept[1] if kept is not None else None)
+
+    def _set_aside(self) -> Document:
+        """Keep the damaged snapshot where the medium can (under a name no other
+        process or second makes), say truthfully where, and start afresh. Its content
+        may hold tokens: it is never logged."""
+        stamp = f"{int(time.time())}-{os.getpid()}-{secrets.token_hex(4)}"
+        keep = getattr(self.medium, "keep_damaged", None)
+        where: str | None = None
+        failure = ""
+        if callable(keep):
+            try:
+                where = keep(stamp)
+            except OSError as exc:  # StoreError included
+                failure = f" (keeping a copy failed: {type(exc).__name__})"
+        if where is None:
+            logger.warning(
+                "token store %s was not an MSAL cache; it is replaced by a fresh one and "
+                "its damaged content is not kept%s",
+                self.medium.location,
+                failure,
             )
-            if isinstance(self.medium, FileMedium):
-                os.replace(self.medium.location, aside)
+        else:
             logger.warning(
                 "token store %s was not an MSAL cache; kept as %s, starting afresh",
                 self.medium.location,
-                aside.name,
+                where,
             )
-            return Document({})
-        return Document(state, kept[1] if kept is not None else None)
+        return Document({})
 
 
 def _parse(text: str | None) -> dict[str, Any] | None:
@@ -208,8 +275,14 @@ class FileMedium:
             return self.location.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise _not_text(self.location, exc) from None
+        except OSError as exc:
             raise StoreError(f"cannot read {self.location}: {exc}") from exc
+
+    def keep_damaged(self, stamp: str) -> str | None:
+        """Move the file aside as ``<name>.corrupt-<stamp>`` (its bytes as they are)."""
+        return _move_aside(self.location, stamp)
 
     def write(self, text: str) -> None:
         self.write_bytes(text.encode("utf-8"))
@@ -261,7 +334,17 @@ class PersistenceMedium:
             if exc.errno == errno.ENOENT:  # PersistenceNotFound
                 return None
             raise StoreError(f"persistence {self.location} cannot load: {exc}") from exc
-        return text.decode("utf-8") if isinstance(text, bytes) else text
+        except UnicodeDecodeError as exc:  # FilePersistence reads in text mode
+            raise _not_text(self.location, exc) from None
+        return decode_snapshot(text, self.location) if isinstance(text, bytes) else text
+
+    def keep_damaged(self, stamp: str) -> str | None:
+        """Move the file aside where the location is the snapshot itself (msal-extensions'
+        ``FilePersistence`` and its DPAPI subclass: the bytes stay as they were, encrypted
+        or not); elsewhere (a keyring) there is no place for a copy that stays encrypted."""
+        if not any(cls.__name__ == "FilePersistence" for cls in type(self.persistence).__mro__):
+            return None
+        return _move_aside(self.location, stamp)
 
     def write(self, text: str) -> None:
         try:
@@ -299,6 +382,19 @@ class PersistenceStore(SnapshotStoreBase):
 
     def __init__(self, persistence: Any, *, lock_timeout: float = 10.0) -> None:
         super().__init__(PersistenceMedium(persistence), lock_timeout=lock_timeout)
+
+
+def _move_aside(path: Path, stamp: str) -> str | None:
+    """Rename ``path`` to ``<name>.corrupt-<stamp>`` beside it; its new name, or None if
+    there was no file."""
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"cannot move {path} aside: {exc.strerror}") from exc
+    return aside.name
 
 
 def _fsync_folder(folder: Path) -> None:
