@@ -268,7 +268,12 @@ class ReadThrough(SerializableTokenCache):
 
 class Sink:
     """Hands a write batch to the store, then notes it in the bound (entry stores) or
-    the version memory holds (snapshot stores)."""
+    the version memory holds (snapshot stores).
+
+    A batch the entry store refused is noted too: memory holds its puts all the same,
+    so the record of their partitions must count them, or a read of the partition
+    would keep them (it drops only what the record holds and the store lacks) and the
+    bound would never evict them."""
 
     def __init__(self, cache: ReadThrough) -> None:
         self.cache = cache
@@ -277,11 +282,13 @@ class Sink:
         cache = self.cache
         if cache._snapshot_store is None:
             assert cache._entry_store is not None
-            versions = cache._entry_store.apply(changes)
+            try:
+                versions = cache._entry_store.apply(changes)
+            finally:
+                if cache._lru is not None:
+                    cache._note_writes(cache._lru, changes)
             if versions is not None:
                 cache._advance(*versions)
-            if cache._lru is not None:
-                cache._note_writes(cache._lru, changes)
             return
         before, after = cache._snapshot_store.apply(changes)
         if before == cache._synced:  # memory held the snapshot we merged into
