@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from msal_extensions import FilePersistence, PersistedTokenCache
+from msal_extensions.filelock import CrossPlatLock
 from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, user_event
 
 from tokensmith.cache.changes import EntryPut
@@ -275,10 +276,12 @@ def test_a_directory_at_the_lock_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_lock_with_this_pid_or_no_pid_that_this_process_does_not_hold_is_stale(
     tmp_path: Path, content: str
 ) -> None:
-    """A killed process's pid taken again by its restarted self (pid 1 in a container)."""
+    """A killed process's pid taken again by its restarted self (pid 1 in a container):
+    its lock file is older than this process."""
     path = tmp_path / "cache.json"
     lock = tmp_path / "cache.json.lockfile"
     lock.write_text(content.format(pid=os.getpid()))
+    os.utime(lock, (1_000_000_000, 1_000_000_000))
     _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
     assert len(json.loads(path.read_text())["Account"]) == 1
     assert not lock.exists()
@@ -293,6 +296,16 @@ def test_a_lock_this_process_holds_is_never_taken_as_stale(tmp_path: Path) -> No
             _cache(tmp_path / "alias" / "cache.json", lock_timeout=0.2).add(user_event(), now=NOW)
         assert (tmp_path / "real" / "cache.json.lockfile").exists()
     _cache(tmp_path / "alias" / "cache.json", lock_timeout=0.2).add(user_event(), now=NOW)
+
+
+def test_msal_extensions_lock_taken_in_this_process_is_waited_for(tmp_path: Path) -> None:
+    """Its lock file carries this pid too, but is younger than this process."""
+    path = tmp_path / "cache.json"
+    with CrossPlatLock(str(lockfile_of(path))):
+        with pytest.raises(StoreLockTimeout, match=f"pid {os.getpid()}"):
+            _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
+        assert lockfile_of(path).exists()
+    _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
 
 
 def _aside(folder: Path) -> list[Path]:

@@ -8,10 +8,12 @@ it and deletes it when done. Waiters retry (msal-extensions every 0.25 s, for 5 
 tokensmith takes the same file, so a tokensmith process and an msal-extensions process
 exclude each other. It retries sooner (from 1 ms, doubling to 10 ms) and recovers a
 lock left by a killed process: when the pid in the file is not a running process, is
-not a pid at all (0 or less), is this process's own while this process does not hold
-that lock (a killed process's pid taken again, as pid 1 in a restarted container), or
-the file stayed empty for :data:`EMPTY_STALE_S` (1 s), the file is renamed away (atomic,
-so two processes cannot both break it) and the lock is taken normally.
+not a pid at all (0 or less), is this process's own while tokensmith in this process
+does not hold that lock and the file is older than this process (a killed process's pid
+taken again, as pid 1 in a restarted container; a younger one may be msal-extensions'
+lock taken in this very process), or the file stayed empty for :data:`EMPTY_STALE_S`
+(1 s), the file is renamed away (atomic, so two processes cannot both break it) and the
+lock is taken normally.
 
 Exclusive creation only ever makes a regular file, so nothing else at the lock's path is
 a lock anyone holds: a dangling symbolic link is broken as a stale lock; a directory, a
@@ -46,6 +48,9 @@ _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _held: Counter[tuple[int, int, int, str]] = Counter()
 """The lock files this process holds: (pid, folder's device, folder's inode, name)."""
 _held_lock = threading.Lock()
+_imported = time.time()
+_started: list[float] = []
+"""When this process started (wall clock), once known."""
 
 
 class _Seen(NamedTuple):
@@ -186,7 +191,7 @@ def _is_stale(path: Path, seen: _Seen) -> bool:
     if seen.pid <= 0:
         return True
     if seen.pid == os.getpid():
-        return not _holds(path)
+        return not _holds(path) and time.time() - seen.age < _process_start()
     return not pid_alive(seen.pid)
 
 
@@ -214,6 +219,21 @@ def _break_if_stale(path: Path) -> bool:
     what = "a link to nothing" if seen.kind == "dangling" else f"pid {seen.pid}"
     logger.warning("token store: removed the stale lock %s (%s)", path, what)
     return True
+
+
+def _process_start() -> float:
+    """When this process started, as wall-clock time: from ``/proc`` on Linux (to a
+    clock tick, rounded early); elsewhere when this module was imported."""
+    if not _started:
+        start = _imported
+        with contextlib.suppress(OSError, ValueError, IndexError, AttributeError):
+            with open("/proc/self/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            ticks = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+            since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+            start = time.time() - (since_boot - ticks)
+        _started.append(start)
+    return _started[0]
 
 
 def pid_alive(pid: int) -> bool:
