@@ -1,9 +1,14 @@
-"""What a write call learns of its store write: what a failed write left in memory
-goes at the next read of its partition (or by the bound).
+"""What a write call learns of its store write: every call whose change a failed batch
+carried raises, a call returns only once its change reached the store, and what a
+failed write left in memory goes at the next read of its partition (or by the bound).
+
+The interleavings are forced with events held by a faulty store and a pausing lock
+(no sleeps): each test fails on the code before its fix.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,3 +117,132 @@ def test_a_bounded_cache_evicts_what_a_failed_write_left(tmp_path: Path) -> None
     assert _in_memory(cache, "u1") == []
     lru: Any = cache._lru
     assert lru.size == sum(len(entries) for entries in cache._cache.values())
+
+
+# -- who learns that a batch failed ---------------------------------------------------
+
+
+class _Announcing(PersistentTokenCache):
+    """Sets ``flushing[thread name]`` when a write call of that thread, its changes
+    made in memory and the cache lock released, goes to hand them to the store."""
+
+    flushing: dict[str, threading.Event]
+
+    def _flush(self, *args: Any) -> None:
+        event = getattr(self, "flushing", {}).get(threading.current_thread().name)
+        if event is not None:
+            event.set()
+        super()._flush(*args)
+
+
+def test_every_call_whose_change_a_failed_batch_carried_raises(tmp_path: Path) -> None:
+    store = _Faulty(tmp_path / "c.db")
+    cache = _Announcing(store, clock=lambda: NOW)
+    cache.flushing = {"x": threading.Event(), "y": threading.Event()}
+    in_first, release = threading.Event(), threading.Event()
+    batches: list[int] = []
+
+    def before_apply(changes: Sequence[Change]) -> None:
+        batches.append(len(changes))
+        if len(batches) == 1:  # c's write holds the store's turn while x and y write
+            in_first.set()
+            release.wait(10)
+        elif len(batches) == 2:
+            raise StoreError("injected: disk full")
+
+    store.before_apply = before_apply
+    outcome: dict[str, str] = {}
+
+    def write(uid: str) -> None:
+        try:
+            _sign_in(cache, uid)
+            outcome[uid] = "returned"
+        except StoreError:
+            outcome[uid] = "raised"
+
+    threads = {uid: threading.Thread(target=write, args=(uid,), name=uid) for uid in "cxy"}
+    threads["c"].start()
+    assert in_first.wait(10)
+    threads["x"].start()
+    threads["y"].start()
+    assert cache.flushing["x"].wait(10) and cache.flushing["y"].wait(10)
+    release.set()
+    for thread in threads.values():
+        thread.join(10)
+    assert len(batches) == 2  # x's and y's sign-ins went in one batch, which failed
+    assert outcome == {"c": "returned", "x": "raised", "y": "raised"}
+    fresh = PersistentTokenCache(SqliteStore(tmp_path / "c.db"), clock=lambda: NOW)
+    assert _rts(fresh, "c") == ["rt-c"] and _rts(fresh, "x") == _rts(fresh, "y") == []
+
+
+# -- a call returns once its change is in the store -----------------------------------
+
+
+class _PausingLock:
+    """A re-entrant lock: when thread "B" first releases it fully, B waits for
+    ``resume``; then ``b_moved`` is set when B acquires it again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._b_holds = 0
+        self.released, self.resume, self.b_moved = (threading.Event() for _ in range(3))
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if threading.current_thread().name == "B":
+            if self.released.is_set():
+                self.b_moved.set()
+            self._b_holds += 1
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+        if threading.current_thread().name == "B":
+            self._b_holds -= 1
+            if not self._b_holds and not self.released.is_set():
+                self.released.set()
+                self.resume.wait(10)
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _at_entry(uid: str) -> dict[str, Any]:
+    return {
+        "credential_type": "AccessToken",
+        "secret": "s",
+        "home_account_id": f"{uid}.tid",
+        "environment": ENV,
+        "client_id": "client",
+        "target": "User.Read",
+        "realm": "tid",
+        "cached_at": str(NOW),
+        "expires_on": str(NOW + 3600),
+    }
+
+
+@pytest.mark.parametrize("call", ["modify", "add"])
+def test_a_write_returns_once_its_change_is_in_the_store(tmp_path: Path, call: str) -> None:
+    store = _Faulty(tmp_path / "c.db")
+    cache = PersistentTokenCache(store, clock=lambda: NOW)
+    lock = cache._lock = _PausingLock()  # type: ignore[assignment]
+    landed: list[bool] = []
+
+    def write() -> None:
+        if call == "modify":
+            cache.modify("AccessToken", _at_entry("b"), _at_entry("b"))
+        else:
+            _sign_in(cache, "b")
+        landed.append(bool(store.applied))
+        lock.b_moved.set()
+
+    writer = threading.Thread(target=write, name="B")
+    writer.start()
+    assert lock.released.wait(10)  # B's change is in memory, the cache lock free
+    with cache._writing():  # another thread's write call holds the lock meanwhile
+        lock.resume.set()
+        assert lock.b_moved.wait(10)  # B returned, or waits for the lock to flush
+    writer.join(10)
+    assert landed == [True]

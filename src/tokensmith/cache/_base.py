@@ -68,7 +68,9 @@ class CacheBase:
         self._vetted: dict[int, dict[str, Any]] = {}
         self._sink: ChangeSink | None = None  # the store seam (cache/changes.py)
         self._pending: list[Change] = []
+        self._ticket = _Ticket()  # the outcome of the batch _pending will go in
         self._depth = 0  # nesting of write calls by the lock holder
+        self._mark = 0  # len(_pending) when the holder's outermost _writing() began
         self._emit_lock = threading.RLock()  # (a flush inside a held export re-enters it)
         self._writes = _Writing(self)
 
@@ -128,8 +130,10 @@ class CacheBase:
                 self._modify_locked(credential_type, key, old_entry, new_key_value_pairs)
             finally:
                 self._depth -= 1
-        if self._sink is not None and not self._depth:
-            self._flush()
+            outermost = not self._depth  # (read under the lock: then it is another thread's)
+            ticket = self._ticket
+        if outermost and self._sink is not None:
+            self._flush(ticket)
 
     def _modify_locked(
         self,
@@ -171,14 +175,32 @@ class CacheBase:
         self._flush()
         self._sink = sink
 
-    def _flush(self) -> None:
-        """Hand the pending changes to the store, outside the cache lock, in order."""
+    def _flush(self, ticket: _Ticket | None = None) -> None:
+        """Hand the pending changes to the store, outside the cache lock, in order;
+        return once the batch that carried ``ticket``'s changes is written.
+
+        Several calls' changes may go in one batch (written by whichever of them takes
+        the emit lock first): each call raises the batch's error, not only the one that
+        wrote it."""
+        if ticket is not None and ticket.done:  # another call wrote it meanwhile
+            ticket.outcome()
+            return
         sink = self._sink
         with self._emit_lock:
-            with self._lock:
+            if ticket is not None and ticket.done:
+                ticket.outcome()
+                return
+            with self._lock:  # (a ticket not done is the open one: batches go in order)
                 batch, self._pending = self._pending, []
-            if batch and sink is not None:
-                sink.apply(batch)
+                taken, self._ticket = self._ticket, _Ticket()
+            try:
+                if batch and sink is not None:
+                    sink.apply(batch)
+            except BaseException as exc:
+                taken.error = exc
+                raise
+            finally:
+                taken.done = True
 
     def _absorb(self, credential_type: str, entries: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Put entries read from the store into memory without writing them back."""
@@ -296,12 +318,34 @@ class _Writing:
         cache = self._cache()
         assert cache is not None  # the cache is calling: it is alive
         cache._lock.acquire()
+        if not cache._depth:
+            cache._mark = len(cache._pending)
         cache._depth += 1
 
     def __exit__(self, *exc: object) -> None:
         cache = self._cache()
         assert cache is not None
         cache._depth -= 1
+        # outermost and wrote something (read under the lock, which this thread has
+        # held throughout: the pending batch cannot have been taken meanwhile)
+        wrote = not cache._depth and len(cache._pending) > cache._mark
+        ticket = cache._ticket
         cache._lock.release()
-        if cache._sink is not None and not cache._depth:
-            cache._flush()
+        if wrote and cache._sink is not None:
+            cache._flush(ticket)
+
+
+class _Ticket:
+    """The outcome of one write batch, for every call whose changes it carries:
+    ``done`` once the store write returned or raised (``error``)."""
+
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.error: BaseException | None = None
+
+    def outcome(self) -> None:
+        """Return if the batch was written; raise its error if not."""
+        if self.error is not None:
+            raise self.error
