@@ -74,7 +74,6 @@ class SilentRequest:
     def __init__(
         self,
         ctx: AppContext,
-        *,
         handle: AuthorityHandle,
         account: Mapping[str, Any],
         scopes: Sequence[str],
@@ -159,31 +158,28 @@ def acquire_token_silent(
         ValueError: bad scopes, authority, ``account`` (not an account dict),
             ``auth_scheme`` (PoP needs a broker) or forwarded claims.
     """
-    if kwargs.get("auth_scheme") is not None:
+    if kwargs and kwargs.get("auth_scheme") is not None:  # (no keywords: the usual call)
         raise ConfigurationError("auth_scheme (PoP) needs a broker, which is not enabled")
     account = checked_account(account)
     if not account:
         return _nothing()
-    extra, forwarded = kwargs.get("data"), kwargs.get("forwarded_client_claims")
-    data = (
-        request_data(extra, forwarded_client_claims=forwarded)
-        if extra or forwarded is not None
-        else {}
-    )
-    if data:
-        check_ssh_cert(data)
-    req = SilentRequest(
+    data: dict[str, str] = {}
+    if kwargs:
+        extra, forwarded = kwargs.get("data"), kwargs.get("forwarded_client_claims")
+        if extra or forwarded is not None:
+            data = request_data(extra, forwarded_client_claims=forwarded)
+            check_ssh_cert(data)
+    req = SilentRequest(  # (positional: keywords to a class cost a dict per call)
         ctx,
-        handle=ctx.handle(authority),
-        account=account,
-        scopes=scope_list(scopes),
-        exclude=ctx.exclude_scopes,
-        force=bool(force_refresh) or bool(claims_challenge),
-        claims=wire_claims(ctx, claims_challenge, data),
-        data=data,
+        ctx.handle(authority),
+        account,
+        scope_list(scopes),
+        ctx.exclude_scopes,
+        bool(force_refresh) or bool(claims_challenge),
+        wire_claims(ctx, claims_challenge, data),
+        data,
     )
-    flow = cache_first(ctx, req, force=req.force)
-    return flow
+    return cache_first(ctx, req, force=req.force)
 
 
 def without_error(result: TokenResult | None) -> TokenResult | None:
