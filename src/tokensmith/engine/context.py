@@ -158,6 +158,7 @@ class AppContext:
         self.is_public = is_public
         self.exclude_scopes = exclude_scopes
         self.client_capabilities = client_capabilities
+        self._plain_claims = merge_claims(None, client_capabilities)
         self._aliases = aliases
         self._authority_options = dict(authority_options)
         self._handles: dict[str, AuthorityHandle] = {}
@@ -207,7 +208,10 @@ class AppContext:
         return decorate_scopes(scopes, exclude_scopes=self.exclude_scopes)
 
     def claims(self, claims_challenge: str | None) -> str | None:
-        """The ``claims`` to send: the challenge merged with the client capabilities."""
+        """The ``claims`` to send: the challenge merged with the client capabilities
+        (without a challenge, the capabilities' claims, made once per application)."""
+        if not claims_challenge:
+            return self._plain_claims
         return merge_claims(claims_challenge, self.client_capabilities)
 
     def memo(self, name: str, make: Callable[[], Any]) -> Any:
