@@ -134,12 +134,11 @@ def cache_hit_result(
     ``expires_on`` is the entry's, when the caller has already read it."""
     if expires_on is None:
         expires_on = int(entry["expires_on"])
-    result = TokenResult(
-        access_token=entry["secret"],
-        token_type=entry.get("token_type", "Bearer"),
-        expires_in=int(expires_on - now),
-        token_source=TOKEN_SOURCE_CACHE,
-    )
+    result = TokenResult()  # (item by item: cheaper than keywords, same order)
+    result["access_token"] = entry["secret"]
+    result["token_type"] = entry.get("token_type", "Bearer")
+    result["expires_in"] = int(expires_on - now)
+    result["token_source"] = TOKEN_SOURCE_CACHE
     refresh_on = entry.get("refresh_on")
     if refresh_on:
         result["refresh_on"] = int(refresh_on)
