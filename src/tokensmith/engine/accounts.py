@@ -57,12 +57,14 @@ def checked_account(account: object) -> Mapping[str, Any] | None:
         ValueError: ``account`` is not a mapping, or its ``home_account_id`` is
             present but not a string.
     """
-    if account is None or (isinstance(account, (dict, Mapping)) and not account):
-        return None
     if not isinstance(account, (dict, Mapping)):  # dict first: no ABC check for accounts
+        if account is None:
+            return None
         raise ConfigurationError(
             f"account must be a dict returned by get_accounts(), not {type(account).__name__}"
         )
+    if not account:
+        return None
     home = account.get("home_account_id")
     if home is not None and not isinstance(home, str):
         raise ConfigurationError("account['home_account_id'] must be a string")
