@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeGuard
 
 from tokensmith._clock import Clock, system_clock
@@ -25,6 +25,8 @@ __all__ = ["SCAN_LOOKUPS", "CacheBase"]
 
 _VETTED_LIMIT = 200_000
 """Entries remembered as usable at most (then forgotten at once; cheap to refill)."""
+
+_RT = CredentialType.REFRESH_TOKEN
 
 SCAN_LOOKUPS = 4
 """Lookups after a deserialize() that scan instead of building the indexes. An index
@@ -102,6 +104,15 @@ class CacheBase:
     def _note_removal(self, home_account_id: str) -> None:
         """Count one removal of the account (call under the lock, before removing)."""
         self._removals[home_account_id] = self._removals.get(home_account_id, 0) + 1
+
+    def _note_removed_elsewhere(self, refresh_tokens: Iterable[Mapping[str, Any]]) -> None:
+        """A store read showed these refresh tokens gone (another process signed their
+        accounts out): count a removal of each account, so a refresh of it in flight
+        here is not written back. Call under the lock."""
+        homes = {rt.get("home_account_id") for rt in refresh_tokens if isinstance(rt, dict)}
+        for home in homes:
+            if isinstance(home, str) and home:
+                self._note_removal(home)
 
     def modify(
         self,
@@ -274,6 +285,12 @@ class CacheBase:
         """Swap in the state a snapshot store holds, then replay the writes not yet
         handed to it (they would otherwise vanish from memory until the next load)."""
         with self._lock:
+            held = self._section(_RT)
+            now_held = cache.get(_RT)
+            if held:  # (the writes not saved yet are replayed below: not gone)
+                kept = set(now_held) if isinstance(now_held, dict) else set()
+                kept.update(c.key for c in self._pending if c.credential_type == _RT)
+                self._note_removed_elsewhere(rt for key, rt in held.items() if key not in kept)
             self._replace_state(cache)
             if self._pending:
                 self._ensure_index()

@@ -216,6 +216,38 @@ class PersistentTokenCache(ReadThrough):
             _is_none,
         )
 
+    # -- a refresh's write-back: after the newest state, so a sign-out elsewhere wins --
+
+    def add(self, event: Mapping[str, Any], now: float | None = None) -> None:
+        self._before_write_back(event.get("_removal_generation"))
+        super().add(event, now)
+
+    def update_rt(
+        self,
+        rt_item: dict[str, Any],
+        new_rt: str,
+        *,
+        removal_generation: tuple[str, int] | None = None,
+    ) -> None:
+        self._before_write_back(removal_generation)
+        super().update_rt(rt_item, new_rt, removal_generation=removal_generation)
+
+    def _before_write_back(self, guard: object) -> None:
+        """A refresh's write-back (it carries the account's removal guard) reads the
+        account's partition again first when the store changed: refresh tokens another
+        process removed meanwhile (its sign-out) count as a removal here, and the
+        write-back is dropped. (The window left is this read to the write, not the
+        whole round trip to the identity provider.)"""
+        if not (isinstance(guard, tuple) and guard and isinstance(guard[0], str)):
+            return
+        check_store_read()
+        if self._entry_store is None:
+            self._sync()
+            return
+        name = part.user(guard[0])
+        if self._stale(name):
+            self._read(name)
+
     # -- removals: read the newest state first, so no entry of another process stays --
 
     def forget_account(

@@ -13,12 +13,15 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from tokensmith.cache.changes import Change
+from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.store_io import check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.stores import partition as part
 from tokensmith.stores._msaljson import rows_of
 from tokensmith.stores.base import NO_ANSWER, EntryStore, Row, SnapshotStore
 from tokensmith.stores.bound import PartitionLru, shrink
+
+_RT = CredentialType.REFRESH_TOKEN
 
 __all__ = ["ALL", "UNSYNCED", "ReadThrough", "Sink"]
 
@@ -99,6 +102,10 @@ class ReadThrough(SerializableTokenCache):
                 held |= lru.members(name) & written
             gone = lru.replace(name, held)
             if gone:
+                section = self._section(_RT)
+                self._note_removed_elsewhere(
+                    section[key] for ct, key in gone if ct == _RT and key in section
+                )
                 self._forget(gone)
         else:
             lru.add(name, held)

@@ -1,0 +1,87 @@
+"""A refresh in one process while another process signs the account out: the sign-out
+wins (docs/persistence.md, "Known limits"). Two caches over one store, each with its
+own connection, stand for the two processes; the fake identity provider signs the
+account out through the second one while the first one's refresh is on the wire."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.stores._apps import cca
+from tests.unit.application.fake_entra import FakeEntra
+
+from tokensmith._clock import FakeClock
+from tokensmith.stores import FileStore, PersistentTokenCache, RedisStore, SqliteStore
+
+SCOPES = ["User.Read"]
+
+StoreMaker = Callable[[], Any]
+
+
+@pytest.fixture(params=["sqlite", "file", "redis"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreMaker]:
+    if request.param == "sqlite":
+        yield lambda: SqliteStore(tmp_path / "cache.db")
+    elif request.param == "file":
+        yield lambda: FileStore(tmp_path / "cache.json")
+    else:
+        client = request.getfixturevalue("redis_client")
+        yield lambda: RedisStore(client)
+
+
+def _apps(make_store: StoreMaker) -> tuple[FakeEntra, FakeClock, Any, Any]:
+    clock = FakeClock(int(time.time()))  # now: Redis expires keys by its own clock
+    entra = FakeEntra(clock)
+    here = cca(entra, clock, PersistentTokenCache(make_store(), clock=clock))
+    elsewhere = cca(entra, clock, PersistentTokenCache(make_store(), clock=clock))
+    done = here.acquire_token_by_refresh_token("rt-imported", SCOPES)  # a signed-in user
+    assert "access_token" in done, done
+    return entra, clock, here, elsewhere
+
+
+def _tokens_left(make_store: StoreMaker, clock: FakeClock, home: str) -> int:
+    fresh = PersistentTokenCache(make_store(), clock=clock)
+    try:
+        found = fresh.find_refresh_tokens(home_account_id=home, environments=[_ENV])
+        return len(found) + len(fresh.find_accounts())
+    finally:
+        fresh.close()
+
+
+_ENV = "login.microsoftonline.com"
+
+
+def test_a_sign_out_elsewhere_during_a_refresh_is_not_undone(make_store: StoreMaker) -> None:
+    entra, clock, here, elsewhere = _apps(make_store)
+    [account] = elsewhere.get_accounts()
+    issue = entra.issue
+    signed_out: list[bool] = []
+
+    def sign_out_then_answer(form: dict[str, str]) -> Any:
+        if form.get("grant_type") == "refresh_token" and not signed_out:
+            elsewhere.remove_account(account)  # while this refresh is on the wire
+            signed_out.append(True)
+        return issue(form)
+
+    entra.token_handler = sign_out_then_answer
+    [mine] = here.get_accounts()
+    result = here.acquire_token_silent(SCOPES, mine, force_refresh=True)
+    assert signed_out and result and "access_token" in result  # the caller gets its token
+    # ... but it is not written back: no process finds the account or its tokens
+    assert _tokens_left(make_store, clock, account["home_account_id"]) == 0
+
+
+def test_a_refresh_without_a_sign_out_is_written_back(make_store: StoreMaker) -> None:
+    _, clock, here, elsewhere = _apps(make_store)
+    [mine] = here.get_accounts()
+    result = here.acquire_token_silent(SCOPES, mine, force_refresh=True)
+    assert result and "access_token" in result
+    assert (
+        elsewhere.acquire_token_silent(SCOPES, elsewhere.get_accounts()[0])["access_token"]
+        == (result["access_token"])
+    )
+    assert _tokens_left(make_store, clock, mine["home_account_id"]) == 2  # an RT, an account
