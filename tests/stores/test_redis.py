@@ -376,3 +376,71 @@ def test_sections_kept_verbatim_are_exported_by_a_fresh_process(
     exported = json.loads(_cache(redis_client, encryption_key=key).serialize())
     assert "Extra" not in exported and "Note" not in exported
     assert not redis_client.exists("tokensmith:verbatim")
+
+
+def _waits_on_the_lock(cache: PersistentTokenCache) -> Any:
+    """An event set when ``cache``'s single flight first finds the Redis lock taken."""
+    import threading
+
+    flight: Any = cache.single_flight
+    waiting = threading.Event()
+    try_lock = flight._try_lock
+
+    def noting(name: str, token: str) -> bool:
+        taken: bool = try_lock(name, token)
+        if not taken:
+            waiting.set()
+        return taken
+
+    flight._try_lock = noting
+    return waiting
+
+
+@pytest.mark.parametrize("follower_kind", ["sync", "async"])
+def test_a_follower_takes_the_refresh_another_process_made_of_a_token_due_for_it(
+    redis_client: Any, follower_kind: str
+) -> None:
+    # Both "processes" hold the app token in memory, due for a proactive refresh
+    # (refresh_in): the one that waited for the lock must take the other's new token
+    # from Redis, not fetch again because its memory still holds a usable old one.
+    import asyncio
+    import threading
+
+    from tests.stores._apps import async_cca
+
+    clock = FakeClock(int(time.time()))
+    entra = FakeEntra(clock)
+    entra.expires_in, entra.extra = 7200, {"refresh_in": 3600}
+    leader = cca(entra, clock, PersistentTokenCache(RedisStore(redis_client), clock=clock))
+    follower_cache = PersistentTokenCache(RedisStore(redis_client), clock=clock)
+    make = cca if follower_kind == "sync" else async_cca
+    follower = make(entra, clock, follower_cache)
+
+    def follower_call() -> Any:
+        call = follower.acquire_token_for_client(SCOPE)
+        return asyncio.run(call) if follower_kind == "async" else call
+
+    assert leader.acquire_token_for_client(SCOPE)["token_source"] == "identity_provider"
+    assert follower_call()["token_source"] == "cache"  # both hold it in memory now
+    clock.advance(3601)  # due for refresh, still valid
+    waiting = _waits_on_the_lock(follower_cache)
+    fetching = threading.Event()
+    issue = entra.issue
+
+    def held_until_the_follower_waits(form: dict[str, str]) -> Any:
+        fetching.set()
+        assert waiting.wait(30), "the follower never waited for the lock"
+        return issue(form)
+
+    entra.token_handler = held_until_the_follower_waits
+    results: dict[str, Any] = {}
+    lead = threading.Thread(
+        target=lambda: results.update(lead=leader.acquire_token_for_client(SCOPE))
+    )
+    lead.start()
+    assert fetching.wait(30)
+    results["follow"] = follower_call()
+    lead.join(30)
+    assert results["lead"]["access_token"] == "at-2"
+    assert results["follow"]["access_token"] == "at-2"  # the leader's, from Redis
+    assert entra.tokens_posted() == 2  # the first token and one refresh

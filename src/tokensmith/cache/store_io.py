@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-__all__ = ["MEMORY_ONLY", "REPEATED", "StoreReadDeferred", "check_store_read"]
+__all__ = ["MEMORY_ONLY", "REPEATED", "STORE_FIRST", "StoreReadDeferred", "check_store_read"]
 
 MEMORY_ONLY: ContextVar[bool] = ContextVar("tokensmith_memory_only", default=False)
 """True while a call's cache lookups must not read a store (set and reset by the async
@@ -25,6 +25,13 @@ application around a synchronous section, never across an ``await``)."""
 REPEATED: ContextVar[bool] = ContextVar("tokensmith_repeated_call", default=False)
 """True while such a call is made the second time, in the worker thread: its warnings
 were given on the loop the first time (:func:`tokensmith._warn.warn_caller`)."""
+
+
+STORE_FIRST: ContextVar[bool] = ContextVar("tokensmith_store_first", default=False)
+"""True while a caller that waited for another process's fetch (the Redis single
+flight's lock) runs: its token lookups read their partition from the store first, so
+they find what that process obtained even where memory holds an older token that is
+still usable but due for refresh (a memory hit would fetch it again)."""
 
 
 class StoreReadDeferred(BaseException):

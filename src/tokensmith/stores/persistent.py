@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence, S
 from typing import Any
 
 from tokensmith._clock import Clock, system_clock
-from tokensmith.cache.store_io import check_store_read
+from tokensmith.cache.store_io import STORE_FIRST, check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.errors import ConfigurationError, ProtocolError
 from tokensmith.stores import partition as part
@@ -106,6 +106,11 @@ class PersistentTokenCache(ReadThrough):
         # hold it or the store changed since, then looks again.
         if self._snapshot_store is not None:
             self._sync()
+        elif STORE_FIRST.get():  # after another process's fetch: its token, not ours
+            name = part.of_lookup(home_account_id, client_id, realm, user_assertion_hash)
+            check_store_read()
+            if self._stale(name):
+                self._read(name)
 
         pinned = None
         try:

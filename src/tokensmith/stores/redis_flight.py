@@ -5,7 +5,8 @@ within a process :class:`~tokensmith.concurrency.SingleFlight` lets one caller l
 that leader then takes ``<prefix>lock:<sha256 of the flight key>`` (``SET NX PX``)
 before it runs. The first process to take it fetches and writes the token to Redis;
 the others wait for the lock, then run their leader, whose first step looks the token
-up again (the cache re-reads its partition from Redis on a miss) and finds it.
+up again, reading its partition from Redis first (``STORE_FIRST``: memory may hold the
+old token, still usable but due for refresh), and finds it.
 
 The lock expires by itself (``lease`` seconds) if its holder dies; a waiter gives up
 waiting after ``wait`` seconds and fetches anyway. Redis unreachable: no lock, the
@@ -23,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+from tokensmith.cache.store_io import STORE_FIRST
 from tokensmith.concurrency import SingleFlight
 from tokensmith.concurrency.store_threads import submit
 
@@ -67,6 +69,7 @@ class RedisSingleFlight(SingleFlight):
             name, token = self._lock_name(key), os.urandom(16).hex()
             deadline = time.monotonic() + self._wait
             trying: concurrent.futures.Future[bool] | None = None
+            store_first = None
             try:
                 while True:
                     trying = submit(self._try_lock, name, token)
@@ -74,9 +77,13 @@ class RedisSingleFlight(SingleFlight):
                         break
                     if time.monotonic() >= deadline:
                         break
+                    if store_first is None:
+                        store_first = STORE_FIRST.set(True)
                     await asyncio.sleep(self._poll)
                 return await fn()
             finally:
+                if store_first is not None:
+                    STORE_FIRST.reset(store_first)
                 if trying is not None and not trying.done():  # cancelled while trying:
                     # release once that SET NX has landed (in its thread, whatever
                     # happens to this task or its loop)
@@ -89,11 +96,16 @@ class RedisSingleFlight(SingleFlight):
     def _run_locked(self, key: Hashable, fn: Callable[[], T]) -> T:
         name, token = self._lock_name(key), os.urandom(16).hex()
         deadline = time.monotonic() + self._wait
+        waited = False
         while not self._try_lock(name, token) and time.monotonic() < deadline:
+            waited = True
             time.sleep(self._poll)
+        store_first = STORE_FIRST.set(True) if waited else None
         try:
             return fn()
         finally:
+            if store_first is not None:
+                STORE_FIRST.reset(store_first)
             self._unlock(name, token)
 
     def _lock_name(self, key: Hashable) -> str:
