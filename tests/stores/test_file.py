@@ -25,7 +25,13 @@ from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, user_event
 
 from tokensmith.cache.changes import EntryPut
 from tokensmith.errors import StoreError, StoreLockTimeout
-from tokensmith.stores import FileStore, PersistenceStore, PersistentTokenCache, snapshot
+from tokensmith.stores import (
+    FileStore,
+    PersistenceStore,
+    PersistentTokenCache,
+    lockfile,
+    snapshot,
+)
 from tokensmith.stores._document import Document
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
@@ -308,6 +314,26 @@ def test_msal_extensions_lock_taken_in_this_process_is_waited_for(tmp_path: Path
             _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
         assert lockfile_of(path).exists()
     _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
+
+
+@pytest.mark.parametrize("lock_age", ["young", "older than the process"])
+def test_without_proc_an_own_pid_lock_is_never_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lock_age: str
+) -> None:
+    """macOS, Windows: no /proc, so when this process started is not known, and an
+    msal-extensions lock taken here before tokensmith's lock module was imported (so
+    older than anything that module can see) must be waited for, not broken."""
+    monkeypatch.setattr(lockfile, "_start_from_proc", lambda: None)  # no /proc
+    monkeypatch.setattr(lockfile, "_started", [])
+    path = tmp_path / "cache.json"
+    with CrossPlatLock(str(lockfile_of(path))):
+        if lock_age != "young":
+            os.utime(lockfile_of(path), (1_000_000_000, 1_000_000_000))
+        with pytest.raises(StoreLockTimeout, match=f"pid {os.getpid()}"):
+            _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
+        assert lockfile_of(path).exists()  # still msal-extensions' lock
+    _cache(path, lock_timeout=0.2).add(user_event(), now=NOW)
+    assert len(json.loads(path.read_text())["Account"]) == 1
 
 
 def _aside(folder: Path) -> list[Path]:

@@ -13,7 +13,9 @@ does not hold that lock and the file is older than this process (a killed proces
 taken again, as pid 1 in a restarted container; a younger one may be msal-extensions'
 lock taken in this very process), or the file stayed empty for :data:`EMPTY_STALE_S`
 (1 s), the file is renamed away (atomic, so two processes cannot both break it) and the
-lock is taken normally.
+lock is taken normally. The process's start comes from ``/proc`` (Linux); where it is
+not known (macOS, Windows) a lock with this process's pid is never broken: it may be
+msal-extensions' lock taken here before this module was imported.
 
 Exclusive creation only ever makes a regular file, so nothing else at the lock's path is
 a lock anyone holds: a dangling symbolic link is broken as a stale lock; a directory, a
@@ -48,9 +50,8 @@ _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _held: Counter[tuple[int, int, int, str]] = Counter()
 """The lock files this process holds: (pid, folder's device, folder's inode, name)."""
 _held_lock = threading.Lock()
-_imported = time.time()
-_started: list[float] = []
-"""When this process started (wall clock), once known."""
+_started: list[float | None] = []
+"""When this process started (wall clock; None: not known), once looked up."""
 
 
 class _Seen(NamedTuple):
@@ -191,7 +192,12 @@ def _is_stale(path: Path, seen: _Seen) -> bool:
     if seen.pid <= 0:
         return True
     if seen.pid == os.getpid():
-        return not _holds(path) and time.time() - seen.age < _process_start()
+        if _holds(path):
+            return False
+        started = _process_start()
+        # without the start time (no /proc) it may be msal-extensions' lock, taken in
+        # this process at any time: never break it (pid reuse is a container's case)
+        return started is not None and time.time() - seen.age < started
     return not pid_alive(seen.pid)
 
 
@@ -221,19 +227,25 @@ def _break_if_stale(path: Path) -> bool:
     return True
 
 
-def _process_start() -> float:
-    """When this process started, as wall-clock time: from ``/proc`` on Linux (to a
-    clock tick, rounded early); elsewhere when this module was imported."""
+def _process_start() -> float | None:
+    """When this process started, as wall-clock time (looked up once); None where that
+    is not known."""
     if not _started:
-        start = _imported
-        with contextlib.suppress(OSError, ValueError, IndexError, AttributeError):
-            with open("/proc/self/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            ticks = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
-            since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
-            start = time.time() - (since_boot - ticks)
-        _started.append(start)
+        _started.append(_start_from_proc())
     return _started[0]
+
+
+def _start_from_proc() -> float | None:
+    """This process's start from ``/proc/self/stat`` (Linux, to a clock tick, rounded
+    early); None without ``/proc`` (macOS, Windows) or when it cannot be read."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        ticks = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+        since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return time.time() - (since_boot - ticks)
 
 
 def pid_alive(pid: int) -> bool:
