@@ -279,5 +279,44 @@ def test_one_damaged_entry_does_not_hide_its_section_from_other_processes(
     assert _rts(_cache(path), "u1") == ["rt-u1"]  # a fresh process finds it in the store
     assert "damaged" not in json.loads(_cache(path).serialize())["RefreshToken"]
     assert [r.getMessage() for r in caplog.records].count(
-        "token store: 1 entries of section 'RefreshToken' are not objects; not stored"
+        "token store: section 'RefreshToken' holds 1 entries that are not objects, or is "
+        "not an object; not stored"
     ) == 1
+
+
+def test_a_new_file_another_connection_holds_is_waited_for_not_refused(tmp_path: Path) -> None:
+    # Switching a new file to WAL fails at once with "database is locked" while another
+    # connection holds it (SQLite's busy timeout does not cover it): processes opening
+    # one new store together got a StoreLockTimeout at once.
+    import threading
+
+    path = tmp_path / "cache.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE held (x)")
+    release = threading.Timer(0.3, lambda: other.execute("ROLLBACK"))
+    release.start()
+    try:
+        store = SqliteStore(path, busy_timeout=30)
+    finally:
+        release.join()
+        other.close()
+    assert store.count() == 0
+    store.close()
+
+
+def test_unknown_sections_are_kept_whatever_their_shape_and_damaged_known_ones_dropped(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cache.db"
+    _fill(path, 1)
+    state = json.loads(_cache(path).serialize())
+    state["XExtension"] = {"schema_version": 3, "owner": "contoso"}  # not ours: kept
+    state["Other"] = ["a", 1]
+    state["AppMetadata"] = "damaged"  # ours, not an object: dropped
+    _cache(path).deserialize(json.dumps(state))
+    exported = json.loads(_cache(path).serialize())
+    assert exported["XExtension"] == {"schema_version": 3, "owner": "contoso"}
+    assert exported["Other"] == ["a", 1]
+    assert "AppMetadata" not in exported
+    assert _rts(_cache(path), "u0") == ["rt-u0"]

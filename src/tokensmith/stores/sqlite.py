@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -83,16 +84,11 @@ class SqliteStore:
         with _mapped(self._path):
             folder = os.path.dirname(os.path.abspath(self._path))
             os.makedirs(folder, mode=0o700, exist_ok=True)
-            # the file is never opened outside SQLite: closing any descriptor of it
-            # drops every POSIX lock this process holds on it, another store's too
-            # (whose writes then go to a write-ahead log other processes delete)
-            created = not os.path.exists(self._path)
+            _create_private(self._path)
             self._db: sqlite3.Connection = sqlite3.connect(
                 self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
-            if created:  # empty until _open writes the schema; its -wal and -shm follow
-                os.chmod(self._path, 0o600)
-            self._open()
+            self._open(busy_timeout)
 
     @property
     def path(self) -> Path:
@@ -101,7 +97,26 @@ class SqliteStore:
 
         return Path(self._path)
 
-    def _open(self) -> None:
+    def _open(self, busy_timeout: float) -> None:
+        """Check the schema version; create the schema (WAL mode) in a new file. Another
+        process opening the new file at the same moment can make the switch to WAL
+        fail at once with "database is locked" (SQLite's busy timeout does not cover
+        it): tried again until ``busy_timeout``."""
+        import sqlite3
+
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self._open_once()
+                return
+            except sqlite3.OperationalError as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if not _busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.01)
+
+    def _open_once(self) -> None:
         db = self._db
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -109,7 +124,7 @@ class SqliteStore:
                 f"{self._path} holds schema version {version}; this tokensmith reads up to "
                 f"{SCHEMA_VERSION}"
             )
-        if version < SCHEMA_VERSION:
+        if version < SCHEMA_VERSION:  # (the schema's statements are idempotent)
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(
                 f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
@@ -139,7 +154,9 @@ class SqliteStore:
                 raise
             db.execute("COMMIT")
             self._commits += 1
-            return before, self._version_locked()
+            # data_version does not count this connection's commit; read again now, it
+            # could count another process's made since, which memory does not hold
+            return before, (before[0], self._commits)
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The rows of one partition (``accounts`` narrowed to ``username``)."""
@@ -170,13 +187,15 @@ class SqliteStore:
                     continue
         return state_of(rows, verbatim)
 
-    def replace_all(self, state: Mapping[str, Any]) -> None:
-        """Replace every row with the entries of ``state`` (one transaction)."""
+    def replace_all(self, state: Mapping[str, Any]) -> object:
+        """Replace every row with the entries of ``state`` (one transaction); the
+        version just after it (what memory holds once it holds ``state``)."""
         rows, verbatim = rows_of(state)
         with self._lock, _mapped(self._path):
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                before = self._version_locked()  # no other writer until the commit
                 db.execute("DELETE FROM entries")
                 db.execute("DELETE FROM verbatim_sections")
                 db.executemany(_UPSERT, [_columns(ct, key, entry) for ct, key, entry in rows])
@@ -189,6 +208,7 @@ class SqliteStore:
                 raise
             db.execute("COMMIT")
             self._commits += 1
+            return before[0], self._commits  # (as apply's: another's commit may follow)
 
     def count(self) -> int:
         """How many entries the database holds."""
@@ -254,6 +274,34 @@ def _columns(credential_type: str, key: str, entry: Mapping[str, Any]) -> tuple[
     )
 
 
+_CREATING = threading.Lock()
+"""Held while a store of this process creates its file (see :func:`_create_private`)."""
+
+
+def _create_private(path: str) -> None:
+    """Create the database file, 0600, if it does not exist yet.
+
+    SQLite would create it with the umask's mode (0644), and a file created that way
+    by one process and written first by another can leave a world-readable ``-wal``
+    holding tokens. The file is opened outside SQLite only by the call that creates
+    it: closing any descriptor of a file drops every POSIX lock this process holds
+    on it (another store's too, whose writes then went to a write-ahead log other
+    processes deleted). A file just created holds none, and ``_CREATING`` keeps this
+    process's other stores from connecting to it before the descriptor is closed.
+    """
+    with _CREATING:
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        os.close(descriptor)
+
+
+def _busy(exc: Exception) -> bool:
+    """True if sqlite3's error says another connection holds the lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 @contextmanager
 def _mapped(path: str) -> Iterator[None]:
     """sqlite3's and the file system's exceptions as :class:`StoreError`."""
@@ -262,7 +310,7 @@ def _mapped(path: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
+        if _busy(exc):
             raise StoreLockTimeout(f"SQLite store {path} stayed locked: {exc}") from exc
         raise StoreError(f"SQLite store {path}: {exc}") from exc
     except (sqlite3.Error, OSError) as exc:
