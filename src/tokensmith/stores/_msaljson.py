@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tokensmith._redact import logger
+from tokensmith.cache.schema import SECTIONS
 from tokensmith.stores.base import Row
 
 __all__ = ["rows_of", "state_of"]
@@ -14,26 +15,31 @@ __all__ = ["rows_of", "state_of"]
 def rows_of(state: Mapping[str, Any], *, quiet: bool = False) -> tuple[list[Row], dict[str, Any]]:
     """Split a cache state into entry rows and the sections kept verbatim.
 
-    Each object entry of a section that is an object becomes a row; a section that is
-    not an object is kept verbatim, as the cache keeps it. An entry that is not an
-    object (damage: no MSAL cache writes one) is dropped with a warning, so one bad
-    entry does not hide its whole section from other processes (``quiet``: no
-    warning, for a second pass over the same state).
+    Each object entry of a section tokensmith models (:data:`~tokensmith.cache.schema.
+    SECTIONS`) becomes a row; an entry there that is not an object, or such a section
+    that is not an object at all (damage: no MSAL cache writes one), is dropped with a
+    warning, so one bad entry does not hide its section from other processes (nor a
+    damaged copy the real one). Any other section is kept verbatim, whatever its shape,
+    as the cache keeps it (``quiet``: no warning, for a second pass over one state).
     """
     rows: list[Row] = []
     verbatim: dict[str, Any] = {}
     for name, section in state.items():
-        if not isinstance(section, dict):
+        if name not in SECTIONS:
             verbatim[name] = section
             continue
-        before = len(rows)
-        rows.extend((name, k, e) for k, e in section.items() if isinstance(e, dict))
-        dropped = len(section) - (len(rows) - before)
+        if not isinstance(section, dict):
+            dropped = 1
+        else:
+            before = len(rows)
+            rows.extend((name, k, e) for k, e in section.items() if isinstance(e, dict))
+            dropped = len(section) - (len(rows) - before)
         if dropped and not quiet:
             logger.warning(
-                "token store: %d entries of section %r are not objects; not stored",
-                dropped,
+                "token store: section %r holds %d entries that are not objects, or is not "
+                "an object; not stored",
                 name,
+                dropped,
             )
     return rows, verbatim
 

@@ -65,8 +65,9 @@ class EntryStore(Protocol):
     def read_all(self) -> dict[str, Any]:
         """The whole cache in MSAL's layout (an export)."""
 
-    def replace_all(self, state: Mapping[str, Any]) -> None:
-        """Replace the whole content with ``state`` (MSAL's layout: an import)."""
+    def replace_all(self, state: Mapping[str, Any]) -> object | None:
+        """Replace the whole content with ``state`` (MSAL's layout: an import); the
+        version just after it when the store knows it (else None)."""
 
     def version(self) -> object | None:
         """A token that changes when another process writes; None if unknown."""

@@ -325,8 +325,9 @@ class PersistentTokenCache(ReadThrough):
                 self._synced = after
             else:
                 assert self._entry_store is not None
-                self._entry_store.replace_all(loaded)
-                self._loaded = {(ALL, None): self._entry_store.version()}
+                after = self._entry_store.replace_all(loaded)
+                version = self._entry_store.version() if after is None else after
+                self._loaded = {(ALL, None): version}
             with self._lock:
                 self._pending.clear()
                 self._replace_state(loaded)
