@@ -19,7 +19,7 @@ from tokensmith.cache.index import CacheIndex
 from tokensmith.cache.schema import SECTIONS, AuthorityType, CredentialType, make_key_makers
 from tokensmith.cache.validity import usable
 from tokensmith.concurrency import SingleFlight
-from tokensmith.errors import ConfigurationError
+from tokensmith.errors import ConfigurationError, StoreError
 
 __all__ = ["SCAN_LOOKUPS", "CacheBase"]
 
@@ -208,7 +208,9 @@ class CacheBase:
                 if batch and sink is not None:
                     sink.apply(batch)
             except BaseException as exc:
-                taken.error = exc
+                # the other calls of the batch get an Exception, not this thread's
+                # KeyboardInterrupt or SystemExit
+                taken.error = exc if isinstance(exc, Exception) else _interrupted(exc)
                 raise
             finally:
                 taken.done = True
@@ -350,6 +352,14 @@ class _Writing:
         cache._lock.release()
         if wrote and cache._sink is not None:
             cache._flush(ticket)
+
+
+def _interrupted(exc: BaseException) -> StoreError:
+    error = StoreError(
+        f"the store write carrying this change was interrupted ({type(exc).__name__})"
+    )
+    error.__cause__ = exc
+    return error
 
 
 class _Ticket:
