@@ -340,6 +340,83 @@ def test_a_key_redis_refuses_affects_only_that_key(
     assert store.read("accounts") == []
 
 
+def test_a_full_redis_aborts_the_whole_write_and_the_log_says_so(
+    redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OOM refuses each HSET while the MULTI is queued: Redis aborts the transaction
+    (EXECABORT), so no part of the batch lands; reads still work, so no back-off."""
+    now = time.time()
+    store = RedisStore(redis_client, timer=FakeClock(0.0))  # a back-off would never end
+    cache = PersistentTokenCache(store, clock=time.time)
+    cache.add(user_event(uid="u1", utid="tid"), now=now)
+    before = sorted(redis_client.keys("*"))
+    policy = redis_client.config_get("maxmemory-policy")["maxmemory-policy"]
+    try:
+        redis_client.config_set("maxmemory-policy", "noeviction")
+        redis_client.config_set("maxmemory", 1)  # every write command is refused
+        with caplog.at_level(logging.WARNING, logger="tokensmith"):
+            cache.add(user_event(uid="u2", utid="tid"), now=now)
+            assert store.read(f"user:{HOME}") != []  # answered: not backing off
+    finally:
+        redis_client.config_set("maxmemory", 0)
+        redis_client.config_set("maxmemory-policy", policy)
+    assert sorted(redis_client.keys("*")) == before  # none of the batch landed
+    (warning,) = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "(OutOfMemoryError OOM)" in warning and "aborted the whole transaction" in warning
+    assert "none of its" in warning and "unaffected" not in warning
+    assert "rt-u2" not in caplog.text and "unreachable" not in caplog.text
+
+
+class _Aborting:
+    """A client whose transactions Redis aborts: ``execute`` raises what redis-py raises
+    when Redis refused a command while the MULTI was queued (the first refusal,
+    annotated with that command, its values included)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error, self.reads = error, 0
+
+    def pipeline(self, transaction: bool = True) -> Any:
+        return self
+
+    def __getattr__(self, command: str) -> Any:  # queued: hset, expire, expireat...
+        return lambda *args, **kwargs: None
+
+    def execute(self, raise_on_error: bool = True) -> Any:
+        raise self.error
+
+    def hgetall(self, name: str) -> dict[bytes, bytes]:
+        self.reads += 1
+        return {}
+
+
+@pytest.mark.parametrize(
+    ("error", "reply", "described"),
+    [
+        ("ReadOnlyError", "You can't write against a read only replica.", "READONLY"),
+        ("ResponseError", "MISCONF Redis is configured to save RDB snapshots", "MISCONF"),
+    ],
+)
+def test_a_refused_transaction_is_logged_with_redis_error_code_only(
+    caplog: pytest.LogCaptureFixture, error: str, reply: str, described: str
+) -> None:
+    import redis
+
+    secret = "rt-secret) of pipeline caused error: LEAKED"  # a token mimicking the mark
+    command = f'HSET tokensmith:p:user:{HOME} RefreshToken|k {{"secret":"{secret}"}}'
+    raised = getattr(redis, error)(f"Command # 1 ({command}) of pipeline caused error: {reply}")
+    client = _Aborting(raised)
+    store = RedisStore(client, timer=FakeClock(0.0))
+    entry = {"home_account_id": HOME, "environment": ENV, "secret": secret}
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        store.apply([EntryPut("RefreshToken", "k", entry)])
+        store.apply([EntryPut("RefreshToken", "k", entry)])  # within 30 s: not logged
+        assert store.read("accounts") == [] and client.reads == 1  # no back-off
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert f"({error} {described})" in warning
+    assert "aborted the whole transaction" in warning and "write dropped" in warning
+    assert "LEAKED" not in caplog.text and "rt-secret" not in caplog.text
+
+
 def test_no_hash_outlives_its_idle_ttl_and_every_expiry_is_one_redis_accepts(
     redis_client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

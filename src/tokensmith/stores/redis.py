@@ -16,10 +16,16 @@ Redis unreachable is never an exception: a read answers nothing (the app goes to
 network), a write is dropped, and a warning is logged (at most every 30 s). After a
 lost connection or a timeout the store leaves Redis alone for a while (``backoff``
 seconds, doubled per failure in a row up to ``max_backoff``), so a Redis that hangs
-costs one socket timeout per back-off period, not one per cache miss. A command Redis
-answers with an error (a key of the wrong type, a full server) is no outage: it is
-logged with Redis's error code and key, and only that key is affected (the rest of a
-write's batch lands, a read of that key answers nothing).
+costs one socket timeout per back-off period, not one per cache miss. An error reply
+is no outage (no back-off) and is logged with Redis's error code, never its text. A
+command of a write that fails when it runs (``WRONGTYPE``: a key of another type)
+affects only that key: the rest of the batch lands, and a read of that key answers
+nothing. A command Redis refuses while the transaction is queued (``OOM``: a full
+server; ``READONLY``: a replica) makes Redis abort the whole transaction
+(``EXECABORT``): none of the batch lands, and the log says so. Neither starts the
+back-off: the reply is immediate, and such a server still answers reads (redis-py's
+Sentinel client reports a demoted primary's ``READONLY`` as a ``ConnectionError``,
+which is an outage, so it backs off and then finds the new primary).
 """
 
 from __future__ import annotations
@@ -64,8 +70,9 @@ class RedisStore:
         encryption_key: 16, 24 or 32 bytes: values are encrypted at rest (AES-GCM).
         idle_ttl: seconds a hash that holds more than access tokens lives after its
             last write (a whole number, at most a century); no hash lives longer.
-        backoff: seconds Redis is left alone after a failed command (reads answer
-            nothing, writes are dropped); doubled for each failure in a row.
+        backoff: seconds Redis is left alone after a lost connection or a timeout
+            (reads answer nothing, writes are dropped); doubled for each failure in a
+            row. An error reply (``WRONGTYPE``, ``OOM``, ``READONLY``) starts none.
         max_backoff: the longest such pause.
         timer: monotonic seconds (tests give a fake).
 
@@ -140,8 +147,7 @@ class RedisStore:
 
         def write() -> None:
             pipe = self.client.pipeline(transaction=True)
-            keys = self._queue(pipe, changes)
-            self._check(keys, pipe.execute(raise_on_error=False), "write")
+            self._execute(pipe, self._queue(pipe, changes), "write")
 
         self.attempt("write dropped", write, None)
 
@@ -210,7 +216,7 @@ class RedisStore:
                     keys.append(name)
                 pipe.expire(name, self.idle_ttl)
                 keys.append(name)
-            self._check(keys, pipe.execute(raise_on_error=False), "import")
+            self._execute(pipe, keys, "import")
 
         self.attempt("import dropped", replace, None)
 
@@ -270,8 +276,21 @@ class RedisStore:
                 keys += [name, name]
         return keys
 
-    def _check(self, keys: Sequence[str], results: Sequence[Any], what: str) -> None:
-        """Log the commands of a MULTI/EXEC that Redis refused (the others landed)."""
+    def _execute(self, pipe: Any, keys: Sequence[str], what: str) -> None:
+        """Run the MULTI/EXEC queued on ``pipe`` (``keys``: the key of each command) and
+        log what Redis refused.
+
+        A command that failed when EXEC ran it (``WRONGTYPE``) is in the results, and
+        the others landed. ``execute`` itself raises an error reply when Redis refused a
+        command while the transaction was queued (``OOM``, ``READONLY``): Redis then
+        aborted the whole transaction (``EXECABORT``) and none of it landed."""
+        try:
+            results = pipe.execute(raise_on_error=False)
+        except self.outages:
+            raise
+        except self.errors as exc:
+            self._aborted(what, keys, exc)
+            return
         for key, result in zip(keys, results, strict=False):  # one per command
             if isinstance(result, Exception):
                 self._refused(f"{what} dropped for that key", key, result)
@@ -325,7 +344,7 @@ class RedisStore:
         except self.outages as exc:
             self._failed(what, exc, started)
             return fallback
-        except self.errors as exc:  # Redis answered: that command failed, nothing else
+        except self.errors as exc:  # Redis answered: that command failed, no outage
             self._answered(started)
             self._refused(what, key, exc)
             return fallback
@@ -343,23 +362,45 @@ class RedisStore:
         with Redis's error code and never the error's text (redis-py's pipeline errors
         quote the command, values included)."""
         key = _text(key)
+        if self._first_in_a_while(key):
+            logger.warning(
+                "token store: Redis refused a command%s (%s), %s; other keys are unaffected",
+                f" on {key}" if key else "",
+                _described(exc),
+                what,
+            )
+
+    def _aborted(self, what: str, keys: Sequence[str], exc: BaseException) -> None:
+        """Log a transaction Redis aborted (a command refused while it was queued): at
+        most once per error code every 30 s, naming no key (the refusal is the
+        server's state, not a key's)."""
+        code = _error_code(exc)
+        if self._first_in_a_while(f"\0aborted {type(exc).__name__} {code}"):
+            logger.warning(
+                "token store: Redis refused a command while the %s's transaction was "
+                "queued (%s), so it aborted the whole transaction (EXECABORT): %s dropped, "
+                "none of its %d commands on %d keys landed",
+                what,
+                _described(exc),
+                what,
+                len(keys),
+                len(set(keys)),
+            )
+
+    def _first_in_a_while(self, key: str) -> bool:
+        """True if no refusal of ``key`` was logged in the last 30 s (then noted now)."""
         now = self._timer()
         with self._outage_lock:
             seen = self._refusals
             if now - seen.get(key, float("-inf")) < _WARN_EVERY_S:
-                return
+                return False
             if len(seen) >= _REFUSALS_KEPT:
                 for old in [k for k, at in seen.items() if now - at >= _WARN_EVERY_S]:
                     del seen[old]
                 if len(seen) >= _REFUSALS_KEPT:  # many keys refused at once: logged enough
-                    return
+                    return False
             seen[key] = now
-        logger.warning(
-            "token store: Redis refused a command%s (%s), %s; other keys are unaffected",
-            f" on {key}" if key else "",
-            f"{type(exc).__name__} {_error_code(exc)}".rstrip(),
-            what,
-        )
+        return True
 
     def _failed(self, what: str, exc: BaseException, started: float) -> None:
         with self._outage_lock:
@@ -406,9 +447,41 @@ def _text(name: Any) -> str:
     return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
 
 
+_CODE_OF = {
+    "OutOfMemoryError": "OOM",
+    "ReadOnlyError": "READONLY",
+    "BusyLoadingError": "LOADING",
+    "NoPermissionError": "NOPERM",
+    "ExecAbortError": "EXECABORT",
+    "NoScriptError": "NOSCRIPT",
+}
+"""redis-py's exception classes whose error code its parser strips from the message."""
+_ANNOTATION = ") of pipeline caused error: "
+"""redis-py's annotation of a pipeline's error: ``Command # 1 (<the command, values
+included>) of pipeline caused error: <Redis's reply>``."""
+
+
+def _described(exc: BaseException) -> str:
+    """The exception's class and Redis's error code, for the log."""
+    return f"{type(exc).__name__} {_error_code(exc)}".rstrip()
+
+
 def _error_code(exc: BaseException) -> str:
-    """Redis's error code (``WRONGTYPE``, ``OOM``, ``READONLY``...) when the reply
-    starts with one, else empty (redis-py strips ``ERR``)."""
+    """Redis's error code (``WRONGTYPE``, ``OOM``, ``READONLY``...), else empty; never
+    any other part of the message, which may quote a command's values (tokens)."""
+    code = getattr(exc, "status_code", None)  # set by recent redis-py
+    if isinstance(code, str) and _is_code(code):
+        return code
+    for cls in type(exc).__mro__:  # the codes redis-py's parser turns into a class
+        if cls.__name__ in _CODE_OF:
+            return _CODE_OF[cls.__name__]
     text = str(exc.args[0]) if exc.args else ""
-    code = text.split(" ", 1)[0]
-    return code if code.isalpha() and code.isupper() else ""
+    # Redis's reply follows the last annotation mark: the command's text comes before it
+    _, mark, reply = text.rpartition(_ANNOTATION)
+    first = (reply if mark else text).split(" ", 1)[0]
+    return first if _is_code(first) else ""
+
+
+def _is_code(word: str) -> bool:
+    """True for an error code: capital ASCII letters (redis-py strips ``ERR``)."""
+    return 0 < len(word) <= 32 and word.isascii() and word.isalpha() and word.isupper()
