@@ -15,6 +15,7 @@ from tests.stores._apps import cca
 from tests.unit.application.fake_entra import FakeEntra
 
 from tokensmith._clock import FakeClock
+from tokensmith.errors import StoreError
 from tokensmith.stores import FileStore, PersistentTokenCache, RedisStore, SqliteStore
 
 SCOPES = ["User.Read"]
@@ -85,3 +86,50 @@ def test_a_refresh_without_a_sign_out_is_written_back(make_store: StoreMaker) ->
         == (result["access_token"])
     )
     assert _tokens_left(make_store, clock, mine["home_account_id"]) == 2  # an RT, an account
+
+
+class _FailingOnce:
+    """Makes the next write of ``store`` fail, as a full disk would."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.real = store, store.apply
+
+    def arm(self) -> None:
+        def fail(changes: Any) -> Any:
+            self.store.apply = self.real
+            raise StoreError("injected: disk full")
+
+        self.store.apply = fail
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "file"])
+def test_a_write_of_this_process_that_failed_is_not_a_sign_out_elsewhere(
+    kind: str, tmp_path: Path
+) -> None:
+    # A sign-in whose store write failed leaves its refresh token in memory only; the
+    # next read of the store does not find it. That is not another process's sign-out:
+    # a refresh of another account of the same cache must still be written back.
+    def make() -> Any:
+        if kind == "sqlite":
+            return SqliteStore(tmp_path / "cache.db")
+        return FileStore(tmp_path / "cache.json")
+
+    clock = FakeClock(int(time.time()))
+    entra = FakeEntra(clock)
+    store = make()
+    cache = PersistentTokenCache(store, clock=clock)
+    first, second = cca(entra, clock, cache, "app-a"), cca(entra, clock, cache, "app-b")
+    elsewhere = cca(entra, clock, PersistentTokenCache(make(), clock=clock), "svc")
+    assert "access_token" in first.acquire_token_by_refresh_token("rt-imported", SCOPES)
+    _FailingOnce(store).arm()
+    with pytest.raises(StoreError):
+        second.acquire_token_by_refresh_token("rt-b", SCOPES)
+    assert "access_token" in elsewhere.acquire_token_for_client(["api://x/.default"])
+    [account] = first.get_accounts()
+    refreshed = first.acquire_token_silent(SCOPES, account, force_refresh=True)
+    assert refreshed and "access_token" in refreshed
+    fresh = PersistentTokenCache(make(), clock=clock)
+    found = fresh.find_refresh_tokens(
+        home_account_id=account["home_account_id"], environments=[_ENV], client_id="app-a"
+    )
+    assert [rt["secret"] for rt in found] == [refreshed["refresh_token"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, TypeGuard
 
 from tokensmith._clock import Clock, system_clock
@@ -67,6 +67,7 @@ class CacheBase:
         self._scans_left = 0
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any], object, int]] = {}
         self._removals: dict[str, int] = {}
+        self._unstored: set[str] = set()  # RefreshTokens whose write did not land
         self._vetted: dict[int, dict[str, Any]] = {}
         self._sink: ChangeSink | None = None  # the store seam (cache/changes.py)
         self._pending: list[Change] = []
@@ -105,14 +106,33 @@ class CacheBase:
         """Count one removal of the account (call under the lock, before removing)."""
         self._removals[home_account_id] = self._removals.get(home_account_id, 0) + 1
 
-    def _note_removed_elsewhere(self, refresh_tokens: Iterable[Mapping[str, Any]]) -> None:
-        """A store read showed these refresh tokens gone (another process signed their
-        accounts out): count a removal of each account, so a refresh of it in flight
-        here is not written back. Call under the lock."""
-        homes = {rt.get("home_account_id") for rt in refresh_tokens if isinstance(rt, dict)}
+    def _note_removed_elsewhere(self, refresh_tokens: Iterable[tuple[str, object]]) -> None:
+        """A store read showed these ``(key, entry)`` refresh tokens gone (another
+        process signed their accounts out): count a removal of each account, so a
+        refresh of it in flight here is not written back. One whose last write from
+        here did not reach the store (failed or dropped) is not a removal: the store
+        never had it. Call under the lock (they are forgotten next)."""
+        unstored = self._unstored
+        homes = {
+            entry.get("home_account_id")
+            for key, entry in refresh_tokens
+            if isinstance(entry, dict) and key not in unstored
+        }
         for home in homes:
             if isinstance(home, str) and home:
                 self._note_removal(home)
+
+    def _note_stored(self, changes: Iterable[Change], stored: bool) -> None:
+        """Whether a batch's refresh tokens reached the store (see
+        :meth:`_note_removed_elsewhere`); call without holding the lock."""
+        keys = {c.key for c in changes if c.credential_type == _RT and isinstance(c, EntryPut)}
+        if not keys and (stored or not self._unstored):
+            return
+        with self._lock:
+            if stored:
+                self._unstored -= keys
+            else:
+                self._unstored |= keys
 
     def modify(
         self,
@@ -292,7 +312,10 @@ class CacheBase:
             if held:  # (the writes not saved yet are replayed below: not gone)
                 kept = set(now_held) if isinstance(now_held, dict) else set()
                 kept.update(c.key for c in self._pending if c.credential_type == _RT)
-                self._note_removed_elsewhere(rt for key, rt in held.items() if key not in kept)
+                self._note_removed_elsewhere(
+                    (key, rt) for key, rt in held.items() if key not in kept
+                )
+                self._unstored.clear()  # memory holds what the store holds again
             self._replace_state(cache)
             if self._pending:
                 self._ensure_index()

@@ -91,6 +91,8 @@ class ReadThrough(SerializableTokenCache):
         written = self._unsaved()
         if written:
             rows = [row for row in rows if (row[0], row[1]) not in written]
+        if self._unstored:  # the store holds these after all (an older write of theirs)
+            self._unstored.difference_update(key for ct, key, _ in rows if ct == _RT)
         self._absorb_rows(rows)
         self._loaded[(name, username)] = version
         lru = self._lru
@@ -104,8 +106,9 @@ class ReadThrough(SerializableTokenCache):
             if gone:
                 section = self._section(_RT)
                 self._note_removed_elsewhere(
-                    section[key] for ct, key in gone if ct == _RT and key in section
+                    (key, section.get(key)) for ct, key in gone if ct == _RT
                 )
+                self._unstored.difference_update(key for ct, key in gone if ct == _RT)
                 self._forget(gone)
         else:
             lru.add(name, held)
@@ -291,12 +294,21 @@ class Sink:
             assert cache._entry_store is not None
             try:
                 versions = cache._entry_store.apply(changes)
+            except BaseException:
+                cache._note_stored(changes, False)
+                raise
             finally:
                 if cache._lru is not None:
                     cache._note_writes(cache._lru, changes)
+            cache._note_stored(changes, True)
             if versions is not None:
                 cache._advance(*versions)
             return
-        before, after = cache._snapshot_store.apply(changes)
+        try:
+            before, after = cache._snapshot_store.apply(changes)
+        except BaseException:
+            cache._note_stored(changes, False)
+            raise
+        cache._note_stored(changes, True)
         if before == cache._synced:  # memory held the snapshot we merged into
             cache._synced = after
