@@ -133,3 +133,30 @@ def test_a_write_of_this_process_that_failed_is_not_a_sign_out_elsewhere(
         home_account_id=account["home_account_id"], environments=[_ENV], client_id="app-a"
     )
     assert [rt["secret"] for rt in found] == [refreshed["refresh_token"]]
+
+
+def test_a_write_redis_dropped_is_not_a_sign_out_elsewhere(redis_client: Any) -> None:
+    # Redis drops a write during an outage without raising: the refresh tokens it
+    # carried are not in Redis afterwards, and that is no sign-out either.
+    import redis
+    from tests.stores.conftest import _free_port
+
+    moment = [0.0]
+    store = RedisStore(redis_client, timer=lambda: moment[0])
+    clock = FakeClock(int(time.time()))
+    entra = FakeEntra(clock)
+    cache = PersistentTokenCache(store, clock=clock)
+    first, second = cca(entra, clock, cache, "app-a"), cca(entra, clock, cache, "app-b")
+    assert "access_token" in first.acquire_token_by_refresh_token("rt-imported", SCOPES)
+    store.client = redis.Redis(port=_free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+    assert "access_token" in second.acquire_token_by_refresh_token("rt-b", SCOPES)  # dropped
+    store.client = redis_client
+    moment[0] += 3600  # the back-off is over
+    [account] = first.get_accounts()
+    refreshed = first.acquire_token_silent(SCOPES, account, force_refresh=True)
+    assert refreshed and "access_token" in refreshed
+    fresh = PersistentTokenCache(RedisStore(redis_client), clock=clock)
+    found = fresh.find_refresh_tokens(
+        home_account_id=account["home_account_id"], environments=[_ENV], client_id="app-a"
+    )
+    assert [rt["secret"] for rt in found] == [refreshed["refresh_token"]]

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from tokensmith.cache.changes import Change
 
-__all__ = ["NO_ANSWER", "EntryStore", "Row", "SnapshotStore"]
+__all__ = ["DROPPED", "NO_ANSWER", "EntryStore", "Row", "SnapshotStore"]
 
 Row = tuple[str, str, dict[str, Any]]
 """``(credential_type, key, entry)``."""
@@ -44,14 +44,28 @@ that wraps another must hand this very object on (not a copy or a filtered list)
 anything else reads as an empty partition, whose entries memory then forgets."""
 
 
+class _Dropped:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DROPPED"
+
+
+DROPPED: object = _Dropped()
+"""What an entry store's ``apply`` returns when it did not persist the changes and
+does not raise for that (a Redis store during an outage): memory then knows the
+store lacks them, so their absence at the next read is no removal elsewhere."""
+
+
 @runtime_checkable
 class EntryStore(Protocol):
     """One record per entry; reads by partition."""
 
-    def apply(self, changes: Sequence[Change]) -> tuple[object, object] | None:
+    def apply(self, changes: Sequence[Change]) -> object:
         """Persist the changes, in order, atomically where the backend allows; the
-        versions just before and just after them when the store knows them (memory
-        that held the version before holds the one after), else None."""
+        versions just before and just after them as a tuple when the store knows them
+        (memory that held the version before holds the one after), :data:`DROPPED`
+        when they were not persisted and no error is raised, else None."""
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The entries of one partition (``username`` narrows ``accounts``; a store

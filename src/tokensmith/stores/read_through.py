@@ -18,7 +18,7 @@ from tokensmith.cache.store_io import check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.stores import partition as part
 from tokensmith.stores._msaljson import rows_of
-from tokensmith.stores.base import NO_ANSWER, EntryStore, Row, SnapshotStore
+from tokensmith.stores.base import DROPPED, NO_ANSWER, EntryStore, Row, SnapshotStore
 from tokensmith.stores.bound import PartitionLru, shrink
 
 _RT = CredentialType.REFRESH_TOKEN
@@ -300,8 +300,8 @@ class Sink:
             finally:
                 if cache._lru is not None:
                     cache._note_writes(cache._lru, changes)
-            cache._note_stored(changes, True)
-            if versions is not None:
+            cache._note_stored(changes, versions is not DROPPED)
+            if isinstance(versions, tuple):
                 cache._advance(*versions)
             return
         try:

@@ -42,7 +42,7 @@ from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import ConfigurationError, StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
-from tokensmith.stores.base import NO_ANSWER, Row
+from tokensmith.stores.base import DROPPED, NO_ANSWER, Row
 from tokensmith.stores.partition import partition_of
 
 __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
@@ -142,14 +142,16 @@ class RedisStore:
 
     # -- the entry-store protocol --------------------------------------------------------
 
-    def apply(self, changes: Sequence[Change]) -> None:
-        """Write the changes in one pipelined transaction (MULTI/EXEC)."""
+    def apply(self, changes: Sequence[Change]) -> object:
+        """Write the changes in one pipelined transaction (MULTI/EXEC); never raises:
+        :data:`~tokensmith.stores.base.DROPPED` when the write did not land (logged)."""
 
-        def write() -> None:
+        def write() -> object:
             pipe = self.client.pipeline(transaction=True)
             self._execute(pipe, self._queue(pipe, changes), "write")
+            return None
 
-        self.attempt("write dropped", write, None)
+        return self.attempt("write dropped", write, DROPPED)
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The entries of one partition (one ``HGETALL``); :data:`NO_ANSWER` (an empty
