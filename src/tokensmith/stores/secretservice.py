@@ -141,12 +141,19 @@ class SecretServiceMedium:
 
     def read(self) -> str | None:
         with self._lock:
-            self._connect()
-            item = self._item()
-            if item is None:
-                return None
-            ((_, _, value, _),) = self._call(item, "Item", "GetSecret", "o", (self._session,))
-        return decode_snapshot(bytes(value), f"the Secret Service item of {self.location}")
+            value = self._secret()
+        if value is None:
+            return None
+        return decode_snapshot(value, f"the Secret Service item of {self.location}")
+
+    def _secret(self) -> bytes | None:
+        """The item's secret as stored; None if there is no item (call with the lock)."""
+        self._connect()
+        item = self._item()
+        if item is None:
+            return None
+        ((_, _, value, _),) = self._call(item, "Item", "GetSecret", "o", (self._session,))
+        return bytes(value)
 
     def write(self, text: str) -> None:
         with self._lock:
@@ -161,12 +168,10 @@ class SecretServiceMedium:
         schema = f"{self.attributes['xdg:schema']}.corrupt"
         attributes = {**self.attributes, "xdg:schema": schema, "tokensmith:corrupt": stamp}
         with self._lock:
-            self._connect()
-            item = self._item()
-            if item is None:
+            value = self._secret()
+            if value is None:
                 return None
-            ((_, _, value, _),) = self._call(item, "Item", "GetSecret", "o", (self._session,))
-            self._create(f"damaged token cache {stamp}", attributes, bytes(value), replace=False)
+            self._create(f"damaged token cache {stamp}", attributes, value, replace=False)
         return f"the Secret Service item xdg:schema={schema} tokensmith:corrupt={stamp}"
 
     def _create(
