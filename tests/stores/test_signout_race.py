@@ -89,13 +89,18 @@ def test_a_refresh_without_a_sign_out_is_written_back(make_store: StoreMaker) ->
 
 
 class _FailingOnce:
-    """Makes the next write of ``store`` fail, as a full disk would."""
+    """Makes the next write of ``store`` (that carries a refresh token, with
+    ``refresh_tokens``) fail, as a full disk would."""
 
-    def __init__(self, store: Any) -> None:
-        self.store, self.real = store, store.apply
+    def __init__(self, store: Any, *, refresh_tokens: bool = False) -> None:
+        self.store, self.real, self.refresh_tokens = store, store.apply, refresh_tokens
 
     def arm(self) -> None:
         def fail(changes: Any) -> Any:
+            if self.refresh_tokens and not any(
+                c.credential_type == "RefreshToken" for c in changes
+            ):
+                return self.real(changes)
             self.store.apply = self.real
             raise StoreError("injected: disk full")
 
@@ -135,9 +140,11 @@ def test_a_write_of_this_process_that_failed_is_not_a_sign_out_elsewhere(
     assert [rt["secret"] for rt in found] == [refreshed["refresh_token"]]
 
 
-def test_a_write_redis_dropped_is_not_a_sign_out_elsewhere(redis_client: Any) -> None:
-    # Redis drops a write during an outage without raising: the refresh tokens it
-    # carried are not in Redis afterwards, and that is no sign-out either.
+@pytest.mark.parametrize("failure", ["outage", "out of memory"])
+def test_a_write_redis_dropped_is_not_a_sign_out_elsewhere(redis_client: Any, failure: str) -> None:
+    # Redis drops a write during an outage, or aborts its transaction when out of
+    # memory, without raising: the refresh tokens it carried are not in Redis
+    # afterwards, and that is no sign-out either.
     import redis
     from tests.stores.conftest import _free_port
 
@@ -148,10 +155,23 @@ def test_a_write_redis_dropped_is_not_a_sign_out_elsewhere(redis_client: Any) ->
     cache = PersistentTokenCache(store, clock=clock)
     first, second = cca(entra, clock, cache, "app-a"), cca(entra, clock, cache, "app-b")
     assert "access_token" in first.acquire_token_by_refresh_token("rt-imported", SCOPES)
-    store.client = redis.Redis(port=_free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
-    assert "access_token" in second.acquire_token_by_refresh_token("rt-b", SCOPES)  # dropped
-    store.client = redis_client
-    moment[0] += 3600  # the back-off is over
+    if failure == "outage":
+        store.client = redis.Redis(
+            port=_free_port(), socket_connect_timeout=0.5, socket_timeout=0.5
+        )
+    else:
+        policy = redis_client.config_get("maxmemory-policy")["maxmemory-policy"]
+        redis_client.config_set("maxmemory-policy", "noeviction")
+        redis_client.config_set("maxmemory", 1)
+    try:
+        assert "access_token" in second.acquire_token_by_refresh_token("rt-b", SCOPES)  # dropped
+    finally:
+        if failure == "outage":
+            store.client = redis_client
+        else:
+            redis_client.config_set("maxmemory", 0)
+            redis_client.config_set("maxmemory-policy", policy)
+    moment[0] += 3600  # any back-off is over
     [account] = first.get_accounts()
     refreshed = first.acquire_token_silent(SCOPES, account, force_refresh=True)
     assert refreshed and "access_token" in refreshed
@@ -160,3 +180,63 @@ def test_a_write_redis_dropped_is_not_a_sign_out_elsewhere(redis_client: Any) ->
         home_account_id=account["home_account_id"], environments=[_ENV], client_id="app-a"
     )
     assert [rt["secret"] for rt in found] == [refreshed["refresh_token"]]
+
+
+def _sign_out_during_the_next_refresh(entra: FakeEntra, elsewhere: Any) -> list[bool]:
+    [account] = elsewhere.get_accounts()
+    issue, done = entra.issue, []
+
+    def handler(form: dict[str, str]) -> Any:
+        if form.get("grant_type") == "refresh_token" and not done:
+            elsewhere.remove_account(account)
+            done.append(True)
+        return issue(form)
+
+    entra.token_handler = handler
+    return done
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "file"])
+def test_a_sign_out_after_a_failed_rotation_is_still_seen(kind: str, tmp_path: Path) -> None:
+    # The store keeps the old refresh token under the key a failed rotation wrote:
+    # its removal by another process's sign-out later is a removal all the same.
+    def make() -> Any:
+        return (
+            SqliteStore(tmp_path / "c.db") if kind == "sqlite" else FileStore(tmp_path / "c.json")
+        )
+
+    clock = FakeClock(int(time.time()))
+    entra = FakeEntra(clock)
+    store = make()
+    here = cca(entra, clock, PersistentTokenCache(store, clock=clock))
+    elsewhere = cca(entra, clock, PersistentTokenCache(make(), clock=clock))
+    assert "access_token" in here.acquire_token_by_refresh_token("rt-imported", SCOPES)
+    [mine] = here.get_accounts()
+    _FailingOnce(store, refresh_tokens=True).arm()  # the rotated refresh token's write
+    with pytest.raises(StoreError):
+        here.acquire_token_silent_with_error(SCOPES, mine, force_refresh=True)
+    signed_out = _sign_out_during_the_next_refresh(entra, elsewhere)
+    assert "access_token" in here.acquire_token_silent(SCOPES, mine, force_refresh=True)
+    assert signed_out and _tokens_left(make, clock, mine["home_account_id"]) == 0
+
+
+def test_an_import_puts_what_it_holds_in_the_store(tmp_path: Path) -> None:
+    # After deserialize() the store holds the import: a sign-out elsewhere of an
+    # account whose earlier write had failed is seen.
+    def make() -> Any:
+        return SqliteStore(tmp_path / "c.db")
+
+    clock = FakeClock(int(time.time()))
+    entra = FakeEntra(clock)
+    store = make()
+    cache = PersistentTokenCache(store, clock=clock)
+    here = cca(entra, clock, cache)
+    _FailingOnce(store).arm()
+    with pytest.raises(StoreError):
+        here.acquire_token_by_refresh_token("rt-imported", SCOPES)
+    cache.deserialize(cache.serialize())  # memory held the sign-in: now the store does
+    elsewhere = cca(entra, clock, PersistentTokenCache(make(), clock=clock))
+    signed_out = _sign_out_during_the_next_refresh(entra, elsewhere)
+    [mine] = here.get_accounts()
+    assert "access_token" in here.acquire_token_silent(SCOPES, mine, force_refresh=True)
+    assert signed_out and _tokens_left(make, clock, mine["home_account_id"]) == 0

@@ -67,7 +67,9 @@ class CacheBase:
         self._scans_left = 0
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any], object, int]] = {}
         self._removals: dict[str, int] = {}
-        self._unstored: set[str] = set()  # RefreshTokens whose write did not land
+        # RefreshToken keys the store is known to hold (read from it, or written there
+        # by this process): only their absence at a later read is a removal elsewhere
+        self._stored_rts: set[str] = set()
         self._vetted: dict[int, dict[str, Any]] = {}
         self._sink: ChangeSink | None = None  # the store seam (cache/changes.py)
         self._pending: list[Change] = []
@@ -107,32 +109,32 @@ class CacheBase:
         self._removals[home_account_id] = self._removals.get(home_account_id, 0) + 1
 
     def _note_removed_elsewhere(self, refresh_tokens: Iterable[tuple[str, object]]) -> None:
-        """A store read showed these ``(key, entry)`` refresh tokens gone (another
-        process signed their accounts out): count a removal of each account, so a
-        refresh of it in flight here is not written back. One whose last write from
-        here did not reach the store (failed or dropped) is not a removal: the store
-        never had it. Call under the lock (they are forgotten next)."""
-        unstored = self._unstored
-        homes = {
-            entry.get("home_account_id")
-            for key, entry in refresh_tokens
-            if isinstance(entry, dict) and key not in unstored
-        }
+        """A store read showed these ``(key, entry)`` refresh tokens gone: those the
+        store was known to hold (:attr:`_stored_rts`) were removed by another process
+        (its sign-out), so count a removal of their accounts: a refresh of one in flight
+        here is then not written back. One only this process held (its write failed
+        or was dropped) is no removal. Call under the lock (they are forgotten next)."""
+        stored = self._stored_rts
+        homes = set()
+        for key, entry in refresh_tokens:
+            if key in stored and isinstance(entry, dict):
+                homes.add(entry.get("home_account_id"))
         for home in homes:
             if isinstance(home, str) and home:
                 self._note_removal(home)
 
-    def _note_stored(self, changes: Iterable[Change], stored: bool) -> None:
-        """Whether a batch's refresh tokens reached the store (see
-        :meth:`_note_removed_elsewhere`); call without holding the lock."""
-        keys = {c.key for c in changes if c.credential_type == _RT and isinstance(c, EntryPut)}
-        if not keys and (stored or not self._unstored):
+    def _note_stored(self, changes: Iterable[Change]) -> None:
+        """A batch reached the store: its refresh tokens are known to be there (or
+        gone, for its removals). Call without holding the lock."""
+        rts = [c for c in changes if c.credential_type == _RT]
+        if not rts:
             return
         with self._lock:
-            if stored:
-                self._unstored -= keys
-            else:
-                self._unstored |= keys
+            for change in rts:
+                if isinstance(change, EntryPut):
+                    self._stored_rts.add(change.key)
+                else:
+                    self._stored_rts.discard(change.key)
 
     def modify(
         self,
@@ -299,6 +301,8 @@ class CacheBase:
                     del section[key]
                     self._index.drop(self._cache, credential_type, key)
                     dropped += 1
+                if credential_type == _RT:
+                    self._stored_rts.discard(key)
             self.generation += 1
             self.account_generation += 1
             return dropped
@@ -315,7 +319,7 @@ class CacheBase:
                 self._note_removed_elsewhere(
                     (key, rt) for key, rt in held.items() if key not in kept
                 )
-                self._unstored.clear()  # memory holds what the store holds again
+            self._stored_rts = set(now_held) if isinstance(now_held, dict) else set()
             self._replace_state(cache)
             if self._pending:
                 self._ensure_index()

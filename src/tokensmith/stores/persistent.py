@@ -15,12 +15,13 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence, S
 from typing import Any
 
 from tokensmith._clock import Clock, system_clock
+from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.store_io import STORE_FIRST, check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.errors import ConfigurationError, ProtocolError
 from tokensmith.stores import partition as part
 from tokensmith.stores._msaljson import rows_of
-from tokensmith.stores.base import EntryStore, SnapshotStore
+from tokensmith.stores.base import DROPPED, EntryStore, SnapshotStore
 from tokensmith.stores.bound import PartitionLru
 from tokensmith.stores.read_through import ALL, UNSYNCED, ReadThrough, Sink
 
@@ -319,6 +320,7 @@ class PersistentTokenCache(ReadThrough):
         loaded = json.loads(probe.serialize())
         if not isinstance(loaded, dict):  # pragma: no cover - serialize gives an object
             raise ProtocolError("token cache state is not a JSON object")
+        landed = True
         with self._emit_lock:
             if self._snapshot_store is not None:
                 _, after = self._snapshot_store.replace_all(loaded)
@@ -326,11 +328,16 @@ class PersistentTokenCache(ReadThrough):
             else:
                 assert self._entry_store is not None
                 after = self._entry_store.replace_all(loaded)
-                version = self._entry_store.version() if after is None else after
+                landed = after is not DROPPED
+                known = after is not None and landed
+                version = after if known else self._entry_store.version()
                 self._loaded = {(ALL, None): version}
             with self._lock:
                 self._pending.clear()
                 self._replace_state(loaded)
+                section = loaded.get(CredentialType.REFRESH_TOKEN)
+                landed_rts = section if landed and isinstance(section, dict) else {}
+                self._stored_rts = set(landed_rts)  # what the store holds: the import
                 if self._lru is not None:  # what memory holds now: the whole import
                     self._lru.clear()
                     self._count(self._lru, rows_of(loaded, quiet=True)[0])

@@ -91,8 +91,7 @@ class ReadThrough(SerializableTokenCache):
         written = self._unsaved()
         if written:
             rows = [row for row in rows if (row[0], row[1]) not in written]
-        if self._unstored:  # the store holds these after all (an older write of theirs)
-            self._unstored.difference_update(key for ct, key, _ in rows if ct == _RT)
+        self._stored_rts.update(key for ct, key, _ in rows if ct == _RT)
         self._absorb_rows(rows)
         self._loaded[(name, username)] = version
         lru = self._lru
@@ -108,7 +107,6 @@ class ReadThrough(SerializableTokenCache):
                 self._note_removed_elsewhere(
                     (key, section.get(key)) for ct, key in gone if ct == _RT
                 )
-                self._unstored.difference_update(key for ct, key in gone if ct == _RT)
                 self._forget(gone)
         else:
             lru.add(name, held)
@@ -248,6 +246,7 @@ class ReadThrough(SerializableTokenCache):
         unsaved = self._unsaved()
         if unsaved:
             rows = [row for row in rows if (row[0], row[1]) not in unsaved]
+        self._stored_rts.update(key for ct, key, _ in rows if ct == _RT)
         self._absorb_rows(rows)
         if self._lru is not None:
             self._count(self._lru, rows)
@@ -294,21 +293,15 @@ class Sink:
             assert cache._entry_store is not None
             try:
                 versions = cache._entry_store.apply(changes)
-            except BaseException:
-                cache._note_stored(changes, False)
-                raise
             finally:
                 if cache._lru is not None:
                     cache._note_writes(cache._lru, changes)
-            cache._note_stored(changes, versions is not DROPPED)
+            if versions is not DROPPED:
+                cache._note_stored(changes)
             if isinstance(versions, tuple):
                 cache._advance(*versions)
             return
-        try:
-            before, after = cache._snapshot_store.apply(changes)
-        except BaseException:
-            cache._note_stored(changes, False)
-            raise
-        cache._note_stored(changes, True)
+        before, after = cache._snapshot_store.apply(changes)
+        cache._note_stored(changes)
         if before == cache._synced:  # memory held the snapshot we merged into
             cache._synced = after

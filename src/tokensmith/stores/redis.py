@@ -148,8 +148,7 @@ class RedisStore:
 
         def write() -> object:
             pipe = self.client.pipeline(transaction=True)
-            self._execute(pipe, self._queue(pipe, changes), "write")
-            return None
+            return None if self._execute(pipe, self._queue(pipe, changes), "write") else DROPPED
 
         return self.attempt("write dropped", write, DROPPED)
 
@@ -197,12 +196,13 @@ class RedisStore:
                 verbatim[section] = kept["verbatim"]
         return state_of(rows, verbatim)
 
-    def replace_all(self, state: Mapping[str, Any]) -> None:
+    def replace_all(self, state: Mapping[str, Any]) -> object:
         """Delete every hash under this prefix, then write ``state``'s entries and its
-        sections kept verbatim (one MULTI/EXEC)."""
+        sections kept verbatim (one MULTI/EXEC); never raises: :data:`~tokensmith.
+        stores.base.DROPPED` when not all of it landed (logged), else None."""
         rows, verbatim = rows_of(state)
 
-        def replace() -> None:
+        def replace() -> object:
             pipe = self.client.pipeline(transaction=True)
             keys: list[str] = []
             for name in [*self._scan(self._hash("")), self._verbatim_hash()]:
@@ -218,9 +218,9 @@ class RedisStore:
                     keys.append(name)
                 pipe.expire(name, self.idle_ttl)
                 keys.append(name)
-            self._execute(pipe, keys, "import")
+            return None if self._execute(pipe, keys, "import") else DROPPED
 
-        self.attempt("import dropped", replace, None)
+        return self.attempt("import dropped", replace, DROPPED)
 
     def single_flight(self) -> Any:
         """A single flight whose leaders hold a Redis lock per key (across processes)."""
@@ -278,9 +278,9 @@ class RedisStore:
                 keys += [name, name]
         return keys
 
-    def _execute(self, pipe: Any, keys: Sequence[str], what: str) -> None:
-        """Run the MULTI/EXEC queued on ``pipe`` (``keys``: the key of each command) and
-        log what Redis refused.
+    def _execute(self, pipe: Any, keys: Sequence[str], what: str) -> bool:
+        """Run the MULTI/EXEC queued on ``pipe`` (``keys``: the key of each command), log
+        what Redis refused; True if every command landed.
 
         A command that failed when EXEC ran it (``WRONGTYPE``) is in the results, and
         the others landed. ``execute`` itself raises an error reply when Redis refused a
@@ -292,10 +292,13 @@ class RedisStore:
             raise
         except self.errors as exc:
             self._aborted(what, keys, exc)
-            return
+            return False
+        landed = True
         for key, result in zip(keys, results, strict=False):  # one per command
             if isinstance(result, Exception):
                 self._refused(f"{what} dropped for that key", key, result)
+                landed = False
+        return landed
 
     def _seal(self, field: str, entry: Mapping[str, Any]) -> bytes:
         body = json.dumps(entry, separators=(",", ":")).encode()
