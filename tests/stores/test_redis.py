@@ -521,3 +521,25 @@ def test_a_follower_takes_the_refresh_another_process_made_of_a_token_due_for_it
     assert results["lead"]["access_token"] == "at-2"
     assert results["follow"]["access_token"] == "at-2"  # the leader's, from Redis
     assert entra.tokens_posted() == 2  # the first token and one refresh
+
+
+def test_a_write_refused_for_one_key_reports_only_that_change(redis_client: Any) -> None:
+    # One hash of the batch is not a hash (WRONGTYPE): the rest of the write lands, and
+    # the cache takes the refresh token that landed as stored (only a token the store
+    # held counts as removed elsewhere when a later read no longer finds it).
+    from tokensmith.stores import partition as part
+    from tokensmith.stores.base import NotLanded
+
+    store = RedisStore(redis_client)
+    redis_client.set(store._hash(part.META), "not a hash")
+    now = time.time()
+    changes = [
+        EntryPut("RefreshToken", "rt-key", {"home_account_id": HOME, "secret": "rt"}),
+        EntryPut("AppMetadata", "meta-key", {"client_id": CLIENT_ID, "environment": ENV}),
+    ]
+    result = store.apply(changes)
+    assert isinstance(result, NotLanded) and result.changes == (changes[1],)
+    cache = PersistentTokenCache(RedisStore(redis_client), clock=time.time)
+    cache.add(user_event(uid="u2", utid="tid", scope=["User.Read"]), now=now)
+    stored = [key for key in cache._stored_rts if key.startswith("u2.tid")]
+    assert len(stored) == 1  # its AppMetadata was refused, its refresh token landed

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from tokensmith.cache.changes import Change
 
-__all__ = ["DROPPED", "NO_ANSWER", "EntryStore", "Row", "SnapshotStore"]
+__all__ = ["DROPPED", "NO_ANSWER", "EntryStore", "NotLanded", "Row", "SnapshotStore"]
 
 Row = tuple[str, str, dict[str, Any]]
 """``(credential_type, key, entry)``."""
@@ -52,9 +52,20 @@ class _Dropped:
 
 
 DROPPED: object = _Dropped()
-"""What an entry store's ``apply`` returns when it did not persist the changes and
-does not raise for that (a Redis store during an outage): memory then knows the
-store lacks them, so their absence at the next read is no removal elsewhere."""
+"""What an entry store's ``apply`` (or ``replace_all``) returns when it did not persist
+the changes and does not raise for that (a Redis store during an outage): memory then
+knows the store lacks them, so their absence at the next read is no removal
+elsewhere."""
+
+
+class NotLanded:
+    """What an entry store's ``apply`` returns when only some of the changes were
+    persisted (and it does not raise): ``changes``, those that were not."""
+
+    __slots__ = ("changes",)
+
+    def __init__(self, changes: Sequence[Change]) -> None:
+        self.changes = tuple(changes)
 
 
 @runtime_checkable
@@ -65,7 +76,8 @@ class EntryStore(Protocol):
         """Persist the changes, in order, atomically where the backend allows; the
         versions just before and just after them as a tuple when the store knows them
         (memory that held the version before holds the one after), :data:`DROPPED`
-        when they were not persisted and no error is raised, else None."""
+        when none was persisted and no error is raised, :class:`NotLanded` when some
+        were not, else None."""
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The entries of one partition (``username`` narrows ``accounts``; a store
@@ -81,7 +93,8 @@ class EntryStore(Protocol):
 
     def replace_all(self, state: Mapping[str, Any]) -> object | None:
         """Replace the whole content with ``state`` (MSAL's layout: an import); the
-        version just after it when the store knows it (else None)."""
+        version just after it when the store knows it, :data:`DROPPED` when it did
+        not persist it all and no error is raised, else None."""
 
     def version(self) -> object | None:
         """A token that changes when another process writes; None if unknown."""

@@ -18,7 +18,14 @@ from tokensmith.cache.store_io import check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.stores import partition as part
 from tokensmith.stores._msaljson import rows_of
-from tokensmith.stores.base import DROPPED, NO_ANSWER, EntryStore, Row, SnapshotStore
+from tokensmith.stores.base import (
+    DROPPED,
+    NO_ANSWER,
+    EntryStore,
+    NotLanded,
+    Row,
+    SnapshotStore,
+)
 from tokensmith.stores.bound import PartitionLru, shrink
 
 _RT = CredentialType.REFRESH_TOKEN
@@ -296,7 +303,10 @@ class Sink:
             finally:
                 if cache._lru is not None:
                     cache._note_writes(cache._lru, changes)
-            if versions is not DROPPED:
+            if isinstance(versions, NotLanded):
+                refused = {id(change) for change in versions.changes}
+                cache._note_stored([c for c in changes if id(c) not in refused])
+            elif versions is not DROPPED:
                 cache._note_stored(changes)
             if isinstance(versions, tuple):
                 cache._advance(*versions)

@@ -42,7 +42,7 @@ from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import ConfigurationError, StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
-from tokensmith.stores.base import DROPPED, NO_ANSWER, Row
+from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row
 from tokensmith.stores.partition import partition_of
 
 __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
@@ -148,7 +148,11 @@ class RedisStore:
 
         def write() -> object:
             pipe = self.client.pipeline(transaction=True)
-            return None if self._execute(pipe, self._queue(pipe, changes), "write") else DROPPED
+            landed = self._execute(pipe, self._queue(pipe, changes), "write")
+            if landed is None:
+                return DROPPED
+            refused = [change for change, ok in zip(changes, landed, strict=False) if not ok]
+            return NotLanded(refused) if refused else None
 
         return self.attempt("write dropped", write, DROPPED)
 
@@ -218,7 +222,8 @@ class RedisStore:
                     keys.append(name)
                 pipe.expire(name, self.idle_ttl)
                 keys.append(name)
-            return None if self._execute(pipe, keys, "import") else DROPPED
+            landed = self._execute(pipe, keys, "import")
+            return None if landed is not None and all(landed) else DROPPED
 
         return self.attempt("import dropped", replace, DROPPED)
 
@@ -278,9 +283,9 @@ class RedisStore:
                 keys += [name, name]
         return keys
 
-    def _execute(self, pipe: Any, keys: Sequence[str], what: str) -> bool:
+    def _execute(self, pipe: Any, keys: Sequence[str], what: str) -> list[bool] | None:
         """Run the MULTI/EXEC queued on ``pipe`` (``keys``: the key of each command), log
-        what Redis refused; True if every command landed.
+        what Redis refused; whether each command landed, or None if none did.
 
         A command that failed when EXEC ran it (``WRONGTYPE``) is in the results, and
         the others landed. ``execute`` itself raises an error reply when Redis refused a
@@ -292,12 +297,13 @@ class RedisStore:
             raise
         except self.errors as exc:
             self._aborted(what, keys, exc)
-            return False
-        landed = True
+            return None
+        landed = []
         for key, result in zip(keys, results, strict=False):  # one per command
-            if isinstance(result, Exception):
+            refused = isinstance(result, Exception)
+            if refused:
                 self._refused(f"{what} dropped for that key", key, result)
-                landed = False
+            landed.append(not refused)
         return landed
 
     def _seal(self, field: str, entry: Mapping[str, Any]) -> bytes:
