@@ -15,9 +15,10 @@ Clock = Callable[[], float]
 """A zero-argument callable returning epoch seconds."""
 
 
-system_clock: Clock = time.time
-"""The current epoch time in seconds (``time.time`` itself: a lookup calls it on every
-cache hit, and a wrapper cost a Python call each time)."""
+def system_clock() -> float:
+    """Return the current epoch time in seconds (a function calling ``time.time`` on
+    each call, not ``time.time`` itself, so freezegun's patch reaches it)."""
+    return time.time()
 
 
 class FakeClock:

@@ -543,3 +543,6 @@ def test_a_write_refused_for_one_key_reports_only_that_change(redis_client: Any)
     cache.add(user_event(uid="u2", utid="tid", scope=["User.Read"]), now=now)
     stored = [key for key in cache._stored_rts if key.startswith("u2.tid")]
     assert len(stored) == 1  # its AppMetadata was refused, its refresh token landed
+    redis_client.set(store._hash(part.user("u3.tid")), "not a hash either")
+    cache.add(user_event(uid="u3", utid="tid", scope=["User.Read"]), now=now)
+    assert [key for key in cache._stored_rts if key.startswith("u3.tid")] == []  # refused
