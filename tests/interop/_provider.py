@@ -29,7 +29,9 @@ from tests.interop._pki import ClientKey, make_client_key, make_server_pki
 PROVIDER_DIR = Path(__file__).resolve().parent / "provider"
 REPO_ROOT = PROVIDER_DIR.parents[2]
 READY_MARK = "TOKENSMITH-INTEROP-READY "
-START_TIMEOUT = 30.0
+START_TIMEOUT = 120.0
+"""Seconds to wait for the provider's ready line (it is returned as soon as it comes; a
+slow shared machine once took more than 30 s to start node and the provider)."""
 
 RESOURCE = "api://interop"
 SCOPE_READ = "api://interop/read"
