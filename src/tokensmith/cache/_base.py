@@ -26,8 +26,6 @@ __all__ = ["SCAN_LOOKUPS", "CacheBase"]
 _VETTED_LIMIT = 200_000
 """Entries remembered as usable at most (then forgotten at once; cheap to refill)."""
 
-_RT = CredentialType.REFRESH_TOKEN
-
 SCAN_LOOKUPS = 4
 """Lookups after a deserialize() that scan instead of building the indexes. An index
 build costs about as much as twenty scans of the cache, so a few scans are cheaper for
@@ -67,9 +65,6 @@ class CacheBase:
         self._scans_left = 0
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any], object, int]] = {}
         self._removals: dict[str, int] = {}
-        # RefreshToken keys the store is known to hold (read from it, or written there
-        # by this process): only their absence at a later read is a removal elsewhere
-        self._stored_rts: set[str] = set()
         self._vetted: dict[int, dict[str, Any]] = {}
         self._sink: ChangeSink | None = None  # the store seam (cache/changes.py)
         self._pending: list[Change] = []
@@ -107,34 +102,6 @@ class CacheBase:
     def _note_removal(self, home_account_id: str) -> None:
         """Count one removal of the account (call under the lock, before removing)."""
         self._removals[home_account_id] = self._removals.get(home_account_id, 0) + 1
-
-    def _note_removed_elsewhere(self, refresh_tokens: Iterable[tuple[str, object]]) -> None:
-        """A store read showed these ``(key, entry)`` refresh tokens gone: those the
-        store was known to hold (:attr:`_stored_rts`) were removed by another process
-        (its sign-out), so count a removal of their accounts: a refresh of one in flight
-        here is then not written back. One only this process held (its write failed
-        or was dropped) is no removal. Call under the lock (they are forgotten next)."""
-        stored = self._stored_rts
-        homes = set()
-        for key, entry in refresh_tokens:
-            if key in stored and isinstance(entry, dict):
-                homes.add(entry.get("home_account_id"))
-        for home in homes:
-            if isinstance(home, str) and home:
-                self._note_removal(home)
-
-    def _note_stored(self, changes: Iterable[Change]) -> None:
-        """A batch reached the store: its refresh tokens are known to be there (or
-        gone, for its removals). Call without holding the lock."""
-        rts = [c for c in changes if c.credential_type == _RT]
-        if not rts:
-            return
-        with self._lock:
-            for change in rts:
-                if isinstance(change, EntryPut):
-                    self._stored_rts.add(change.key)
-                else:
-                    self._stored_rts.discard(change.key)
 
     def modify(
         self,
@@ -301,8 +268,6 @@ class CacheBase:
                     del section[key]
                     self._index.drop(self._cache, credential_type, key)
                     dropped += 1
-                if credential_type == _RT:
-                    self._stored_rts.discard(key)
             self.generation += 1
             self.account_generation += 1
             return dropped
@@ -311,15 +276,6 @@ class CacheBase:
         """Swap in the state a snapshot store holds, then replay the writes not yet
         handed to it (they would otherwise vanish from memory until the next load)."""
         with self._lock:
-            held = self._section(_RT)
-            now_held = cache.get(_RT)
-            if held:  # (the writes not saved yet are replayed below: not gone)
-                kept = set(now_held) if isinstance(now_held, dict) else set()
-                kept.update(c.key for c in self._pending if c.credential_type == _RT)
-                self._note_removed_elsewhere(
-                    (key, rt) for key, rt in held.items() if key not in kept
-                )
-            self._stored_rts = set(now_held) if isinstance(now_held, dict) else set()
             self._replace_state(cache)
             if self._pending:
                 self._ensure_index()

@@ -72,6 +72,7 @@ class PersistentTokenCache(ReadThrough):
         self._bounded = max_entries is not None
         self._loaded: dict[tuple[str, str | None], object] = {}
         self._synced: object = UNSYNCED
+        self._stored_rts: set[str] = set()
         self._set_sink(Sink(self))
         make_flight = getattr(store, "single_flight", None)
         if callable(make_flight):  # e.g. Redis: one fetch across processes

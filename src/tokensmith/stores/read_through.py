@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from tokensmith.cache.changes import Change
+from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.store_io import check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
@@ -56,6 +56,9 @@ class ReadThrough(SerializableTokenCache):
     _bounded: bool
     _loaded: dict[tuple[str, str | None], object]
     _synced: object
+    _stored_rts: set[str]
+    """RefreshToken keys the store is known to hold (read from it, or written there by
+    this process): only their absence at a later read is a removal elsewhere."""
     # -- reading through ------------------------------------------------------------
 
     def _need(self, name: str, username: str | None = None) -> None:
@@ -98,7 +101,6 @@ class ReadThrough(SerializableTokenCache):
         written = self._unsaved()
         if written:
             rows = [row for row in rows if (row[0], row[1]) not in written]
-        self._stored_rts.update(key for ct, key, _ in rows if ct == _RT)
         self._absorb_rows(rows)
         self._loaded[(name, username)] = version
         lru = self._lru
@@ -201,11 +203,65 @@ class ReadThrough(SerializableTokenCache):
                 self._lru.unpin(name)  # type: ignore[union-attr]
 
     def _absorb_rows(self, rows: Iterable[Row]) -> None:
+        """Put rows read from the store into memory (call with the cache lock held)."""
         by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for credential_type, key, entry in rows:
             by_type.setdefault(credential_type, []).append((key, entry))
+        self._stored_rts.update(key for key, _ in by_type.get(_RT, ()))
         for credential_type, entries in by_type.items():
             self._absorb(credential_type, entries)
+
+    # -- what the store is known to hold: removals made elsewhere ---------------------
+
+    def _note_removed_elsewhere(self, refresh_tokens: Iterable[tuple[str, object]]) -> None:
+        """A store read showed these ``(key, entry)`` refresh tokens gone: those the
+        store was known to hold were removed by another process (its sign-out), so
+        count a removal of their accounts: a refresh of one in flight here is then not
+        written back. One only this process held (its write failed or was dropped) is
+        no removal. Call under the lock (they are forgotten next)."""
+        homes = {
+            entry.get("home_account_id")
+            for key, entry in refresh_tokens
+            if key in self._stored_rts and isinstance(entry, dict)
+        }
+        for home in homes:
+            if isinstance(home, str) and home:
+                self._note_removal(home)
+
+    def _note_stored(self, changes: Iterable[Change]) -> None:
+        """A batch reached the store: its refresh tokens are known to be there (or
+        gone, for its removals). Call without holding the lock."""
+        rts = [c for c in changes if c.credential_type == _RT]
+        if not rts:
+            return
+        with self._lock:
+            for change in rts:
+                if isinstance(change, EntryPut):
+                    self._stored_rts.add(change.key)
+                else:
+                    self._stored_rts.discard(change.key)
+
+    def _forget(self, entries: Iterable[tuple[str, str]]) -> int:
+        entries = list(entries)
+        with self._lock:
+            self._stored_rts.difference_update(key for ct, key in entries if ct == _RT)
+            return super()._forget(entries)
+
+    def _reload_from_store(self, cache: dict[str, Any]) -> None:
+        """See the base class; refresh tokens the new snapshot lacks that the store was
+        known to hold were removed elsewhere (the writes not saved yet are replayed:
+        not gone)."""
+        loaded = cache.get(_RT)
+        now_held = set(loaded) if isinstance(loaded, dict) else set()
+        with self._lock:
+            held = self._section(_RT)
+            if held:
+                kept = now_held | {c.key for c in self._pending if c.credential_type == _RT}
+                self._note_removed_elsewhere(
+                    (key, rt) for key, rt in held.items() if key not in kept
+                )
+            self._stored_rts = now_held
+            super()._reload_from_store(cache)
 
     def _sync(self) -> None:
         store = self._snapshot_store
@@ -253,7 +309,6 @@ class ReadThrough(SerializableTokenCache):
         unsaved = self._unsaved()
         if unsaved:
             rows = [row for row in rows if (row[0], row[1]) not in unsaved]
-        self._stored_rts.update(key for ct, key, _ in rows if ct == _RT)
         self._absorb_rows(rows)
         if self._lru is not None:
             self._count(self._lru, rows)
