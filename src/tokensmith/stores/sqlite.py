@@ -17,7 +17,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -142,21 +142,12 @@ class SqliteStore:
             else (_DELETE, (c.credential_type, c.key))
             for c in changes
         ]
-        with self._lock, _mapped(self._path):
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                before = self._version_locked()  # no other writer until the commit
-                for sql, args in statements:  # in order: put then delete ends deleted
-                    db.execute(sql, args)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            self._commits += 1
-            # data_version does not count this connection's commit; read again now, it
-            # could count another process's made since, which memory does not hold
-            return before, (before[0], self._commits)
+
+        def write(db: sqlite3.Connection) -> None:
+            for sql, args in statements:  # in order: put then delete ends deleted
+                db.execute(sql, args)
+
+        return self._commit(write)
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The rows of one partition (``accounts`` narrowed to ``username``)."""
@@ -178,37 +169,47 @@ class SqliteStore:
                 "SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections"
             ).fetchall()
         verbatim: dict[str, Any] = {}
-        for name, body in extra:
-            section = _parsed(body)
-            if section is not None and type(name) is bytes:
-                try:
-                    verbatim[name.decode()] = section
-                except ValueError:
-                    continue
+        for raw_name, body in extra:
+            name, section = _text(raw_name), _parsed(body)
+            if name is not None and section is not None:
+                verbatim[name] = section
         return state_of(rows, verbatim)
 
     def replace_all(self, state: Mapping[str, Any]) -> object:
         """Replace every row with the entries of ``state`` (one transaction); the
         version just after it (what memory holds once it holds ``state``)."""
         rows, verbatim = rows_of(state)
+
+        def replace(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM entries")
+            db.execute("DELETE FROM verbatim_sections")
+            db.executemany(_UPSERT, [_columns(ct, key, entry) for ct, key, entry in rows])
+            db.executemany(
+                "INSERT INTO verbatim_sections (name, body) VALUES (?, ?)",
+                [(name, json.dumps(body)) for name, body in verbatim.items()],
+            )
+
+        return self._commit(replace)[1]
+
+    def _commit(
+        self, write: Callable[[sqlite3.Connection], None]
+    ) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``write`` in one ``BEGIN IMMEDIATE`` transaction; the versions before and
+        after it. The one after is computed: data_version does not count this
+        connection's commit, and read again after it, it could count another
+        process's made since, which memory does not hold."""
         with self._lock, _mapped(self._path):
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
                 before = self._version_locked()  # no other writer until the commit
-                db.execute("DELETE FROM entries")
-                db.execute("DELETE FROM verbatim_sections")
-                db.executemany(_UPSERT, [_columns(ct, key, entry) for ct, key, entry in rows])
-                db.executemany(
-                    "INSERT INTO verbatim_sections (name, body) VALUES (?, ?)",
-                    [(name, json.dumps(body)) for name, body in verbatim.items()],
-                )
+                write(db)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
             self._commits += 1
-            return before[0], self._commits  # (as apply's: another's commit may follow)
+            return before, (before[0], self._commits)
 
     def count(self) -> int:
         """How many entries the database holds."""
@@ -233,14 +234,22 @@ class SqliteStore:
         with self._lock, _mapped(self._path):
             fetched = self._db.execute(sql, args).fetchall()
         rows: list[Row] = []
-        for credential_type, key, body in fetched:
-            entry = _parsed(body)
-            if isinstance(entry, dict) and type(key) is bytes and type(credential_type) is bytes:
-                try:
-                    rows.append((credential_type.decode(), key.decode(), entry))
-                except ValueError:
-                    continue
+        for raw_type, raw_key, body in fetched:
+            credential_type, key, entry = _text(raw_type), _text(raw_key), _parsed(body)
+            if credential_type is not None and key is not None and isinstance(entry, dict):
+                rows.append((credential_type, key, entry))
         return rows
+
+
+def _text(value: object) -> str | None:
+    """A column read as bytes, as text; None if it is not UTF-8 (damaged outside
+    tokensmith: the row is skipped)."""
+    if type(value) is not bytes:
+        return None
+    try:
+        return value.decode()
+    except ValueError:
+        return None
 
 
 def _parsed(body: object) -> object:
