@@ -158,7 +158,8 @@ class AppContext:
         self.is_public = is_public
         self.exclude_scopes = exclude_scopes
         self.client_capabilities = client_capabilities
-        self._plain_claims = merge_claims(None, client_capabilities)
+        self._plain_claims: str | None = None
+        self._plain_made = False  # made on first use, as MSAL: bad capabilities fail the call
         self._aliases = aliases
         self._authority_options = dict(authority_options)
         self._handles: dict[str, AuthorityHandle] = {}
@@ -210,9 +211,12 @@ class AppContext:
     def claims(self, claims_challenge: str | None) -> str | None:
         """The ``claims`` to send: the challenge merged with the client capabilities
         (without a challenge, the capabilities' claims, made once per application)."""
-        if not claims_challenge:
-            return self._plain_claims
-        return merge_claims(claims_challenge, self.client_capabilities)
+        if claims_challenge:
+            return merge_claims(claims_challenge, self.client_capabilities)
+        if not self._plain_made:
+            self._plain_claims = merge_claims(None, self.client_capabilities)
+            self._plain_made = True
+        return self._plain_claims
 
     def memo(self, name: str, make: Callable[[], Any]) -> Any:
         """The per-application memo ``name``, made on first use."""
