@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeGuard
 
 from tokensmith._clock import Clock, system_clock
@@ -22,6 +23,8 @@ from tokensmith.concurrency import SingleFlight
 from tokensmith.errors import ConfigurationError, StoreError
 
 __all__ = ["SCAN_LOOKUPS", "CacheBase"]
+
+_NOT_HELD = nullcontext()
 
 _VETTED_LIMIT = 200_000
 """Entries remembered as usable at most (then forgotten at once; cheap to refill)."""
@@ -91,6 +94,12 @@ class CacheBase:
         """How many times this account was removed (signed out) from this cache."""
         with self._lock:
             return self._removals.get(home_account_id, 0)
+
+    def holding_account(self, home_account_id: str) -> AbstractContextManager[object]:
+        """Keep the account's entries in memory while its refresh is on the wire (see
+        :class:`~tokensmith.stores.PersistentTokenCache`); a plain cache forgets
+        nothing by itself, so this holds nothing."""
+        return _NOT_HELD
 
     def _removed_since(self, guard: object) -> bool:
         """True if ``guard`` (``(home_account_id, removal_generation)``, captured when a

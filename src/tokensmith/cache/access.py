@@ -7,6 +7,7 @@ A plain tokensmith cache satisfies it with its indexed lookups; a
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from tokensmith.concurrency import SingleFlight
@@ -75,6 +76,8 @@ class CacheAccess(Protocol):
     def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None: ...
 
     def removal_generation(self, home_account_id: str) -> int: ...
+
+    def holding_account(self, home_account_id: str) -> AbstractContextManager[object]: ...
 
     def add(self, event: Mapping[str, Any], now: float | None = None) -> None: ...
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from tokensmith.cache.access import CacheAccess
@@ -289,6 +290,10 @@ class HookedCache:
         """How many times this account was signed out through this cache."""
         with self._lock:
             return self._removals.get(home_account_id, 0)
+
+    def holding_account(self, home_account_id: str) -> AbstractContextManager[object]:
+        """Nothing to hold: every read goes through the wrapped cache."""
+        return nullcontext()
 
     def _removed_since(self, guard: object) -> bool:
         if not (isinstance(guard, tuple) and len(guard) == 2 and isinstance(guard[0], str)):

@@ -122,10 +122,9 @@ class SilentRequest:
 
     def fetch(self, realm: str, reason: int) -> Flow[TokenResult | None]:
         home = self.account.get("home_account_id")
-        # captured before the refresh is sent: one that finishes after a sign-out of
-        # the account must not write its tokens back
-        self.removal = (home, self.ctx.cache.removal_generation(home)) if home else None
-        return _refresh_for_account(self.ctx, self, reason)
+        if not home:
+            return _nothing()
+        return _held_refresh(self.ctx, self, home, reason)
 
     @property
     def decorated(self) -> list[str]:
@@ -189,6 +188,18 @@ def without_error(result: TokenResult | None) -> TokenResult | None:
 
 def _nothing() -> Flow[TokenResult | None]:
     return Done(None)
+
+
+def _held_refresh(
+    ctx: AppContext, req: SilentRequest, home: str, reason: int
+) -> Flow[TokenResult | None]:
+    # The account's entries stay in memory until the write-back (a bounded persistent
+    # cache would otherwise evict them, and with them what it knew of the store).
+    with ctx.cache.holding_account(home):
+        # captured before the refresh is sent: one that finishes after a sign-out of
+        # the account must not write its tokens back
+        req.removal = (home, ctx.cache.removal_generation(home))
+        return (yield from _refresh_for_account(ctx, req, reason))
 
 
 def _refresh_for_account(

@@ -9,7 +9,7 @@ recently used partitions (:mod:`tokensmith.stores.bound`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from tokensmith.cache.changes import Change, EntryPut
@@ -191,6 +191,14 @@ class ReadThrough(SerializableTokenCache):
         finally:
             for name in names:
                 self._unpin(name)
+
+    def holding_account(self, home_account_id: str) -> AbstractContextManager[object]:
+        """A bounded cache keeps the account's partition from eviction until the
+        refresh's write-back: evicted, it would no longer show which refresh tokens the
+        store held there, and a sign-out made elsewhere meanwhile would be missed."""
+        if not self._bounded:
+            return super().holding_account(home_account_id)
+        return self._pinned(part.user(home_account_id))
 
     def _pin(self, name: str) -> None:
         if self._bounded:
