@@ -165,6 +165,10 @@ class MultiIndex:
 
     def put(self, key: str, value: Hashable | None) -> None:
         """File ``key`` under ``value`` (``None``: nowhere), out of its former bucket."""
+        if self._value_of is None and value is not None:  # no reverse map made yet
+            bucket = self._buckets.get(value)
+            if bucket == key or (type(bucket) is set and key in bucket):
+                return  # a rewrite that keeps its bucket (a key has one): no map needed
         value_of = self._reverse()
         old = value_of.get(key, _NOWHERE)
         if old == value:

@@ -279,7 +279,8 @@ class CacheIndex:
             built = self._built.get(name)
             if built is not None:
                 built.put(key, one(name, entry) if isinstance(entry, dict) else None)
-        if section_name == _CT.ACCESS_TOKEN and self._groups is not None:
+        grouped = section_name == _CT.ACCESS_TOKEN and self._groups is not None
+        if grouped and not (isinstance(entry, dict) and self._kept_in_group(key, entry)):
             self._ungroup(key)
             if isinstance(entry, dict):
                 self._group(key, entry, section)
@@ -330,6 +331,22 @@ class CacheIndex:
                 del self._groups[group_key]
         elif group == key:
             del self._groups[group_key]
+
+    def _kept_in_group(self, key: str, entry: _Entry) -> bool:
+        """True if ``key`` (rewritten as ``entry``) is filed under its group already (a
+        key is in one group), its scopes brought up to date: the usual rewrite, a
+        refresh, needs no map of every key's group (:meth:`_group_keys`)."""
+        assert self._groups is not None
+        group = self._groups.get(one_group_key(entry))
+        if group == key:  # alone in its group: no scopes are kept for it
+            return True
+        if not (isinstance(group, ScopeGroup) and key in group.members):
+            return False
+        tokens = scope_tokens(entry.get("target"))
+        if group.members[key] != tokens:
+            group.discard(key)
+            group.add(key, tokens)
+        return True
 
     def _group(self, key: str, entry: _Entry, section: Any) -> None:
         assert self._groups is not None

@@ -274,6 +274,8 @@ class FastLookups(CacheBase):
     def _newest_first(
         self, credential_type: str, matches: list[tuple[str, dict[str, Any]]]
     ) -> list[dict[str, Any]]:
+        if len(matches) < 2:  # the usual answer: no order to find (nor ordinals to make)
+            return [entry for _, entry in matches]
         ordinals = self._index.ordinals[credential_type]
         matches.sort(
             key=lambda m: (int_field(m[1], "last_modification_time") or 0, ordinals.get(m[0], -1)),
