@@ -546,3 +546,17 @@ def test_a_write_refused_for_one_key_reports_only_that_change(redis_client: Any)
     redis_client.set(store._hash(part.user("u3.tid")), "not a hash either")
     cache.add(user_event(uid="u3", utid="tid", scope=["User.Read"]), now=now)
     assert [key for key in cache._stored_rts if key.startswith("u3.tid")] == []  # refused
+
+
+def test_a_refresh_keeps_the_shared_accounts_hash_alive(redis_client: Any) -> None:
+    # Only a sign-in writes Account entries; a refresh writes the user's tokens. The
+    # accounts hash (every user's Account) lived idle_ttl after the last sign-in, so
+    # every account expired at once while the refresh tokens were still in use.
+    cache = _cache(redis_client, idle_ttl=600)
+    cache.add(user_event(uid="u1", utid="tid"), now=time.time())
+    redis_client.expire("tokensmith:p:accounts", 50)  # as if the sign-in were long ago
+    [rt] = cache.find_refresh_tokens(home_account_id=HOME, environments=[ENV])
+    cache.update_rt(rt, "rt-rotated")  # a refresh: the user's hash only
+    assert 550 < redis_client.ttl("tokensmith:p:accounts") <= 600
+    fresh = _cache(redis_client)
+    assert [a["home_account_id"] for a in fresh.find_accounts()] == [HOME]

@@ -43,7 +43,7 @@ from tokensmith.errors import ConfigurationError, StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
 from tokensmith.stores._redis_health import RedisHealth, text_of
 from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row
-from tokensmith.stores.partition import partition_of
+from tokensmith.stores.partition import ACCOUNTS, partition_of, user
 
 __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
 
@@ -239,6 +239,10 @@ class RedisStore(RedisHealth):
     def _hash(self, partition: str) -> str:
         return f"{self.prefix}p:{partition}"
 
+    @property
+    def _user_hashes(self) -> str:
+        return self._hash(user(""))
+
     def _verbatim_hash(self) -> str:
         return f"{self.prefix}verbatim"
 
@@ -262,6 +266,12 @@ class RedisStore(RedisHealth):
                 pipe.hdel(name, field)
             keys.append(name)
         latest = int(time.time()) + self.idle_ttl  # no hash outlives its idle TTL
+        accounts = self._hash(ACCOUNTS)
+        if accounts not in expiries and any(k.startswith(self._user_hashes) for k in expiries):
+            # A user's tokens were written (a refresh writes no Account): the shared
+            # accounts hash lives on too, or every account would expire idle_ttl after
+            # the last sign-in while the refresh tokens stay usable.
+            expiries[accounts] = None
         for name, expires_on in expiries.items():
             if expires_on is None:
                 pipe.expire(name, self.idle_ttl)
