@@ -95,6 +95,21 @@ def test_a_bad_import_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     assert cache.store.count() == 5
 
 
+@pytest.mark.parametrize("empty", ["", b"", None])
+def test_an_empty_document_does_not_wipe_the_shared_store(
+    tmp_path: Path, empty: str | bytes | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # MSAL-style start-up code, cache.deserialize(open(path).read()), on an empty file:
+    # every process's tokens were gone. "{}" still empties the store on purpose.
+    path = tmp_path / "cache.db"
+    _fill(path, 1)
+    cache = _cache(path)
+    cache.deserialize(empty)
+    assert cache.store.count() == 5 and "left as it was" in caplog.text
+    cache.deserialize("{}")
+    assert cache.store.count() == 0
+
+
 def test_files_are_private(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     _fill(path, 1)

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence, S
 from typing import Any
 
 from tokensmith._clock import Clock, system_clock
+from tokensmith._redact import logger
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.store_io import STORE_FIRST, check_store_read
 from tokensmith.cache.token_cache import SerializableTokenCache
@@ -313,9 +314,19 @@ class PersistentTokenCache(ReadThrough):
     def deserialize(self, state: str | bytes | None) -> None:
         """Replace the store's whole content with a serialized MSAL cache (an import).
 
+        An empty document (``None``, ``""``: MSAL-style code reading an empty file)
+        changes nothing, with a warning: it would empty the store every process shares;
+        ``"{}"`` empties it.
+
         Raises:
             ProtocolError: not a JSON object; the store is left as it was.
         """
+        if not state:
+            logger.warning(
+                "token cache: deserialize() of an empty document; the store is left as "
+                "it was (deserialize('{}') empties it)"
+            )
+            return
         probe = SerializableTokenCache()
         probe.deserialize(state)  # validates first: a bad document changes nothing
         loaded = json.loads(probe.serialize())
