@@ -277,3 +277,42 @@ def test_a_bounded_cache_keeps_the_account_while_its_refresh_is_on_the_wire(
     entra.token_handler = handler
     assert "access_token" in here.acquire_token_silent(SCOPES, mine, force_refresh=True)
     assert busy and _tokens_left(make, clock, mine["home_account_id"]) == 0
+
+
+class _Audited(PersistentTokenCache):
+    """A subclass overriding a hook, as an app that audits writes would: the engine then
+    goes through MSAL's hooks (``HookedCache``), which keep the guard to themselves."""
+
+    def modify(self, credential_type: Any, old_entry: Any, new_key_value_pairs: Any = None) -> Any:
+        return super().modify(credential_type, old_entry, new_key_value_pairs)
+
+
+@pytest.mark.parametrize("bound", [None, 6])
+def test_a_sign_out_elsewhere_is_seen_through_a_subclass_with_hooks(
+    bound: int | None, tmp_path: Path
+) -> None:
+    def make() -> Any:
+        return SqliteStore(tmp_path / "c.db")
+
+    clock = FakeClock(int(time.time()))
+    entra = FakeEntra(clock)
+    cache = _Audited(make(), clock=clock, max_entries=bound)
+    here = cca(entra, clock, cache)
+    elsewhere = cca(entra, clock, PersistentTokenCache(make(), clock=clock))
+    assert "access_token" in here.acquire_token_by_refresh_token("rt-imported", SCOPES)
+    [mine] = here.get_accounts()
+    [account] = elsewhere.get_accounts()
+    issue, busy = entra.issue, []
+
+    def handler(form: dict[str, str]) -> Any:
+        if form.get("grant_type") == "refresh_token" and not busy:
+            busy.append(True)
+            for n in range(8 if bound else 0):  # more app tokens than the bound holds
+                other = cca(entra, clock, cache, f"daemon-{n}")
+                assert "access_token" in other.acquire_token_for_client(["api://x/.default"])
+            elsewhere.remove_account(account)
+        return issue(form)
+
+    entra.token_handler = handler
+    assert "access_token" in here.acquire_token_silent(SCOPES, mine, force_refresh=True)
+    assert busy and _tokens_left(make, clock, mine["home_account_id"]) == 0

@@ -287,24 +287,40 @@ class HookedCache:
     # -- writes --------------------------------------------------------------------
 
     def removal_generation(self, home_account_id: str) -> int:
-        """How many times this account was signed out through this cache."""
+        """How many times this account was signed out through this cache, plus the
+        wrapped cache's own count when it keeps one (a tokensmith cache subclass: a
+        persistent cache counts sign-outs it saw made by other processes)."""
         with self._lock:
-            return self._removals.get(home_account_id, 0)
+            own = self._removals.get(home_account_id, 0)
+            inner = getattr(self.cache, "removal_generation", None)
+            return own + (inner(home_account_id) if callable(inner) else 0)
 
     def holding_account(self, home_account_id: str) -> AbstractContextManager[object]:
-        """Nothing to hold: every read goes through the wrapped cache."""
-        return nullcontext()
+        """The wrapped cache's hold, when it has one (a bounded persistent cache keeps
+        the account in memory during its refresh); else nothing to hold."""
+        hold = getattr(self.cache, "holding_account", None)
+        return hold(home_account_id) if callable(hold) else nullcontext()
 
     def _removed_since(self, guard: object) -> bool:
         if not (isinstance(guard, tuple) and len(guard) == 2 and isinstance(guard[0], str)):
             return False
-        return bool(self._removals.get(guard[0], 0) != guard[1])
+        return bool(self.removal_generation(guard[0]) != guard[1])
+
+    def _before_write_back(self, guard: object) -> None:
+        """A persistent cache re-reads the account from its store before a refresh's
+        write-back (a sign-out made elsewhere counts as a removal); the guard is kept
+        out of the MSAL-shaped calls made to the wrapped cache, so this asks for it."""
+        check = getattr(self.cache, "_before_write_back", None)
+        if callable(check) and guard is not None:
+            check(guard)
 
     def add(self, event: Mapping[str, Any], now: float | None = None) -> None:
         """``cache.add(event, now=now)``, unless the event's account was signed out
         since its refresh started (``_removal_generation``, kept out of the event)."""
         with self._lock:
-            if self._removed_since(event.get("_removal_generation")):
+            guard = event.get("_removal_generation")
+            self._before_write_back(guard)
+            if self._removed_since(guard):
                 return
             plain = {k: v for k, v in event.items() if k != "_removal_generation"}
             self.cache.add(plain, now=now)
@@ -319,6 +335,7 @@ class HookedCache:
         """``cache.update_rt(rt_item, new_rt)`` (MSAL's signature), unless the account
         was signed out since ``removal_generation`` was captured."""
         with self._lock:
+            self._before_write_back(removal_generation)
             if not self._removed_since(removal_generation):
                 self.cache.update_rt(rt_item, new_rt)
 
