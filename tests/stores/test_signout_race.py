@@ -242,61 +242,15 @@ def test_an_import_puts_what_it_holds_in_the_store(tmp_path: Path) -> None:
     assert signed_out and _tokens_left(make, clock, mine["home_account_id"]) == 0
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "redis"])
-def test_a_bounded_cache_keeps_the_account_while_its_refresh_is_on_the_wire(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    # Other work evicts the account's partition from a bounded cache while its refresh
-    # is on the wire, and another process signs the account out then: the write-back
-    # is still dropped (the partition stays in memory until the write-back, so the
-    # cache still knows which refresh tokens the store held).
-    def make() -> Any:
-        if kind == "sqlite":
-            return SqliteStore(tmp_path / "c.db")
-        return RedisStore(request.getfixturevalue("redis_client"))
-
+def _refresh_while_evicted_and_signed_out_elsewhere(
+    make: StoreMaker, cache_class: type[PersistentTokenCache], bound: int | None
+) -> int:
+    """Sign in through a ``cache_class`` cache (bounded by ``bound``), then refresh while
+    other clients' app tokens evict the account's partition (with a bound) and another
+    process signs the account out; the entries of the account left in the store."""
     clock = FakeClock(int(time.time()))
     entra = FakeEntra(clock)
-    cache = PersistentTokenCache(make(), clock=clock, max_entries=6)
-    here = cca(entra, clock, cache)
-    elsewhere = cca(entra, clock, PersistentTokenCache(make(), clock=clock))
-    assert "access_token" in here.acquire_token_by_refresh_token("rt-imported", SCOPES)
-    [mine] = here.get_accounts()
-    [account] = elsewhere.get_accounts()
-    issue, busy = entra.issue, []
-
-    def handler(form: dict[str, str]) -> Any:
-        if form.get("grant_type") == "refresh_token" and not busy:
-            busy.append(True)
-            for n in range(8):  # app tokens of other clients: more than the bound holds
-                other = cca(entra, clock, cache, f"daemon-{n}")
-                assert "access_token" in other.acquire_token_for_client(["api://x/.default"])
-            elsewhere.remove_account(account)
-        return issue(form)
-
-    entra.token_handler = handler
-    assert "access_token" in here.acquire_token_silent(SCOPES, mine, force_refresh=True)
-    assert busy and _tokens_left(make, clock, mine["home_account_id"]) == 0
-
-
-class _Audited(PersistentTokenCache):
-    """A subclass overriding a hook, as an app that audits writes would: the engine then
-    goes through MSAL's hooks (``HookedCache``), which keep the guard to themselves."""
-
-    def modify(self, credential_type: Any, old_entry: Any, new_key_value_pairs: Any = None) -> Any:
-        return super().modify(credential_type, old_entry, new_key_value_pairs)
-
-
-@pytest.mark.parametrize("bound", [None, 6])
-def test_a_sign_out_elsewhere_is_seen_through_a_subclass_with_hooks(
-    bound: int | None, tmp_path: Path
-) -> None:
-    def make() -> Any:
-        return SqliteStore(tmp_path / "c.db")
-
-    clock = FakeClock(int(time.time()))
-    entra = FakeEntra(clock)
-    cache = _Audited(make(), clock=clock, max_entries=bound)
+    cache = cache_class(make(), clock=clock, max_entries=bound)
     here = cca(entra, clock, cache)
     elsewhere = cca(entra, clock, PersistentTokenCache(make(), clock=clock))
     assert "access_token" in here.acquire_token_by_refresh_token("rt-imported", SCOPES)
@@ -315,4 +269,39 @@ def test_a_sign_out_elsewhere_is_seen_through_a_subclass_with_hooks(
 
     entra.token_handler = handler
     assert "access_token" in here.acquire_token_silent(SCOPES, mine, force_refresh=True)
-    assert busy and _tokens_left(make, clock, mine["home_account_id"]) == 0
+    assert busy
+    return _tokens_left(make, clock, mine["home_account_id"])
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_bounded_cache_keeps_the_account_while_its_refresh_is_on_the_wire(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Other work evicts the account's partition from a bounded cache while its refresh
+    # is on the wire, and another process signs the account out then: the write-back
+    # is still dropped (the partition stays in memory until the write-back, so the
+    # cache still knows which refresh tokens the store held).
+    def make() -> Any:
+        if kind == "sqlite":
+            return SqliteStore(tmp_path / "c.db")
+        return RedisStore(request.getfixturevalue("redis_client"))
+
+    assert _refresh_while_evicted_and_signed_out_elsewhere(make, PersistentTokenCache, 6) == 0
+
+
+class _Audited(PersistentTokenCache):
+    """A subclass overriding a hook, as an app that audits writes would: the engine then
+    goes through MSAL's hooks (``HookedCache``), which keep the guard to themselves."""
+
+    def modify(self, credential_type: Any, old_entry: Any, new_key_value_pairs: Any = None) -> Any:
+        return super().modify(credential_type, old_entry, new_key_value_pairs)
+
+
+@pytest.mark.parametrize("bound", [None, 6])
+def test_a_sign_out_elsewhere_is_seen_through_a_subclass_with_hooks(
+    bound: int | None, tmp_path: Path
+) -> None:
+    def make() -> Any:
+        return SqliteStore(tmp_path / "c.db")
+
+    assert _refresh_while_evicted_and_signed_out_elsewhere(make, _Audited, bound) == 0
