@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,78 @@ def test_a_damaged_item_is_copied_to_another_item_in_the_keyring(
     assert "Account" in json.loads(found.stdout)  # libsecret finds the cache, not the copy
     medium.delete()
     aside.delete()
+
+
+@pytest.fixture
+def locked_keyring() -> Iterator[tuple[str, Callable[[], None]]]:
+    """A bus and gnome-keyring-daemon of this test's own (locking the session's keyring
+    would lock it for the other tests: unlocking it again needs a prompt); yields
+    ``(address, lock)``, ``lock()`` locking its default keyring (no prompt needed)."""
+    import shutil
+    import tempfile
+
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+    from tests.session_bus import SessionBus
+
+    folder = Path(tempfile.mkdtemp(prefix="tokensmith-locked-"))  # (a short socket path)
+    bus = SessionBus(folder)
+    service = DBusAddress(
+        "/org/freedesktop/secrets",
+        bus_name="org.freedesktop.secrets",
+        interface="org.freedesktop.Secret.Service",
+    )
+
+    def lock() -> None:
+        with open_dbus_connection(bus=bus.address) as conn:
+            (path,) = conn.send_and_get_reply(
+                new_method_call(service, "ReadAlias", "s", ("default",))
+            ).body
+            locked, prompt = conn.send_and_get_reply(
+                new_method_call(service, "Lock", "ao", ([path],))
+            ).body
+            assert locked == [path] and prompt == "/"
+
+    try:
+        bus.start_keyring()
+        yield bus.address, lock
+    finally:
+        bus.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_locked_keyring_is_no_fallback_and_its_error_says_to_unlock_it(
+    locked_keyring: tuple[str, Callable[[], None]], tmp_path: Path, opened: list[Any]
+) -> None:
+    """The error used to say "or pass allow_unencrypted=True" to a caller who had (and
+    the store raises all the same: the flag only applies with no Secret Service); a
+    write of a new item was a bare StoreError naming the D-Bus error."""
+    address, lock = locked_keyring
+    signal = tmp_path / "cache.bin"
+
+    def cache(schema: str) -> PersistentTokenCache:
+        store = SecretServiceStore(
+            signal, schema_name=schema, address=address, allow_unencrypted=True
+        )
+        opened.append(store)
+        assert store.is_encrypted  # a keyring exists: no plain file, locked or not
+        return PersistentTokenCache(store, clock=lambda: NOW)
+
+    cache("tokensmith.locked").add(user_event(), now=NOW)
+    lock()
+    held, new = cache("tokensmith.locked"), cache("tokensmith.new")
+    assert new.find_accounts() == []  # a locked keyring shows no item of that name
+    calls: list[Callable[[], object]] = [
+        held.find_accounts,  # the item is there, locked
+        lambda: held.add(user_event(uid="b"), now=NOW),
+        lambda: new.add(user_event(uid="c"), now=NOW),  # a new item in a locked keyring
+    ]
+    for call in calls:
+        with pytest.raises(StoreUnavailableError) as caught:
+            call()
+        message = str(caught.value)
+        assert message.startswith("the keyring holding the token cache is locked: unlock it")
+        assert "allow_unencrypted=True does not apply" in message
+        assert "or pass allow_unencrypted" not in message
+    assert list(tmp_path.iterdir()) == [signal]  # nothing in plain on disk
+    assert signal.read_bytes() == b""

@@ -27,7 +27,7 @@ from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreUnavailableError
 from tokensmith.stores.snapshot import FileMedium, Medium, SnapshotStoreBase, decode_snapshot
 
-__all__ = ["HEADLESS_HINT", "SecretServiceMedium", "SecretServiceStore"]
+__all__ = ["HEADLESS_HINT", "LOCKED_HINT", "SecretServiceMedium", "SecretServiceStore"]
 
 HEADLESS_HINT = (
     "no Secret Service on the D-Bus session bus (a headless machine, an SSH session or a "
@@ -41,6 +41,12 @@ _NO_SERVICE = (
     "org.freedesktop.DBus.Error.ServiceUnknown",
     "org.freedesktop.DBus.Error.NameHasNoOwner",
 )
+LOCKED_HINT = (
+    "the keyring holding the token cache is locked: unlock it (a desktop session does "
+    "at login); allow_unencrypted=True does not apply here, it is only for a machine "
+    "with no Secret Service at all"
+)
+_IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
 
 
 def default_schema_name(location: str | os.PathLike[str]) -> str:
@@ -119,6 +125,8 @@ class SecretServiceMedium:
         except DBusErrorResponse as exc:
             if exc.name in _NO_SERVICE:
                 raise StoreUnavailableError(HEADLESS_HINT) from exc
+            if exc.name == _IS_LOCKED:  # (gnome-keyring's CreateItem in a locked keyring)
+                raise StoreUnavailableError(LOCKED_HINT) from exc
             raise StoreError(f"Secret Service {method} failed: {exc.name}") from exc
         except (OSError, TimeoutError) as exc:
             self._conn.close()
@@ -133,10 +141,7 @@ class SecretServiceMedium:
         if unlocked:
             return str(unlocked[0])
         if locked:
-            raise StoreUnavailableError(
-                "the keyring holding the token cache is locked; unlock it (a desktop "
-                "session does at login) or pass allow_unencrypted=True"
-            )
+            raise StoreUnavailableError(LOCKED_HINT)
         return None
 
     def read(self) -> str | None:
@@ -191,7 +196,7 @@ class SecretServiceMedium:
             (properties, secret, replace),
         )
         if prompt != "/":
-            raise StoreUnavailableError("the keyring is locked and asks for a prompt")
+            raise StoreUnavailableError(f"{LOCKED_HINT} (it asks for a prompt)")
 
     def _collection_path(self) -> str:
         """libsecret's reading of ``collection``: an object path as is, else an alias."""
@@ -243,7 +248,10 @@ class SecretServiceStore(SnapshotStoreBase):
 
     Raises:
         StoreUnavailableError: no Secret Service (see :data:`HEADLESS_HINT`) and
-            ``allow_unencrypted`` is false.
+            ``allow_unencrypted`` is false. A keyring that exists but is locked is no
+            reason to fall back (it may be unlocked later, and the cache would be split
+            into a plain file): its reads and writes raise this error
+            (:data:`LOCKED_HINT`), ``allow_unencrypted`` or not.
     """
 
     def __init__(
