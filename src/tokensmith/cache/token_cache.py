@@ -190,14 +190,21 @@ class TokenCache(AccountLookups):
             ]
 
     def sweep_expired(self, now: float | None = None) -> int:
-        """Remove every expired AccessToken (through :meth:`modify`, so a store drops
-        them too); returns how many. Lookups never remove anything: a long-running
+        """Remove every expired AccessToken, by the key it is held under (which need
+        not be the one its fields make: an imported MSAL-style cache may hold such),
+        as a removal a store receives too (an ``EntryDeleted``, like :meth:`modify`'s);
+        returns how many were removed. Lookups never remove anything: a long-running
         service calls this now and then, or bounds its memory (``max_entries`` of
         :class:`~tokensmith.stores.PersistentTokenCache`)."""
-        expired = self.expired_access_tokens(now)
-        with self._writing():
-            for _, entry in expired:
-                self.modify(_AT, entry)
+        with self._writing():  # found and removed under one hold of the lock
+            expired = self.expired_access_tokens(now)
+            self._ensure_index()
+            self._index_checked = True  # one staleness check for the whole batch
+            try:
+                for key, entry in expired:
+                    self._modify_locked(_AT, key, entry, None)
+            finally:
+                self._index_checked = False
         return len(expired)
 
     def remove_rt(self, rt_item: dict[str, Any]) -> None:
@@ -274,6 +281,14 @@ class SerializableTokenCache(TokenCache):
         """See :meth:`TokenCache.modify`; also flags the state as changed."""
         super().modify(credential_type, old_entry, new_key_value_pairs)
         self.has_state_changed = True
+
+    def sweep_expired(self, now: float | None = None) -> int:
+        """See :meth:`TokenCache.sweep_expired`; flags the state as changed if it
+        removed anything."""
+        removed = super().sweep_expired(now)
+        if removed:
+            self.has_state_changed = True
+        return removed
 
     def deserialize(self, state: str | bytes | None) -> None:
         """Replace the whole state with a previously serialized one.
