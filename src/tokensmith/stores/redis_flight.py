@@ -10,7 +10,9 @@ old token, still usable but due for refresh), and finds it.
 
 The lock expires by itself (``lease`` seconds) if its holder dies; a waiter gives up
 waiting after ``wait`` seconds and fetches anyway. Redis unreachable: no lock, the
-in-process single flight alone.
+in-process single flight alone. The release is sent even while the store backs off
+after a failure (once, bounded by the client's socket timeout; it never raises): a lock
+left behind would make every other process wait out its lease.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+from tokensmith._redact import logger
 from tokensmith.cache.store_io import STORE_FIRST
 from tokensmith.concurrency import SingleFlight
 from tokensmith.concurrency.store_threads import submit
@@ -57,6 +60,8 @@ class RedisSingleFlight(SingleFlight):
     ) -> None:
         super().__init__()
         self._store, self._lease, self._wait, self._poll = store, lease, wait, poll
+        self._sent: set[str] = set()
+        """The tokens of the locks this process asked Redis for and has not released."""
 
     def run(self, key: Hashable, fn: Callable[[], T]) -> T:
         """See :meth:`SingleFlight.run`; the leader holds the key's Redis lock."""
@@ -114,15 +119,40 @@ class RedisSingleFlight(SingleFlight):
     def _try_lock(self, name: str, token: str) -> bool:
         """True if this caller now holds the lock, or Redis cannot say (go ahead)."""
         client, lease_ms = self._store.client, int(self._lease * 1000)
-        taken = self._store.attempt(
-            "single flight without a lock",
-            lambda: client.set(name, token, nx=True, px=lease_ms),
-            True,
-        )
+
+        def take() -> Any:
+            self._sent.add(token)  # it may land even if no answer comes: release it then
+            return client.set(name, token, nx=True, px=lease_ms)
+
+        taken = self._store.attempt("single flight without a lock", take, True)
         return bool(taken)
 
     def _unlock(self, name: str, token: str) -> None:
+        """Delete the lock if it is still ours; sent even while the store backs off (a
+        lock left behind makes every other process wait out its lease), never raises.
+        Nothing is sent for a lock this caller never asked Redis for."""
+        if token not in self._sent:
+            return
+        self._sent.discard(token)
         client = self._store.client
-        self._store.attempt(
-            "lock release skipped", lambda: client.eval(_RELEASE, 1, name, token), None
-        )
+        self._anyway("lock release skipped", lambda: client.eval(_RELEASE, 1, name, token))
+
+    def _anyway(self, what: str, command: Callable[[], T]) -> T | None:
+        """``command()`` through the store's :meth:`attempt` (its back-off and log), or
+        sent once directly when the store is backing off (bounded by the client's socket
+        timeout); None when it failed. Never raises."""
+        sent = False
+
+        def send() -> T:
+            nonlocal sent
+            sent = True
+            return command()
+
+        try:
+            result: T | None = self._store.attempt(what, send, None)
+            if sent:
+                return result
+            return command()
+        except Exception as exc:  # a release or a renewal must not fail the caller
+            logger.debug("token store: Redis %s (%s)", what, type(exc).__name__)
+            return None
