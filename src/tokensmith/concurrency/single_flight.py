@@ -23,11 +23,18 @@ Design:
   one of the retrying callers becomes the new leader.
 * **Re-entrancy** is decided in one place, :func:`_reenters`: a caller that the leader
   is (transitively) waiting for runs ``fn`` directly rather than deadlocking.
+* **Fork.** A child made by ``os.fork()`` starts with every registry empty and a new
+  lock (:func:`_forget_after_fork`): its parent's leaders and waiters are threads and
+  loops that do not exist there, so a child's caller leads its own run instead of
+  waiting for ever on one of them (or, its thread reusing a dead leader's ident,
+  taking itself for a re-entry). The lock may have been held by one of those threads.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 from types import TracebackType
@@ -152,6 +159,7 @@ class SingleFlight:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: dict[Hashable, _Call] = {}
+        _instances.add(self)
 
     def run(self, key: Hashable, fn: Callable[[], T]) -> T:
         """Run ``fn`` once for all concurrent callers of ``key`` and return its result.
@@ -259,7 +267,8 @@ class SingleFlight:
     def _release(self, key: Hashable, call: _Call) -> None:
         """Free ``key`` for later callers, then wake everyone waiting on ``call``."""
         with self._lock:
-            del self._calls[key]
+            if self._calls.get(key) is call:  # not so in a child forked during ``fn``
+                del self._calls[key]
             waiters = list(call.waiters)
         for waiter in waiters:
             waiter.wake()
@@ -280,3 +289,24 @@ class SingleFlight:
         if call.error is not None:
             raise call.error
         return call.result
+
+
+_instances: weakref.WeakSet[SingleFlight] = weakref.WeakSet()
+
+
+def _forget_after_fork() -> None:
+    """In a forked child, forget the calls in flight in the parent, in every instance.
+
+    Their leaders and waiters are the parent's threads and event loops. A leader that
+    is the forking thread itself still finishes ``fn`` in the child and returns its
+    result, but it no longer holds the key nor wakes the parent's waiters (an Event of
+    a thread gone, a future of a loop that does not run here).
+    """
+    for flight in list(_instances):
+        for call in flight._calls.values():
+            call.waiters = set()
+        flight._lock, flight._calls = threading.Lock(), {}
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
