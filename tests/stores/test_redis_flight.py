@@ -80,3 +80,75 @@ def test_nothing_is_released_that_was_never_asked_for(redis_client: Any) -> None
     _back_off(store)
     assert store.single_flight().run("key", lambda: "token") == "token"
     assert sent == []
+
+
+def _counting_locks(flight: Any) -> list[str]:
+    """The names of the locks ``flight`` tries to take, in order."""
+    tried: list[str] = []
+    try_lock = flight._try_lock
+
+    def counting(name: str, token: str) -> bool:
+        tried.append(name)
+        taken: bool = try_lock(name, token)
+        return taken
+
+    flight._try_lock = counting
+    return tried
+
+
+def test_sync_code_on_the_loop_of_an_async_leader_takes_no_lock(redis_client: Any) -> None:
+    # An async leader of the key awaits its fetch, holding the key's Redis lock; sync code
+    # on that loop asks for the key: it runs directly (SingleFlight's re-entry), and must
+    # not poll the lock its own leader holds, with time.sleep on the loop.
+    import time
+
+    store = RedisStore(redis_client)
+    flight: Any = store.single_flight()
+    flight._wait = 5.0
+    tried = _counting_locks(flight)
+
+    async def main() -> float:
+        fetching, done = asyncio.Event(), asyncio.Event()
+
+        async def fetch() -> str:
+            fetching.set()
+            await done.wait()
+            return "async"
+
+        lead = asyncio.ensure_future(flight.run_async("key", fetch))
+        await fetching.wait()
+        assert redis_client.keys(LOCKS)  # the async leader holds it
+        started = time.monotonic()
+        assert flight.run("key", lambda: "sync") == "sync"
+        blocked = time.monotonic() - started
+        done.set()
+        assert await lead == "async"
+        return blocked
+
+    assert asyncio.run(main()) < 1.0
+    assert len(tried) == 1  # the async leader's only
+    assert redis_client.keys(LOCKS) == []
+
+
+def test_a_reentry_from_inside_the_leader_takes_no_lock(redis_client: Any) -> None:
+    store = RedisStore(redis_client)
+    flight: Any = store.single_flight()
+    flight._wait = 5.0
+    tried = _counting_locks(flight)
+
+    def outer() -> str:
+        return "outer+" + flight.run("key", lambda: "inner")
+
+    async def outer_async() -> str:
+        async def inner() -> str:
+            return "inner"
+
+        return "outer+" + await flight.run_async("key", inner)
+
+    assert flight.run("key", outer) == "outer+inner"
+    assert asyncio.run(flight.run_async("key", outer_async)) == "outer+inner"
+    assert len(tried) == 2  # one per leader
+    # another key from inside a leader's fn leads that key: it takes its own lock
+    assert flight.run("key", lambda: flight.run("other", lambda: "x")) == "x"
+    assert len(tried) == 4 and tried[2] != tried[3]
+    assert redis_client.keys(LOCKS) == []

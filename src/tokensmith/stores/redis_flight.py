@@ -13,6 +13,11 @@ waiting after ``wait`` seconds and fetches anyway. Redis unreachable: no lock, t
 in-process single flight alone. The release is sent even while the store backs off
 after a failure (once, bounded by the client's socket timeout; it never raises): a lock
 left behind would make every other process wait out its lease.
+
+A re-entry takes no lock: the caller that :class:`SingleFlight` lets run ``fn``
+directly because the key's leader depends on it (a call from inside that leader's
+``fn``, or sync code on the event loop an async leader runs on) would otherwise wait,
+blocking, for the lock its own leader holds.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from tokensmith._redact import logger
@@ -35,6 +41,20 @@ __all__ = ["RedisSingleFlight", "flight_name"]
 
 T = TypeVar("T")
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+
+
+_LEADS: ContextVar[bool] = ContextVar("tokensmith_redis_flight_leads", default=False)
+"""True from :meth:`RedisSingleFlight._leading` until the ``fn`` it precedes starts:
+that caller leads the key (a re-entry runs ``fn`` without ``_leading``)."""
+
+
+def _lead_now() -> bool:
+    """Whether the ``fn`` starting now leads its key (and should take the Redis lock);
+    consumes the mark, so a re-entry from inside that ``fn`` does not."""
+    if not _LEADS.get():
+        return False
+    _LEADS.set(False)
+    return True
 
 
 def flight_name(key: Hashable) -> str:
@@ -64,13 +84,21 @@ class RedisSingleFlight(SingleFlight):
         """The tokens of the locks this process asked Redis for and has not released."""
 
     def run(self, key: Hashable, fn: Callable[[], T]) -> T:
-        """See :meth:`SingleFlight.run`; the leader holds the key's Redis lock."""
-        return super().run(key, lambda: self._run_locked(key, fn))
+        """See :meth:`SingleFlight.run`; the leader holds the key's Redis lock, a
+        re-entry (in the thread that leads ``key``) runs ``fn`` without it."""
+
+        def leader() -> T:
+            return self._run_locked(key, fn) if _lead_now() else fn()
+
+        return super().run(key, leader)
 
     async def run_async(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
-        """See :meth:`SingleFlight.run_async`; the leader holds the key's Redis lock."""
+        """See :meth:`SingleFlight.run_async`; the leader holds the key's Redis lock, a
+        re-entry (the Task that leads ``key``) runs ``fn`` without it."""
 
         async def leader() -> T:  # the lock's round trips run in the store threads
+            if not _lead_now():
+                return await fn()
             name, token = self._lock_name(key), os.urandom(16).hex()
             deadline = time.monotonic() + self._wait
             trying: concurrent.futures.Future[bool] | None = None
@@ -97,6 +125,12 @@ class RedisSingleFlight(SingleFlight):
                     await asyncio.shield(asyncio.wrap_future(submit(self._unlock, name, token)))
 
         return await super().run_async(key, leader)
+
+    def _leading(self, key: Hashable, call: Any) -> Any:
+        """The leading path only (never a re-entry): ``fn``, called next in this
+        context, takes the Redis lock."""
+        _LEADS.set(True)
+        return super()._leading(key, call)
 
     def _run_locked(self, key: Hashable, fn: Callable[[], T]) -> T:
         name, token = self._lock_name(key), os.urandom(16).hex()
