@@ -152,3 +152,38 @@ def test_a_reentry_from_inside_the_leader_takes_no_lock(redis_client: Any) -> No
     assert flight.run("key", lambda: flight.run("other", lambda: "x")) == "x"
     assert len(tried) == 4 and tried[2] != tried[3]
     assert redis_client.keys(LOCKS) == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_leader_that_finds_the_lock_free_reads_the_new_token_from_redis(
+    redis_client: Any, kind: str
+) -> None:
+    # Two "processes" hold the app token, due for a proactive refresh (refresh_in). A
+    # refreshes it; B asks just after, when the lock is free again: B took it without
+    # waiting, so it looked in memory only, found the old token and refreshed again.
+    import time
+
+    from tests.stores._apps import SCOPE, async_cca, cca
+    from tests.unit.application.fake_entra import FakeEntra
+
+    from tokensmith.stores import PersistentTokenCache
+
+    clock = FakeClock(int(time.time()))
+    entra = FakeEntra(clock)
+    entra.expires_in, entra.extra = 7200, {"refresh_in": 3600}
+    a = cca(entra, clock, PersistentTokenCache(RedisStore(redis_client), clock=clock))
+    make = cca if kind == "sync" else async_cca
+    b = make(entra, clock, PersistentTokenCache(RedisStore(redis_client), clock=clock))
+
+    def b_call() -> Any:
+        call = b.acquire_token_for_client(SCOPE)
+        return asyncio.run(call) if kind == "async" else call
+
+    assert a.acquire_token_for_client(SCOPE)["token_source"] == "identity_provider"
+    assert b_call()["token_source"] == "cache"  # both hold it in memory
+    clock.advance(3601)  # due for refresh, still valid
+    assert a.acquire_token_for_client(SCOPE)["access_token"] == "at-2"
+    clock.advance(1)
+    result = b_call()
+    assert (result["access_token"], result["token_source"]) == ("at-2", "cache")
+    assert entra.tokens_posted() == 2  # the first token and one refresh

@@ -6,7 +6,10 @@ that leader then takes ``<prefix>lock:<sha256 of the flight key>`` (``SET NX PX`
 before it runs. The first process to take it fetches and writes the token to Redis;
 the others wait for the lock, then run their leader, whose first step looks the token
 up again, reading its partition from Redis first (``STORE_FIRST``: memory may hold the
-old token, still usable but due for refresh), and finds it.
+old token, still usable but due for refresh), and finds it. Every holder of the lock
+reads Redis first, not only one that waited: a process that takes the lock just after
+another one released it finds that one's token too (one more read of the partition
+per fetch).
 
 The lock expires by itself (``lease`` seconds) if its holder dies; a waiter gives up
 waiting after ``wait`` seconds and fetches anyway. Redis unreachable: no lock, the
@@ -110,9 +113,8 @@ class RedisSingleFlight(SingleFlight):
                         break
                     if time.monotonic() >= deadline:
                         break
-                    if store_first is None:
-                        store_first = STORE_FIRST.set(True)
                     await asyncio.sleep(self._poll)
+                store_first = STORE_FIRST.set(True)  # another process may have just fetched
                 return await fn()
             finally:
                 if store_first is not None:
@@ -135,16 +137,13 @@ class RedisSingleFlight(SingleFlight):
     def _run_locked(self, key: Hashable, fn: Callable[[], T]) -> T:
         name, token = self._lock_name(key), os.urandom(16).hex()
         deadline = time.monotonic() + self._wait
-        waited = False
         while not self._try_lock(name, token) and time.monotonic() < deadline:
-            waited = True
             time.sleep(self._poll)
-        store_first = STORE_FIRST.set(True) if waited else None
+        store_first = STORE_FIRST.set(True)  # another process may have just fetched
         try:
             return fn()
         finally:
-            if store_first is not None:
-                STORE_FIRST.reset(store_first)
+            STORE_FIRST.reset(store_first)
             self._unlock(name, token)
 
     def _lock_name(self, key: Hashable) -> str:
