@@ -187,3 +187,138 @@ def test_a_leader_that_finds_the_lock_free_reads_the_new_token_from_redis(
     result = b_call()
     assert (result["access_token"], result["token_source"]) == ("at-2", "cache")
     assert entra.tokens_posted() == 2  # the first token and one refresh
+
+
+def _lease_threads() -> list[Any]:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "tokensmith-lease"]
+
+
+def _no_lease_thread_left() -> bool:
+    import time
+
+    deadline = time.monotonic() + 2
+    while _lease_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not _lease_threads()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_lease_is_renewed_while_a_slow_fetch_runs(redis_client: Any, kind: str) -> None:
+    # A token request may outlast the lease (connect 10 s + read 30 s, retries): the
+    # holder renews it, or a waiting process takes the lock and sends a second request.
+    import time
+
+    store = RedisStore(redis_client, flight_lease=0.3, flight_wait=5)
+    flight = store.single_flight()
+    seen: list[tuple[bytes, int]] = []
+
+    def fetch() -> str:
+        [name] = redis_client.keys(LOCKS)
+        for _ in range(4):  # 1.2 s: four leases
+            time.sleep(0.3)
+            seen.append((redis_client.get(name), redis_client.pttl(name)))
+        return "token"
+
+    async def fetch_async() -> str:
+        return await asyncio.to_thread(fetch)
+
+    if kind == "sync":
+        assert flight.run("key", fetch) == "token"
+    else:
+        assert asyncio.run(flight.run_async("key", fetch_async)) == "token"
+    assert len({token for token, _ in seen}) == 1 and all(0 < ms <= 300 for _, ms in seen)
+    assert redis_client.keys(LOCKS) == []  # released
+    assert _no_lease_thread_left()
+
+
+def test_a_lock_taken_over_is_not_renewed(redis_client: Any) -> None:
+    import time
+
+    store = RedisStore(redis_client, flight_lease=0.3)
+    flight = store.single_flight()
+
+    def fetch() -> str:
+        [name] = redis_client.keys(LOCKS)
+        redis_client.set(name, "another process", px=2000)  # ours expired, taken over
+        time.sleep(0.5)
+        assert redis_client.pttl(name) > 1000  # not renewed: not ours
+        assert not _lease_threads()  # its renewal stopped by itself
+        return "token"
+
+    assert flight.run("key", fetch) == "token"
+    assert redis_client.get(redis_client.keys(LOCKS)[0]) == b"another process"  # kept
+
+
+@pytest.mark.parametrize("follower_kind", ["sync", "async"])
+def test_a_request_slower_than_the_lease_is_sent_once(
+    redis_client: Any, follower_kind: str
+) -> None:
+    import threading
+    import time
+
+    from tests.stores._apps import SCOPE, async_cca, cca
+    from tests.unit.application.fake_entra import FakeEntra
+
+    from tokensmith.stores import PersistentTokenCache
+
+    entra = FakeEntra(time.time)
+    issue, fetching = entra.issue, threading.Event()
+
+    def slow(form: dict[str, str]) -> Any:
+        fetching.set()
+        time.sleep(1.0)  # three leases
+        return issue(form)
+
+    entra.token_handler = slow
+    clock: Any = FakeClock(time.time())
+
+    def app(make: Any) -> Any:
+        store = RedisStore(redis_client, flight_lease=0.3, flight_wait=5)
+        return make(entra, clock, PersistentTokenCache(store, clock=time.time))
+
+    leader = app(cca)
+    follower = app(cca if follower_kind == "sync" else async_cca)
+    results: dict[str, Any] = {}
+    lead = threading.Thread(
+        target=lambda: results.update(lead=leader.acquire_token_for_client(SCOPE))
+    )
+    lead.start()
+    assert fetching.wait(5)
+    time.sleep(0.1)  # the leader holds the lock
+    call = follower.acquire_token_for_client(SCOPE)
+    follow = asyncio.run(call) if follower_kind == "async" else call
+    lead.join(10)
+    assert results["lead"]["token_source"] == "identity_provider"
+    assert follow["token_source"] == "cache"  # the leader's, from Redis
+    assert follow["access_token"] == results["lead"]["access_token"]
+    assert entra.tokens_posted() == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"flight_lease": 0},
+        {"flight_lease": 0.0001},
+        {"flight_lease": float("nan")},
+        {"flight_lease": float("inf")},
+        {"flight_lease": True},
+        {"flight_lease": "30"},
+        {"flight_wait": -1},
+        {"flight_wait": float("nan")},
+        {"flight_wait": None},
+    ],
+)
+def test_the_lease_and_the_wait_are_checked(redis_client: Any, kwargs: dict[str, Any]) -> None:
+    from tokensmith.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        RedisStore(redis_client, **kwargs)
+
+
+def test_the_lease_and_the_wait_default_to_30_s(redis_client: Any) -> None:
+    flight: Any = RedisStore(redis_client).single_flight()
+    assert (flight._lease, flight._wait) == (30.0, 30.0)
+    flight = RedisStore(redis_client, flight_lease=2, flight_wait=0).single_flight()
+    assert (flight._lease, flight._wait) == (2.0, 0.0)

@@ -70,13 +70,18 @@ class RedisStore(RedisHealth):
             (reads answer nothing, writes are dropped); doubled for each failure in a
             row. An error reply (``WRONGTYPE``, ``OOM``, ``READONLY``) starts none.
         max_backoff: the longest such pause.
+        flight_lease: seconds the single flight's Redis lock lives unless renewed; its
+            holder renews it every third of that while its token request runs, so it
+            expires by itself only once its holder died (or lost Redis).
+        flight_wait: the longest a process waits for another's lock (for its token)
+            before it sends its own request.
         timer: monotonic seconds (tests give a fake).
 
     Raises:
         StoreUnavailableError: the ``redis`` package is not installed
             (``pip install tokensmith[redis]``).
         ConfigurationError: neither ``client`` nor ``url``, a key of a bad length, or a
-            bad ``idle_ttl`` or ``backoff``.
+            bad ``idle_ttl``, ``backoff``, ``flight_lease`` or ``flight_wait``.
     """
 
     def __init__(
@@ -89,6 +94,8 @@ class RedisStore(RedisHealth):
         idle_ttl: int = DEFAULT_IDLE_TTL,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
+        flight_lease: float = 30.0,
+        flight_wait: float = 30.0,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         try:
@@ -103,9 +110,20 @@ class RedisStore(RedisHealth):
             raise ConfigurationError("idle_ttl must be a whole number of seconds")
         if not 0 < idle_ttl <= _MAX_TTL:
             raise ConfigurationError("idle_ttl must be between 1 s and 100 years")
+        for what, seconds, least in (
+            ("flight_lease", flight_lease, 0.001),
+            ("flight_wait", flight_wait, 0),
+        ):
+            number = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+            if not (number and least <= seconds <= _MAX_TTL):  # NaN compares False
+                raise ConfigurationError(
+                    f"{what} must be a number of seconds, {least} to 100 years"
+                )
         self.client = client
         self.prefix = prefix
         self.idle_ttl = idle_ttl
+        self.flight_lease = float(flight_lease)
+        self.flight_wait = float(flight_wait)
         self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         """What a Redis command may raise: caught at this boundary, logged, never raised."""
         self.outages: tuple[type[BaseException], ...] = (
@@ -221,7 +239,7 @@ class RedisStore(RedisHealth):
         """A single flight whose leaders hold a Redis lock per key (across processes)."""
         from tokensmith.stores.redis_flight import RedisSingleFlight
 
-        return RedisSingleFlight(self)
+        return RedisSingleFlight(self, lease=self.flight_lease, wait=self.flight_wait)
 
     def version(self) -> None:
         """Unknown: a miss always reads its partition again."""

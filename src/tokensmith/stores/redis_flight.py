@@ -11,11 +11,14 @@ reads Redis first, not only one that waited: a process that takes the lock just 
 another one released it finds that one's token too (one more read of the partition
 per fetch).
 
-The lock expires by itself (``lease`` seconds) if its holder dies; a waiter gives up
-waiting after ``wait`` seconds and fetches anyway. Redis unreachable: no lock, the
-in-process single flight alone. The release is sent even while the store backs off
-after a failure (once, bounded by the client's socket timeout; it never raises): a lock
-left behind would make every other process wait out its lease.
+The lock expires by itself (``lease`` seconds) if its holder dies; while the holder
+runs, a daemon thread renews it every ``lease / 3`` seconds (``PEXPIRE`` only while it
+holds this holder's token), so a token request slower than the lease keeps it. A
+waiter gives up waiting after ``wait`` seconds and fetches anyway (``RedisStore``'s
+``flight_lease`` and ``flight_wait``, 30 s each). Redis unreachable: no lock, the
+in-process single flight alone. The release and the renewals are sent even while the
+store backs off after a failure (once, bounded by the client's socket timeout; they
+never raise): a lock left behind would make every other process wait out its lease.
 
 A re-entry takes no lock: the caller that :class:`SingleFlight` lets run ``fn``
 directly because the key's leader depends on it (a call from inside that leader's
@@ -30,6 +33,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
@@ -44,6 +48,10 @@ __all__ = ["RedisSingleFlight", "flight_name"]
 
 T = TypeVar("T")
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+_RENEW = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+)
 
 
 _LEADS: ContextVar[bool] = ContextVar("tokensmith_redis_flight_leads", default=False)
@@ -105,11 +113,12 @@ class RedisSingleFlight(SingleFlight):
             name, token = self._lock_name(key), os.urandom(16).hex()
             deadline = time.monotonic() + self._wait
             trying: concurrent.futures.Future[bool] | None = None
-            store_first = None
+            store_first = renewal = None
             try:
                 while True:
                     trying = submit(self._try_lock, name, token)
                     if await asyncio.shield(asyncio.wrap_future(trying)):
+                        renewal = self._renewal(name, token)
                         break
                     if time.monotonic() >= deadline:
                         break
@@ -117,6 +126,8 @@ class RedisSingleFlight(SingleFlight):
                 store_first = STORE_FIRST.set(True)  # another process may have just fetched
                 return await fn()
             finally:
+                if renewal is not None:
+                    renewal.stop()
                 if store_first is not None:
                     STORE_FIRST.reset(store_first)
                 if trying is not None and not trying.done():  # cancelled while trying:
@@ -137,13 +148,22 @@ class RedisSingleFlight(SingleFlight):
     def _run_locked(self, key: Hashable, fn: Callable[[], T]) -> T:
         name, token = self._lock_name(key), os.urandom(16).hex()
         deadline = time.monotonic() + self._wait
-        while not self._try_lock(name, token) and time.monotonic() < deadline:
-            time.sleep(self._poll)
-        store_first = STORE_FIRST.set(True)  # another process may have just fetched
+        store_first = renewal = None
         try:
+            while True:
+                if self._try_lock(name, token):
+                    renewal = self._renewal(name, token)
+                    break
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(self._poll)
+            store_first = STORE_FIRST.set(True)  # another process may have just fetched
             return fn()
         finally:
-            STORE_FIRST.reset(store_first)
+            if renewal is not None:
+                renewal.stop()
+            if store_first is not None:
+                STORE_FIRST.reset(store_first)
             self._unlock(name, token)
 
     def _lock_name(self, key: Hashable) -> str:
@@ -159,6 +179,20 @@ class RedisSingleFlight(SingleFlight):
 
         taken = self._store.attempt("single flight without a lock", take, True)
         return bool(taken)
+
+    def _renewal(self, name: str, token: str) -> _Renewal | None:
+        """Keep the lock just taken while its holder runs (None: Redis was not asked, so
+        nothing was taken)."""
+        return _Renewal(self, name, token) if token in self._sent else None
+
+    def _renew(self, name: str, token: str) -> bool:
+        """Extend the lock's lease if it is still ours (sent even while the store backs
+        off); False once it is not (expired, taken by another process)."""
+        client, lease_ms = self._store.client, int(self._lease * 1000)
+        renewed = self._anyway(
+            "lock lease not renewed", lambda: client.eval(_RENEW, 1, name, token, lease_ms)
+        )
+        return renewed != 0  # None (no answer): try again next time
 
     def _unlock(self, name: str, token: str) -> None:
         """Delete the lock if it is still ours; sent even while the store backs off (a
@@ -189,3 +223,29 @@ class RedisSingleFlight(SingleFlight):
         except Exception as exc:  # a release or a renewal must not fail the caller
             logger.debug("token store: Redis %s (%s)", what, type(exc).__name__)
             return None
+
+
+class _Renewal:
+    """Renews a held lock's lease every third of it while the holder's fetch runs (a
+    token request may take longer than the lease: connect and read timeouts, retries),
+    so that no other process takes the lock and sends a second request meanwhile. A
+    daemon thread, whatever the caller (sync or async): stopped when the fetch ends, or
+    by itself once the lock is not ours."""
+
+    __slots__ = ("_stopped",)
+
+    def __init__(self, flight: RedisSingleFlight, name: str, token: str) -> None:
+        self._stopped = threading.Event()
+        threading.Thread(
+            target=self._run, args=(flight, name, token), name="tokensmith-lease", daemon=True
+        ).start()
+
+    def _run(self, flight: RedisSingleFlight, name: str, token: str) -> None:
+        while not self._stopped.wait(flight._lease / 3):
+            if not flight._renew(name, token):
+                return
+
+    def stop(self) -> None:
+        """Renew no more (a renewal on the wire may still land: before the release,
+        which then deletes the lock, or after it, and then finds the lock not ours)."""
+        self._stopped.set()
