@@ -28,10 +28,11 @@ were given on the loop the first time (:func:`tokensmith._warn.warn_caller`)."""
 
 
 STORE_FIRST: ContextVar[bool] = ContextVar("tokensmith_store_first", default=False)
-"""True while a caller that waited for another process's fetch (the Redis single
-flight's lock) runs: its token lookups read their partition from the store first, so
-they find what that process obtained even where memory holds an older token that is
-still usable but due for refresh (a memory hit would fetch it again)."""
+"""True while a holder of the Redis single flight's lock runs (one that waited for
+another process's fetch, or took the lock just after one finished): its token lookups
+read their partition from the store first, so they find what that process obtained
+even where memory holds an older token that is still usable but due for refresh (a
+memory hit would fetch it again)."""
 
 
 class StoreReadDeferred(BaseException):
