@@ -317,8 +317,43 @@ def test_the_lease_and_the_wait_are_checked(redis_client: Any, kwargs: dict[str,
         RedisStore(redis_client, **kwargs)
 
 
-def test_the_lease_and_the_wait_default_to_30_s(redis_client: Any) -> None:
+def test_the_lease_defaults_to_30_s_and_the_wait_to_one_calls_deadline(
+    redis_client: Any,
+) -> None:
+    # A waiter gave up after 30 s, the lease's length, and sent a second request for
+    # a request slower than that, however long the holder renewed its lease.
     flight: Any = RedisStore(redis_client).single_flight()
-    assert (flight._lease, flight._wait) == (30.0, 30.0)
+    assert (flight._lease, flight._wait) == (30.0, 120.0)
     flight = RedisStore(redis_client, flight_lease=2, flight_wait=0).single_flight()
     assert (flight._lease, flight._wait) == (2.0, 0.0)
+
+
+def test_a_child_forked_inside_the_leaders_fn_leaves_the_parents_lock(redis_client: Any) -> None:
+    # The child finishes fn first and ran the release with the parent's token: the lock
+    # was gone while the parent still fetched, and another process could send a second
+    # request.
+    import os
+
+    flight: Any = RedisStore(redis_client).single_flight()
+    parent = os.getpid()
+    held: list[int] = []
+
+    def fn() -> str:
+        child = os.fork()
+        if child == 0:
+            return "child"  # then the child's release runs
+        try:
+            _, status = os.waitpid(child, 0)
+            held.append(len(redis_client.keys("tokensmith:lock:*")))
+            return "parent" if status == 0 else "child failed"
+        except BaseException:
+            os.kill(child, 9)
+            raise
+
+    try:
+        outcome = flight.run("k", fn)
+    finally:
+        if os.getpid() != parent:
+            os._exit(0)
+    assert outcome == "parent" and held == [1]  # still held once the child is done
+    assert redis_client.keys("tokensmith:lock:*") == []  # released by the parent

@@ -74,7 +74,9 @@ class RedisStore(RedisHealth):
             holder renews it every third of that while its token request runs, so it
             expires by itself only once its holder died (or lost Redis).
         flight_wait: the longest a process waits for another's lock (for its token)
-            before it sends its own request.
+            before it sends its own request: 120 s, as long as one call may take (the
+            holder renews its lock while it runs, and a dead holder's lock expires
+            within ``flight_lease``), so a slow request is still sent once.
         timer: monotonic seconds (tests give a fake).
 
     Raises:
@@ -95,7 +97,7 @@ class RedisStore(RedisHealth):
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         flight_lease: float = 30.0,
-        flight_wait: float = 30.0,
+        flight_wait: float = 120.0,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         try:

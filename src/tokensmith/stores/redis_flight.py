@@ -87,12 +87,14 @@ class RedisSingleFlight(SingleFlight):
     """:class:`SingleFlight` whose leaders also hold a Redis lock per key."""
 
     def __init__(
-        self, store: Any, *, lease: float = 30.0, wait: float = 30.0, poll: float = 0.01
+        self, store: Any, *, lease: float = 30.0, wait: float = 120.0, poll: float = 0.01
     ) -> None:
         super().__init__()
         self._store, self._lease, self._wait, self._poll = store, lease, wait, poll
-        self._sent: set[str] = set()
-        """The tokens of the locks this process asked Redis for and has not released."""
+        self._sent: dict[str, int] = {}
+        """The tokens of the locks this process asked Redis for and has not released,
+        each with the pid that asked (a child forked inside a leader's ``fn`` must not
+        release its parent's lock)."""
 
     def run(self, key: Hashable, fn: Callable[[], T]) -> T:
         """See :meth:`SingleFlight.run`; the leader holds the key's Redis lock, a
@@ -174,7 +176,7 @@ class RedisSingleFlight(SingleFlight):
         client, lease_ms = self._store.client, int(self._lease * 1000)
 
         def take() -> Any:
-            self._sent.add(token)  # it may land even if no answer comes: release it then
+            self._sent[token] = os.getpid()  # it may land unanswered: release it then
             return client.set(name, token, nx=True, px=lease_ms)
 
         taken = self._store.attempt("single flight without a lock", take, True)
@@ -198,9 +200,8 @@ class RedisSingleFlight(SingleFlight):
         """Delete the lock if it is still ours; sent even while the store backs off (a
         lock left behind makes every other process wait out its lease), never raises.
         Nothing is sent for a lock this caller never asked Redis for."""
-        if token not in self._sent:
-            return
-        self._sent.discard(token)
+        if self._sent.pop(token, None) != os.getpid():
+            return  # never asked for, or asked for by the parent of this forked child
         client = self._store.client
         self._anyway("lock release skipped", lambda: client.eval(_RELEASE, 1, name, token))
 
