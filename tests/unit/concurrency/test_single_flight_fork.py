@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable
 
 import pytest
+from tests.unit.concurrency.test_single_flight import _join, _start
 
 from tokensmith.concurrency import SingleFlight
 
@@ -71,18 +72,6 @@ def _wait_for(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.001)
-
-
-def _start(target: Callable[[], object]) -> threading.Thread:
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread
-
-
-def _join(*threads: threading.Thread) -> None:
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "thread still blocked: deadlock"
 
 
 class _ParentFlight:
