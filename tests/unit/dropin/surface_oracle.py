@@ -56,12 +56,18 @@ class Sent:
     headers: dict[str, str]
 
 
+_ISSUED_AT = float(int(time.time()))
+"""The one time every id token of these servers is issued at (an hour's lifetime):
+the MSAL run and the tokensmith run of one test must get the same id token, which a
+second boundary between them changed (``iat`` from the clock, a flaky comparison)."""
+
+
 class FakeEntraHttp:
     """Instance discovery here; discovery and the token endpoint by :class:`FakeEntra`
     (``entra.token_handler`` and ``entra.extra`` shape the token answers)."""
 
     def __init__(self, foci: str | None = None) -> None:
-        self.entra = FakeEntra(time.time)
+        self.entra = FakeEntra(lambda: _ISSUED_AT)
         self.entra.username = USERNAME
         if foci:
             self.entra.extra["foci"] = foci
