@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeGuard
 
 from tokensmith._clock import Clock, system_clock
@@ -178,6 +178,17 @@ class CacheBase:
         """Hold the lock for several writes; their changes reach the store once, when
         the outermost write call has released the lock."""
         return self._writes
+
+    @contextmanager
+    def _one_index_check(self) -> Iterator[None]:
+        """Several writes made under the held lock (in :meth:`_writing`) with one
+        staleness check of the index for all of them."""
+        self._ensure_index()
+        self._index_checked = True
+        try:
+            yield
+        finally:
+            self._index_checked = False
 
     def _set_sink(self, sink: ChangeSink | None) -> None:
         """Attach the store that receives this cache's writes (None: detach)."""

@@ -171,13 +171,9 @@ class TokenCache(AccountLookups):
             if self._removed_since(event.get("_removal_generation")):
                 logger.info("token cache: account removed during its refresh; not cached")
                 return
-            self._ensure_index()
-            self._index_checked = True  # one staleness check for the whole batch
-            try:
+            with self._one_index_check():
                 for credential_type, entry in writes:
                     self.modify(credential_type, entry, entry)
-            finally:
-                self._index_checked = False
 
     def expired_access_tokens(self, now: float | None = None) -> list[tuple[str, dict[str, Any]]]:
         """``(key, entry)`` of every AccessToken whose ``expires_on`` has passed."""
@@ -198,13 +194,9 @@ class TokenCache(AccountLookups):
         :class:`~tokensmith.stores.PersistentTokenCache`)."""
         with self._writing():  # found and removed under one hold of the lock
             expired = self.expired_access_tokens(now)
-            self._ensure_index()
-            self._index_checked = True  # one staleness check for the whole batch
-            try:
+            with self._one_index_check():
                 for key, entry in expired:
                     self._modify_locked(_AT, key, entry, None)
-            finally:
-                self._index_checked = False
         return len(expired)
 
     def remove_rt(self, rt_item: dict[str, Any]) -> None:

@@ -199,16 +199,13 @@ def _held_refresh(
         # captured before the refresh is sent: one that finishes after a sign-out of
         # the account must not write its tokens back
         req.removal = (home, ctx.cache.removal_generation(home))
-        return (yield from _refresh_for_account(ctx, req, reason))
+        return (yield from _refresh_for_account(ctx, req, home, reason))
 
 
 def _refresh_for_account(
-    ctx: AppContext, req: SilentRequest, reason: int
+    ctx: AppContext, req: SilentRequest, home: str, reason: int
 ) -> Flow[TokenResult | None]:
     """Try the account's refresh tokens: family ones, then this app's own."""
-    home = req.account.get("home_account_id")
-    if not home:
-        return None
     envs = req.handle.environments
     cache = ctx.cache
     meta = cache.get_app_metadata(environment=req.handle.instance, client_id=ctx.client_id)

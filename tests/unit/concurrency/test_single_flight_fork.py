@@ -21,8 +21,6 @@ from tests.unit.concurrency.test_single_flight import _join, _start
 
 from tokensmith.concurrency import SingleFlight
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
-
 TIMEOUT = 10.0
 CHILD_TIMEOUT = 3.0
 OK, WRONG, RAISED, HUNG = 0, 1, 2, 3
