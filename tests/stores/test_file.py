@@ -412,3 +412,15 @@ def test_an_encrypted_persistence_says_it_did_not_keep_the_damaged_content(
     assert "Account" in json.loads(keyring.text)
     assert "damaged content is not kept" in caplog.text and "kept as" not in caplog.text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_store_sweeps_only_its_own_dead_writers_temporaries(tmp_path: Path) -> None:
+    # the temporary of cache "a.<n>" starts ".a.<n>.": for cache "a", <n> is no pid
+    # (here: no running process), and that live writer's rename must still find it
+    other = tmp_path / f".a.999999999.{os.getpid()}.deadbeef.tmp"
+    other.write_text("{}")
+    dead = tmp_path / ".a.999999999.deadbeef.tmp"  # cache "a"'s, by a process gone
+    dead.write_text("{}")
+    FileStore(tmp_path / "a")
+    assert other.exists()
+    assert not dead.exists()

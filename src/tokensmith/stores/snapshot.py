@@ -23,6 +23,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -242,6 +243,10 @@ def _parse(text: str | None) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
+_TEMP = re.compile(r"([0-9]+)\.[0-9a-f]{8}\.tmp")
+"""The end of a temporary file's name, after ``.<name>.``: the writer's pid, a random part."""
+
+
 class FileMedium:
     """A plain file replaced atomically: temporary file, fsync, rename; mode 0600."""
 
@@ -254,19 +259,20 @@ class FileMedium:
         self._sweep_temporaries()
 
     def _sweep_temporaries(self) -> None:
-        """Remove temporary files left by writers killed before their rename."""
+        """Remove temporary files left by writers killed before their rename.
+
+        Only names exactly of :meth:`write_bytes`' form for this file: the temporary of
+        a file ``<name>.<n>`` beside it also starts ``.<name>.``, and ``<n>`` is no pid.
+        """
         from tokensmith.stores.lockfile import pid_alive
 
         prefix = f".{self.location.name}."
         with contextlib.suppress(OSError):
             for name in os.listdir(self.location.parent):
-                pid = name[len(prefix) :].split(".")[0]
-                if (
-                    name.startswith(prefix)
-                    and name.endswith(".tmp")
-                    and pid.isdigit()
-                    and not pid_alive(int(pid))
-                ):
+                if not name.startswith(prefix):
+                    continue
+                temp = _TEMP.fullmatch(name[len(prefix) :])
+                if temp is not None and not pid_alive(int(temp[1])):
                     with contextlib.suppress(OSError):
                         os.remove(self.location.parent / name)
 
