@@ -424,3 +424,41 @@ def test_a_new_store_sweeps_only_its_own_dead_writers_temporaries(tmp_path: Path
     FileStore(tmp_path / "a")
     assert other.exists()
     assert not dead.exists()
+
+
+class _OddPersistence:
+    """A persistence whose load returns ``value`` and whose save raises ``fails``."""
+
+    def __init__(self, location: Path, value: object, fails: Exception | None = None) -> None:
+        self.location, self.value, self.fails = location, value, fails
+
+    def load(self) -> object:
+        return self.value
+
+    def save(self, content: str) -> None:
+        if self.fails is not None:
+            raise self.fails
+        self.value = content
+
+    def time_last_modified(self) -> float:
+        return 1.0
+
+    def get_location(self) -> str:
+        return str(self.location)
+
+
+@pytest.mark.parametrize("value", [5, {"AccessToken": {}}, ["{}"]])
+def test_a_persistence_that_loads_no_text_is_a_store_error(tmp_path: Path, value: object) -> None:
+    store = PersistenceStore(_OddPersistence(tmp_path / "cache.json", value))
+    with pytest.raises(StoreError, match=f"returned {type(value).__name__}"):
+        store.load()
+
+
+def test_a_persistence_failing_otherwise_than_oserror_is_a_store_error(tmp_path: Path) -> None:
+    # libsecret's GLib.Error is a RuntimeError; its message is not repeated (it is the
+    # backend's, and may quote what it was given)
+    persistence = _OddPersistence(tmp_path / "cache.json", None, RuntimeError("at-secret"))
+    cache = PersistentTokenCache(PersistenceStore(persistence), clock=lambda: NOW)
+    with pytest.raises(StoreError, match=r"save\(\) raised RuntimeError") as raised:
+        cache.add(user_event(), now=NOW)
+    assert "at-secret" not in str(raised.value)

@@ -334,15 +334,30 @@ class PersistenceMedium:
         self.location = Path(persistence.get_location())
 
     def read(self) -> str | None:
+        """The persistence's content.
+
+        Raises:
+            DamagedSnapshot: it is not UTF-8.
+            StoreError: ``load()`` failed (other than ``PersistenceNotFound``), or
+                returned neither text nor bytes.
+        """
         try:
-            text = self.persistence.load()
+            text: object = self.persistence.load()
         except OSError as exc:
             if exc.errno == errno.ENOENT:  # PersistenceNotFound
                 return None
             raise StoreError(f"persistence {self.location} cannot load: {exc}") from exc
         except UnicodeDecodeError as exc:  # FilePersistence reads in text mode
             raise _not_text(self.location, exc) from None
-        return decode_snapshot(text, self.location) if isinstance(text, bytes) else text
+        except Exception as exc:  # libsecret's GLib.Error, a keyring's own errors
+            raise _failed(self.location, "load", exc) from exc
+        if text is None or isinstance(text, str):
+            return text
+        if isinstance(text, (bytes, bytearray)):
+            return decode_snapshot(bytes(text), self.location)
+        raise StoreError(
+            f"persistence {self.location}: load() returned {type(text).__name__}, not text"
+        )
 
     def keep_damaged(self, stamp: str) -> str | None:
         """Move the file aside where the location is the snapshot itself (msal-extensions'
@@ -357,6 +372,8 @@ class PersistenceMedium:
             self.persistence.save(text)
         except OSError as exc:
             raise StoreError(f"persistence {self.location} cannot save: {exc}") from exc
+        except Exception as exc:
+            raise _failed(self.location, "save", exc) from exc
 
     def version(self) -> object | None:
         try:
@@ -365,7 +382,15 @@ class PersistenceMedium:
             if exc.errno == errno.ENOENT:
                 return None
             raise StoreError(f"persistence {self.location}: {exc}") from exc
+        except Exception as exc:
+            raise _failed(self.location, "time_last_modified", exc) from exc
         return modified
+
+
+def _failed(location: Path, method: str, exc: Exception) -> StoreError:
+    """A persistence's own exception as a StoreError: its type only (its message is the
+    backend's, and may quote what it was given)."""
+    return StoreError(f"persistence {location}: {method}() raised {type(exc).__name__}")
 
 
 class FileStore(SnapshotStoreBase):
