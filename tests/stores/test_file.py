@@ -462,3 +462,20 @@ def test_a_persistence_failing_otherwise_than_oserror_is_a_store_error(tmp_path:
     with pytest.raises(StoreError, match=r"save\(\) raised RuntimeError") as raised:
         cache.add(user_event(), now=NOW)
     assert "at-secret" not in str(raised.value)
+
+
+def test_an_empty_file_is_read_again_under_the_lock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """msal-extensions rewrites the file in place under its lock (truncate, then write):
+    a file read empty meanwhile is not an empty cache (a CLI would ask to sign in)."""
+    path = tmp_path / "cache.json"
+    _cache(path).add(user_event(), now=NOW)
+    store = FileStore(path, lock_timeout=0.2)
+    with CrossPlatLock(str(lockfile_of(path))):
+        path.write_text("")  # FilePersistence.save between its truncation and its write
+        with pytest.raises(StoreLockTimeout):
+            store.load()
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert store.load()[1] == {}  # empty under the lock: an empty cache
+    assert "not an MSAL cache" not in caplog.text

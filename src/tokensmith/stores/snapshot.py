@@ -119,15 +119,16 @@ class SnapshotStoreBase:
 
     def load(self) -> tuple[object | None, dict[str, Any] | None]:
         """The latest snapshot; a snapshot being rewritten in place is read again
-        under the lock."""
+        under the lock (one that does not parse, or is empty: msal-extensions truncates
+        the file before writing it)."""
         for _ in range(2):
             before = self.medium.version()
-            state = self._read_state()
+            state = self._read_state(locked=False)
             if state is not None and before == self.medium.version():
                 return before, state
         with self._locked():
             version = self.medium.version()
-            state = self._read_state()
+            state = self._read_state(locked=True)
         if state is None:
             logger.warning(
                 "token store %s is not an MSAL cache; read as empty", self.medium.location
@@ -158,12 +159,16 @@ class SnapshotStoreBase:
             self.medium.write(json.dumps(state, indent=4))
             return before, self.medium.version()
 
-    def _read_state(self) -> dict[str, Any] | None:
-        """The snapshot's state; None when it is damaged (not JSON, not text)."""
+    def _read_state(self, *, locked: bool) -> dict[str, Any] | None:
+        """The snapshot's state; None when it is damaged (not JSON, not text), or empty
+        and read without the lock (perhaps in the middle of an in-place rewrite)."""
         try:
-            return _parse(self.medium.read())
+            text = self.medium.read()
         except DamagedSnapshot:
             return None
+        if text == "" and not locked:
+            return None
+        return _parse(text)
 
     def close(self) -> None:
         """Close what the medium holds open (a D-Bus connection); files are not."""
