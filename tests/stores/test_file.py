@@ -479,3 +479,18 @@ def test_an_empty_file_is_read_again_under_the_lock(
     with caplog.at_level(logging.WARNING, logger="tokensmith"):
         assert store.load()[1] == {}  # empty under the lock: an empty cache
     assert "not an MSAL cache" not in caplog.text
+
+
+def test_a_link_at_the_cache_path_is_written_through(tmp_path: Path) -> None:
+    """As msal-extensions writes it (it opens the path): the file the link names is
+    replaced, and the link stays (a cache linked into a shared folder stays shared)."""
+    (tmp_path / "shared").mkdir()
+    target = tmp_path / "shared" / "cache.json"
+    path = tmp_path / "cache.json"
+    path.symlink_to(Path("shared") / "cache.json")
+    _cache(path).add(user_event(uid="a", utid="tid"), now=NOW)
+    assert path.is_symlink()
+    assert len(json.loads(target.read_text())["Account"]) == 1
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["cache.json"]
+    assert len(_at(PersistedTokenCache(FilePersistence(str(target))), "a")) == 1

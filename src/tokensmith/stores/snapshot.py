@@ -271,15 +271,21 @@ class FileMedium:
         """
         from tokensmith.stores.lockfile import pid_alive
 
-        prefix = f".{self.location.name}."
+        target = self._target()
+        prefix = f".{target.name}."
         with contextlib.suppress(OSError):
-            for name in os.listdir(self.location.parent):
+            for name in os.listdir(target.parent):
                 if not name.startswith(prefix):
                     continue
                 temp = _TEMP.fullmatch(name[len(prefix) :])
                 if temp is not None and not pid_alive(int(temp[1])):
                     with contextlib.suppress(OSError):
-                        os.remove(self.location.parent / name)
+                        os.remove(target.parent / name)
+
+    def _target(self) -> Path:
+        """The file to replace: the one a link at the location names (msal-extensions
+        writes through it, and replacing the link would end the sharing it sets up)."""
+        return Path(os.path.realpath(self.location))
 
     def read(self) -> str | None:
         try:
@@ -293,15 +299,17 @@ class FileMedium:
 
     def keep_damaged(self, stamp: str) -> str | None:
         """Move the file aside as ``<name>.corrupt-<stamp>`` (its bytes as they are)."""
-        return _move_aside(self.location, stamp)
+        return _move_aside(self._target(), stamp)
 
     def write(self, text: str) -> None:
         self.write_bytes(text.encode("utf-8"))
 
     def write_bytes(self, data: bytes) -> None:
-        """Replace the file's content atomically (temporary file, fsync, rename)."""
-        folder = self.location.parent
-        temp = folder / f".{self.location.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        """Replace the file's content atomically (temporary file, fsync, rename), the
+        file a link at the location names if there is one."""
+        target = self._target()
+        folder = target.parent
+        temp = folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
@@ -309,7 +317,7 @@ class FileMedium:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.replace(temp, self.location)
+                os.replace(temp, target)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.remove(temp)
