@@ -335,3 +335,43 @@ def test_unknown_sections_are_kept_whatever_their_shape_and_damaged_known_ones_d
     assert exported["Other"] == ["a", 1]
     assert "AppMetadata" not in exported
     assert _rts(_cache(path), "u0") == ["rt-u0"]
+
+
+@pytest.mark.parametrize("user_version", [0, 1, -3])
+def test_a_database_that_is_not_ours_is_refused_and_left_untouched(
+    tmp_path: Path, user_version: int
+) -> None:
+    # A database of another program (its tables, any user_version) was taken over: at
+    # version 0 tokensmith added its tables, set user_version and switched the file to
+    # WAL; at version 1 it opened, and every read then failed with "no such table".
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE people (name TEXT)")
+    db.execute(f"PRAGMA user_version={user_version}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="not a tokensmith database"):
+        SqliteStore(path)
+    db = sqlite3.connect(path)
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["people"]
+    assert db.execute("PRAGMA user_version").fetchone()[0] == user_version
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    db.close()
+
+
+def test_an_empty_file_is_a_new_store(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    path.touch()
+    store = SqliteStore(path)
+    assert store.count() == 0
+    store.close()
+
+
+def test_sqlites_own_tables_do_not_make_a_store_foreign(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    _fill(path, 2)
+    db = sqlite3.connect(path)
+    db.execute("ANALYZE")  # creates sqlite_stat1
+    db.close()
+    assert _rts(_cache(path), "u1") == ["rt-u1"]

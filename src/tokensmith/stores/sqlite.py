@@ -8,7 +8,8 @@ lets readers in other processes go on meanwhile, and a process killed during a w
 leaves the last committed state. The file is created 0600 (SQLite gives its ``-wal``
 and ``-shm`` files the same mode).
 
-Schema version 1 (``PRAGMA user_version``); a database of a newer version is refused.
+Schema version 1 (``PRAGMA user_version``); a database of a newer version is refused, and
+so is one that is not a tokensmith database (another program's tables), untouched.
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ CREATE INDEX IF NOT EXISTS entries_by_owner
     ON entries (home_account_id, environment, client_id, realm, credential_type);
 CREATE TABLE IF NOT EXISTS verbatim_sections (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
+_TABLES = "FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite^_%' ESCAPE '^'"
+_PROBE = (
+    f"SELECT user_version, (SELECT count(*) {_TABLES}),"
+    f" (SELECT count(*) {_TABLES} AND name IN ('entries', 'verbatim_sections'))"
+    " FROM pragma_user_version"
+)
+"""The schema version, how many tables the file holds (not SQLite's own, such as
+``ANALYZE``'s ``sqlite_stat1``), how many of them are ours."""
 _UPSERT = (
     "INSERT OR REPLACE INTO entries (credential_type, key, partition, home_account_id,"
     " environment, client_id, realm, username, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -70,8 +79,9 @@ class SqliteStore:
         busy_timeout: seconds a write waits for another process's transaction.
 
     Raises:
-        StoreError: the file cannot be opened, is not a tokensmith database, or was
-            written by a newer schema version.
+        StoreError: the file cannot be opened, is not a tokensmith database (another
+            program's tables, which are left as they are), or was written by a newer
+            schema version.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
@@ -88,7 +98,11 @@ class SqliteStore:
             self._db: sqlite3.Connection = sqlite3.connect(
                 self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
-            self._open(busy_timeout)
+            try:
+                self._open(busy_timeout)
+            except BaseException:
+                self._db.close()  # a refused file is not held open
+                raise
 
     @property
     def path(self) -> Path:
@@ -118,12 +132,17 @@ class SqliteStore:
 
     def _open_once(self) -> None:
         db = self._db
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        # one statement, so one snapshot: another process's creation of the schema
+        # (tables and version in one transaction) is seen whole or not at all
+        version, tables, ours = db.execute(_PROBE).fetchone()
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self._path} holds schema version {version}; this tokensmith reads up to "
                 f"{SCHEMA_VERSION}"
             )
+        if (version, tables) != (0, 0) and (version, ours) != (SCHEMA_VERSION, tables):
+            # another program's database: tables at version 0, or not ours at all
+            raise StoreError(f"{self._path} is not a tokensmith database")
         if version < SCHEMA_VERSION:  # (the schema's statements are idempotent)
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(
