@@ -375,3 +375,20 @@ def test_sqlites_own_tables_do_not_make_a_store_foreign(tmp_path: Path) -> None:
     db.execute("ANALYZE")  # creates sqlite_stat1
     db.close()
     assert _rts(_cache(path), "u1") == ["rt-u1"]
+
+
+def test_text_that_is_not_unicode_is_a_store_error_and_changes_nothing(tmp_path: Path) -> None:
+    # JSON's "\ud800" escape is a lone surrogate, which UTF-8 cannot encode: sqlite3
+    # raised UnicodeEncodeError from inside the store (an import, a sign-in whose
+    # username or account id held one) instead of the documented StoreError.
+    path = tmp_path / "cache.db"
+    _fill(path, 1)
+    state = json.loads(_cache(path).serialize())
+    account = next(iter(state["Account"].values()))
+    state["Account"]["k\ud800"] = {**account, "username": "ada\ud800@contoso.example"}
+    with pytest.raises(StoreError, match="not valid Unicode"):
+        _cache(path).deserialize(json.dumps(state))
+    assert _rts(_cache(path), "u0") == ["rt-u0"]
+    assert _cache(path).store.count() == 4 + 1
+    with pytest.raises(StoreError, match="not valid Unicode"):
+        _cache(path).store.read("user:\ud800")

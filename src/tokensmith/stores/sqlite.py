@@ -345,3 +345,8 @@ def _mapped(path: str) -> Iterator[None]:
         if isinstance(exc, StoreError):
             raise
         raise StoreError(f"SQLite store {path}: {exc}") from exc
+    except UnicodeEncodeError as exc:  # sqlite3 encodes text as UTF-8, strictly
+        raise StoreError(
+            f"SQLite store {path}: text that is not valid Unicode (a lone surrogate, as "
+            "JSON's \\ud800 escape makes) cannot be stored or looked up"
+        ) from exc
