@@ -392,3 +392,17 @@ def test_text_that_is_not_unicode_is_a_store_error_and_changes_nothing(tmp_path:
     assert _cache(path).store.count() == 4 + 1
     with pytest.raises(StoreError, match="not valid Unicode"):
         _cache(path).store.read("user:\ud800")
+
+
+@pytest.mark.parametrize("busy_timeout", [float("nan"), -1.0, 3e6, "10", None, True])
+def test_a_bad_busy_timeout_is_a_configuration_error_before_any_file_is_made(
+    tmp_path: Path, busy_timeout: object
+) -> None:
+    # NaN made the retry of a new file's switch to WAL wait for ever (no deadline
+    # compares true with it); 3e6 s overflowed sqlite3's C int of milliseconds into no
+    # wait at all; a string raised TypeError after the file was created.
+    from tokensmith.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="busy_timeout"):
+        SqliteStore(tmp_path / "cache.db", busy_timeout=busy_timeout)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []

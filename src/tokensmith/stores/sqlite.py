@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from tokensmith.cache.changes import Change, EntryPut
-from tokensmith.errors import StoreError, StoreLockTimeout
+from tokensmith.errors import ConfigurationError, StoreError, StoreLockTimeout
 from tokensmith.stores._msaljson import rows_of, state_of
 from tokensmith.stores.base import Row
 from tokensmith.stores.partition import ACCOUNTS, partition_of
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
 SCHEMA_VERSION = 1
+_MAX_BUSY_TIMEOUT = 2_000_000
+"""The longest ``busy_timeout`` (23 days): sqlite3 hands SQLite milliseconds as a C
+``int``, and a longer one overflows it into no wait at all."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     credential_type TEXT NOT NULL,
@@ -76,15 +79,22 @@ class SqliteStore:
 
     Args:
         path: the database file (``~`` expanded; parent folders created 0700).
-        busy_timeout: seconds a write waits for another process's transaction.
+        busy_timeout: seconds a write waits for another process's transaction (0 to
+            2,000,000).
 
     Raises:
+        ConfigurationError: ``busy_timeout`` is not such a number.
         StoreError: the file cannot be opened, is not a tokensmith database (another
             program's tables, which are left as they are), or was written by a newer
             schema version.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
+        number = isinstance(busy_timeout, (int, float)) and not isinstance(busy_timeout, bool)
+        if not (number and 0 <= busy_timeout <= _MAX_BUSY_TIMEOUT):  # NaN compares False
+            raise ConfigurationError(
+                f"busy_timeout must be a number of seconds, 0 to {_MAX_BUSY_TIMEOUT:,}"
+            )
         import sqlite3
 
         # a string, not a Path: pathlib costs a CLI's process about a millisecond
