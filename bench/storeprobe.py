@@ -6,6 +6,11 @@ file: ``msal`` with msal-extensions' ``PersistedTokenCache(FilePersistence(path)
 ``tokensmith`` with ``PersistentTokenCache`` over ``sqlite`` or ``file``. It prints
 ``ok`` when the token came from the cache; the network is forbidden.
 
+``python -m bench.storeprobe floor <path>`` is what no library can take away from the
+``cli`` probe on SQLite: the standard-library modules tokensmith's probe loads
+(:data:`FLOOR_MODULES`), one query on the database, and the interpreter's exit; it
+prints ``ok``.
+
 ``python -m bench.storeprobe redis <url> <size> <json-path>`` measures the Redis rows
 (L1 hit, L2 hit, persisting one refreshed token) against a redis-server on loopback
 and prints them as JSON; sockets may connect to loopback only.
@@ -17,7 +22,23 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["cli", "main", "persisted_cache", "refresh_event"]
+__all__ = ["FLOOR_MODULES", "cli", "floor", "main", "persisted_cache", "refresh_event"]
+
+FLOOR_MODULES = (
+    "base64",
+    "contextvars",
+    "datetime",
+    "enum",
+    "json",
+    "re",
+    "sqlite3",
+    "threading",
+    "typing",
+    "urllib.parse",
+    "weakref",
+)
+"""Standard-library modules the ``cli`` probe loads with tokensmith on SQLite (a test
+checks that it does), beyond those every interpreter starts with."""
 
 
 def persisted_cache(library: str, store: str, path: str) -> object:
@@ -68,18 +89,37 @@ def cli(library: str, store: str, path: str, username: str) -> str:
     return silent_token(lib, persisted_cache(library, store, path), username)
 
 
+def floor(path: str) -> str:
+    """The ``cli`` probe's standard-library share: :data:`FLOOR_MODULES` and one query."""
+    import importlib
+
+    for name in FLOOR_MODULES:
+        importlib.import_module(name)
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        db.close()
+    return "ok"
+
+
 def main(argv: list[str]) -> int:
     """Entry point (see the module doc)."""
     if argv[:1] == ["cli"] and len(argv) == 5:
         outcome = cli(*argv[1:])
         print(outcome)
         return 0 if outcome == "ok" else 1
+    if argv[:1] == ["floor"] and len(argv) == 2:
+        print(floor(argv[1]))
+        return 0
     if argv[:1] == ["redis"] and len(argv) == 4:
         from bench.redisrows import redis_rows
 
         print(redis_rows(argv[1], int(argv[2]), argv[3]))
         return 0
-    print("usage: python -m bench.storeprobe cli|redis ...")
+    print("usage: python -m bench.storeprobe cli|floor|redis ...")
     return 2
 
 
