@@ -560,3 +560,34 @@ def test_a_refresh_keeps_the_shared_accounts_hash_alive(redis_client: Any) -> No
     assert 550 < redis_client.ttl("tokensmith:p:accounts") <= 600
     fresh = _cache(redis_client)
     assert [a["home_account_id"] for a in fresh.find_accounts()] == [HOME]
+
+
+@pytest.mark.parametrize("encryption_key", [None, b"k" * 32])
+def test_text_utf8_cannot_encode_never_raises_and_affects_only_its_entries(
+    redis_client: Any, caplog: pytest.LogCaptureFixture, encryption_key: bytes | None
+) -> None:
+    # A lone surrogate (JSON's "\ud800" escape: an imported cache, an account id in a
+    # token response) in a key or a partition: redis-py's UnicodeEncodeError escaped
+    # from reads and writes, which must never raise.
+    from tokensmith.stores.base import DROPPED, NotLanded
+
+    store = RedisStore(redis_client, encryption_key=encryption_key)
+    good = EntryPut("RefreshToken", "rt-key", {"home_account_id": HOME, "secret": "rt-good"})
+    bad_key = EntryPut("RefreshToken", "rt-\ud800", {"home_account_id": HOME, "secret": "rt-x"})
+    bad_home = EntryPut("RefreshToken", "rt2", {"home_account_id": "u\ud800", "secret": "rt-y"})
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        result = store.apply([good, bad_key, bad_home])
+        assert isinstance(result, NotLanded) and result.changes == (bad_key, bad_home)
+        assert [key for _, key, _ in store.read(f"user:{HOME}")] == ["rt-key"]
+        assert store.read("user:u\ud800") == [] and store.read_prefix("user:u\ud800") == []
+        assert store.apply([bad_key]) is DROPPED
+        state = {
+            "RefreshToken": {"rt-\ud800": dict(bad_key.entry), "rt-key": dict(good.entry)},
+            "X\ud800": {"kept": "no"},
+            "XKept": {"kept": "yes"},
+        }
+        assert store.replace_all(state) is DROPPED  # not all of it landed
+    assert store.read_all() == {"RefreshToken": {"rt-key": good.entry}, "XKept": {"kept": "yes"}}
+    assert "not valid Unicode" in caplog.text and "rt-x" not in caplog.text
+    with pytest.raises(ConfigurationError, match="prefix"):
+        RedisStore(redis_client, prefix="svc\ud800:")

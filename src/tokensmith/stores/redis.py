@@ -83,7 +83,7 @@ class RedisStore(RedisHealth):
         StoreUnavailableError: the ``redis`` package is not installed
             (``pip install tokensmith[redis]``).
         ConfigurationError: neither ``client`` nor ``url``, a key of a bad length, or a
-            bad ``idle_ttl``, ``backoff``, ``flight_lease`` or ``flight_wait``.
+            bad ``prefix``, ``idle_ttl``, ``backoff``, ``flight_lease`` or ``flight_wait``.
     """
 
     def __init__(
@@ -108,6 +108,8 @@ class RedisStore(RedisHealth):
             if url is None:
                 raise ConfigurationError("RedisStore needs a client or a url")
             client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        if not (isinstance(prefix, str) and _unicode(prefix)):
+            raise ConfigurationError("prefix must be text UTF-8 can encode")
         if isinstance(idle_ttl, bool) or not isinstance(idle_ttl, int):
             raise ConfigurationError("idle_ttl must be a whole number of seconds")
         if not 0 < idle_ttl <= _MAX_TTL:
@@ -156,12 +158,20 @@ class RedisStore(RedisHealth):
         """Write the changes in one pipelined transaction (MULTI/EXEC); never raises:
         :data:`~tokensmith.stores.base.DROPPED` when the write did not land (logged)."""
 
+        unsendable = [c for c in changes if not _unicode(*self._place(c))]
+        if unsendable:
+            self._not_unicode("write", len(unsendable))
+            changes = [c for c in changes if all(c is not u for u in unsendable)]
+            if not changes:
+                return DROPPED
+
         def write() -> object:
             pipe = self.client.pipeline(transaction=True)
             landed = self._execute(pipe, self._queue(pipe, changes), "write")
             if landed is None:
                 return DROPPED
             refused = [change for change, ok in zip(changes, landed, strict=False) if not ok]
+            refused += unsendable
             return NotLanded(refused) if refused else None
 
         return self.attempt("write dropped", write, DROPPED)
@@ -170,6 +180,8 @@ class RedisStore(RedisHealth):
         """The entries of one partition (one ``HGETALL``); :data:`NO_ANSWER` (an empty
         list) when Redis is down."""
         name = self._hash(partition)
+        if not _unicode(name):
+            return []  # no tokensmith store can have written it
         fields: Mapping[bytes, bytes] | None = self.attempt(
             "read skipped", lambda: self.client.hgetall(name), None, key=name
         )
@@ -178,6 +190,9 @@ class RedisStore(RedisHealth):
     def read_prefix(self, prefix: str) -> list[Row]:
         """The entries of every partition whose name starts with ``prefix`` (SCAN); a
         key Redis refuses to read (not a hash) is skipped."""
+
+        if not _unicode(prefix):
+            return []  # no tokensmith store can have written it
 
         def scan() -> list[Row]:
             rows: list[Row] = []
@@ -215,6 +230,12 @@ class RedisStore(RedisHealth):
         sections kept verbatim (one MULTI/EXEC); never raises: :data:`~tokensmith.
         stores.base.DROPPED` when not all of it landed (logged), else None."""
         rows, verbatim = rows_of(state)
+        every = len(rows) + len(verbatim)
+        rows = [(ct, key, e) for ct, key, e in rows if _unicode(*self._place(EntryPut(ct, key, e)))]
+        verbatim = {name: body for name, body in verbatim.items() if _unicode(name)}
+        unsendable = every - len(rows) - len(verbatim)
+        if unsendable:
+            self._not_unicode("import", unsendable)
 
         def replace() -> object:
             pipe = self.client.pipeline(transaction=True)
@@ -233,7 +254,7 @@ class RedisStore(RedisHealth):
                 pipe.expire(name, self.idle_ttl)
                 keys.append(name)
             landed = self._execute(pipe, keys, "import")
-            return None if landed is not None and all(landed) else DROPPED
+            return None if landed is not None and all(landed) and not unsendable else DROPPED
 
         return self.attempt("import dropped", replace, DROPPED)
 
@@ -277,8 +298,7 @@ class RedisStore(RedisHealth):
         keys: list[str] = []
         expiries: dict[str, int | None] = {}
         for change in changes:
-            name = self._hash(partition_of(change.credential_type, change.entry))
-            field = f"{change.credential_type}|{change.key}"
+            name, field = self._place(change)
             if isinstance(change, EntryPut):
                 pipe.hset(name, field, self._seal(field, change.entry))
                 expiries[name] = _merge_expiry(expiries.get(name, 0), change)
@@ -302,6 +322,23 @@ class RedisStore(RedisHealth):
                 pipe.expireat(name, at, nx=True)
                 keys += [name, name]
         return keys
+
+    def _place(self, change: Change) -> tuple[str, str]:
+        """The hash and the field of a change's entry."""
+        name = self._hash(partition_of(change.credential_type, change.entry))
+        return name, f"{change.credential_type}|{change.key}"
+
+    def _not_unicode(self, what: str, count: int) -> None:
+        """Log entries left out for text UTF-8 cannot encode (at most every 30 s; no
+        key or value is named: they may hold anything)."""
+        if self._first_in_a_while("\0not unicode"):
+            logger.warning(
+                "token store: %d entries of a %s have a key or an account id that is not "
+                "valid Unicode (a lone surrogate, as JSON's \\ud800 escape makes): not "
+                "written to Redis",
+                count,
+                what,
+            )
 
     def _execute(self, pipe: Any, keys: Sequence[str], what: str) -> list[bool] | None:
         """Run the MULTI/EXEC queued on ``pipe`` (``keys``: the key of each command), log
@@ -360,6 +397,16 @@ class RedisStore(RedisHealth):
             logger.warning("token store: a Redis entry could not be read (wrong key?)")
             return None
         return entry if isinstance(entry, dict) else None
+
+
+def _unicode(*texts: str) -> bool:
+    """True if UTF-8 encodes every text (redis-py encodes strictly, and raises)."""
+    try:
+        for text in texts:
+            text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _merge_expiry(current: int | None, change: EntryPut) -> int | None:
