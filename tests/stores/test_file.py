@@ -494,3 +494,20 @@ def test_a_link_at_the_cache_path_is_written_through(tmp_path: Path) -> None:
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["cache.json"]
     assert len(_at(PersistedTokenCache(FilePersistence(str(target))), "a")) == 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process starts from /proc")
+def test_a_lock_whose_pid_a_later_process_took_is_recovered(tmp_path: Path) -> None:
+    """The holder was killed (or the machine restarted) and a process started since has
+    its pid: that process does not hold the lock."""
+    path = tmp_path / "cache.json"
+    later = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        lockfile_of(path).write_text(f"{later.pid} killed.py")
+        os.utime(lockfile_of(path), (1_000_000_000, 1_000_000_000))  # before it started
+        _cache(path, lock_timeout=0.3).add(user_event(uid="a", utid="tid"), now=NOW)
+        assert len(_at(_cache(path), "a")) == 1
+        assert not lockfile_of(path).exists()
+    finally:
+        later.kill()
+        later.wait()

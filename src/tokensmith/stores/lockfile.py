@@ -7,15 +7,18 @@ it and deletes it when done. Waiters retry (msal-extensions every 0.25 s, for 5 
 
 tokensmith takes the same file, so a tokensmith process and an msal-extensions process
 exclude each other. It retries sooner (from 1 ms, doubling to 10 ms) and recovers a
-lock left by a killed process: when the pid in the file is not a running process, is
+lock left by a killed process: when the pid in the file is not a running process, or a
+running one that started after the file was written (by :data:`REUSED_PID_MARGIN_S`:
+the killed holder's pid taken again, after a reboot or in a restarted container), is
 not a pid at all (0 or less), is this process's own while tokensmith in this process
 does not hold that lock and the file is older than this process (a killed process's pid
 taken again, as pid 1 in a restarted container; a younger one may be msal-extensions'
 lock taken in this very process), or the file stayed empty for :data:`EMPTY_STALE_S`
 (1 s), the file is renamed away (atomic, so two processes cannot both break it) and the
-lock is taken normally. The process's start comes from ``/proc`` (Linux); where it is
-not known (macOS, Windows) a lock with this process's pid is never broken: it may be
-msal-extensions' lock taken here before this module was imported.
+lock is taken normally. A process's start comes from ``/proc`` (Linux); where it is
+not known (macOS, Windows, a process hidden from this user) a lock with a live pid is
+never broken: with this process's pid it may be msal-extensions' lock taken here before
+this module was imported.
 
 Exclusive creation only ever makes a regular file, so nothing else at the lock's path is
 a lock anyone holds: a dangling symbolic link is broken as a stale lock; a directory, a
@@ -39,11 +42,22 @@ from typing import NamedTuple
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreLockTimeout
 
-__all__ = ["EMPTY_STALE_S", "cross_process_lock", "lockfile_of", "pid_alive"]
+__all__ = [
+    "EMPTY_STALE_S",
+    "REUSED_PID_MARGIN_S",
+    "cross_process_lock",
+    "lockfile_of",
+    "pid_alive",
+]
 
 EMPTY_STALE_S = 1.0
 """A lock file still empty after this long was left by a process killed while creating
 it (msal-extensions writes the pid right after creating the file)."""
+
+REUSED_PID_MARGIN_S = 1.0
+"""A live process counts as a lock's holder unless it started this long after the lock
+was written (the file's time is a few milliseconds coarse, a process's start a clock
+tick)."""
 
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
@@ -198,7 +212,12 @@ def _is_stale(path: Path, seen: _Seen) -> bool:
         # without the start time (no /proc) it may be msal-extensions' lock, taken in
         # this process at any time: never break it (pid reuse is a container's case)
         return started is not None and time.time() - seen.age < started
-    return not pid_alive(seen.pid)
+    if not pid_alive(seen.pid):
+        return True
+    # a process that started after the lock was written is not its holder: the holder
+    # was killed and its pid taken again (after a reboot, in a restarted container)
+    started = _start_from_proc(str(seen.pid))
+    return started is not None and started > time.time() - seen.age + REUSED_PID_MARGIN_S
 
 
 def _break_if_stale(path: Path) -> bool:
@@ -235,11 +254,12 @@ def _process_start() -> float | None:
     return _started[0]
 
 
-def _start_from_proc() -> float | None:
-    """This process's start from ``/proc/self/stat`` (Linux, to a clock tick, rounded
-    early); None without ``/proc`` (macOS, Windows) or when it cannot be read."""
+def _start_from_proc(pid: str = "self") -> float | None:
+    """The start of process ``pid`` (this one by default) from ``/proc/<pid>/stat``
+    (Linux, to a clock tick, rounded early); None without ``/proc`` (macOS, Windows),
+    or when it cannot be read (the process is gone, or hidden from this user)."""
     try:
-        with open("/proc/self/stat", "rb") as handle:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
             fields = handle.read().rsplit(b")", 1)[1].split()
         ticks = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
         since_boot = time.clock_gettime(time.CLOCK_BOOTTIME)
