@@ -591,3 +591,17 @@ def test_text_utf8_cannot_encode_never_raises_and_affects_only_its_entries(
     assert "not valid Unicode" in caplog.text and "rt-x" not in caplog.text
     with pytest.raises(ConfigurationError, match="prefix"):
         RedisStore(redis_client, prefix="svc\ud800:")
+
+
+def test_a_client_that_decodes_responses_is_a_configuration_error(redis_url: str) -> None:
+    # decode_responses=True makes redis-py decode every value as UTF-8: an encrypted
+    # value (bytes) raised UnicodeDecodeError from every read of its hash, which must
+    # never raise. It is refused where the mistake is made.
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    with pytest.raises(ConfigurationError, match="decode_responses"):
+        RedisStore(client, encryption_key=b"k" * 32)
+    with pytest.raises(ConfigurationError, match="decode_responses"):
+        RedisStore(client)
+    client.close()

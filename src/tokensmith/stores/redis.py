@@ -82,8 +82,9 @@ class RedisStore(RedisHealth):
     Raises:
         StoreUnavailableError: the ``redis`` package is not installed
             (``pip install tokensmith[redis]``).
-        ConfigurationError: neither ``client`` nor ``url``, a key of a bad length, or a
-            bad ``prefix``, ``idle_ttl``, ``backoff``, ``flight_lease`` or ``flight_wait``.
+        ConfigurationError: neither ``client`` nor ``url``, a client that decodes
+            responses, a key of a bad length, or a bad ``prefix``, ``idle_ttl``,
+            ``backoff``, ``flight_lease`` or ``flight_wait``.
     """
 
     def __init__(
@@ -108,6 +109,11 @@ class RedisStore(RedisHealth):
             if url is None:
                 raise ConfigurationError("RedisStore needs a client or a url")
             client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        if isinstance(client, redis.Redis) and client.get_encoder().decode_responses:
+            raise ConfigurationError(
+                "RedisStore needs a client with decode_responses off: values are bytes "
+                "(encrypted ones are not text at all)"
+            )
         if not (isinstance(prefix, str) and _unicode(prefix)):
             raise ConfigurationError("prefix must be text UTF-8 can encode")
         if isinstance(idle_ttl, bool) or not isinstance(idle_ttl, int):
