@@ -6,10 +6,10 @@ file: ``msal`` with msal-extensions' ``PersistedTokenCache(FilePersistence(path)
 ``tokensmith`` with ``PersistentTokenCache`` over ``sqlite`` or ``file``. It prints
 ``ok`` when the token came from the cache; the network is forbidden.
 
-``python -m bench.storeprobe floor <path>`` is what no library can take away from the
-``cli`` probe on SQLite: the standard-library modules tokensmith's probe loads
-(:data:`FLOOR_MODULES`), one query on the database, and the interpreter's exit; it
-prints ``ok``.
+``python -m bench.storeprobe floor <path>`` is the share of the ``cli`` probe on SQLite
+that is not tokensmith's own code: the standard-library modules that probe loads
+(:data:`FLOOR_MODULES`; ``sqlite3`` alone brings ``datetime``), one query on the
+database, and the interpreter's exit; it prints ``ok``.
 
 ``python -m bench.storeprobe redis <url> <size> <json-path>`` measures the Redis rows
 (L1 hit, L2 hit, persisting one refreshed token) against a redis-server on loopback

@@ -6,7 +6,7 @@ msal-extensions' ``PersistedTokenCache(FilePersistence)`` on the real msal.
   code cached as an installed CLI has it; the note gives the interpreter's own start,
   ``python -c``, measured in the same run; the SQLite cell's note also gives
   ``bench.storeprobe floor``: the standard library that probe loads, one query, and
-  the exit, which no library can take away).
+  the exit, the part of it that is not tokensmith's own code).
 - Open + first silent, in process: the same work with the imports done, so the
   store's own cost shows (msal-extensions loads and parses the whole file).
 - Persist one refreshed token: ``cache.add(event)`` of a refresh's token response
