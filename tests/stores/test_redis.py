@@ -605,3 +605,34 @@ def test_a_client_that_decodes_responses_is_a_configuration_error(redis_url: str
     with pytest.raises(ConfigurationError, match="decode_responses"):
         RedisStore(client)
     client.close()
+
+
+def test_entries_that_do_not_decrypt_are_one_warning_a_while_not_one_per_entry(
+    redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # After a key rotation every entry of a hash fails to decrypt: each read logged one
+    # warning per entry (40 here), on every cache miss, where every other warning of
+    # the store comes at most every 30 s.
+    from tokensmith._clock import FakeClock
+
+    writer = RedisStore(redis_client, encryption_key=b"a" * 32)
+    writer.apply(
+        [
+            EntryPut(
+                "RefreshToken", f"rt-{n}", {"home_account_id": HOME, "secret": f"rt-secret-{n}"}
+            )
+            for n in range(40)
+        ]
+    )
+    clock = FakeClock(0.0)
+    rotated = RedisStore(redis_client, encryption_key=b"b" * 32, timer=clock)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        for _ in range(3):
+            assert rotated.read(f"user:{HOME}") == []
+        assert rotated.read_prefix("user:") == []
+        clock.advance(31)
+        assert rotated.read(f"user:{HOME}") == []
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2, warnings
+    assert "40 Redis entries" in warnings[0] and f"user:{HOME}" in warnings[0]
+    assert "rt-secret" not in caplog.text

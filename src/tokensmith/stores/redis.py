@@ -191,7 +191,7 @@ class RedisStore(RedisHealth):
         fields: Mapping[bytes, bytes] | None = self.attempt(
             "read skipped", lambda: self.client.hgetall(name), None, key=name
         )
-        return NO_ANSWER if fields is None else self._rows(fields)
+        return NO_ANSWER if fields is None else self._rows(name, fields)
 
     def read_prefix(self, prefix: str) -> list[Row]:
         """The entries of every partition whose name starts with ``prefix`` (SCAN); a
@@ -210,7 +210,7 @@ class RedisStore(RedisHealth):
                 except self.errors as exc:  # that key only
                     self._refused("read skipped", name, exc)
                     continue
-                rows.extend(self._rows(fields))
+                rows.extend(self._rows(name, fields))
             return rows
 
         return self.attempt("read skipped", scan, NO_ANSWER)
@@ -224,11 +224,15 @@ class RedisStore(RedisHealth):
             "read skipped", lambda: self.client.hgetall(name), {}, key=name
         )
         verbatim: dict[str, Any] = {}
+        unreadable = 0
         for raw_field, raw in fields.items():
             section = text_of(raw_field)
             kept = self._open(_VERBATIM_DATA + section, raw)
             if kept is not None and "verbatim" in kept:
                 verbatim[section] = kept["verbatim"]
+            else:
+                unreadable += 1
+        self._unreadable(name, unreadable)
         return state_of(rows, verbatim)
 
     def replace_all(self, state: Mapping[str, Any]) -> object:
@@ -377,8 +381,9 @@ class RedisStore(RedisHealth):
         sealed: bytes = self._cipher.encrypt(nonce, body, field.encode())
         return nonce + sealed
 
-    def _rows(self, fields: Mapping[bytes, bytes]) -> list[Row]:
+    def _rows(self, name: Any, fields: Mapping[bytes, bytes]) -> list[Row]:
         rows: list[Row] = []
+        unreadable = 0
         now = time.time()
         for raw_field, raw in fields.items():
             try:
@@ -388,21 +393,35 @@ class RedisStore(RedisHealth):
             credential_type, _, key = field.partition("|")
             entry = self._open(field, raw)
             if entry is None:
+                unreadable += 1
                 continue
             if credential_type == CredentialType.ACCESS_TOKEN and _expired(entry, now):
                 continue
             rows.append((credential_type, key, entry))
+        self._unreadable(name, unreadable)
         return rows
 
     def _open(self, field: str, raw: bytes) -> dict[str, Any] | None:
+        """The entry a value holds; None if it holds none (logged by the caller)."""
         try:
             if self._cipher is not None:
                 raw = self._cipher.decrypt(raw[:_NONCE], raw[_NONCE:], field.encode())
             entry = json.loads(raw)
         except Exception:  # a wrong key, a value written without encryption, damage
-            logger.warning("token store: a Redis entry could not be read (wrong key?)")
             return None
         return entry if isinstance(entry, dict) else None
+
+    def _unreadable(self, name: Any, count: int) -> None:
+        """Log the values of one hash that held no entry: at most every 30 s in all,
+        since after a key rotation every read finds them."""
+        if count and self._first_in_a_while("\0unreadable"):
+            logger.warning(
+                "token store: %d Redis entries of %s could not be read (a wrong or rotated "
+                "encryption_key, a value written without encryption, or damage): skipped "
+                "(this warning comes at most every 30 s)",
+                count,
+                text_of(name),
+            )
 
 
 def _unicode(*texts: str) -> bool:
