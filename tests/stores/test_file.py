@@ -511,3 +511,20 @@ def test_a_lock_whose_pid_a_later_process_took_is_recovered(tmp_path: Path) -> N
     finally:
         later.kill()
         later.wait()
+
+
+def test_a_lock_taken_over_meanwhile_is_left_to_its_new_holder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process that could not see this one (another host on a shared folder, another
+    pid namespace) broke its lock and took it: leaving, this process must not remove
+    that process's lock (a third one would get in)."""
+    lock = tmp_path / "cache.json.lockfile"
+    with (
+        caplog.at_level(logging.WARNING, logger="tokensmith"),
+        cross_process_lock(lock, timeout=0.3),
+    ):
+        os.rename(lock, tmp_path / "broken")  # as _break_if_stale moves it away
+        lock.write_text("4242 elsewhere.py")  # and the other process's exclusive create
+    assert lock.read_text() == "4242 elsewhere.py"
+    assert "taken over" in caplog.text

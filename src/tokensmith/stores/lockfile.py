@@ -116,19 +116,22 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
         key = _key(path)
         with _held_lock:
             _held[key] += 1  # before the pid is written: an empty lock is never stale at once
+        mine: tuple[int, int] | None = None
         try:
             try:
+                created = os.fstat(fd)
+                mine = (created.st_dev, created.st_ino)
                 os.write(fd, stamp)
             finally:
                 os.close(fd)
         except BaseException:
-            _release(path, key)
+            _release(path, key, mine)
             raise
         break
     try:
         yield
     finally:
-        _release(path, key)
+        _release(path, key, mine)
 
 
 def _key(path: Path) -> tuple[int, int, int, str]:
@@ -141,12 +144,26 @@ def _key(path: Path) -> tuple[int, int, int, str]:
     return (os.getpid(), folder.st_dev, folder.st_ino, path.name)
 
 
-def _release(path: Path, key: tuple[int, int, int, str]) -> None:
-    """Delete the lock file, then stop counting it as held (in that order: a lock file
-    with this pid must never exist uncounted while this process holds it)."""
+def _release(path: Path, key: tuple[int, int, int, str], mine: tuple[int, int] | None) -> None:
+    """Delete the lock file if it is still the one this process created (``mine``:
+    its device and inode), then stop counting it as held (in that order: a lock file
+    with this pid must never exist uncounted while this process holds it).
+
+    A lock file that is another one was taken by a process that judged this one stale
+    (it cannot see this process: another host on a shared folder, another pid
+    namespace): it is that process's lock now, and removing it would let a third in.
+    """
     try:
         with contextlib.suppress(FileNotFoundError, PermissionError):
-            os.remove(path)
+            found = os.lstat(path)
+            if mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine:
+                os.remove(path)
+            else:
+                logger.warning(
+                    "token store: the lock %s was taken over by another process while "
+                    "this one held it; left to that process",
+                    path,
+                )
     finally:
         with _held_lock:
             _held[key] -= 1
