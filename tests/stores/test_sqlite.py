@@ -16,6 +16,7 @@ from tests.unit.application.fake_entra import FakeEntra
 from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event, user_token
 
 from tokensmith._clock import FakeClock
+from tokensmith.cache.changes import EntryPut
 from tokensmith.errors import StoreError
 from tokensmith.stores import PersistentTokenCache, SqliteStore
 
@@ -406,3 +407,21 @@ def test_a_bad_busy_timeout_is_a_configuration_error_before_any_file_is_made(
     with pytest.raises(ConfigurationError, match="busy_timeout"):
         SqliteStore(tmp_path / "cache.db", busy_timeout=busy_timeout)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_write_ahead_log_shrinks_back_after_a_large_import(tmp_path: Path) -> None:
+    # SQLite keeps a WAL file at its largest size unless journal_size_limit is set: after
+    # one large import (or a large batch) the -wal file stayed as large as the import
+    # for as long as any process kept the store open.
+    from tokensmith.stores.sqlite import _WAL_LIMIT
+
+    path = tmp_path / "cache.db"
+    store = SqliteStore(path)
+    rt = {"home_account_id": "u.tid", "credential_type": "RefreshToken", "secret": "x" * 2000}
+    big = {"RefreshToken": {f"k{n}": {**rt, "home_account_id": f"u{n}"} for n in range(4000)}}
+    store.replace_all(big)
+    assert os.path.getsize(f"{path}-wal") > 2 * _WAL_LIMIT
+    store.apply([EntryPut("RefreshToken", "k1", {**rt, "secret": "rotated"})])
+    assert os.path.getsize(f"{path}-wal") <= _WAL_LIMIT
+    assert store.count() == 4000
+    store.close()

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
 SCHEMA_VERSION = 1
+_WAL_LIMIT = 4 * 1024 * 1024
+"""Bytes the write-ahead log is cut back to once checkpointed (``journal_size_limit``;
+SQLite keeps it at its largest size otherwise: a large import's, for good)."""
 _MAX_BUSY_TIMEOUT = 2_000_000
 """The longest ``busy_timeout`` (23 days): sqlite3 hands SQLite milliseconds as a C
 ``int``, and a longer one overflows it into no wait at all."""
@@ -159,6 +162,7 @@ class SqliteStore:
                 f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
             )
         db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")  # (per connection)
 
     def __repr__(self) -> str:
         return f"<SqliteStore {self._path!r}>"
