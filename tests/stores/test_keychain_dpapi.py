@@ -9,12 +9,14 @@ import stat
 from pathlib import Path
 
 import pytest
+from msal_extensions.filelock import CrossPlatLock
 from tests.unit.cache._helpers import NOW, user_event
 
-from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.errors import StoreError, StoreLockTimeout, StoreUnavailableError
 from tokensmith.stores import PersistentTokenCache
 from tokensmith.stores.dpapi import Crypt32, DpapiStore
 from tokensmith.stores.keychain import KeychainStore, SecurityFramework
+from tokensmith.stores.lockfile import lockfile_of
 
 
 class FakeKeychain:
@@ -130,3 +132,25 @@ def test_a_damaged_dpapi_file_is_kept_aside_still_encrypted(
         )
         == 1
     )
+
+
+@pytest.mark.parametrize("partial", [b"", b"\x01\x02"], ids=["truncated", "half written"])
+def test_a_dpapi_file_being_rewritten_in_place_is_read_again_under_the_lock(
+    tmp_path: Path, partial: bytes
+) -> None:
+    """msal-extensions' FilePersistenceWithDataProtection truncates the file, then writes
+    it, under its lock: what a reader sees meanwhile does not decrypt, and is no
+    reason to fail (nor an empty cache)."""
+    path = tmp_path / "cache.bin"
+    alice = FakeProtector(b"alice")
+    PersistentTokenCache(DpapiStore(path, protector=alice)).add(user_event(), now=NOW)
+    store = DpapiStore(path, protector=alice, lock_timeout=0.2)
+    with CrossPlatLock(str(lockfile_of(path))):
+        path.write_bytes(partial)
+        with pytest.raises(StoreLockTimeout):
+            store.load()
+    if partial:  # still not decryptable once the lock is free: this user cannot read it
+        with pytest.raises(StoreError, match="cannot be decrypted"):
+            store.load()
+    else:  # nothing to decrypt: an empty cache
+        assert store.load()[1] == {}

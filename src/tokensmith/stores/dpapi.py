@@ -49,6 +49,8 @@ class DpapiMedium:
             return None
         except OSError as exc:
             raise StoreError(f"cannot read {self.location}: {exc.strerror}") from exc
+        if not data:  # nothing to decrypt (or truncated by an in-place rewrite)
+            return ""
         try:
             clear = self._protector.unprotect(data)
         except (OSError, ValueError) as exc:

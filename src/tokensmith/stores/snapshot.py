@@ -119,8 +119,8 @@ class SnapshotStoreBase:
 
     def load(self) -> tuple[object | None, dict[str, Any] | None]:
         """The latest snapshot; a snapshot being rewritten in place is read again
-        under the lock (one that does not parse, or is empty: msal-extensions truncates
-        the file before writing it)."""
+        under the lock (one that does not parse, does not decrypt, or is empty:
+        msal-extensions truncates the file before writing it)."""
         for _ in range(2):
             before = self.medium.version()
             state = self._read_state(locked=False)
@@ -161,10 +161,19 @@ class SnapshotStoreBase:
 
     def _read_state(self, *, locked: bool) -> dict[str, Any] | None:
         """The snapshot's state; None when it is damaged (not JSON, not text), or empty
-        and read without the lock (perhaps in the middle of an in-place rewrite)."""
+        or failing to read without the lock (perhaps in the middle of an in-place
+        rewrite: a half-written DPAPI file does not decrypt).
+
+        Raises:
+            StoreError: under the lock, the medium cannot be read.
+        """
         try:
             text = self.medium.read()
         except DamagedSnapshot:
+            return None
+        except StoreError:
+            if locked:
+                raise
             return None
         if text == "" and not locked:
             return None
