@@ -425,3 +425,16 @@ def test_the_write_ahead_log_shrinks_back_after_a_large_import(tmp_path: Path) -
     assert os.path.getsize(f"{path}-wal") <= _WAL_LIMIT
     assert store.count() == 4000
     store.close()
+
+
+def test_an_in_memory_database_makes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite's ":memory:" is no file name: the store created an empty file called
+    # ":memory:" in the working directory, then SQLite opened a database in memory.
+    monkeypatch.chdir(tmp_path)
+    cache = PersistentTokenCache(SqliteStore(":memory:"), clock=lambda: NOW)
+    cache.add(user_event(uid="u1", utid="tid", scope=["User.Read"]), now=NOW)
+    assert _rts(cache, "u1") == ["rt-u1"]
+    cache.close()
+    assert list(tmp_path.iterdir()) == []

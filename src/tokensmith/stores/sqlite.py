@@ -81,7 +81,8 @@ class SqliteStore:
     """An entry store in one SQLite file, safe across threads and processes.
 
     Args:
-        path: the database file (``~`` expanded; parent folders created 0700).
+        path: the database file (``~`` expanded; parent folders created 0700), or
+            ``":memory:"`` for a database in memory (this store's only).
         busy_timeout: seconds a write waits for another process's transaction (0 to
             2,000,000).
 
@@ -105,9 +106,10 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._commits = 0  # this store's own commits, which data_version ignores
         with _mapped(self._path):
-            folder = os.path.dirname(os.path.abspath(self._path))
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            _create_private(self._path)
+            if self._path != ":memory:":  # (SQLite's name of a database in memory)
+                folder = os.path.dirname(os.path.abspath(self._path))
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+                _create_private(self._path)
             self._db: sqlite3.Connection = sqlite3.connect(
                 self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
