@@ -528,3 +528,13 @@ def test_a_lock_taken_over_meanwhile_is_left_to_its_new_holder(
         lock.write_text("4242 elsewhere.py")  # and the other process's exclusive create
     assert lock.read_text() == "4242 elsewhere.py"
     assert "taken over" in caplog.text
+
+
+def test_a_cache_path_that_cannot_be_stat_ed_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "cache.json"
+    path.symlink_to(path)  # a loop: ELOOP, neither a file nor no file
+    cache = _cache(path)
+    with pytest.raises(StoreError, match=r"cannot read .*cache\.json"):
+        cache.find_accounts()
+    with pytest.raises(StoreError, match=r"cannot read .*cache\.json"):
+        cache.add(user_event(), now=NOW)

@@ -340,6 +340,8 @@ class FileMedium:
             st = os.stat(self.location)
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a link loop, a file where a folder should be
+            raise StoreError(f"cannot read {self.location}: {exc.strerror}") from exc
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
