@@ -266,6 +266,8 @@ class SqliteStore:
             self._db.close()
 
     def _rows(self, sql: str, args: tuple[str, ...]) -> list[Row]:
+        if not _unicode(args):
+            return []  # no row holds text UTF-8 cannot encode (a lone surrogate)
         with self._lock, _mapped(self._path):
             fetched = self._db.execute(sql, args).fetchall()
         rows: list[Row] = []
@@ -274,6 +276,16 @@ class SqliteStore:
             if credential_type is not None and key is not None and isinstance(entry, dict):
                 rows.append((credential_type, key, entry))
         return rows
+
+
+def _unicode(texts: tuple[str, ...]) -> bool:
+    """True if UTF-8 encodes every text (sqlite3 encodes strictly, and raises)."""
+    try:
+        for text in texts:
+            text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _text(value: object) -> str | None:
@@ -364,5 +376,5 @@ def _mapped(path: str) -> Iterator[None]:
     except UnicodeEncodeError as exc:  # sqlite3 encodes text as UTF-8, strictly
         raise StoreError(
             f"SQLite store {path}: text that is not valid Unicode (a lone surrogate, as "
-            "JSON's \\ud800 escape makes) cannot be stored or looked up"
+            "JSON's \\ud800 escape makes) cannot be stored"
         ) from exc
