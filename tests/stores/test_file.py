@@ -24,7 +24,7 @@ from msal_extensions.filelock import CrossPlatLock
 from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, user_event
 
 from tokensmith.cache.changes import EntryPut
-from tokensmith.errors import StoreError, StoreLockTimeout
+from tokensmith.errors import StoreError, StoreLockTimeout, StoreUnavailableError
 from tokensmith.stores import (
     FileStore,
     PersistenceStore,
@@ -538,3 +538,32 @@ def test_a_cache_path_that_cannot_be_stat_ed_is_a_store_error(tmp_path: Path) ->
         cache.find_accounts()
     with pytest.raises(StoreError, match=r"cannot read .*cache\.json"):
         cache.add(user_event(), now=NOW)
+
+
+class _UnavailableMedium:
+    """A keyring that is locked (or gone): every read says so."""
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+
+    def read(self) -> str | None:
+        raise StoreUnavailableError("the keyring is locked")
+
+    def write(self, text: str) -> None:
+        raise StoreUnavailableError("the keyring is locked")
+
+    def version(self) -> object | None:
+        return 1
+
+
+def test_an_unavailable_medium_is_said_at_once_not_read_again_under_the_lock(
+    tmp_path: Path,
+) -> None:
+    """Only a read that may have met a rewrite in place is read again under the lock:
+    a locked keyring says so, even while another process holds the lock."""
+    store = snapshot.SnapshotStoreBase(_UnavailableMedium(tmp_path / "cache.bin"), lock_timeout=0.2)
+    with (
+        CrossPlatLock(str(lockfile_of(tmp_path / "cache.bin"))),
+        pytest.raises(StoreUnavailableError, match="locked"),
+    ):
+        store.load()

@@ -34,7 +34,12 @@ from typing import Any, Protocol
 from tokensmith._redact import logger
 from tokensmith.cache.buckets import gc_paused
 from tokensmith.cache.changes import Change, EntryPut
-from tokensmith.errors import ConfigurationError, StoreError, StoreLockTimeout
+from tokensmith.errors import (
+    ConfigurationError,
+    StoreError,
+    StoreLockTimeout,
+    StoreUnavailableError,
+)
 from tokensmith.stores._document import Document
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
@@ -171,6 +176,8 @@ class SnapshotStoreBase:
             text = self.medium.read()
         except DamagedSnapshot:
             return None
+        except StoreUnavailableError:
+            raise  # a locked keyring, no D-Bus: no rewrite in place, say so now
         except StoreError:
             if locked:
                 raise
