@@ -567,3 +567,51 @@ def test_an_unavailable_medium_is_said_at_once_not_read_again_under_the_lock(
         pytest.raises(StoreUnavailableError, match="locked"),
     ):
         store.load()
+
+
+class _FakeKernel32:
+    """OpenProcess and GetExitCodeProcess over a table of pid -> exit code (259: still
+    running; None: access denied), as Windows answers them."""
+
+    def __init__(self, processes: dict[int, int | None]) -> None:
+        self.processes, self.error, self.closed = processes, 0, 0
+
+    def OpenProcess(self, access: int, inherit: bool, pid: int) -> int:
+        if pid not in self.processes:
+            self.error = 87  # ERROR_INVALID_PARAMETER
+            return 0
+        if self.processes[pid] is None:
+            self.error = 5  # ERROR_ACCESS_DENIED
+            return 0
+        return pid
+
+    def GetExitCodeProcess(self, handle: int, code: Any) -> int:
+        code._obj.value = self.processes[handle]
+        return 1
+
+    def CloseHandle(self, handle: int) -> int:
+        self.closed += 1
+        return 1
+
+
+def test_on_windows_a_pid_is_asked_of_the_process_not_sent_signal_0() -> None:
+    """On Windows os.kill(pid, 0) sends CTRL_C_EVENT (0) to the console: no probe."""
+    kernel32 = _FakeKernel32({10: 259, 11: 0, 12: None})
+    alive = [
+        lockfile.windows_pid_alive(pid, kernel32, lambda: kernel32.error)
+        for pid in (10, 11, 12, 13, 0, -1, 2**40)
+    ]
+    assert alive == [True, False, True, False, False, False, False]
+    assert kernel32.closed == 2  # each handle opened is closed
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="Windows' os.kill sends Ctrl+C")
+def test_on_windows_pid_alive_sends_no_ctrl_c() -> None:  # pragma: no cover
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert lockfile.pid_alive(child.pid)
+        assert child.poll() is None
+    finally:
+        child.kill()
+        child.wait()
+    assert not lockfile.pid_alive(child.pid)

@@ -35,9 +35,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreLockTimeout
@@ -48,6 +48,7 @@ __all__ = [
     "cross_process_lock",
     "lockfile_of",
     "pid_alive",
+    "windows_pid_alive",
 ]
 
 EMPTY_STALE_S = 1.0
@@ -286,7 +287,16 @@ def _start_from_proc(pid: str = "self") -> float | None:
 
 
 def pid_alive(pid: int) -> bool:
-    """True if a process ``pid`` exists (this user's or another's)."""
+    """True if a process ``pid`` exists (this user's or another's).
+
+    Windows asks the process itself (:func:`windows_pid_alive`): there ``os.kill(pid,
+    0)`` is no probe, signal 0 being ``CTRL_C_EVENT`` (a Ctrl+C to the console's
+    processes, this one included, or an error for a pid that is no process group).
+    """
+    if sys.platform == "win32":  # pragma: no cover - the project's machines run Linux
+        import ctypes
+
+        return windows_pid_alive(pid, _kernel32(), ctypes.get_last_error)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -296,3 +306,46 @@ def pid_alive(pid: int) -> bool:
     except OverflowError:
         return False
     return True
+
+
+def _kernel32() -> Any:  # pragma: no cover - Windows only
+    """``kernel32`` with the three functions :func:`windows_pid_alive` calls typed
+    (a handle is pointer-sized); loaded once."""
+    if not _loaded:
+        import ctypes
+
+        kernel32: Any = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+        kernel32.OpenProcess.restype = ctypes.c_void_p
+        kernel32.OpenProcess.argtypes = (ctypes.c_ulong, ctypes.c_int, ctypes.c_ulong)
+        kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(ctypes.c_ulong))
+        kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
+        _loaded.append(kernel32)
+    return _loaded[0]
+
+
+_loaded: list[Any] = []
+_QUERY_LIMITED_INFORMATION = 0x1000
+_STILL_ACTIVE = 259
+_ERROR_INVALID_PARAMETER = 87
+"""``OpenProcess``' error for a pid that is no process."""
+
+
+def windows_pid_alive(pid: int, kernel32: Any, last_error: Callable[[], int]) -> bool:
+    """True if ``pid`` is a running process, asked through ``kernel32``
+    (``OpenProcess``, ``GetExitCodeProcess``, ``CloseHandle``); ``last_error`` is
+    ``ctypes.get_last_error``. A process that cannot be asked (another user's) is
+    running."""
+    import ctypes
+
+    if not 0 < pid <= 0xFFFFFFFF:
+        return False
+    handle = kernel32.OpenProcess(_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        return last_error() != _ERROR_INVALID_PARAMETER  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # cannot tell: wait for it, as for a live holder
+        return code.value == _STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
