@@ -615,3 +615,22 @@ def test_on_windows_pid_alive_sends_no_ctrl_c() -> None:  # pragma: no cover
         child.kill()
         child.wait()
     assert not lockfile.pid_alive(child.pid)
+
+
+@pytest.mark.parametrize("adapter", [False, True], ids=["FileStore", "PersistenceStore"])
+def test_a_damaged_file_behind_a_link_is_kept_aside_beside_it(
+    tmp_path: Path, adapter: bool
+) -> None:
+    """Setting the damaged file aside renames the file the link names, not the link:
+    the link (and what it shares) stays."""
+    (tmp_path / "shared").mkdir()
+    target = tmp_path / "shared" / "cache.json"
+    target.write_text("not json")
+    path = tmp_path / "cache.json"
+    path.symlink_to(target)
+    store = PersistenceStore(FilePersistence(str(path))) if adapter else FileStore(path)
+    PersistentTokenCache(store, clock=lambda: NOW).add(user_event(), now=NOW)
+    assert path.is_symlink()
+    assert len(json.loads(target.read_text())["Account"]) == 1
+    (kept,) = _aside(tmp_path / "shared")
+    assert kept.read_text() == "not json"

@@ -396,7 +396,7 @@ class PersistenceMedium:
         or not); elsewhere (a keyring) there is no place for a copy that stays encrypted."""
         if not any(cls.__name__ == "FilePersistence" for cls in type(self.persistence).__mro__):
             return None
-        return _move_aside(self.location, stamp)
+        return _move_aside(Path(os.path.realpath(self.location)), stamp)  # it writes through links
 
     def write(self, text: str) -> None:
         try:
