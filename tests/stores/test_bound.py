@@ -73,6 +73,14 @@ def test_the_bound_needs_an_entry_store(tmp_path: Path) -> None:
         PersistentTokenCache(FileStore(tmp_path / "c.json"), max_entries=10)
 
 
+@pytest.mark.parametrize("bad", [0, -3, True, 2.5, "10", float("nan"), float("inf")])
+def test_the_bound_must_be_a_positive_integer(tmp_path: Path, bad: object) -> None:
+    # NaN disabled the bound silently (no size compares greater), 0 raised ValueError,
+    # a string TypeError from inside the cache
+    with pytest.raises(ConfigurationError, match="max_entries"):
+        PersistentTokenCache(SqliteStore(tmp_path / "c.db"), max_entries=bad)  # type: ignore[arg-type]
+
+
 def test_threads_reading_and_evicting_at_once_keep_the_bound_consistent(tmp_path: Path) -> None:
     import sys
     import threading

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.schema import CredentialType
+from tokensmith.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from tokensmith.cache.token_cache import TokenCache
@@ -30,11 +31,19 @@ _AT = CredentialType.ACCESS_TOKEN
 
 
 class PartitionLru:
-    """Which entries each partition brought into memory, in least-recent-use order."""
+    """Which entries each partition brought into memory, in least-recent-use order.
+
+    Raises:
+        ConfigurationError: ``max_entries`` is neither None nor a positive integer (a
+            bool, a float, NaN: NaN compares false with every size, so it bounded
+            nothing).
+    """
 
     def __init__(self, max_entries: int | None) -> None:
-        if max_entries is not None and max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+        if max_entries is not None and (
+            isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1
+        ):
+            raise ConfigurationError("max_entries must be a positive integer (or None: no bound)")
         self.max_entries = max_entries
         self._members: OrderedDict[str, set[tuple[str, str]]] = OrderedDict()
         self.size = 0

@@ -54,12 +54,13 @@ class BoundedTokenCache(SerializableTokenCache):
     """
 
     def __init__(self, max_entries: int, *, clock: Clock = system_clock) -> None:
-        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+        if max_entries is None:
             raise ConfigurationError("max_entries must be a positive integer")
+        lru = PartitionLru(max_entries)  # checks it, before anything is made
         super().__init__(clock=clock)
         self.max_entries = max_entries
         self.evicted = 0
-        self._lru = PartitionLru(max_entries)
+        self._lru = lru
         self._set_sink(_Bound(self))
 
     def find_access_token(
