@@ -634,3 +634,19 @@ def test_a_damaged_file_behind_a_link_is_kept_aside_beside_it(
     assert len(json.loads(target.read_text())["Account"]) == 1
     (kept,) = _aside(tmp_path / "shared")
     assert kept.read_text() == "not json"
+
+
+def test_an_import_over_a_damaged_file_keeps_it_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """deserialize() replaces the content, but a damaged file is still never overwritten
+    unseen (it may hold the only copy of a refresh token)."""
+    path = tmp_path / "cache.json"
+    damaged = '{"RefreshToken": {"k": {"secret": "rt-damaged-secret"}}, TRUNCATED'
+    path.write_text(damaged)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        _cache(path).deserialize('{"Account": {}}')
+    assert json.loads(path.read_text()) == {"Account": {}}
+    (kept,) = _aside(tmp_path)
+    assert kept.read_text() == damaged
+    assert f"kept as {kept.name}" in caplog.text

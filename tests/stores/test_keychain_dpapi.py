@@ -154,3 +154,15 @@ def test_a_dpapi_file_being_rewritten_in_place_is_read_again_under_the_lock(
             store.load()
     else:  # nothing to decrypt: an empty cache
         assert store.load()[1] == {}
+
+
+def test_an_import_over_a_dpapi_file_this_user_cannot_decrypt_keeps_it_aside(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cache.bin"
+    theirs = FakeProtector(b"mallory").protect(b'{"Account": {}}')
+    path.write_bytes(theirs)
+    PersistentTokenCache(DpapiStore(path, protector=FakeProtector(b"alice"))).deserialize("{}")
+    (aside,) = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert aside.read_bytes() == theirs
+    assert FakeProtector(b"alice").unprotect(path.read_bytes()) == b"{}"

@@ -161,6 +161,14 @@ class SnapshotStoreBase:
         with self._locked():
             before = self.medium.version()
             self._kept = None  # the state stays the caller's: nothing of it is kept
+            try:
+                damaged = _parse(self.medium.read()) is None
+            except StoreUnavailableError:
+                raise
+            except StoreError:  # not text, or not decrypted: kept as it is all the same
+                damaged = True
+            if damaged:  # replaced, but never unseen
+                self._set_aside()
             self.medium.write(json.dumps(state, indent=4))
             return before, self.medium.version()
 
