@@ -24,7 +24,12 @@ from msal_extensions.filelock import CrossPlatLock
 from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, user_event
 
 from tokensmith.cache.changes import EntryPut
-from tokensmith.errors import StoreError, StoreLockTimeout, StoreUnavailableError
+from tokensmith.errors import (
+    ConfigurationError,
+    StoreError,
+    StoreLockTimeout,
+    StoreUnavailableError,
+)
 from tokensmith.stores import (
     FileStore,
     PersistenceStore,
@@ -650,3 +655,15 @@ def test_an_import_over_a_damaged_file_keeps_it_aside(
     (kept,) = _aside(tmp_path)
     assert kept.read_text() == damaged
     assert f"kept as {kept.name}" in caplog.text
+
+
+@pytest.mark.parametrize("location", [None, 5, b"/tmp/cache.bin"])
+def test_a_persistence_without_a_path_for_location_is_a_configuration_error(
+    tmp_path: Path, location: object
+) -> None:
+    class Nowhere(_OddPersistence):
+        def get_location(self) -> Any:
+            return location
+
+    with pytest.raises(ConfigurationError, match="get_location"):
+        PersistenceStore(Nowhere(tmp_path / "cache.json", None))

@@ -370,7 +370,10 @@ class PersistenceMedium:
             if not callable(getattr(persistence, name, None)):
                 raise ConfigurationError(f"persistence object has no {name}() method")
         self.persistence = persistence
-        self.location = Path(persistence.get_location())
+        location = persistence.get_location()
+        if not isinstance(location, (str, os.PathLike)) or not os.fspath(location):
+            raise ConfigurationError("persistence object's get_location() is not a path")
+        self.location = Path(location)
 
     def read(self) -> str | None:
         """The persistence's content.
