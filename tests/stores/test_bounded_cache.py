@@ -191,3 +191,37 @@ def test_async_apps_use_it_alike() -> None:
 
     assert asyncio.run(run()) == ["identity_provider"] * 6 + ["cache"]
     assert _counted(cache) <= 3
+
+
+def _obo_event(assertion_hash: str) -> dict[str, Any]:
+    """An on-behalf-of response for user u0: its AccessToken and RefreshToken keys do
+    not hold the assertion, so a new assertion for the same user reuses them."""
+    event = user_event(uid="u0", utid="tid", scope=["api://down/.default"])
+    event["user_assertion_hash"] = assertion_hash
+    return event
+
+
+def _obo_token(cache: Any, assertion_hash: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = cache.find_access_token(
+        home_account_id="u0.tid",
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="common",
+        scopes=["api://down/.default"],
+        now=NOW,
+        user_assertion_hash=assertion_hash,
+    )
+    return found
+
+
+def test_a_new_assertion_for_the_same_user_moves_its_tokens_to_the_new_partition() -> None:
+    cache = BoundedTokenCache(10, clock=lambda: NOW)
+    cache.add(_obo_event("old"), now=NOW)
+    cache.add(_obo_event("new"), now=NOW)  # same keys: the entries are now the new one's
+    assert cache._lru.size == _counted(cache)  # each entry counted once
+    for n in range(8):  # the old assertion's partition is the least recently used
+        cache.add(app_event(tenant=f"t{n}.example"), now=NOW)
+    assert cache.evicted  # (the bound was passed)
+    # evicting the old assertion's (empty) partition left the new one's tokens
+    assert _obo_token(cache, "new") is not None
+    assert cache._lru.size == _counted(cache)

@@ -22,12 +22,14 @@ from tokensmith.errors import ConfigurationError
 if TYPE_CHECKING:
     from tokensmith.cache.token_cache import TokenCache
 
-__all__ = ["PartitionLru", "Partitioner", "shrink"]
+__all__ = ["Entry", "PartitionLru", "Partitioner", "shrink"]
 
 Partitioner = Callable[[str, Mapping[str, Any]], "str | None"]
 """``(credential_type, entry) -> partition`` (None: not counted)."""
 
 _AT = CredentialType.ACCESS_TOKEN
+Entry = tuple[str, str]
+"""``(credential_type, key)``."""
 
 
 class PartitionLru:
@@ -45,9 +47,17 @@ class PartitionLru:
         ):
             raise ConfigurationError("max_entries must be a positive integer (or None: no bound)")
         self.max_entries = max_entries
-        self._members: OrderedDict[str, set[tuple[str, str]]] = OrderedDict()
-        self.size = 0
+        self._members: OrderedDict[str, set[Entry]] = OrderedDict()
+        self._owner: dict[Entry, str] = {}
+        """The one partition each recorded entry is in: an entry moves when a write
+        files its key elsewhere (an on-behalf-of token's key does not hold the
+        assertion, so a new assertion for the same user writes the same keys)."""
         self._pins: dict[str, int] = {}
+
+    @property
+    def size(self) -> int:
+        """How many entries are recorded (each in one partition)."""
+        return len(self._owner)
 
     def pin(self, partition: str) -> None:
         """Keep ``partition`` from eviction until :meth:`unpin` (a reader is between
@@ -65,53 +75,64 @@ class PartitionLru:
     def clear(self) -> None:
         """Forget every partition (memory was replaced); pins stay."""
         self._members.clear()
-        self.size = 0
+        self._owner.clear()
 
-    def members(self, partition: str) -> set[tuple[str, str]]:
+    def members(self, partition: str) -> set[Entry]:
         """The entries memory holds for ``partition`` (a copy)."""
         return set(self._members.get(partition, ()))
 
-    def count(self, partition: str, entry: tuple[str, str]) -> None:
+    def _file(self, partition: str, members: set[Entry], entry: Entry) -> None:
+        """Record ``entry`` in ``partition`` (``members``), out of any other one."""
+        owner = self._owner.get(entry)
+        if owner == partition:
+            return
+        if owner is not None:
+            self._members[owner].discard(entry)
+        self._owner[entry] = partition
+        members.add(entry)
+
+    def count(self, partition: str, entry: Entry) -> None:
         """Record one entry loaded in bulk without making ``partition`` recently used
         (a partition new to the record comes in as the least recently used)."""
         members = self._members.get(partition)
         if members is None:
             members = self._members[partition] = set()
             self._members.move_to_end(partition, last=False)
-        if entry not in members:
-            members.add(entry)
-            self.size += 1
+        self._file(partition, members, entry)
 
     def touch(self, partition: str) -> None:
         """Mark ``partition`` as just used."""
         if partition in self._members:
             self._members.move_to_end(partition)
 
-    def add(self, partition: str, entries: Iterable[tuple[str, str]]) -> None:
+    def add(self, partition: str, entries: Iterable[Entry]) -> None:
         """Record ``(credential_type, key)`` entries held in memory for ``partition``."""
         members = self._members.get(partition)
         if members is None:
             members = self._members[partition] = set()
         self._members.move_to_end(partition)
-        before = len(members)
-        members.update(entries)
-        self.size += len(members) - before
+        for entry in entries:
+            self._file(partition, members, entry)
 
-    def replace(self, partition: str, entries: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    def replace(self, partition: str, entries: Iterable[Entry]) -> set[Entry]:
         """``partition`` now holds exactly ``entries`` (it was read again); returns the
-        entries memory held for it that the store no longer has (removed elsewhere)."""
+        entries memory held for it that the store no longer has (removed elsewhere;
+        an entry written into another partition since is no longer held for this one)."""
         fresh = set(entries)
         old = self._members.pop(partition, set())
-        self._members[partition] = fresh
-        self.size += len(fresh) - len(old)
+        for entry in old:
+            del self._owner[entry]
+        members = self._members[partition] = set()
+        for entry in fresh:
+            self._file(partition, members, entry)
         return old - fresh
 
-    def discard(self, partition: str, entry: tuple[str, str]) -> None:
-        """Forget one entry (it was removed from the cache)."""
-        members = self._members.get(partition)
-        if members is not None and entry in members:
-            members.remove(entry)
-            self.size -= 1
+    def discard(self, partition: str, entry: Entry) -> None:
+        """Forget one entry (it was removed from the cache), wherever it is recorded
+        (``partition``: where the removed entry's fields file it)."""
+        owner = self._owner.pop(entry, None)
+        if owner is not None:
+            self._members[owner].discard(entry)
 
     def over(self) -> bool:
         """True when memory holds more entries than the bound."""
@@ -132,7 +153,8 @@ class PartitionLru:
                 self._members[partition] = members
                 pinned += 1
                 continue
-            self.size -= len(members)
+            for entry in members:
+                del self._owner[entry]
             yield partition, members
 
     def note(self, changes: Sequence[Change], partition: Partitioner) -> None:
