@@ -7,6 +7,8 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import msal
@@ -447,3 +449,51 @@ def test_a_lookup_of_text_that_is_not_unicode_finds_nothing(tmp_path: Path) -> N
     assert cache.find_accounts(username="ada\ud800@contoso.example") == []
     assert cache.store.read("user:\ud800") == [] and cache.store.read_prefix("app:\ud800") == []
     assert _rts(cache, "u0") == ["rt-u0"]
+
+
+_FORKED_WRITER = """
+import os, sys
+from tokensmith.cache.changes import EntryPut
+from tokensmith.stores import SqliteStore
+
+def put(store, key):
+    store.apply([EntryPut("Account", key, {"home_account_id": "h", "username": "u"})])
+
+store = SqliteStore(sys.argv[1])
+put(store, "parent")
+written, go_on = os.pipe(), os.pipe()
+pid = os.fork()
+if pid == 0:
+    try:
+        put(store, "child-1")
+        os.write(written[1], b"x")
+        os.read(go_on[0], 1)  # the parent has closed its store
+        put(store, "child-2")
+        ok = len(store.read("accounts")) == 3
+    except BaseException:
+        ok = False
+    os._exit(0 if ok else 1)  # without closing: a worker that never does
+os.read(written[0], 1)
+store.close()
+os.write(go_on[1], b"x")
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_keeps_what_it_writes_after_its_parent_closed_the_store(
+    tmp_path: Path,
+) -> None:
+    # A connection carried across fork() shares SQLite's record of the file's locks
+    # with the parent's: the child held none of them for real, so the parent, closing
+    # the store, found itself the last user, checkpointed and deleted the write-ahead
+    # log and its shared memory while the child still wrote to them (its commits
+    # reached a deleted file: lost).
+    path = tmp_path / "cache.db"
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_WRITER, str(path)], timeout=60, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    store = SqliteStore(path)
+    assert sorted(key for _, key, _ in store.read("accounts")) == ["child-1", "child-2", "parent"]
+    store.close()

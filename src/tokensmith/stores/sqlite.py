@@ -9,7 +9,8 @@ leaves the last committed state. The file is created 0600 (SQLite gives its ``-w
 and ``-shm`` files the same mode).
 
 Schema version 1 (``PRAGMA user_version``); a database of a newer version is refused, and
-so is one that is not a tokensmith database (another program's tables), untouched.
+so is one that is not a tokensmith database (another program's tables), untouched. A
+forked child opens connections of its own (see :func:`_reopen_after_fork`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import json
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from tokensmith.cache.changes import Change, EntryPut
@@ -99,25 +101,40 @@ class SqliteStore:
             raise ConfigurationError(
                 f"busy_timeout must be a number of seconds, 0 to {_MAX_BUSY_TIMEOUT:,}"
             )
-        import sqlite3
-
         # a string, not a Path: pathlib costs a CLI's process about a millisecond
         self._path = os.path.expanduser(os.fspath(path))
         self._lock = threading.Lock()
         self._commits = 0  # this store's own commits, which data_version ignores
+        self._busy_timeout = busy_timeout
+        self._forked = False  # its connection was the parent's: open one of our own
         with _mapped(self._path):
             if self._path != ":memory:":  # (SQLite's name of a database in memory)
                 folder = os.path.dirname(os.path.abspath(self._path))
                 os.makedirs(folder, mode=0o700, exist_ok=True)
                 _create_private(self._path)
-            self._db: sqlite3.Connection = sqlite3.connect(
-                self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-            try:
-                self._open(busy_timeout)
-            except BaseException:
-                self._db.close()  # a refused file is not held open
-                raise
+            self._connect()
+        if self._path != ":memory:":  # (a database in memory is the child's own copy)
+            _FILE_STORES.add(self)
+
+    def _connect(self) -> None:
+        """Open the connection and check or create the schema."""
+        import sqlite3
+
+        self._db: sqlite3.Connection = sqlite3.connect(
+            self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._open(self._busy_timeout)
+        except BaseException:
+            self._db.close()  # a refused file is not held open
+            raise
+
+    def _connection(self) -> sqlite3.Connection:
+        """The connection (call with the lock held): a new one in a forked child."""
+        if self._forked:
+            self._connect()  # (failed: tried again at the next use)
+            self._forked = False
+        return self._db
 
     @property
     def path(self) -> Path:
@@ -200,9 +217,11 @@ class SqliteStore:
         """The whole cache in MSAL's layout."""
         rows = self._rows(_SELECT, ())
         with self._lock, _mapped(self._path):
-            extra = self._db.execute(
-                "SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections"
-            ).fetchall()
+            extra = (
+                self._connection()
+                .execute("SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections")
+                .fetchall()
+            )
         verbatim: dict[str, Any] = {}
         for raw_name, body in extra:
             name, section = _text(raw_name), _parsed(body)
@@ -234,7 +253,7 @@ class SqliteStore:
         connection's commit, and read again after it, it could count another
         process's made since, which memory does not hold."""
         with self._lock, _mapped(self._path):
-            db = self._db
+            db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
                 before = self._version_locked()  # no other writer until the commit
@@ -249,12 +268,14 @@ class SqliteStore:
     def count(self) -> int:
         """How many entries the database holds."""
         with self._lock, _mapped(self._path):
-            return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
+            db = self._connection()
+            return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     def version(self) -> object:
         """Changes when anything commits: ``PRAGMA data_version`` (another connection)
         and this store's own commits (two caches over one store see each other's)."""
         with self._lock, _mapped(self._path):
+            self._connection()
             return self._version_locked()
 
     def _version_locked(self) -> tuple[int, int]:
@@ -262,14 +283,16 @@ class SqliteStore:
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
+        _FILE_STORES.discard(self)
         with self._lock:
+            self._forked = False  # (the parent's connection is closed already)
             self._db.close()
 
     def _rows(self, sql: str, args: tuple[str, ...]) -> list[Row]:
         if not _unicode(args):
             return []  # no row holds text UTF-8 cannot encode (a lone surrogate)
         with self._lock, _mapped(self._path):
-            fetched = self._db.execute(sql, args).fetchall()
+            fetched = self._connection().execute(sql, args).fetchall()
         rows: list[Row] = []
         for raw_type, raw_key, body in fetched:
             credential_type, key, entry = _text(raw_type), _text(raw_key), _parsed(body)
@@ -332,6 +355,35 @@ def _columns(credential_type: str, key: str, entry: Mapping[str, Any]) -> tuple[
 
 _CREATING = threading.Lock()
 """Held while a store of this process creates its file (see :func:`_create_private`)."""
+_FILE_STORES: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
+"""This process's open stores of a file (not in memory), for :func:`_reopen_after_fork`."""
+
+
+def _reopen_after_fork() -> None:
+    """In a forked child, close every store's connection, and let each open a new one.
+
+    SQLite keeps one record of a file's locks for all of a process's connections to
+    it, and a child inherits it, believing it holds the parent's locks: it holds none
+    of them, so the parent closing its store found itself the last user and deleted
+    the write-ahead log the child still wrote to (the child's commits went to a
+    deleted file). Every inherited connection is closed before any new one is opened,
+    so the new ones make a record of their own and take their locks for real; the
+    parent still holds its locks, so closing never checkpoints or deletes anything
+    under it. Each store gets a new lock too (one a parent thread held stays held).
+    """
+    global _CREATING
+    _CREATING = threading.Lock()
+    stores = list(_FILE_STORES)
+    for store in stores:
+        store._lock = threading.Lock()
+        store._forked = True
+    for store in stores:
+        with suppress(Exception):  # (a connection sqlite3 cannot close: its next use fails)
+            store._db.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reopen_after_fork)
 
 
 def _create_private(path: str) -> None:
