@@ -636,3 +636,19 @@ def test_entries_that_do_not_decrypt_are_one_warning_a_while_not_one_per_entry(
     assert len(warnings) == 2, warnings
     assert "40 Redis entries" in warnings[0] and f"user:{HOME}" in warnings[0]
     assert "rt-secret" not in caplog.text
+
+
+def test_a_cluster_client_that_decodes_responses_is_a_configuration_error() -> None:
+    import redis
+
+    decoding = redis.Redis(decode_responses=True).get_encoder()  # (connects to nothing)
+
+    class Cluster(redis.RedisCluster):
+        def __init__(self) -> None:  # no cluster to discover here
+            pass
+
+        def get_encoder(self) -> Any:
+            return decoding
+
+    with pytest.raises(ConfigurationError, match="decode_responses"):
+        RedisStore(Cluster())

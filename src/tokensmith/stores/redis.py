@@ -109,7 +109,8 @@ class RedisStore(RedisHealth):
             if url is None:
                 raise ConfigurationError("RedisStore needs a client or a url")
             client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        if isinstance(client, redis.Redis) and client.get_encoder().decode_responses:
+        clients = (redis.Redis, redis.RedisCluster)
+        if isinstance(client, clients) and client.get_encoder().decode_responses:
             raise ConfigurationError(
                 "RedisStore needs a client with decode_responses off: values are bytes "
                 "(encrypted ones are not text at all)"
