@@ -667,3 +667,13 @@ def test_a_persistence_without_a_path_for_location_is_a_configuration_error(
 
     with pytest.raises(ConfigurationError, match="get_location"):
         PersistenceStore(Nowhere(tmp_path / "cache.json", None))
+
+
+@pytest.mark.parametrize("timeout", [-5, float("inf"), float("nan"), "3", None, True])
+def test_a_lock_timeout_that_is_no_number_of_seconds_is_a_configuration_error(
+    tmp_path: Path, timeout: Any
+) -> None:
+    """It used to be taken, and the first write failed inside the lock code (a
+    ValueError, an OverflowError, a TypeError)."""
+    with pytest.raises(ConfigurationError, match="lock_timeout"):
+        FileStore(tmp_path / "cache.json", lock_timeout=timeout)

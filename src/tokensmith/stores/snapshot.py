@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 Versions = tuple[object | None, object | None]
+_MAX_LOCK_TIMEOUT = 2_000_000
+"""Seconds (23 days): past it, a wait is no timeout (the thread lock refuses beyond its
+``TIMEOUT_MAX``)."""
 
 
 class DamagedSnapshot(StoreError):
@@ -109,6 +112,20 @@ class SnapshotStoreBase:
     snapshot = True
 
     def __init__(self, medium: Medium, *, lock_timeout: float = 10.0) -> None:
+        """A store over ``medium``, waiting up to ``lock_timeout`` seconds for the lock.
+
+        Raises:
+            ConfigurationError: ``lock_timeout`` is not a number of seconds (0 to
+                2,000,000); the medium is closed.
+        """
+        number = isinstance(lock_timeout, (int, float)) and not isinstance(lock_timeout, bool)
+        if not (number and 0 <= lock_timeout <= _MAX_LOCK_TIMEOUT):  # NaN compares False
+            close = getattr(medium, "close", None)
+            if callable(close):  # a D-Bus connection
+                close()
+            raise ConfigurationError(
+                f"lock_timeout must be a number of seconds, 0 to {_MAX_LOCK_TIMEOUT:,}"
+            )
         self.medium = medium
         self.lock_path = lockfile_of(medium.location)
         self.lock_timeout = lock_timeout
