@@ -652,3 +652,13 @@ def test_a_cluster_client_that_decodes_responses_is_a_configuration_error() -> N
 
     with pytest.raises(ConfigurationError, match="decode_responses"):
         RedisStore(Cluster())
+
+
+@pytest.mark.parametrize(
+    "url", ["http://h", "redis://:s3cret@h:abc", "redis://h/?socket_timeout=x", 5]
+)
+def test_a_bad_url_is_a_configuration_error_that_does_not_quote_it(url: Any) -> None:
+    # redis-py's ValueError (an AttributeError for a url that is not text) escaped.
+    with pytest.raises(ConfigurationError, match="not a Redis URL") as raised:
+        RedisStore(url=url)
+    assert "s3cret" not in str(raised.value)

@@ -82,7 +82,7 @@ class RedisStore(RedisHealth):
     Raises:
         StoreUnavailableError: the ``redis`` package is not installed
             (``pip install tokensmith[redis]``).
-        ConfigurationError: neither ``client`` nor ``url``, a client that decodes
+        ConfigurationError: neither ``client`` nor ``url``, a bad ``url``, a client that decodes
             responses, a key of a bad length, or a bad ``prefix``, ``idle_ttl``,
             ``backoff``, ``flight_lease`` or ``flight_wait``.
     """
@@ -108,7 +108,14 @@ class RedisStore(RedisHealth):
         if client is None:
             if url is None:
                 raise ConfigurationError("RedisStore needs a client or a url")
-            client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+            try:
+                if not isinstance(url, str):
+                    raise TypeError(type(url).__name__)
+                client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+            except (TypeError, ValueError) as exc:  # (the url is not quoted: a password)
+                raise ConfigurationError(
+                    "RedisStore url is not a Redis URL (redis://, rediss:// or unix://)"
+                ) from exc
         clients = (redis.Redis, redis.RedisCluster)
         if isinstance(client, clients) and client.get_encoder().decode_responses:
             raise ConfigurationError(
