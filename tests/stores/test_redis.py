@@ -662,3 +662,12 @@ def test_a_bad_url_is_a_configuration_error_that_does_not_quote_it(url: Any) -> 
     with pytest.raises(ConfigurationError, match="not a Redis URL") as raised:
         RedisStore(url=url)
     assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "times", [{"backoff": "1"}, {"max_backoff": None}, {"backoff": True}, {"max_backoff": 1e300}]
+)
+def test_a_bad_backoff_is_a_configuration_error(redis_client: Any, times: Any) -> None:
+    # A backoff or max_backoff that is not a number raised TypeError from a comparison.
+    with pytest.raises(ConfigurationError, match="backoff"):
+        RedisStore(redis_client, **times)

@@ -132,8 +132,7 @@ class RedisStore(RedisHealth):
             ("flight_lease", flight_lease, 0.001),
             ("flight_wait", flight_wait, 0),
         ):
-            number = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
-            if not (number and least <= seconds <= _MAX_TTL):  # NaN compares False
+            if not (_seconds(seconds) and least <= seconds <= _MAX_TTL):  # NaN compares False
                 raise ConfigurationError(
                     f"{what} must be a number of seconds, {least} to 100 years"
                 )
@@ -158,8 +157,11 @@ class RedisStore(RedisHealth):
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
             self._cipher = AESGCM(encryption_key)
-        if not 0 <= backoff <= max_backoff:
-            raise ConfigurationError("backoff must be between 0 and max_backoff seconds")
+        numbers = all(_seconds(t) for t in (backoff, max_backoff))
+        if not (numbers and 0 <= backoff <= max_backoff <= _MAX_TTL):  # NaN compares False
+            raise ConfigurationError(
+                "backoff must be between 0 and max_backoff seconds (at most 100 years)"
+            )
         self._start_health(backoff, max_backoff, timer)
 
     def __repr__(self) -> str:
@@ -430,6 +432,11 @@ class RedisStore(RedisHealth):
                 count,
                 text_of(name),
             )
+
+
+def _seconds(value: object) -> bool:
+    """True for a number of seconds (an int or a float, not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _unicode(*texts: str) -> bool:
