@@ -152,3 +152,15 @@ def test_a_new_assertion_for_the_same_user_is_no_removal_of_its_tokens(tmp_path:
         # ...and what it no longer holds moved to the new one: not a sign-out elsewhere
         assert cache.removal_generation("u0.tid") == 0
         assert token("new") is not None
+
+
+def test_lookups_of_users_the_store_lacks_keep_memory_bounded(tmp_path: Path) -> None:
+    cache = PersistentTokenCache(SqliteStore(tmp_path / "c.db"), clock=lambda: NOW, max_entries=20)
+    cache.add(user_event(uid="u0", utid="tid", scope=["User.Read"]), now=NOW)
+    for n in range(300):  # each reads an empty partition; nothing is ever written
+        assert user_token(cache, f"absent{n}") is None
+        assert cache.find_accounts(username=f"nobody{n}@example.com") == []
+    lru = cache._lru
+    assert lru is not None
+    assert len(lru._members) <= 20 and len(cache._loaded) <= 20  # not one record per miss
+    assert user_token(cache, "u0") is not None

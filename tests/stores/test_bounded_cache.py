@@ -225,3 +225,12 @@ def test_a_new_assertion_for_the_same_user_moves_its_tokens_to_the_new_partition
     # evicting the old assertion's (empty) partition left the new one's tokens
     assert _obo_token(cache, "new") is not None
     assert cache._lru.size == _counted(cache)
+
+
+def test_users_signed_in_and_out_leave_no_record_behind() -> None:
+    cache = BoundedTokenCache(20, clock=lambda: NOW)
+    for n in range(300):  # never more than 4 entries held: the bound is never passed
+        _sign_in(cache, f"u{n}")
+        cache.forget_account(home_account_id=f"u{n}.tid", environments=[ENV], client_id=CLIENT_ID)
+    assert _counted(cache) == 0
+    assert len(cache._lru._members) <= 20  # not one empty record per user seen

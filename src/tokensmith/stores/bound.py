@@ -135,17 +135,31 @@ class PartitionLru:
             self._members[owner].discard(entry)
 
     def over(self) -> bool:
-        """True when memory holds more entries than the bound."""
-        return self.max_entries is not None and self.size > self.max_entries
+        """True when memory holds more entries than the bound, or the record more
+        partitions (empty ones: read for a lookup that missed, or emptied by removals,
+        one per user or tenant seen)."""
+        bound = self.max_entries
+        return bound is not None and (self.size > bound or len(self._members) > bound)
 
-    def evict(self) -> Iterator[tuple[str, set[tuple[str, str]]]]:
+    def evict(self) -> Iterator[tuple[str, set[Entry]]]:
         """Yield ``(partition, entries)`` to drop, least recently used first, until at
         most 90% of the bound is left (so a full cache does not evict, and sweep its
         expired tokens, on every write); the most recent partition is always kept, and
-        so is a pinned one (it becomes the most recent: it is in use)."""
+        so is a pinned one (it becomes the most recent: it is in use). Past 90% of the
+        bound in partitions, the empty ones go first (they cost nothing to read again)."""
         if self.max_entries is None:
             return
         limit = self.max_entries - self.max_entries // 10
+        if len(self._members) > limit:
+            latest = next(reversed(self._members))
+            empty = [
+                name
+                for name, members in self._members.items()
+                if not members and name not in self._pins and name != latest
+            ]
+            for name in empty:
+                del self._members[name]
+                yield name, set()
         pinned = 0
         while self.size > limit and len(self._members) - pinned > 1:
             partition, members = self._members.popitem(last=False)
@@ -171,13 +185,14 @@ class PartitionLru:
                 self.discard(name, entry)
 
 
-def shrink(cache: TokenCache, lru: PartitionLru, partition: Partitioner) -> list[str]:
+def shrink(cache: TokenCache, lru: PartitionLru, partition: Partitioner) -> dict[str, int]:
     """Keep ``cache``'s memory under ``lru``'s bound: once over it, its expired access
     tokens go first, then the least recently used partitions (:meth:`PartitionLru.evict`),
-    forgotten from memory only (``_forget`` emits nothing). Returns the names of the
-    evicted partitions. Call with the cache lock held."""
+    forgotten from memory only (``_forget`` emits nothing). Returns each evicted
+    partition with the number of entries it held (0: an empty record dropped). Call
+    with the cache lock held."""
     if not lru.over():
-        return []
+        return {}
     expired = cache.expired_access_tokens()
     if expired:
         cache._forget([(_AT, key) for key, _ in expired])
@@ -185,11 +200,11 @@ def shrink(cache: TokenCache, lru: PartitionLru, partition: Partitioner) -> list
             name = partition(_AT, entry)
             if name is not None:
                 lru.discard(name, (_AT, key))
-    names: list[str] = []
-    gone: list[tuple[str, str]] = []
+    evicted: dict[str, int] = {}
+    gone: list[Entry] = []
     for name, members in lru.evict():
-        names.append(name)
+        evicted[name] = len(members)
         gone.extend(members)
     if gone:
         cache._forget(gone)
-    return names
+    return evicted

@@ -107,7 +107,7 @@ class BoundedTokenCache(SerializableTokenCache):
                     name = _partition(credential_type, entry)
                     if name is not None:
                         self._lru.add(name, [(credential_type, key)])
-            self.evicted += len(shrink(self, self._lru, _partition))
+            self._shrink()
 
     def _note(self, changes: Sequence[Change]) -> None:
         """Count a batch of writes (the store seam hands it over after each write call)
@@ -115,8 +115,13 @@ class BoundedTokenCache(SerializableTokenCache):
         with self._lock:
             self._lru.note(changes, _partition)
             if self._lru.over():
-                self.evicted += len(shrink(self, self._lru, _partition))
+                self._shrink()
                 self.has_state_changed = True
+
+    def _shrink(self) -> None:
+        """Keep to the bound (call with the lock held); ``evicted`` counts the
+        partitions that held entries, not the empty records dropped."""
+        self.evicted += sum(1 for held in shrink(self, self._lru, _partition).values() if held)
 
 
 class _Bound:

@@ -138,10 +138,16 @@ class ReadThrough(SerializableTokenCache):
         """Keep memory under the bound (:func:`~tokensmith.stores.bound.shrink`); an
         evicted partition is read again from the store when next needed. Call with the
         cache lock held."""
+        loaded = self._loaded
         for name in shrink(self, lru, part.partition_of):
-            self._loaded.pop((ALL, None), None)  # memory no longer holds the whole store
-            for loaded in [k for k in self._loaded if k[0] == name]:
-                self._loaded.pop(loaded, None)
+            loaded.pop((ALL, None), None)  # memory no longer holds the whole store
+            for read in [k for k in loaded if k[0] == name]:
+                loaded.pop(read, None)
+        if lru.max_entries is not None and len(loaded) > lru.max_entries:
+            # reads narrowed to a username (find_accounts) are a record each, one per
+            # username asked for: forgotten, the next such lookup reads its rows again
+            for read in [k for k in loaded if k[1] is not None]:
+                del loaded[read]
 
     def _stale(self, name: str, username: str | None = None) -> bool:
         store = self._entry_store
