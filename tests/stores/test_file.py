@@ -677,3 +677,16 @@ def test_a_lock_timeout_that_is_no_number_of_seconds_is_a_configuration_error(
     ValueError, an OverflowError, a TypeError)."""
     with pytest.raises(ConfigurationError, match="lock_timeout"):
         FileStore(tmp_path / "cache.json", lock_timeout=timeout)
+
+
+def test_a_stale_lock_that_cannot_be_moved_away_is_a_store_error(tmp_path: Path) -> None:
+    """As another user's stale lock in a sticky folder (/tmp): its rename fails (here:
+    the name it would be moved to is too long), which used to escape as a bare OSError
+    from the first write."""
+    path = tmp_path / ("c" * 230)  # its temporaries still fit in 255 bytes
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    lockfile_of(path).write_text(f"{gone.pid} killed.py")
+    with pytest.raises(StoreError, match=f"stale lock .* \\(pid {gone.pid}\\) cannot be removed"):
+        _cache(path, lock_timeout=0.3).add(user_event(), now=NOW)
+    assert lockfile_of(path).exists()

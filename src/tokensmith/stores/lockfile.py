@@ -245,11 +245,16 @@ def _break_if_stale(path: Path) -> bool:
         return True
     if not _is_stale(path, seen):
         return False
+    what = "a link to nothing" if seen.kind == "dangling" else f"pid {seen.pid}"
     aside = path.with_name(f"{path.name}.stale-{os.getpid()}-{time.monotonic_ns()}")
     try:
         os.rename(path, aside)
     except FileNotFoundError:
         return True  # another waiter broke it first
+    except OSError as exc:  # another user's, in a sticky folder (/tmp): no waiting ends it
+        raise StoreError(
+            f"the stale lock {path} ({what}) cannot be removed: {exc.strerror}; remove it"
+        ) from exc
     moved = _look(aside)
     fresh = moved is not None and (moved.ident, moved.pid) != (seen.ident, seen.pid)
     if fresh and moved is not None and moved.kind == "file":
@@ -259,7 +264,6 @@ def _break_if_stale(path: Path) -> bool:
             os.link(aside, path)
     with contextlib.suppress(OSError):
         os.remove(aside)
-    what = "a link to nothing" if seen.kind == "dangling" else f"pid {seen.pid}"
     logger.warning("token store: removed the stale lock %s (%s)", path, what)
     return True
 
