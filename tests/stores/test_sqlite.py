@@ -497,3 +497,31 @@ def test_a_forked_child_keeps_what_it_writes_after_its_parent_closed_the_store(
     store = SqliteStore(path)
     assert sorted(key for _, key, _ in store.read("accounts")) == ["child-1", "child-2", "parent"]
     store.close()
+
+
+_FORKED_VERSION = """
+import os, sys
+from tokensmith.cache.changes import EntryPut
+from tokensmith.stores import SqliteStore
+
+store = SqliteStore(sys.argv[1])
+store.apply([EntryPut("Account", "parent", {"home_account_id": "h", "username": "u"})])
+seen = store.version()
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if store.version() != seen else 1)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_childs_new_connection_is_a_new_version(tmp_path: Path) -> None:
+    # data_version counts per connection: the child's new connection could answer what
+    # the parent's did, so memory would take the store as unchanged since it last read
+    # it and a miss would not read what other processes wrote meanwhile.
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_VERSION, str(tmp_path / "cache.db")],
+        timeout=60,
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr[-500:]

@@ -134,6 +134,7 @@ class SqliteStore:
         if self._forked:
             self._connect()  # (failed: tried again at the next use)
             self._forked = False
+            self._commits += 1  # its data_version may repeat the parent connection's
         return self._db
 
     @property
