@@ -15,6 +15,7 @@ from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event
 
 import tokensmith
 from tokensmith._clock import FakeClock
+from tokensmith.cache.hooks import HookedCache, cache_access
 from tokensmith.errors import ConfigurationError
 from tokensmith.stores import BoundedTokenCache
 
@@ -234,3 +235,24 @@ def test_users_signed_in_and_out_leave_no_record_behind() -> None:
         cache.forget_account(home_account_id=f"u{n}.tid", environments=[ENV], client_id=CLIENT_ID)
     assert _counted(cache) == 0
     assert len(cache._lru._members) <= 20  # not one empty record per user seen
+
+
+class _Extended(BoundedTokenCache):
+    """A subclass overriding ``search`` as msal-extensions' caches do: applications
+    then read it through ``search`` (a HookedCache), not the indexed lookups."""
+
+    def search(self, credential_type: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().search(credential_type, **kwargs)
+
+
+def test_a_hit_through_search_keeps_its_user_too() -> None:
+    cache = _Extended(13, clock=lambda: NOW)
+    access = cache_access(cache)
+    assert isinstance(access, HookedCache)
+    for uid in ("u0", "u1", "u2"):
+        _sign_in(cache, uid)
+    hot = user_token(access, "u0")  # a hit through search(): u1 is the oldest now
+    assert hot is not None
+    _sign_in(cache, "u3")  # 16 entries: shrink to 12 (u1's 4 go)
+    assert user_token(access, "u0") == hot
+    assert user_token(access, "u1") is None

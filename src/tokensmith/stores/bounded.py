@@ -93,6 +93,30 @@ class BoundedTokenCache(SerializableTokenCache):
                 self._lru.touch(name)
         return found
 
+    def _search_snapshot(
+        self,
+        credential_type: str,
+        scopes: list[str],
+        query: Mapping[str, Any] | None,
+        now: float | None,
+    ) -> list[dict[str, Any]]:
+        """A ``search`` for one owner's access tokens is a hit too (a subclass that
+        overrides ``search``, as msal-extensions' do, is read through it); a listing
+        with no owner in the query marks nothing."""
+        found = super()._search_snapshot(credential_type, scopes, query, now)
+        if (
+            found
+            and credential_type == _CT.ACCESS_TOKEN
+            and query is not None
+            and ("home_account_id" in query or "user_assertion_hash" in query)
+        ):
+            with self._lock:
+                for entry in found:
+                    name = _partition(credential_type, entry)
+                    if name is not None:
+                        self._lru.touch(name)
+        return found
+
     def _replace_state(self, cache: dict[str, Any]) -> None:
         """A loaded state (``deserialize``): count its entries, in the order they come
         (so the first ones are evicted first), then keep to the bound."""
