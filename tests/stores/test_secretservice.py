@@ -272,3 +272,13 @@ def test_a_locked_keyring_is_no_fallback_and_its_error_says_to_unlock_it(
         assert "or pass allow_unencrypted" not in message
     assert list(tmp_path.iterdir()) == [signal]  # nothing in plain on disk
     assert signal.read_bytes() == b""
+
+
+def test_a_bus_address_jeepney_cannot_use_is_no_secret_service(tmp_path: Path) -> None:
+    """A tcp: session bus (jeepney speaks unix sockets only) raised a bare RuntimeError,
+    and allow_unencrypted=True did not fall back."""
+    tcp = "tcp:host=127.0.0.1,port=1"
+    with pytest.raises(StoreUnavailableError, match="no Secret Service on the D-Bus"):
+        SecretServiceStore(tmp_path / "cache.bin", address=tcp)
+    store = SecretServiceStore(tmp_path / "cache.bin", address=tcp, allow_unencrypted=True)
+    assert store.is_encrypted is False

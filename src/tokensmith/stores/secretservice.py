@@ -95,7 +95,7 @@ class SecretServiceMedium:
 
         try:
             self._conn = open_dbus_connection(bus=self._address)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:  # tcp: is a RuntimeError
             raise StoreUnavailableError(f"{HEADLESS_HINT} ({type(exc).__name__})") from exc
         try:
             _, self._session = self._call(
