@@ -256,3 +256,18 @@ def test_a_hit_through_search_keeps_its_user_too() -> None:
     _sign_in(cache, "u3")  # 16 entries: shrink to 12 (u1's 4 go)
     assert user_token(access, "u0") == hot
     assert user_token(access, "u1") is None
+
+
+@pytest.mark.parametrize("home", ["", None, 7])
+def test_accounts_without_a_home_account_id_are_counted_too(home: object) -> None:
+    cache = BoundedTokenCache(10, clock=lambda: NOW)
+    for n in range(50):  # written through MSAL's modify(): nothing checks the field
+        account = {
+            "home_account_id": home,
+            "environment": ENV,
+            "realm": f"tenant-{n}",
+            "local_account_id": "local",
+            "authority_type": "MSSTS",
+        }
+        cache.modify("Account", account, {"username": f"user{n}@example.com"})
+    assert _counted(cache) <= 10

@@ -167,11 +167,16 @@ class _Bound:
 def _partition(credential_type: str, entry: Mapping[str, Any]) -> str | None:
     """The partition an entry is counted in (None: not counted, as a malformed entry
     a loaded state may hold is: it is kept verbatim and never returned). Account
-    entries go with their user's tokens, so evicting a user forgets the account too."""
+    entries go with their user's tokens, so evicting a user forgets the account too;
+    one with no home account id (written through ``modify``: nothing checks it) is a
+    partition of its own, as its key is (environment and realm), so it is counted and
+    evicted like any other."""
     if not isinstance(entry, Mapping):
         return None
     if credential_type == _CT.ACCOUNT:
         home = entry.get("home_account_id")
-        return part.user(home) if isinstance(home, str) and home else None
+        if isinstance(home, str) and home:
+            return part.user(home)
+        return f"account:{entry.get('environment')}:{entry.get('realm')}"
     name = part.partition_of(credential_type, entry)
     return None if name == part.META or name.startswith("other:") else name
