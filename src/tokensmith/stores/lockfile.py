@@ -120,8 +120,9 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
         mine: tuple[int, int] | None = None
         try:
             try:
-                created = os.fstat(fd)
-                mine = (created.st_dev, created.st_ino)
+                with contextlib.suppress(OSError):  # as _release looks (fstat: overlayfs differs)
+                    created = os.lstat(path)
+                    mine = (created.st_dev, created.st_ino)
                 os.write(fd, stamp)
             finally:
                 os.close(fd)
