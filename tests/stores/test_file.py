@@ -690,3 +690,14 @@ def test_a_stale_lock_that_cannot_be_moved_away_is_a_store_error(tmp_path: Path)
     with pytest.raises(StoreError, match=f"stale lock .* \\(pid {gone.pid}\\) cannot be removed"):
         _cache(path, lock_timeout=0.3).add(user_event(), now=NOW)
     assert lockfile_of(path).exists()
+
+
+def test_a_lock_with_this_pid_is_removed_even_when_its_inode_changed(tmp_path: Path) -> None:
+    """A filesystem whose inode numbers are not stable (CIFS with noserverino) must not
+    make the holder leave its own lock behind (it would then wait for itself)."""
+    lock = tmp_path / "cache.json.lockfile"
+    with cross_process_lock(lock, timeout=0.3):
+        content = lock.read_bytes()
+        lock.unlink()
+        lock.write_bytes(content)  # the same lock, under another inode number
+    assert not lock.exists()

@@ -154,11 +154,17 @@ def _release(path: Path, key: tuple[int, int, int, str], mine: tuple[int, int] |
     A lock file that is another one was taken by a process that judged this one stale
     (it cannot see this process: another host on a shared folder, another pid
     namespace): it is that process's lock now, and removing it would let a third in.
+    One with this pid is this process's still (a filesystem whose inode numbers are
+    not stable, as CIFS with ``noserverino``): left, it would block this process.
     """
     try:
         with contextlib.suppress(FileNotFoundError, PermissionError):
             found = os.lstat(path)
-            if mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine:
+            same = mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine
+            if not same:
+                seen = _look(path)
+                same = seen is not None and seen.pid == os.getpid()
+            if same:
                 os.remove(path)
             else:
                 logger.warning(
