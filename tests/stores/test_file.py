@@ -697,7 +697,7 @@ def test_a_lock_with_this_pid_is_removed_even_when_its_inode_changed(tmp_path: P
     make the holder leave its own lock behind (it would then wait for itself)."""
     lock = tmp_path / "cache.json.lockfile"
     with cross_process_lock(lock, timeout=0.3):
-        content = lock.read_bytes()
-        lock.unlink()
-        lock.write_bytes(content)  # the same lock, under another inode number
+        copy = tmp_path / "copy"
+        copy.write_bytes(lock.read_bytes())
+        os.replace(copy, lock)  # the same lock, under another inode number
     assert not lock.exists()
