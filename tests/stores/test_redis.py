@@ -671,3 +671,49 @@ def test_a_bad_backoff_is_a_configuration_error(redis_client: Any, times: Any) -
     # A backoff or max_backoff that is not a number raised TypeError from a comparison.
     with pytest.raises(ConfigurationError, match="backoff"):
         RedisStore(redis_client, **times)
+
+
+def test_an_encrypted_value_copied_to_another_partition_does_not_open_there(
+    redis_client: Any,
+) -> None:
+    # The associated data was the field alone: someone who may write to Redis could copy
+    # a user's sealed refresh token into another user's hash (same field) and the store
+    # read it there as that user's.
+    store = RedisStore(redis_client, encryption_key=b"k" * 32)
+    entry = {"home_account_id": HOME, "secret": "rt-of-the-first-user"}
+    store.apply([EntryPut("RefreshToken", "rt-1", entry)])
+    source, target = f"tokensmith:p:user:{HOME}", "tokensmith:p:user:someone.else"
+    field = b"RefreshToken|rt-1"
+    redis_client.hset(target, field, redis_client.hget(source, field))
+    assert store.read("user:someone.else") == []
+    assert [row[2]["secret"] for row in store.read(f"user:{HOME}")] == ["rt-of-the-first-user"]
+    # another prefix reads a copied namespace: the prefix is not part of what is bound
+    for key in redis_client.keys("tokensmith:*"):
+        redis_client.copy(key, b"copied:" + key[len(b"tokensmith:") :])
+    moved = RedisStore(redis_client, prefix="copied:", encryption_key=b"k" * 32)
+    assert [row[2]["secret"] for row in moved.read(f"user:{HOME}")] == ["rt-of-the-first-user"]
+
+
+def test_encryption_keys_rotate_the_first_sealing_any_opening(redis_client: Any) -> None:
+    old, new = b"o" * 32, b"n" * 16
+    entry = {"home_account_id": HOME, "secret": "written-under-the-old-key"}
+    RedisStore(redis_client, encryption_key=old).apply([EntryPut("RefreshToken", "rt-o", entry)])
+    rolling = RedisStore(redis_client, encryption_key=[new, old])
+    rolling.apply([EntryPut("RefreshToken", "rt-n", {**entry, "secret": "under-the-new-key"})])
+
+    def secrets(store: RedisStore) -> list[str]:
+        return sorted(row[2]["secret"] for row in store.read(f"user:{HOME}"))
+
+    both = ["under-the-new-key", "written-under-the-old-key"]
+    assert secrets(rolling) == both
+    assert secrets(RedisStore(redis_client, encryption_key=(new, old))) == both
+    assert secrets(RedisStore(redis_client, encryption_key=new)) == ["under-the-new-key"]
+    assert secrets(RedisStore(redis_client, encryption_key=old)) == ["written-under-the-old-key"]
+
+
+@pytest.mark.parametrize(
+    "key", [[], [b"short"], [b"k" * 32, "text"], "k" * 32, bytearray(32), 32, {b"k" * 32}]
+)
+def test_a_bad_encryption_key_is_a_configuration_error(redis_client: Any, key: Any) -> None:
+    with pytest.raises(ConfigurationError, match="encryption_key"):
+        RedisStore(redis_client, encryption_key=key)

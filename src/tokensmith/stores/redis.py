@@ -3,7 +3,10 @@
 Each partition (:mod:`tokensmith.stores.partition`) is one Redis hash,
 ``<prefix>p:<partition>``, whose fields are ``<credential_type>|<cache key>`` and whose
 values are the entries' JSON (encrypted with AES-GCM when the app gives a key; the
-field name is the associated data, so a value cannot be moved to another field). A
+hash's name after the prefix and the field name are the associated data, so a value
+does not decrypt once moved to another field or another partition: another user's
+hash, another tenant's; keys can be rotated, the first encrypting and every one
+decrypting). A
 user's tokens are one hash per home account; an app's tokens one hash per client and
 tenant, which expires with its last token (``EXPIREAT`` the latest ``expires_on``);
 the other hashes expire ``idle_ttl`` after their last write, and no hash lives longer
@@ -64,6 +67,11 @@ class RedisStore(RedisHealth):
         url: ``redis://host:port/db`` used to build a client when none is given.
         prefix: the namespace of every key this store writes.
         encryption_key: 16, 24 or 32 bytes: values are encrypted at rest (AES-GCM).
+            To rotate, give a sequence of such keys, the new one first: values are
+            encrypted with the first and read with whichever of them opens them, so
+            processes still on the old key and those on the new one share the data
+            while the change rolls out (drop the old key once every value was written
+            again, for example after ``idle_ttl``).
         idle_ttl: seconds a hash that holds more than access tokens lives after its
             last write (a whole number, at most a century); no hash lives longer.
         backoff: seconds Redis is left alone after a lost connection or a timeout
@@ -83,7 +91,8 @@ class RedisStore(RedisHealth):
         StoreUnavailableError: the ``redis`` package is not installed
             (``pip install tokensmith[redis]``).
         ConfigurationError: neither ``client`` nor ``url``, a bad ``url``, a client that decodes
-            responses, a key of a bad length, or a bad ``prefix``, ``idle_ttl``,
+            responses, a key of a bad length (or no key in a sequence of them), or a
+            bad ``prefix``, ``idle_ttl``,
             ``backoff``, ``flight_lease`` or ``flight_wait``.
     """
 
@@ -93,7 +102,7 @@ class RedisStore(RedisHealth):
         *,
         url: str | None = None,
         prefix: str = "tokensmith:",
-        encryption_key: bytes | None = None,
+        encryption_key: bytes | Sequence[bytes] | None = None,
         idle_ttl: int = DEFAULT_IDLE_TTL,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
@@ -150,13 +159,8 @@ class RedisStore(RedisHealth):
         )
         """Those of :attr:`errors` that mean Redis is unreachable: the store backs off.
         The others (``ResponseError``: Redis answered with an error) do not."""
-        self._cipher: Any = None
-        if encryption_key is not None:
-            if not isinstance(encryption_key, bytes) or len(encryption_key) not in (16, 24, 32):
-                raise ConfigurationError("encryption_key must be 16, 24 or 32 bytes")
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-            self._cipher = AESGCM(encryption_key)
+        self._ciphers: tuple[Any, ...] = _ciphers(encryption_key)
+        """The AES-GCM of each key: the first seals, any of them opens."""
         numbers = all(_seconds(t) for t in (backoff, max_backoff))
         if not (numbers and 0 <= backoff <= max_backoff <= _MAX_TTL):  # NaN compares False
             raise ConfigurationError(
@@ -165,7 +169,7 @@ class RedisStore(RedisHealth):
         self._start_health(backoff, max_backoff, timer)
 
     def __repr__(self) -> str:
-        sealed = " encrypted" if self._cipher is not None else ""
+        sealed = " encrypted" if self._ciphers else ""
         return f"<RedisStore prefix={self.prefix!r}{sealed}>"
 
     # -- the entry-store protocol --------------------------------------------------------
@@ -237,7 +241,7 @@ class RedisStore(RedisHealth):
         unreadable = 0
         for raw_field, raw in fields.items():
             section = text_of(raw_field)
-            kept = self._open(_VERBATIM_DATA + section, raw)
+            kept = self._open(name, _VERBATIM_DATA + section, raw)
             if kept is not None and "verbatim" in kept:
                 verbatim[section] = kept["verbatim"]
             else:
@@ -268,7 +272,9 @@ class RedisStore(RedisHealth):
                 name = self._verbatim_hash()
                 for section, body in verbatim.items():
                     pipe.hset(
-                        name, section, self._seal(_VERBATIM_DATA + section, {"verbatim": body})
+                        name,
+                        section,
+                        self._seal(name, _VERBATIM_DATA + section, {"verbatim": body}),
                     )
                     keys.append(name)
                 pipe.expire(name, self.idle_ttl)
@@ -320,7 +326,7 @@ class RedisStore(RedisHealth):
         for change in changes:
             name, field = self._place(change)
             if isinstance(change, EntryPut):
-                pipe.hset(name, field, self._seal(field, change.entry))
+                pipe.hset(name, field, self._seal(name, field, change.entry))
                 expiries[name] = _merge_expiry(expiries.get(name, 0), change)
             else:
                 pipe.hdel(name, field)
@@ -383,16 +389,23 @@ class RedisStore(RedisHealth):
             landed.append(not refused)
         return landed
 
-    def _seal(self, field: str, entry: Mapping[str, Any]) -> bytes:
+    def _seal(self, name: str, field: str, entry: Mapping[str, Any]) -> bytes:
+        """The value of ``entry`` in hash ``name`` under ``field``."""
         body = json.dumps(entry, separators=(",", ":")).encode()
-        if self._cipher is None:
+        if not self._ciphers:
             return body
         nonce = os.urandom(_NONCE)
-        sealed: bytes = self._cipher.encrypt(nonce, body, field.encode())
+        sealed: bytes = self._ciphers[0].encrypt(nonce, body, self._bound_to(name, field))
         return nonce + sealed
+
+    def _bound_to(self, name: str, field: str) -> bytes:
+        """The associated data of a value: where it belongs (the hash's name after the
+        prefix, so a store under another prefix reads a copied namespace, and the field)."""
+        return f"{name[len(self.prefix) :]}\0{field}".encode()
 
     def _rows(self, name: Any, fields: Mapping[bytes, bytes]) -> list[Row]:
         rows: list[Row] = []
+        place = text_of(name)
         unreadable = 0
         now = time.time()
         for raw_field, raw in fields.items():
@@ -401,7 +414,7 @@ class RedisStore(RedisHealth):
             except UnicodeDecodeError:  # not written by a tokensmith store
                 continue
             credential_type, _, key = field.partition("|")
-            entry = self._open(field, raw)
+            entry = self._open(place, field, raw)
             if entry is None:
                 unreadable += 1
                 continue
@@ -411,27 +424,57 @@ class RedisStore(RedisHealth):
         self._unreadable(name, unreadable)
         return rows
 
-    def _open(self, field: str, raw: bytes) -> dict[str, Any] | None:
-        """The entry a value holds; None if it holds none (logged by the caller)."""
+    def _open(self, name: str, field: str, raw: bytes) -> dict[str, Any] | None:
+        """The entry a value of hash ``name`` holds under ``field``; None if it holds
+        none (logged by the caller)."""
+        if self._ciphers:
+            raw = self._decrypted(self._bound_to(name, field), raw)
         try:
-            if self._cipher is not None:
-                raw = self._cipher.decrypt(raw[:_NONCE], raw[_NONCE:], field.encode())
             entry = json.loads(raw)
-        except Exception:  # a wrong key, a value written without encryption, damage
+        except Exception:  # a value written without encryption, damage
             return None
         return entry if isinstance(entry, dict) else None
+
+    def _decrypted(self, bound_to: bytes, raw: bytes) -> bytes:
+        """``raw`` opened by the first key that can (b"" when none can: a wrong or
+        retired key, a value moved from elsewhere, written unencrypted, or damaged)."""
+        nonce, sealed = raw[:_NONCE], raw[_NONCE:]
+        for cipher in self._ciphers:
+            try:
+                opened: bytes = cipher.decrypt(nonce, sealed, bound_to)
+            except Exception:  # cryptography's InvalidTag; a nonce too short: ValueError
+                continue
+            return opened
+        return b""
 
     def _unreadable(self, name: Any, count: int) -> None:
         """Log the values of one hash that held no entry: at most every 30 s in all,
         since after a key rotation every read finds them."""
         if count and self._first_in_a_while("\0unreadable"):
             logger.warning(
-                "token store: %d Redis entries of %s could not be read (a wrong or rotated "
-                "encryption_key, a value written without encryption, or damage): skipped "
-                "(this warning comes at most every 30 s)",
+                "token store: %d Redis entries of %s could not be read (a wrong or retired "
+                "encryption_key: while rotating, give the old key after the new one; a "
+                "value written without encryption, moved from another hash or field, or "
+                "damaged): skipped (this warning comes at most every 30 s)",
                 count,
                 text_of(name),
             )
+
+
+def _ciphers(keys: bytes | Sequence[bytes] | None) -> tuple[Any, ...]:
+    """The AES-GCM of ``encryption_key`` (one key, or several with the sealing one
+    first); none without a key."""
+    if keys is None:
+        return ()
+    listed = [keys] if isinstance(keys, bytes) else keys
+    if isinstance(keys, (str, bytearray, memoryview)) or not isinstance(listed, Sequence):
+        raise ConfigurationError("encryption_key must be bytes, or a sequence of bytes keys")
+    listed = list(listed)
+    if not listed or not all(isinstance(k, bytes) and len(k) in (16, 24, 32) for k in listed):
+        raise ConfigurationError("encryption_key must be 16, 24 or 32 bytes (each key)")
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return tuple(AESGCM(key) for key in listed)
 
 
 def _seconds(value: object) -> bool:
