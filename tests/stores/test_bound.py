@@ -164,3 +164,22 @@ def test_lookups_of_users_the_store_lacks_keep_memory_bounded(tmp_path: Path) ->
     assert lru is not None
     assert len(lru._members) <= 20 and len(cache._loaded) <= 20  # not one record per miss
     assert user_token(cache, "u0") is not None
+
+
+def test_dropping_empty_records_keeps_a_whole_store_read(tmp_path: Path) -> None:
+    class Counting(SqliteStore):
+        exports = 0
+
+        def read_all(self) -> dict[str, Any]:
+            Counting.exports += 1
+            return super().read_all()
+
+    cache = PersistentTokenCache(Counting(tmp_path / "c.db"), clock=lambda: NOW, max_entries=20)
+    cache.add(user_event(uid="u0", utid="tid", scope=["User.Read"]), now=NOW)
+    cache.serialize()
+    for n in range(40):  # sign-outs read their (empty) partitions: records dropped later
+        cache.forget_account(
+            home_account_id=f"absent{n}.tid", environments=[ENV], client_id=CLIENT_ID
+        )
+    cache.serialize()  # nothing held was evicted: memory still holds the whole store
+    assert Counting.exports == 1

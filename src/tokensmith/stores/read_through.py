@@ -139,8 +139,9 @@ class ReadThrough(SerializableTokenCache):
         evicted partition is read again from the store when next needed. Call with the
         cache lock held."""
         loaded = self._loaded
-        for name in shrink(self, lru, part.partition_of):
-            loaded.pop((ALL, None), None)  # memory no longer holds the whole store
+        for name, held in shrink(self, lru, part.partition_of).items():
+            if held:  # memory no longer holds the whole store (an empty record: it does)
+                loaded.pop((ALL, None), None)
             for read in [k for k in loaded if k[0] == name]:
                 loaded.pop(read, None)
         if lru.max_entries is not None and len(loaded) > lru.max_entries:
