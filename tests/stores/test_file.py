@@ -701,3 +701,19 @@ def test_a_lock_with_this_pid_is_removed_even_when_its_inode_changed(tmp_path: P
         copy.write_bytes(lock.read_bytes())
         os.replace(copy, lock)  # the same lock, under another inode number
     assert not lock.exists()
+
+
+@pytest.mark.parametrize("store", ["file", "dpapi"])
+def test_a_fifo_at_the_cache_path_is_a_store_error_not_a_hang(tmp_path: Path, store: str) -> None:
+    """Reading a named pipe waits for a writer that never comes (a device, /dev/zero,
+    never ends): only a regular file is read."""
+    from tests.stores.test_keychain_dpapi import FakeProtector
+
+    from tokensmith.stores.dpapi import DpapiStore
+
+    path = tmp_path / "cache.json"
+    os.mkfifo(path)
+    chosen = FileStore(path) if store == "file" else DpapiStore(path, protector=FakeProtector(b"a"))
+    cache = PersistentTokenCache(chosen, clock=lambda: NOW)
+    with pytest.raises(StoreError, match="not a regular file"):
+        cache.find_accounts()

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokensmith.errors import StoreError, StoreUnavailableError
-from tokensmith.stores.snapshot import FileMedium, SnapshotStoreBase, decode_snapshot
+from tokensmith.stores.snapshot import (
+    FileMedium,
+    SnapshotStoreBase,
+    decode_snapshot,
+    read_regular,
+)
 
 __all__ = ["Crypt32", "DpapiMedium", "DpapiStore", "Protector"]
 
@@ -43,12 +48,9 @@ class DpapiMedium:
         self._protector = protector
 
     def read(self) -> str | None:
-        try:
-            data = self.location.read_bytes()
-        except FileNotFoundError:
+        data = read_regular(self.location)
+        if data is None:
             return None
-        except OSError as exc:
-            raise StoreError(f"cannot read {self.location}: {exc.strerror}") from exc
         if not data:  # nothing to decrypt (or truncated by an in-place rewrite)
             return ""
         try:

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,6 +52,7 @@ __all__ = [
     "PersistenceMedium",
     "PersistenceStore",
     "decode_snapshot",
+    "read_regular",
 ]
 
 Versions = tuple[object | None, object | None]
@@ -74,6 +76,30 @@ def decode_snapshot(data: bytes, location: object) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _not_text(location, exc) from None
+
+
+def read_regular(path: Path) -> bytes | None:
+    """The content of the regular file at ``path`` (through links); None if there is none.
+
+    Raises:
+        StoreError: it cannot be read, or is no regular file (reading a named pipe
+            waits for a writer that may never come, a device may never end).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+            data = handle.read() if regular else None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+    if data is None:
+        raise StoreError(f"cannot read {path}: not a regular file")
+    return data
 
 
 def _not_text(location: object, exc: UnicodeDecodeError) -> DamagedSnapshot:
@@ -329,14 +355,8 @@ class FileMedium:
         return Path(os.path.realpath(self.location))
 
     def read(self) -> str | None:
-        try:
-            return self.location.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except UnicodeDecodeError as exc:
-            raise _not_text(self.location, exc) from None
-        except OSError as exc:
-            raise StoreError(f"cannot read {self.location}: {exc}") from exc
+        data = read_regular(self.location)
+        return None if data is None else decode_snapshot(data, self.location)
 
     def keep_damaged(self, stamp: str) -> str | None:
         """Move the file aside as ``<name>.corrupt-<stamp>`` (its bytes as they are)."""
