@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import msal
 import pytest
@@ -525,3 +526,51 @@ def test_a_forked_childs_new_connection_is_a_new_version(tmp_path: Path) -> None
         capture_output=True,
     )
     assert done.returncode == 0, done.stderr[-500:]
+
+
+def test_an_export_is_one_moment_not_half_of_a_concurrent_import(tmp_path: Path) -> None:
+    # read_all read the entries and the verbatim sections in two statements: an import
+    # another process committed between them gave an export with the old entries and
+    # the new sections.
+    path = tmp_path / "cache.db"
+    before = {"RefreshToken": {"rt-old": {"secret": "old"}}, "Extra": {"v": "old"}}
+    after = {"RefreshToken": {"rt-new": {"secret": "new"}}, "Extra": {"v": "new"}}
+    other = SqliteStore(path)
+    other.replace_all(before)
+    store = SqliteStore(path)
+    real = store._connection()
+
+    class ImportAfterTheFirstStatement:
+        """The store's connection; the other process imports once the first read ran."""
+
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            cursor = real.execute(sql, *args)
+            if sql.startswith("SELECT"):
+                self.reads += 1
+                if self.reads == 1:
+                    fetched = cursor.fetchall()
+                    other.replace_all(after)
+                    return _Fetched(fetched)
+            return cursor
+
+    proxy = ImportAfterTheFirstStatement()
+    store._connection = lambda: proxy  # type: ignore[assignment,return-value]
+    exported = store.read_all()
+    assert proxy.reads == 2
+    assert exported["Extra"] == {"v": "old"}
+    assert sorted(exported["RefreshToken"]) == ["rt-old"]
+    store._connection = lambda: real  # type: ignore[method-assign]
+    assert store.read_all()["Extra"] == {"v": "new"}  # the import landed, whole
+    store.close()
+    other.close()
+
+
+class _Fetched:
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def fetchall(self) -> list[Any]:
+        return self._rows

@@ -215,14 +215,19 @@ class SqliteStore:
         return self._rows(sql, (prefix, prefix + "\U0010ffff"))
 
     def read_all(self) -> dict[str, Any]:
-        """The whole cache in MSAL's layout."""
-        rows = self._rows(_SELECT, ())
+        """The whole cache in MSAL's layout, as of one moment (one read transaction: an
+        import another process commits meanwhile is in it whole or not at all)."""
         with self._lock, _mapped(self._path):
-            extra = (
-                self._connection()
-                .execute("SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections")
-                .fetchall()
-            )
+            db = self._connection()
+            db.execute("BEGIN")
+            try:
+                fetched = db.execute(_SELECT).fetchall()
+                extra = db.execute(
+                    "SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections"
+                ).fetchall()
+            finally:
+                db.execute("COMMIT")  # (ends the read: nothing was written)
+        rows = _parsed_rows(fetched)
         verbatim: dict[str, Any] = {}
         for raw_name, body in extra:
             name, section = _text(raw_name), _parsed(body)
@@ -294,12 +299,17 @@ class SqliteStore:
             return []  # no row holds text UTF-8 cannot encode (a lone surrogate)
         with self._lock, _mapped(self._path):
             fetched = self._connection().execute(sql, args).fetchall()
-        rows: list[Row] = []
-        for raw_type, raw_key, body in fetched:
-            credential_type, key, entry = _text(raw_type), _text(raw_key), _parsed(body)
-            if credential_type is not None and key is not None and isinstance(entry, dict):
-                rows.append((credential_type, key, entry))
-        return rows
+        return _parsed_rows(fetched)
+
+
+def _parsed_rows(fetched: list[Any]) -> list[Row]:
+    """The rows of ``entries`` read as bytes; a damaged one is skipped."""
+    rows: list[Row] = []
+    for raw_type, raw_key, body in fetched:
+        credential_type, key, entry = _text(raw_type), _text(raw_key), _parsed(body)
+        if credential_type is not None and key is not None and isinstance(entry, dict):
+            rows.append((credential_type, key, entry))
+    return rows
 
 
 def _unicode(texts: tuple[str, ...]) -> bool:
