@@ -183,3 +183,21 @@ def test_dropping_empty_records_keeps_a_whole_store_read(tmp_path: Path) -> None
         )
     cache.serialize()  # nothing held was evicted: memory still holds the whole store
     assert Counting.exports == 1
+
+
+def test_a_username_miss_reads_nothing_when_the_accounts_partition_is_held(
+    tmp_path: Path,
+) -> None:
+    class Counting(SqliteStore):
+        reads = 0
+
+        def read(self, partition: str, *, username: str | None = None) -> list[Any]:
+            Counting.reads += 1
+            return super().read(partition, username=username)
+
+    cache = PersistentTokenCache(Counting(tmp_path / "c.db"), clock=lambda: NOW)
+    cache.add(user_event(uid="u0", utid="tid", scope=["User.Read"]), now=NOW)
+    assert len(cache.find_accounts()) == 1  # the whole accounts partition, read now
+    Counting.reads = 0
+    assert cache.find_accounts(username="nobody@example.com") == []
+    assert Counting.reads == 0  # the store has not changed since: nothing to read

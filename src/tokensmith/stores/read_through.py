@@ -158,8 +158,12 @@ class ReadThrough(SerializableTokenCache):
         version = store.version()
         if version is None:
             return True
-        loaded = self._loaded.get((name, username), self._loaded.get((ALL, None), UNSYNCED))
-        return bool(loaded != version)
+        loaded = self._loaded
+        # a narrowed read (a username) is current if the whole partition read is
+        at = loaded.get(
+            (name, username), loaded.get((name, None), loaded.get((ALL, None), UNSYNCED))
+        )
+        return bool(at != version)
 
     def _read_after_miss(self, name: str) -> None:
         """After a lookup missed in memory: read ``name``'s partition if memory does
