@@ -717,3 +717,82 @@ def test_encryption_keys_rotate_the_first_sealing_any_opening(redis_client: Any)
 def test_a_bad_encryption_key_is_a_configuration_error(redis_client: Any, key: Any) -> None:
     with pytest.raises(ConfigurationError, match="encryption_key"):
         RedisStore(redis_client, encryption_key=key)
+
+
+def _sign_in(cache: PersistentTokenCache, uid: str, username: str, utid: str = "tid") -> None:
+    cache.add(user_event(uid=uid, utid=utid, username=username, scope=["User.Read"]))
+
+
+def test_get_accounts_of_one_username_reads_only_that_users_accounts(
+    redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A fresh process's get_accounts(username=...) read the accounts hash whole (every
+    # user's account, parsed and held in memory) for one user's.
+    writer = _cache(redis_client)
+    for n in range(30):
+        _sign_in(writer, f"u{n}", f"user{n}@contoso.example")
+    _sign_in(writer, "u7b", "User7@Contoso.example", utid="other-tenant")  # one name, two
+    counting = _Counting(redis_client)
+    fresh = PersistentTokenCache(RedisStore(counting), clock=time.time)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        found = fresh.find_accounts(username="USER7@contoso.example")
+        assert sorted(a["home_account_id"] for a in found) == ["u7.tid", "u7b.other-tenant"]
+        assert counting.reads == 0  # no HGETALL of the accounts hash
+        assert len(fresh.store.read("accounts", username="user7@CONTOSO.example")) == 2
+        assert fresh.find_accounts(username="nobody@contoso.example") == []
+        everyone = fresh.find_accounts()  # no username: the whole hash, index left out
+    assert len(everyone) == 31 and all(a.get("username") for a in everyone)
+    assert caplog.records == []
+    index = [f for f in redis_client.hkeys("tokensmith:p:accounts") if f.startswith(b"#")]
+    assert len(index) == 30 and not [f for f in index if b"@" in f]  # digests, not names
+
+
+def test_an_encrypted_stores_username_index_names_no_username(redis_client: Any) -> None:
+    _sign_in(_cache(redis_client, encryption_key=b"k" * 32), "u1", "ada@contoso.example")
+    raw = b"".join(
+        field + value
+        for key in redis_client.keys("*")
+        for field, value in redis_client.hgetall(key).items()
+    )
+    assert b"#username|" in raw and b"contoso" not in raw  # (ada@contoso.example)
+    found = _cache(redis_client, encryption_key=b"k" * 32).find_accounts(
+        username="Ada@contoso.example"
+    )
+    assert [a["home_account_id"] for a in found] == ["u1.tid"]
+
+
+def test_a_removed_account_leaves_its_usernames_index(redis_client: Any) -> None:
+    writer = _cache(redis_client)
+    _sign_in(writer, "u1", "ada@contoso.example")
+    _sign_in(writer, "u2", "ada@contoso.example", utid="t2")
+    writer.forget_account(home_account_id="u1.tid", environments=[ENV], client_id=CLIENT_ID)
+    store = RedisStore(redis_client)
+    assert [
+        r[2]["home_account_id"] for r in store.read("accounts", username="ada@contoso.example")
+    ] == ["u2.t2"]
+    writer.forget_account(home_account_id="u2.t2", environments=[ENV], client_id=CLIENT_ID)
+    assert store.read("accounts", username="ada@contoso.example") == []
+    fields = redis_client.hkeys("tokensmith:p:accounts")
+    assert not [f for f in fields if f.startswith(b"#username|")]  # an empty list goes
+
+
+def test_an_import_indexes_usernames_and_an_export_leaves_the_index_out(
+    redis_client: Any,
+) -> None:
+    plain = _plain_cache_with(["ada@contoso.example", "bob@contoso.example"])
+    store = RedisStore(redis_client)
+    store.replace_all(json.loads(plain.serialize()))
+    rows = store.read("accounts", username="BOB@contoso.example")
+    assert [r[2]["username"] for r in rows] == ["bob@contoso.example"]
+    exported = store.read_all()
+    assert sorted(exported["Account"]) == sorted(json.loads(plain.serialize())["Account"])
+    assert not [k for section in exported.values() for k in section if k.startswith("#")]
+
+
+def _plain_cache_with(usernames: list[str]) -> Any:
+    import tokensmith
+
+    cache = tokensmith.SerializableTokenCache()
+    for n, username in enumerate(usernames):
+        cache.add(user_event(uid=f"p{n}", username=username, scope=["User.Read"]))
+    return cache

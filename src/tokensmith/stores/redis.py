@@ -14,6 +14,14 @@ than that after its last write (a token claiming a far-future expiry included).
 Top-level sections of an imported cache that tokensmith does not model are kept in
 one more hash, ``<prefix>verbatim`` (section name -> JSON), so an export returns them.
 
+The accounts hash also indexes its accounts by username, so ``get_accounts(username=...)``
+in a fresh process reads that user's accounts (one script, one round trip), not the
+accounts of every user: a field ``#username|<SHA-256 of the lower-cased username>``
+lists the fields of the accounts of that username (JSON), kept up to date by a script
+in the same transaction as the write (so two processes adding accounts of one username
+at once both stay listed). It lives and expires with the accounts it lists, and names
+no username in clear.
+
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the
 network), a write is dropped, and a warning is logged (at most every 30 s). After a
@@ -33,6 +41,7 @@ which is an outage, so it backs off and then finds the new primary).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -57,6 +66,67 @@ _MAX_TTL = 100 * 365 * 24 * 3600
 _NONCE = 12
 _VERBATIM_DATA = "verbatim|"
 """Before a verbatim section's name in its associated data (an entry's is its field)."""
+_BY_USERNAME = "#username|"
+"""Before the digest of a username: a field of the accounts hash listing the fields of
+that username's accounts (no credential type starts with ``#``)."""
+
+_LISTED = """
+local function listed()
+  local text = redis.call('HGET', KEYS[1], ARGV[1])
+  if not text then return {} end
+  local ok, fields = pcall(cjson.decode, text)
+  if not ok or type(fields) ~= 'table' then return {} end
+  return fields
+end
+"""
+"""The scripts' start: ``listed()``, the account fields of username field ARGV[1] of
+hash KEYS[1] (none when absent or damaged)."""
+_INDEX_ADD = (
+    _LISTED
+    + """
+local fields = listed()
+for _, field in ipairs(fields) do
+  if field == ARGV[2] then return 0 end
+end
+fields[#fields + 1] = ARGV[2]
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(fields))
+return 1
+"""
+)
+"""Lists account field ARGV[2] under username field ARGV[1] of hash KEYS[1]."""
+_INDEX_DROP = (
+    _LISTED
+    + """
+local kept = {}
+for _, field in ipairs(listed()) do
+  if field ~= ARGV[2] then kept[#kept + 1] = field end
+end
+if #kept == 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(kept))
+end
+return 1
+"""
+)
+"""Takes account field ARGV[2] off the list of username field ARGV[1]."""
+_BY_NAME_READ = (
+    _LISTED
+    + """
+local fields = listed()
+if #fields == 0 or #fields > 1000 then return {} end
+local values = redis.call('HMGET', KEYS[1], unpack(fields))
+local found = {}
+for i, field in ipairs(fields) do
+  if values[i] then
+    found[#found + 1] = field
+    found[#found + 1] = values[i]
+  end
+end
+return found
+"""
+)
+"""The accounts listed under username field ARGV[1]: field, value, field, value..."""
 
 
 class RedisStore(RedisHealth):
@@ -197,14 +267,24 @@ class RedisStore(RedisHealth):
         return self.attempt("write dropped", write, DROPPED)
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
-        """The entries of one partition (one ``HGETALL``); :data:`NO_ANSWER` (an empty
+        """The entries of one partition (one ``HGETALL``; ``accounts`` narrowed to a
+        username: one script reading those accounts only); :data:`NO_ANSWER` (an empty
         list) when Redis is down."""
         name = self._hash(partition)
         if not _unicode(name):
             return []  # no tokensmith store can have written it
-        fields: Mapping[bytes, bytes] | None = self.attempt(
-            "read skipped", lambda: self.client.hgetall(name), None, key=name
-        )
+        if partition == ACCOUNTS and isinstance(username, str):
+            by_name = _username_field(username)
+
+            def accounts_of() -> dict[bytes, bytes]:
+                flat = self.client.eval(_BY_NAME_READ, 1, name, by_name)
+                return dict(zip(flat[::2], flat[1::2], strict=True))
+
+            fields: Mapping[bytes, bytes] | None = self.attempt(
+                "read skipped", accounts_of, None, key=name
+            )
+        else:
+            fields = self.attempt("read skipped", lambda: self.client.hgetall(name), None, key=name)
         return NO_ANSWER if fields is None else self._rows(name, fields)
 
     def read_prefix(self, prefix: str) -> list[Row]:
@@ -267,7 +347,8 @@ class RedisStore(RedisHealth):
             for name in [*self._scan(self._hash("")), self._verbatim_hash()]:
                 pipe.delete(name)
                 keys.append(text_of(name))
-            keys += self._queue(pipe, [EntryPut(ct, key, entry) for ct, key, entry in rows])
+            puts = [EntryPut(ct, key, entry) for ct, key, entry in rows]
+            keys += self._queue(pipe, puts, fresh=True)
             if verbatim:
                 name = self._verbatim_hash()
                 for section, body in verbatim.items():
@@ -319,10 +400,14 @@ class RedisStore(RedisHealth):
         pattern = "".join("\\" + c if c in "*?[]\\" else c for c in literal) + "*"
         return list(self.client.scan_iter(match=pattern))
 
-    def _queue(self, pipe: Any, changes: Sequence[Change]) -> list[str]:
-        """Queue the changes' commands on ``pipe``; the key of each command, in order."""
+    def _queue(self, pipe: Any, changes: Sequence[Change], *, fresh: bool = False) -> list[str]:
+        """Queue the changes' commands on ``pipe``, one per change first (then the
+        username index's and the expiries); the key of each command, in order.
+        ``fresh``: the accounts hash was deleted in this transaction (an import), so its
+        username index is written whole rather than merged."""
         keys: list[str] = []
         expiries: dict[str, int | None] = {}
+        listed: list[tuple[bool, str, str, str]] = []  # (put?, hash, username field, field)
         for change in changes:
             name, field = self._place(change)
             if isinstance(change, EntryPut):
@@ -331,6 +416,11 @@ class RedisStore(RedisHealth):
             else:
                 pipe.hdel(name, field)
             keys.append(name)
+            username = change.entry.get("username")
+            if change.credential_type == CredentialType.ACCOUNT and isinstance(username, str):
+                put = isinstance(change, EntryPut)
+                listed.append((put, name, _username_field(username), field))
+        keys += self._queue_usernames(pipe, listed, fresh)
         latest = int(time.time()) + self.idle_ttl  # no hash outlives its idle TTL
         accounts = self._hash(ACCOUNTS)
         if accounts not in expiries and any(k.startswith(self._user_hashes) for k in expiries):
@@ -347,6 +437,29 @@ class RedisStore(RedisHealth):
                 pipe.expireat(name, at, gt=True)
                 pipe.expireat(name, at, nx=True)
                 keys += [name, name]
+        return keys
+
+    def _queue_usernames(
+        self, pipe: Any, listed: Sequence[tuple[bool, str, str, str]], fresh: bool
+    ) -> list[str]:
+        """Queue the username index's updates for accounts put and deleted."""
+        keys: list[str] = []
+        if fresh:  # nothing to merge with: each username's list in one HSET
+            lists: dict[tuple[str, str], list[str]] = {}
+            for put, name, by_name, field in listed:
+                fields = lists.setdefault((name, by_name), [])
+                if field in fields:
+                    fields.remove(field)
+                if put:
+                    fields.append(field)
+            for (name, by_name), fields in lists.items():
+                if fields:
+                    pipe.hset(name, by_name, json.dumps(fields))
+                    keys.append(name)
+            return keys
+        for put, name, by_name, field in listed:
+            pipe.eval(_INDEX_ADD if put else _INDEX_DROP, 1, name, by_name, field)
+            keys.append(name)
         return keys
 
     def _place(self, change: Change) -> tuple[str, str]:
@@ -413,6 +526,8 @@ class RedisStore(RedisHealth):
                 field = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
             except UnicodeDecodeError:  # not written by a tokensmith store
                 continue
+            if field.startswith(_BY_USERNAME):
+                continue  # the accounts of a username: no entry
             credential_type, _, key = field.partition("|")
             entry = self._open(place, field, raw)
             if entry is None:
@@ -459,6 +574,13 @@ class RedisStore(RedisHealth):
                 count,
                 text_of(name),
             )
+
+
+def _username_field(username: str) -> str:
+    """The accounts hash's field listing the accounts of ``username`` (matched
+    case-insensitively, as lookups match it; named by digest, never in clear)."""
+    digest = hashlib.sha256(username.lower().encode("utf-8", "surrogatepass")).hexdigest()
+    return _BY_USERNAME + digest
 
 
 def _ciphers(keys: bytes | Sequence[bytes] | None) -> tuple[Any, ...]:
