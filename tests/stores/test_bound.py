@@ -201,3 +201,15 @@ def test_a_username_miss_reads_nothing_when_the_accounts_partition_is_held(
     Counting.reads = 0
     assert cache.find_accounts(username="nobody@example.com") == []
     assert Counting.reads == 0  # the store has not changed since: nothing to read
+
+
+def test_evicted_entries_are_not_kept_alive_by_the_lookups_record_of_them(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    writer = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    for n in range(100):
+        writer.add(user_event(uid=f"u{n}", utid="tid", scope=["User.Read"]), now=NOW)
+    cache = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW, max_entries=12)
+    for n in range(100):  # a silent call's lookups: its access token, its refresh tokens
+        assert user_token(cache, f"u{n}") is not None
+        assert cache.find_refresh_tokens(home_account_id=f"u{n}.tid", environments=[ENV])
+    assert len(cache._vetted) <= _held(cache)

@@ -271,3 +271,13 @@ def test_accounts_without_a_home_account_id_are_counted_too(home: object) -> Non
         }
         cache.modify("Account", account, {"username": f"user{n}@example.com"})
     assert _counted(cache) <= 10
+
+
+def test_evicted_entries_are_not_kept_alive_by_the_lookups_record_of_them() -> None:
+    cache = BoundedTokenCache(20, clock=lambda: NOW)
+    for n in range(300):
+        _sign_in(cache, f"u{n}")
+        assert cache.find_refresh_tokens(home_account_id=f"u{n}.tid", environments=[ENV])
+        assert cache.find_accounts(home_account_id=f"u{n}.tid")
+    # the entries a lookup checked once are remembered (by identity) until forgotten
+    assert len(cache._vetted) <= _counted(cache)

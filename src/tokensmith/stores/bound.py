@@ -22,7 +22,7 @@ from tokensmith.errors import ConfigurationError
 if TYPE_CHECKING:
     from tokensmith.cache.token_cache import TokenCache
 
-__all__ = ["Entry", "PartitionLru", "Partitioner", "shrink"]
+__all__ = ["Entry", "PartitionLru", "Partitioner", "forget", "shrink"]
 
 Partitioner = Callable[[str, Mapping[str, Any]], "str | None"]
 """``(credential_type, entry) -> partition`` (None: not counted)."""
@@ -195,7 +195,7 @@ def shrink(cache: TokenCache, lru: PartitionLru, partition: Partitioner) -> dict
         return {}
     expired = cache.expired_access_tokens()
     if expired:
-        cache._forget([(_AT, key) for key, _ in expired])
+        forget(cache, [(_AT, key) for key, _ in expired])
         for key, entry in expired:
             name = partition(_AT, entry)
             if name is not None:
@@ -206,5 +206,19 @@ def shrink(cache: TokenCache, lru: PartitionLru, partition: Partitioner) -> dict
         evicted[name] = len(members)
         gone.extend(members)
     if gone:
-        cache._forget(gone)
+        forget(cache, gone)
     return evicted
+
+
+def forget(cache: TokenCache, entries: Sequence[Entry]) -> None:
+    """Drop ``entries`` from ``cache``'s memory only (``_forget``: nothing reaches a
+    store), and from its record of entries its lookups have checked, which holds each
+    entry it names (up to 200,000: far more than a bound keeps in memory). Call with
+    the cache lock held."""
+    vetted = cache._vetted
+    if vetted:
+        for credential_type, key in entries:
+            entry = cache._section(credential_type).get(key)
+            if entry is not None and vetted.get(id(entry)) is entry:
+                del vetted[id(entry)]
+    cache._forget(entries)

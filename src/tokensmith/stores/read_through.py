@@ -26,7 +26,7 @@ from tokensmith.stores.base import (
     Row,
     SnapshotStore,
 )
-from tokensmith.stores.bound import PartitionLru, shrink
+from tokensmith.stores.bound import PartitionLru, forget, shrink
 
 _RT = CredentialType.REFRESH_TOKEN
 
@@ -116,7 +116,7 @@ class ReadThrough(SerializableTokenCache):
                 self._note_removed_elsewhere(
                     (key, section.get(key)) for ct, key in gone if ct == _RT
                 )
-                self._forget(gone)
+                forget(self, list(gone))
         else:
             lru.add(name, held)
         self._bound(lru)
