@@ -213,3 +213,48 @@ def test_evicted_entries_are_not_kept_alive_by_the_lookups_record_of_them(tmp_pa
         assert user_token(cache, f"u{n}") is not None
         assert cache.find_refresh_tokens(home_account_id=f"u{n}.tid", environments=[ENV])
     assert len(cache._vetted) <= _held(cache)
+
+
+def test_a_partition_just_read_for_a_lookup_stays_while_another_thread_evicts(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    path = tmp_path / "cache.db"
+    writer = PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+    for n in range(10):
+        writer.add(user_event(uid=f"u{n}", utid="tid", scope=["User.Read"]), now=NOW)
+    reached, evicted = threading.Event(), threading.Event()
+
+    class Paused(PersistentTokenCache):
+        """Stops the first lookup of u0 between its partition read and its look."""
+
+        def _need(self, name: str, username: str | None = None) -> None:
+            super()._need(name, username)
+            if name == "user:u0.tid" and not reached.is_set():
+                reached.set()
+                assert evicted.wait(30)  # (a safeguard: set by the main thread)
+
+    cache = Paused(SqliteStore(path), clock=lambda: NOW, max_entries=6)
+    found: list[object] = []
+
+    def look() -> None:
+        found.append(
+            cache.find_id_token(
+                home_account_id="u0.tid", environments=[ENV], realm=None, client_id=CLIENT_ID
+            )
+        )
+
+    thread = threading.Thread(target=look)
+    thread.start()
+    try:
+        assert reached.wait(30)
+        for n in range(1, 10):  # nine other users read meanwhile: far past the bound
+            assert user_token(cache, f"u{n}") is not None
+        lru = cache._lru
+        assert lru is not None and "user:u0.tid" in lru._members  # pinned: not evicted
+    finally:
+        evicted.set()
+        thread.join(30)
+    assert found and found[0] is not None
+    assert lru._pins == {} and "user:u0.tid" in lru._members  # unpinned, still held
