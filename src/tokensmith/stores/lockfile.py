@@ -3,22 +3,49 @@
 The protocol of msal-extensions 1.3 (its ``filelock.CrossPlatLock``, the one it uses
 without portalocker): a process owns the lock while the file ``<location>.lockfile``
 exists and was created by it (``open(..., "x")``); it writes ``"<pid> <argv[0]>"`` into
-it and deletes it when done. Waiters retry (msal-extensions every 0.25 s, for 5 s).
+it and deletes it when done; it never reads the file back. Waiters retry
+(msal-extensions every 0.25 s, for 5 s).
 
 tokensmith takes the same file, so a tokensmith process and an msal-extensions process
-exclude each other. It retries sooner (from 1 ms, doubling to 10 ms) and recovers a
-lock left by a killed process: when the pid in the file is not a running process, or a
-running one that started after the file was written (by :data:`REUSED_PID_MARGIN_S`:
-the killed holder's pid taken again, after a reboot or in a restarted container), is
-not a pid at all (0 or less), is this process's own while tokensmith in this process
-does not hold that lock and the file is older than this process (a killed process's pid
-taken again, as pid 1 in a restarted container; a younger one may be msal-extensions'
-lock taken in this very process), or the file stayed empty for :data:`EMPTY_STALE_S`
-(1 s), the file is renamed away (atomic, so two processes cannot both break it) and the
-lock is taken normally. A process's start comes from ``/proc`` (Linux); where it is
-not known (macOS, Windows, a process hidden from this user) a lock with a live pid is
-never broken: with this process's pid it may be msal-extensions' lock taken here before
-this module was imported.
+exclude each other. It retries sooner (from 1 ms, doubling to 10 ms). Its own lock files
+keep msal-extensions' first line and add a second one saying where the holder's pid
+means something: ``tokensmith-lock/1 host=<host name> boot=<boot id> pidns=<pid
+namespace>`` (``boot`` from ``/proc/sys/kernel/random/boot_id`` and ``pidns`` from
+``/proc/self/ns/pid``, Linux only; the program name is cut to 1 KiB). A pid only names
+a process in the pid namespace of the kernel that gave it: on a folder several hosts
+share (an NFS home folder) or several pid namespaces see (a volume of several
+containers, a Flatpak sandbox's home folder) a live holder elsewhere looks dead or
+reused here. So a lock is judged by where it was made:
+
+* one that tokensmith made **here** (the same boot id and pid namespace; where those are
+  not known, the same host name and neither known) is stale as soon as the pid rule
+  below says so: a killed local holder's lock is recovered at once;
+* one made **elsewhere** (another host, another boot, another pid namespace) is never
+  broken by the pid rule: it is waited for, and the writer gets
+  :class:`~tokensmith.errors.StoreLockTimeout` naming that holder. Only a lock from an
+  earlier boot of this host (the same host name, another boot id, the file written
+  before this boot) is stale: no process of that boot runs. One left by a killed holder
+  in another pid namespace of this boot (a restarted container) stays until removed;
+* one with no such line (msal-extensions' own, an older tokensmith's) may have been made
+  anywhere: the pid rule breaks it only once the file is :data:`STALE_GRACE_S` (2 s)
+  old, while a lock is held for milliseconds, so a holder elsewhere is not broken while
+  it writes. An empty file, or one with no pid, is stale at that age too
+  (:data:`EMPTY_STALE_S`: a holder killed between creating the file and writing it).
+
+The pid rule: a lock is stale when its pid is not a running process, or a running one
+that started after the file was written (by :data:`REUSED_PID_MARGIN_S`: the killed
+holder's pid taken again, after a reboot or in a restarted container), is not a pid at
+all (0 or less: stale at once, wherever made), or is this process's own while
+tokensmith in this process does not hold that lock and the file is older than this
+process (a killed process's pid taken again, as pid 1 in a restarted container; a
+younger one may be msal-extensions' lock taken in this very process). A stale lock is
+renamed away (atomic, so two processes cannot both break it) and the lock is taken
+normally. A process's start comes from ``/proc`` (Linux); where it is not known (macOS,
+Windows, a process hidden from this user) a lock with a live pid is never broken: with
+this process's pid it may be msal-extensions' lock taken here before this module was
+imported. Ages are the file's modification time against this host's clock (on NFS the
+server's clock stamps the file): hosts sharing a folder must keep their clocks within
+about a second of each other (NTP) for the grace period to protect a holder.
 
 Exclusive creation only ever makes a regular file, so nothing else at the lock's path is
 a lock anyone holds: a dangling symbolic link is broken as a stale lock; a directory, a
@@ -30,6 +57,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import stat
 import sys
 import threading
@@ -38,6 +66,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote, unquote
 
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreLockTimeout
@@ -45,15 +74,22 @@ from tokensmith.errors import StoreError, StoreLockTimeout
 __all__ = [
     "EMPTY_STALE_S",
     "REUSED_PID_MARGIN_S",
+    "STALE_GRACE_S",
     "cross_process_lock",
     "lockfile_of",
     "pid_alive",
     "windows_pid_alive",
 ]
 
-EMPTY_STALE_S = 1.0
-"""A lock file still empty after this long was left by a process killed while creating
-it (msal-extensions writes the pid right after creating the file)."""
+STALE_GRACE_S = 2.0
+"""A lock file that does not say where it was made (msal-extensions' own) is judged by
+its pid only once it is this old: its holder may be on another host or in another pid
+namespace, where its pid looks dead here, and a lock is held for milliseconds."""
+
+EMPTY_STALE_S = STALE_GRACE_S
+"""A lock file still empty (or with no pid) after this long was left by a process killed
+while creating it (both libraries write the pid right after creating the file); younger,
+it may be a holder's anywhere that has not written yet."""
 
 REUSED_PID_MARGIN_S = 1.0
 """A live process counts as a lock's holder unless it started this long after the lock
@@ -61,12 +97,30 @@ was written (the file's time is a few milliseconds coarse, a process's start a c
 tick)."""
 
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_MARK = b"tokensmith-lock/1"
+"""The first word of the line a tokensmith lock file says where it was made in."""
+_PROGRAM_MAX = 1024
+"""The most of ``argv[0]`` written (the whole file is read back in one 4 KiB read)."""
 
 _held: Counter[tuple[int, int, int, str]] = Counter()
 """The lock files this process holds: (pid, folder's device, folder's inode, name)."""
 _held_lock = threading.Lock()
 _started: list[float | None] = []
 """When this process started (wall clock; None: not known), once looked up."""
+
+
+class _Place(NamedTuple):
+    """Where a lock was made: what gives its pid a meaning."""
+
+    host: str
+    boot: str | None
+    """The kernel's boot id (Linux); None where not known."""
+    pidns: str | None
+    """The pid namespace, as ``/proc/self/ns/pid`` names it (Linux); None where not known."""
+
+
+_places: dict[int, _Place] = {}
+"""This process's place, by pid (a forked child looks it up again)."""
 
 
 class _Seen(NamedTuple):
@@ -80,6 +134,8 @@ class _Seen(NamedTuple):
     """Seconds since the file was last written (0 when it could not be read)."""
     ident: tuple[int, int, int]
     """(inode, mtime in ns, size): tells a fresh lock from the one looked at."""
+    place: _Place | None = None
+    """Where the lock was made, if its file says so (tokensmith's locks)."""
 
 
 def lockfile_of(location: str | os.PathLike[str]) -> Path:
@@ -98,16 +154,14 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
     """
     deadline = time.monotonic() + timeout
     delay = 0.001
-    stamp = f"{os.getpid()} {sys.argv[0] if sys.argv else ''}".encode()
+    stamp = _stamp()
     while True:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             broken = _break_if_stale(path)
             if time.monotonic() >= deadline:
-                seen = _look(path)
-                who = f"pid {seen.pid}" if seen is not None and seen.pid else "a process"
-                raise StoreLockTimeout(f"lock {path} held by {who} for {timeout:g} s") from None
+                raise StoreLockTimeout(_timed_out(path, timeout)) from None
             if not broken:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.01)
@@ -163,7 +217,11 @@ def _release(path: Path, key: tuple[int, int, int, str], mine: tuple[int, int] |
             same = mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine
             if not same:
                 seen = _look(path)
-                same = seen is not None and seen.pid == os.getpid()
+                same = (
+                    seen is not None
+                    and seen.pid == os.getpid()
+                    and (seen.place is None or _same_pids(seen.place, _here()))
+                )
             if same:
                 os.remove(path)
             else:
@@ -211,10 +269,10 @@ def _look(path: Path) -> _Seen | None:
         content = b""
     finally:
         os.close(fd)
-    first = content.split(b" ", 1)[0]
+    first = content.split(b" ", 1)[0].split(b"\n", 1)[0]
     digits = first[1:] if first.startswith(b"-") else first
     pid = int(first) if digits.isdigit() else None  # "-5": a number, and no pid
-    return _Seen("file", pid, time.time() - st.st_mtime, ident)
+    return _Seen("file", pid, time.time() - st.st_mtime, ident, _place_of(content))
 
 
 def _is_stale(path: Path, seen: _Seen) -> bool:
@@ -230,19 +288,125 @@ def _is_stale(path: Path, seen: _Seen) -> bool:
         return seen.age >= EMPTY_STALE_S
     if seen.pid <= 0:
         return True
-    if seen.pid == os.getpid():
+    if seen.place is None:  # msal-extensions': its holder may be where its pid means nothing
+        return seen.age >= STALE_GRACE_S and _pid_gone(path, seen.pid, seen.age)
+    here = _here()
+    if _same_pids(seen.place, here):
+        return _pid_gone(path, seen.pid, seen.age)
+    return _of_an_earlier_boot(seen.place, here, seen.age)
+
+
+def _pid_gone(path: Path, pid: int, age: float) -> bool:
+    """True if the pid rule finds no holder of the lock file at ``path``, written ``age``
+    seconds ago with ``pid`` (above 0), in this pid namespace."""
+    if pid == os.getpid():
         if _holds(path):
             return False
         started = _process_start()
         # without the start time (no /proc) it may be msal-extensions' lock, taken in
         # this process at any time: never break it (pid reuse is a container's case)
-        return started is not None and time.time() - seen.age < started
-    if not pid_alive(seen.pid):
+        return started is not None and time.time() - age < started
+    if not pid_alive(pid):
         return True
     # a process that started after the lock was written is not its holder: the holder
     # was killed and its pid taken again (after a reboot, in a restarted container)
-    started = _start_from_proc(str(seen.pid))
-    return started is not None and started > time.time() - seen.age + REUSED_PID_MARGIN_S
+    started = _start_from_proc(str(pid))
+    return started is not None and started > time.time() - age + REUSED_PID_MARGIN_S
+
+
+def _of_an_earlier_boot(made: _Place, here: _Place, age: float) -> bool:
+    """True if a lock made at ``made`` (not this pid namespace) was made on this host
+    before it booted: the same host name, another boot id, and written before this boot
+    (a lock another host of the same name holds now was written after it)."""
+    if made.host != here.host or made.boot is None or here.boot in (None, made.boot):
+        return False
+    try:
+        booted = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (OSError, AttributeError):
+        return False
+    return time.time() - age < booted - REUSED_PID_MARGIN_S
+
+
+def _timed_out(path: Path, timeout: float) -> str:
+    """What a :class:`StoreLockTimeout` says: the holder, and where it was made if that
+    is elsewhere (a lock no waiter here will ever break)."""
+    seen = _look(path)
+    if seen is None or not seen.pid:
+        return f"lock {path} held by a process for {timeout:g} s"
+    said = f"lock {path} held by pid {seen.pid} for {timeout:g} s"
+    made, here = seen.place, _here()
+    if made is None or _same_pids(made, here):
+        return said
+    if made.host != here.host:
+        where = f"on host {made.host}"
+    elif made.boot != here.boot:
+        where = f"on host {made.host} in another boot (or another host of that name)"
+    else:
+        where = "in another pid namespace of this host (another container, a sandbox)"
+    return f"{said}, {where}: such a lock is never broken here; if its holder is gone, remove it"
+
+
+def _stamp() -> bytes:
+    """What this process writes into a lock file it made: msal-extensions' ``"<pid>
+    <argv[0]>"``, then the line that says where the pid means something."""
+    program = os.fsencode(sys.argv[0]) if sys.argv else b""
+    place = _here()
+    words = [_MARK, b"host=" + _quoted(place.host)]
+    if place.boot is not None:
+        words.append(b"boot=" + _quoted(place.boot))
+    if place.pidns is not None:
+        words.append(b"pidns=" + _quoted(place.pidns))
+    return b"%d %s\n%s\n" % (os.getpid(), program[:_PROGRAM_MAX], b" ".join(words))
+
+
+def _quoted(value: str) -> bytes:
+    return quote(value, safe=":[]").encode("ascii")
+
+
+def _place_of(content: bytes) -> _Place | None:
+    """Where the lock file ``content`` says it was made; None if it does not say (not
+    tokensmith's, or cut short)."""
+    lines = content.rstrip(b"\n").split(b"\n")
+    words = lines[-1].split(b" ")
+    if len(lines) < 2 or words[0] != _MARK:
+        return None
+    fields: dict[bytes, str] = {}
+    for word in words[1:]:
+        key, equals, value = word.partition(b"=")
+        if not equals or not value.isascii():
+            return None
+        try:
+            fields[key] = unquote(value.decode("ascii"), errors="strict")
+        except UnicodeDecodeError:
+            return None
+    host = fields.get(b"host")
+    return None if host is None else _Place(host, fields.get(b"boot"), fields.get(b"pidns"))
+
+
+def _here() -> _Place:
+    """Where this process's pids mean something (looked up once per process)."""
+    pid = os.getpid()
+    place = _places.get(pid)
+    if place is None:
+        boot: str | None = None
+        pidns: str | None = None
+        with (
+            contextlib.suppress(OSError, UnicodeDecodeError),
+            open("/proc/sys/kernel/random/boot_id", "rb") as handle,
+        ):
+            boot = handle.read().decode("ascii").strip() or None
+        with contextlib.suppress(OSError, AttributeError):
+            pidns = os.readlink("/proc/self/ns/pid") or None
+        place = _places.setdefault(pid, _Place(socket.gethostname(), boot, pidns))
+    return place
+
+
+def _same_pids(made: _Place, here: _Place) -> bool:
+    """True if a pid in a lock made at ``made`` names a process here: the same boot and
+    pid namespace, or where those are not known the same host and neither known."""
+    if None not in (made.boot, made.pidns, here.boot, here.pidns):
+        return (made.boot, made.pidns) == (here.boot, here.pidns)
+    return made == here
 
 
 def _break_if_stale(path: Path) -> bool:
