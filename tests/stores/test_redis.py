@@ -796,3 +796,17 @@ def _plain_cache_with(usernames: list[str]) -> Any:
     for n, username in enumerate(usernames):
         cache.add(user_event(uid=f"p{n}", username=username, scope=["User.Read"]))
     return cache
+
+
+def test_a_username_with_many_accounts_reads_them_all(redis_client: Any) -> None:
+    # (the index is read in chunks of 500: Lua's unpack takes a few thousand at most)
+    store = RedisStore(redis_client)
+    store.apply(
+        [
+            EntryPut(
+                "Account", f"u{n}.t-{ENV}-t", {"home_account_id": f"u{n}.t", "username": "x@y"}
+            )
+            for n in range(1203)
+        ]
+    )
+    assert len(store.read("accounts", username="X@Y")) == 1203

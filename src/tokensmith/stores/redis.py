@@ -5,8 +5,8 @@ Each partition (:mod:`tokensmith.stores.partition`) is one Redis hash,
 values are the entries' JSON (encrypted with AES-GCM when the app gives a key; the
 hash's name after the prefix and the field name are the associated data, so a value
 does not decrypt once moved to another field or another partition: another user's
-hash, another tenant's; keys can be rotated, the first encrypting and every one
-decrypting). A
+hash, another tenant's; with several keys the first encrypts and any of them
+decrypts, so a key can be rotated). A
 user's tokens are one hash per home account; an app's tokens one hash per client and
 tenant, which expires with its last token (``EXPIREAT`` the latest ``expires_on``);
 the other hashes expire ``idle_ttl`` after their last write, and no hash lives longer
@@ -114,13 +114,15 @@ _BY_NAME_READ = (
     _LISTED
     + """
 local fields = listed()
-if #fields == 0 or #fields > 1000 then return {} end
-local values = redis.call('HMGET', KEYS[1], unpack(fields))
 local found = {}
-for i, field in ipairs(fields) do
-  if values[i] then
-    found[#found + 1] = field
-    found[#found + 1] = values[i]
+for start = 1, #fields, 500 do
+  local chunk = {unpack(fields, start, math.min(start + 499, #fields))}
+  local values = redis.call('HMGET', KEYS[1], unpack(chunk))
+  for i, field in ipairs(chunk) do
+    if values[i] then
+      found[#found + 1] = field
+      found[#found + 1] = values[i]
+    end
   end
 end
 return found
@@ -137,11 +139,11 @@ class RedisStore(RedisHealth):
         url: ``redis://host:port/db`` used to build a client when none is given.
         prefix: the namespace of every key this store writes.
         encryption_key: 16, 24 or 32 bytes: values are encrypted at rest (AES-GCM).
-            To rotate, give a sequence of such keys, the new one first: values are
-            encrypted with the first and read with whichever of them opens them, so
-            processes still on the old key and those on the new one share the data
-            while the change rolls out (drop the old key once every value was written
-            again, for example after ``idle_ttl``).
+            Or a sequence of such keys: values are encrypted with the first and read
+            with whichever of them opens them. To rotate, give every process
+            ``[old, new]``, then ``[new, old]``, then ``new`` alone once no value under
+            the old key is left (docs/persistence.md): a process can read only what one
+            of its keys sealed.
         idle_ttl: seconds a hash that holds more than access tokens lives after its
             last write (a whole number, at most a century); no hash lives longer.
         backoff: seconds Redis is left alone after a lost connection or a timeout
