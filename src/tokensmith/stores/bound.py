@@ -45,7 +45,7 @@ class PartitionLru:
         if max_entries is not None and (
             isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1
         ):
-            raise ConfigurationError("max_entries must be a positive integer (or None: no bound)")
+            raise ConfigurationError("max_entries must be a positive integer")
         self.max_entries = max_entries
         self._members: OrderedDict[str, set[Entry]] = OrderedDict()
         self._owner: dict[Entry, str] = {}
