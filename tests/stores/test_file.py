@@ -431,6 +431,8 @@ def test_a_new_store_sweeps_only_its_own_dead_writers_temporaries(tmp_path: Path
     other.write_text("{}")
     dead = tmp_path / ".a.999999999.deadbeef.tmp"  # cache "a"'s, by a process gone
     dead.write_text("{}")
+    for temporary in (other, dead):  # (swept once a minute old)
+        os.utime(temporary, (time.time() - 61, time.time() - 61))
     FileStore(tmp_path / "a")
     assert other.exists()
     assert not dead.exists()

@@ -49,6 +49,7 @@ __all__ = [
     "FileMedium",
     "FileStore",
     "Medium",
+    "NotARegularFile",
     "PersistenceMedium",
     "PersistenceStore",
     "decode_snapshot",
@@ -78,28 +79,41 @@ def decode_snapshot(data: bytes, location: object) -> str:
         raise _not_text(location, exc) from None
 
 
+class NotARegularFile(StoreError):
+    """Something other than a regular file is at the snapshot's path (a folder, a named
+    pipe, a device): never read, and never set aside or replaced by an import."""
+
+
 def read_regular(path: Path) -> bytes | None:
     """The content of the regular file at ``path`` (through links); None if there is none.
 
     Raises:
-        StoreError: it cannot be read, or is no regular file (reading a named pipe
-            waits for a writer that may never come, a device may never end).
+        NotARegularFile: a folder, or another file that is not regular (reading a named
+            pipe waits for a writer that may never come, a device may never end).
+        StoreError: it cannot be read.
     """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
+    except IsADirectoryError as exc:  # (where a folder cannot be opened at all)
+        raise NotARegularFile(f"cannot read {path}: not a regular file") from exc
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
-    with os.fdopen(fd, "rb") as handle:
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        handle = os.fdopen(fd, "rb") if regular else None  # (a folder's fd it refuses)
+    except OSError as exc:
+        os.close(fd)
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+    if handle is None:
+        os.close(fd)
+        raise NotARegularFile(f"cannot read {path}: not a regular file")
+    with handle:
         try:
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)
-            data = handle.read() if regular else None
+            return handle.read()
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
-    if data is None:
-        raise StoreError(f"cannot read {path}: not a regular file")
-    return data
 
 
 def _not_text(location: object, exc: UnicodeDecodeError) -> DamagedSnapshot:
@@ -206,8 +220,8 @@ class SnapshotStoreBase:
             self._kept = None  # the state stays the caller's: nothing of it is kept
             try:
                 damaged = _parse(self.medium.read()) is None
-            except StoreUnavailableError:
-                raise
+            except (StoreUnavailableError, NotARegularFile):
+                raise  # (a folder or a pipe there is not a snapshot to set aside)
             except StoreError:  # not text, or not decrypted: kept as it is all the same
                 damaged = True
             if damaged:  # replaced, but never unseen
@@ -317,6 +331,10 @@ def _parse(text: str | None) -> dict[str, Any] | None:
 
 _TEMP = re.compile(r"([0-9]+)\.[0-9a-f]{8}\.tmp")
 """The end of a temporary file's name, after ``.<name>.``: the writer's pid, a random part."""
+_TEMP_LEFT_S = 60.0
+"""A temporary file is swept once this old, and only then: a write keeps its temporary
+for milliseconds, but one on another host sharing the folder (whose pid means nothing
+here) may be slow, and removing its temporary would fail its rename."""
 
 
 class FileMedium:
@@ -331,7 +349,8 @@ class FileMedium:
         self._sweep_temporaries()
 
     def _sweep_temporaries(self) -> None:
-        """Remove temporary files left by writers killed before their rename.
+        """Remove temporary files left by writers killed before their rename: those
+        whose pid is not running here and that are :data:`_TEMP_LEFT_S` old.
 
         Only names exactly of :meth:`write_bytes`' form for this file: the temporary of
         a file ``<name>.<n>`` beside it also starts ``.<name>.``, and ``<n>`` is no pid.
@@ -340,13 +359,16 @@ class FileMedium:
 
         target = self._target()
         prefix = f".{target.name}."
+        left_before = time.time() - _TEMP_LEFT_S
         with contextlib.suppress(OSError):
             for name in os.listdir(target.parent):
                 if not name.startswith(prefix):
                     continue
                 temp = _TEMP.fullmatch(name[len(prefix) :])
-                if temp is not None and not pid_alive(int(temp[1])):
-                    with contextlib.suppress(OSError):
+                if temp is None or pid_alive(int(temp[1])):
+                    continue
+                with contextlib.suppress(OSError):
+                    if os.lstat(target.parent / name).st_mtime < left_before:
                         os.remove(target.parent / name)
 
     def _target(self) -> Path:

@@ -1,0 +1,71 @@
+"""Snapshot stores over what is not a regular file at their path, and the sweep of
+temporaries other writers left beside it."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tokensmith.errors import StoreError
+from tokensmith.stores import FileStore, PersistentTokenCache
+from tokensmith.stores.snapshot import NotARegularFile, read_regular
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_folder_at_the_cache_path_is_a_store_error_and_leaks_no_descriptor(
+    tmp_path: Path,
+) -> None:
+    # os.open opens a folder read-only; os.fdopen then raised a bare IsADirectoryError
+    # from every lookup and left the descriptor open.
+    folder = tmp_path / "cache.json"
+    folder.mkdir()
+    before = _open_fds()
+    for _ in range(3):
+        with pytest.raises(NotARegularFile, match="not a regular file"):
+            read_regular(folder)
+    assert _open_fds() == before
+    cache = PersistentTokenCache(FileStore(folder))
+    with pytest.raises(StoreError, match="not a regular file"):
+        cache.find_accounts()
+    assert _open_fds() == before
+    assert folder.is_dir()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_an_import_over_what_is_not_a_file_refuses_and_moves_nothing(
+    tmp_path: Path, kind: str
+) -> None:
+    # deserialize() took any unreadable snapshot for a damaged one: it renamed a named
+    # pipe (or a folder) at the path to ".corrupt-..." and wrote a new file in its place.
+    path = tmp_path / "cache.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    cache = PersistentTokenCache(FileStore(path))
+    with pytest.raises(StoreError, match="not a regular file"):
+        cache.deserialize('{"AccessToken": {}}')
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lockfile")) == [
+        "cache.json"
+    ]
+    assert not path.is_file()
+
+
+def test_a_young_temporary_of_a_pid_unknown_here_is_kept(tmp_path: Path) -> None:
+    # A writer on another host sharing the folder has a pid that means nothing here: its
+    # temporary, swept as a dead writer's, failed that writer's rename.
+    path = tmp_path / "cache.json"
+    young = tmp_path / ".cache.json.999999999.0badcafe.tmp"
+    old = tmp_path / ".cache.json.999999998.0badcafe.tmp"
+    young.write_text("{}")
+    old.write_text("{}")
+    os.utime(old, (time.time() - 120, time.time() - 120))
+    FileStore(path)
+    assert young.exists()
+    assert not old.exists()
