@@ -157,6 +157,9 @@ class CacheBase:
         if credential_type == CredentialType.ACCOUNT:
             self.account_generation += 1
         section = self._writable_section(credential_type)
+        gone = section.get(key)  # (replaced or removed: no longer vetted, nor held by it)
+        if gone is not None:
+            self._vetted.pop(id(gone), None)
         entry: dict[str, Any] | None
         if new_key_value_pairs is old_entry and old_entry:  # add(): the whole entry
             entry = section[key] = dict(old_entry)
@@ -171,8 +174,8 @@ class CacheBase:
             if new_key_value_pairs:
                 self._pending.append(EntryPut(credential_type, key, entry or {}))
             else:
-                gone = entry if isinstance(entry, dict) else old_entry
-                self._pending.append(EntryDeleted(credential_type, key, gone))
+                stored = entry if isinstance(entry, dict) else old_entry
+                self._pending.append(EntryDeleted(credential_type, key, stored))
 
     def _writing(self) -> _Writing:
         """Hold the lock for several writes; their changes reach the store once, when
