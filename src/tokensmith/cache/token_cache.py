@@ -191,7 +191,18 @@ class TokenCache(AccountLookups):
         as a removal a store receives too (an ``EntryDeleted``, like :meth:`modify`'s);
         returns how many were removed. Lookups never remove anything: a long-running
         service calls this now and then, or bounds its memory (``max_entries`` of
-        :class:`~tokensmith.stores.PersistentTokenCache`)."""
+        :class:`~tokensmith.stores.PersistentTokenCache`). A subclass that overrides
+        MSAL's hooks (msal-extensions' ``PersistedTokenCache``) has each removed through
+        its ``modify``, so what it persists sees them."""
+        from tokensmith.cache.hooks import uses_indexes  # (hooks imports this module)
+
+        if not uses_indexes(type(self)):
+            expired = self.expired_access_tokens(now)
+            for _, entry in expired:
+                self.modify(_AT, entry)
+            with self._lock:
+                section = self._section(_AT)
+                return sum(1 for key, _ in expired if key not in section)
         with self._writing():  # found and removed under one hold of the lock
             expired = self.expired_access_tokens(now)
             with self._one_index_check():

@@ -81,3 +81,22 @@ def test_a_sqlite_store_drops_the_rows_too(tmp_path: Path) -> None:
     tokens = json.loads(fresh.serialize())["AccessToken"]
     assert [entry["target"] for entry in tokens.values()] == ["api://live/.default"]
     fresh.close()
+
+
+def test_a_subclass_overriding_modify_sees_each_removal() -> None:
+    # msal-extensions' PersistedTokenCache persists in modify(); sweep_expired removed
+    # behind it, so the file kept the tokens (and a reload brought them back).
+    seen: list[tuple[str, bool]] = []
+
+    class Persisting(SerializableTokenCache):
+        def modify(self, credential_type: str, old: dict, new: dict | None = None) -> None:  # type: ignore[type-arg]
+            seen.append((credential_type, new is None))
+            super().modify(credential_type, old, new)
+
+    cache = Persisting()
+    cache.add(app_event("api://old/.default", expires_in=10), now=NOW - 100)
+    cache.add(app_event("api://live/.default"), now=NOW)
+    seen.clear()
+    assert cache.sweep_expired(now=NOW) == 1
+    assert seen == [("AccessToken", True)]
+    assert sorted(e["target"] for e in cache._cache["AccessToken"].values()) == ["api://live/.default"]
