@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from tests.unit.cache._helpers import NOW, user_event
 
-from tokensmith.errors import StoreUnavailableError
+from tokensmith.errors import StoreError, StoreUnavailableError
 from tokensmith.stores import PersistentTokenCache
 from tokensmith.stores.secretservice import SecretServiceMedium, SecretServiceStore
 
@@ -142,12 +142,15 @@ def _raw(medium: SecretServiceMedium, data: bytes | None = None) -> bytes | None
                 "CreateItem",
                 "a{sv}(oayays)b",
                 (properties, secret, True),
+                returns="oo",
             )
             return None
         item = medium._item()
         if item is None:
             return None
-        ((_, _, value, _),) = medium._call(item, "Item", "GetSecret", "o", (medium._session,))
+        ((_, _, value, _),) = medium._call(
+            item, "Item", "GetSecret", "o", (medium._session,), returns="(oayays)"
+        )
         return bytes(value)
 
 
@@ -282,3 +285,85 @@ def test_a_bus_address_jeepney_cannot_use_is_no_secret_service(tmp_path: Path) -
         SecretServiceStore(tmp_path / "cache.bin", address=tcp)
     store = SecretServiceStore(tmp_path / "cache.bin", address=tcp, allow_unencrypted=True)
     assert store.is_encrypted is False
+
+
+_ITEM = "/org/freedesktop/secrets/collection/login/1"
+
+
+def _serve(conn: Any, get_secret: tuple[str, tuple[Any, ...]]) -> None:
+    """Answer as a Secret Service with one item, whose GetSecret answers ``get_secret``
+    (signature, body), until the bus goes away."""
+    from jeepney import MessageType, new_method_return
+
+    answers = {
+        "OpenSession": ("vo", (("s", ""), "/org/freedesktop/secrets/session/1")),
+        "SearchItems": ("aoao", ([_ITEM], [])),
+        "GetSecret": get_secret,
+    }
+    while True:
+        try:
+            message = conn.receive()
+        except OSError:  # (the bus stopped)
+            return
+        if message.header.message_type == MessageType.method_call:
+            from jeepney.low_level import HeaderFields
+
+            signature, body = answers[message.header.fields[HeaderFields.member]]
+            conn.send(new_method_return(message, signature, body))
+
+
+@pytest.fixture
+def odd_service(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A bus of this test's own with a Secret Service (a thread here) whose GetSecret
+    answers ``request.param`` (signature, body); yields the bus address."""
+    import shutil
+    import tempfile
+    import threading
+
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+    from tests.session_bus import SessionBus
+
+    folder = Path(tempfile.mkdtemp(prefix="tokensmith-odd-"))  # (a short socket path)
+    bus = SessionBus(folder)
+    try:
+        with open_dbus_connection(bus=bus.address) as conn:
+            owner = message_bus.RequestName("org.freedesktop.secrets")
+            assert conn.send_and_get_reply(owner).body == (1,)  # the primary owner
+            server = threading.Thread(target=_serve, args=(conn, request.param), daemon=True)
+            server.start()
+            try:
+                yield bus.address
+            finally:
+                bus.stop()
+                server.join(10)
+    finally:
+        bus.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "odd_service",
+    [
+        ("s", ("secret-in-reply",)),  # no struct at all
+        ("(oayays)(oayays)", (("/", b"", b"secret-in-reply", "text/plain"),) * 2),  # two
+        ("(oayss)", (("/", b"", "secret-in-reply", "text/plain"),)),  # a str value
+        ("(oayais)", (("/", b"", [300, 301], "text/plain"),)),  # integers
+        ("(oayais)", (("/", b"", [115, 101], "text/plain"),)),  # integers bytes() takes
+    ],
+    indirect=True,
+    ids=["string", "two-structs", "str-value", "int-value", "byte-sized-ints"],
+)
+def test_a_get_secret_reply_of_another_shape_is_a_store_error(
+    odd_service: str, tmp_path: Path, opened: list[Any]
+) -> None:
+    """It was a bare ValueError or TypeError from unpacking the reply (or, for integers
+    that fit in a byte, a secret made of them)."""
+    medium = SecretServiceMedium(tmp_path / "cache.bin", address=odd_service)
+    opened.append(medium)
+    with pytest.raises(StoreError) as caught:
+        medium.read()
+    assert type(caught.value) is StoreError
+    message = str(caught.value)
+    assert message.startswith("Secret Service GetSecret answered ")
+    assert "secret-in-reply" not in message and "300" not in message

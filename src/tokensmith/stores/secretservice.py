@@ -99,7 +99,7 @@ class SecretServiceMedium:
             raise StoreUnavailableError(f"{HEADLESS_HINT} ({type(exc).__name__})") from exc
         try:
             _, self._session = self._call(
-                _SERVICE_PATH, "Service", "OpenSession", "sv", ("plain", ("s", ""))
+                _SERVICE_PATH, "Service", "OpenSession", "sv", ("plain", ("s", "")), returns="vo"
             )
         except BaseException:
             if self._conn is not None:
@@ -108,9 +108,20 @@ class SecretServiceMedium:
             raise
 
     def _call(
-        self, path: str, interface: str, method: str, signature: str, body: tuple[Any, ...]
+        self,
+        path: str,
+        interface: str,
+        method: str,
+        signature: str,
+        body: tuple[Any, ...],
+        *,
+        returns: str,
     ) -> Any:
+        """``method``'s reply body, checked to have the signature ``returns`` (the
+        specification's): a service answering another shape is a StoreError naming the
+        call and the signature, never its values, not an unpacking error later."""
         from jeepney import DBusAddress, new_method_call
+        from jeepney.low_level import HeaderFields
         from jeepney.wrappers import DBusErrorResponse
 
         target = DBusAddress(path, bus_name=_BUS_NAME, interface=_SECRET + interface)
@@ -132,11 +143,14 @@ class SecretServiceMedium:
             self._conn.close()
             self._conn = None
             raise StoreUnavailableError(f"Secret Service connection lost ({exc})") from exc
+        answered = reply.header.fields.get(HeaderFields.signature, "")
+        if answered != returns:
+            raise StoreError(f"Secret Service {method} answered {answered!r}, not {returns!r}")
         return reply.body
 
     def _item(self) -> str | None:
         unlocked, locked = self._call(
-            _SERVICE_PATH, "Service", "SearchItems", "a{ss}", (self.attributes,)
+            _SERVICE_PATH, "Service", "SearchItems", "a{ss}", (self.attributes,), returns="aoao"
         )
         if unlocked:
             return str(unlocked[0])
@@ -157,7 +171,9 @@ class SecretServiceMedium:
         item = self._item()
         if item is None:
             return None
-        ((_, _, value, _),) = self._call(item, "Item", "GetSecret", "o", (self._session,))
+        ((_, _, value, _),) = self._call(
+            item, "Item", "GetSecret", "o", (self._session,), returns="(oayays)"
+        )
         return bytes(value)
 
     def write(self, text: str) -> None:
@@ -194,6 +210,7 @@ class SecretServiceMedium:
             "CreateItem",
             "a{sv}(oayays)b",
             (properties, secret, replace),
+            returns="oo",
         )
         if prompt != "/":
             raise StoreUnavailableError(f"{LOCKED_HINT} (it asks for a prompt)")
@@ -202,7 +219,9 @@ class SecretServiceMedium:
         """libsecret's reading of ``collection``: an object path as is, else an alias."""
         if "/" in self.collection:
             return self.collection
-        (path,) = self._call(_SERVICE_PATH, "Service", "ReadAlias", "s", (self.collection,))
+        (path,) = self._call(
+            _SERVICE_PATH, "Service", "ReadAlias", "s", (self.collection,), returns="o"
+        )
         if path == "/":
             raise StoreUnavailableError(f"the Secret Service has no {self.collection!r} keyring")
         return str(path)
@@ -231,7 +250,7 @@ class SecretServiceMedium:
             self._connect()
             item = self._item()
             if item is not None:
-                self._call(item, "Item", "Delete", "", ())
+                self._call(item, "Item", "Delete", "", (), returns="o")
 
 
 class SecretServiceStore(SnapshotStoreBase):
