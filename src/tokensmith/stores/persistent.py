@@ -46,7 +46,8 @@ class PersistentTokenCache(ReadThrough):
             partitions (they stay in the store). None: no bound.
 
     Raises:
-        ConfigurationError: ``store`` is neither kind of store.
+        ConfigurationError: ``store`` is neither kind of store, or ``max_entries`` is
+            not a whole number of at least 1 (or is given for a snapshot store).
     """
 
     def __init__(
