@@ -99,4 +99,6 @@ def test_a_subclass_overriding_modify_sees_each_removal() -> None:
     seen.clear()
     assert cache.sweep_expired(now=NOW) == 1
     assert seen == [("AccessToken", True)]
-    assert sorted(e["target"] for e in cache._cache["AccessToken"].values()) == ["api://live/.default"]
+    assert sorted(e["target"] for e in cache._cache["AccessToken"].values()) == [
+        "api://live/.default"
+    ]
