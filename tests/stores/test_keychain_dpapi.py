@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -166,3 +169,32 @@ def test_an_import_over_a_dpapi_file_this_user_cannot_decrypt_keeps_it_aside(
     (aside,) = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
     assert aside.read_bytes() == theirs
     assert FakeProtector(b"alice").unprotect(path.read_bytes()) == b"{}"
+
+
+@contextlib.contextmanager
+def fifo_at(path: Path, *, reader: bool) -> Iterator[None]:
+    """A named pipe at ``path``, opened for reading here meanwhile if ``reader`` (without
+    blocking: no writer is needed)."""
+    os.mkfifo(path, 0o600)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK) if reader else None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+@pytest.mark.timeout(30)  # (before the fix: for ever, no reader to open the pipe)
+@pytest.mark.parametrize("reader", [False, True], ids=["no reader", "a reader"])
+def test_a_fifo_at_the_keychain_signal_file_is_a_store_error_not_a_hang(
+    tmp_path: Path, reader: bool
+) -> None:
+    """Opening a named pipe to write waits for a reader; with one, it was touched as
+    if it were the signal file."""
+    signal = tmp_path / "cache.bin"
+    keychain = FakeKeychain()
+    cache = PersistentTokenCache(KeychainStore(signal, backend=keychain), clock=lambda: NOW)
+    with fifo_at(signal, reader=reader), pytest.raises(StoreError) as caught:
+        cache.add(user_event(), now=NOW)
+    assert str(caught.value) == f"cannot touch the signal file {signal}: not a regular file"
+    assert stat.S_ISFIFO(os.lstat(signal).st_mode)  # left as it was

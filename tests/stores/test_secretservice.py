@@ -367,3 +367,23 @@ def test_a_get_secret_reply_of_another_shape_is_a_store_error(
     message = str(caught.value)
     assert message.startswith("Secret Service GetSecret answered ")
     assert "secret-in-reply" not in message and "300" not in message
+
+
+@pytest.mark.timeout(30)  # (before the fix: for ever, no reader to open the pipe)
+@pytest.mark.parametrize("reader", [False, True], ids=["no reader", "a reader"])
+def test_a_fifo_at_the_signal_file_is_a_store_error_not_a_hang(
+    secret_service: str, tmp_path: Path, opened: list[Any], reader: bool
+) -> None:
+    """Opening a named pipe to write waits for a reader; with one, it was touched as
+    if it were the signal file."""
+    from tests.stores.test_keychain_dpapi import fifo_at
+
+    signal = tmp_path / "cache.bin"
+    store = SecretServiceStore(signal, schema_name="tokensmith.fifo", address=secret_service)
+    opened.append(store)
+    with fifo_at(signal, reader=reader), pytest.raises(StoreError) as caught:
+        PersistentTokenCache(store, clock=lambda: NOW).add(user_event(), now=NOW)
+    assert str(caught.value) == f"cannot touch the signal file {signal}: not a regular file"
+    medium = SecretServiceMedium(signal, schema_name="tokensmith.fifo", address=secret_service)
+    opened.append(medium)
+    medium.delete()

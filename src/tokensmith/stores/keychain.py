@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.stores.secretservice import touch_signal_file
 from tokensmith.stores.snapshot import FileMedium, SnapshotStoreBase, decode_snapshot
 
 __all__ = [
@@ -78,11 +79,7 @@ class KeychainMedium:
 
     def write(self, text: str) -> None:
         self._backend.put(self.service_name, self.account_name, text.encode("utf-8"))
-        try:
-            os.close(os.open(self.location, os.O_WRONLY | os.O_CREAT, 0o600))
-            os.utime(self.location)
-        except OSError as exc:
-            raise StoreError(f"cannot touch the signal file {self.location}: {exc}") from exc
+        touch_signal_file(self.location)
 
     def version(self) -> object | None:
         return self._signal.version()

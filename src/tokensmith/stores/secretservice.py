@@ -16,8 +16,10 @@ caller opted in to a plain 0600 file with ``allow_unencrypted=True``.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,9 +27,21 @@ from typing import Any
 
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreUnavailableError
-from tokensmith.stores.snapshot import FileMedium, Medium, SnapshotStoreBase, decode_snapshot
+from tokensmith.stores.snapshot import (
+    FileMedium,
+    Medium,
+    NotARegularFile,
+    SnapshotStoreBase,
+    decode_snapshot,
+)
 
-__all__ = ["HEADLESS_HINT", "LOCKED_HINT", "SecretServiceMedium", "SecretServiceStore"]
+__all__ = [
+    "HEADLESS_HINT",
+    "LOCKED_HINT",
+    "SecretServiceMedium",
+    "SecretServiceStore",
+    "touch_signal_file",
+]
 
 HEADLESS_HINT = (
     "no Secret Service on the D-Bus session bus (a headless machine, an SSH session or a "
@@ -52,6 +66,34 @@ _IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
 def default_schema_name(location: str | os.PathLike[str]) -> str:
     """msal-extensions' default: the SHA-256 hex of the signal file's path as given."""
     return hashlib.sha256(os.fspath(location).encode("utf-8")).hexdigest()
+
+
+def touch_signal_file(location: Path) -> None:
+    """Create the signal file (0600, empty) or set its mtime to now, as msal-extensions
+    does after a save; only a regular file (through links).
+
+    Raises:
+        NotARegularFile: a folder, a named pipe (opening one to write waits for a
+            reader that may never come, so it is opened without blocking), a device.
+        StoreError: it cannot be created or touched.
+    """
+    what = f"cannot touch the signal file {location}"
+    try:
+        fd = os.open(location, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o600)
+    except OSError as exc:  # a pipe with no reader: ENXIO; a folder: EISDIR
+        if exc.errno in (errno.ENXIO, errno.EISDIR):
+            raise NotARegularFile(f"{what}: not a regular file") from exc
+        raise StoreError(f"{what}: {exc.strerror}") from exc
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if regular:
+            os.utime(fd if os.utime in os.supports_fd else location)
+    except OSError as exc:
+        raise StoreError(f"{what}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    if not regular:
+        raise NotARegularFile(f"{what}: not a regular file")
 
 
 class SecretServiceMedium:
@@ -180,7 +222,7 @@ class SecretServiceMedium:
         with self._lock:
             self._connect()
             self._create(self.label, self.attributes, text.encode("utf-8"), replace=True)
-        self._touch()
+        touch_signal_file(self.location)
 
     def keep_damaged(self, stamp: str) -> str | None:
         """Copy the item, as it is, to another item of the same collection (encrypted
@@ -228,14 +270,6 @@ class SecretServiceMedium:
 
     def version(self) -> object | None:
         return self._signal.version()
-
-    def _touch(self) -> None:
-        try:
-            fd = os.open(self.location, os.O_WRONLY | os.O_CREAT, 0o600)
-            os.close(fd)
-            os.utime(self.location)
-        except OSError as exc:
-            raise StoreError(f"cannot touch the signal file {self.location}: {exc}") from exc
 
     def close(self) -> None:
         """Close the D-Bus connection (idempotent)."""
