@@ -617,18 +617,6 @@ def test_on_windows_a_pid_is_asked_of_the_process_not_sent_signal_0() -> None:
     assert kernel32.closed == 2  # each handle opened is closed
 
 
-@pytest.mark.skipif(sys.platform != "win32", reason="Windows' os.kill sends Ctrl+C")
-def test_on_windows_pid_alive_sends_no_ctrl_c() -> None:  # pragma: no cover
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        assert lockfile.pid_alive(child.pid)
-        assert child.poll() is None
-    finally:
-        child.kill()
-        child.wait()
-    assert not lockfile.pid_alive(child.pid)
-
-
 @pytest.mark.parametrize("adapter", [False, True], ids=["FileStore", "PersistenceStore"])
 def test_a_damaged_file_behind_a_link_is_kept_aside_beside_it(
     tmp_path: Path, adapter: bool
