@@ -13,10 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from msal import authority as msal_authority
 
 from tokensmith.authority import parse_authority
-
-msal_authority = pytest.importorskip("msal.authority")
 
 DOCUMENT = {
     "authorization_endpoint": "https://h.example/t/oauth2/v2.0/authorize",

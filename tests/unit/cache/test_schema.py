@@ -132,7 +132,8 @@ def test_ext_cache_key_values_are_stringified() -> None:
 
 
 def test_ext_cache_key_agrees_with_msal() -> None:
-    token_cache = pytest.importorskip("msal.token_cache")
+    from msal import token_cache
+
     samples = [
         {"fmi_path": "a/b"},
         {"fmi_path": "a/b", "client_claims": '{"x": 1}', "scope": "s", "client_id": "c"},

@@ -84,7 +84,8 @@ def _queries() -> list[tuple[str, list[str] | None, dict[str, Any] | None]]:
 
 
 def test_search_matches_msal_on_the_same_state() -> None:
-    msal = pytest.importorskip("msal")
+    import msal
+
     state = _state()
     for credential_type, target, query in _queries():
         theirs, ours = msal.SerializableTokenCache(), SerializableTokenCache()
