@@ -19,8 +19,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokensmith.errors import StoreError, StoreUnavailableError
-from tokensmith.stores.secretservice import touch_signal_file
-from tokensmith.stores.snapshot import FileMedium, SnapshotStoreBase, decode_snapshot
+from tokensmith.stores.snapshot import (
+    FileMedium,
+    SnapshotStoreBase,
+    decode_snapshot,
+    touch_signal_file,
+)
 
 __all__ = [
     "ITEM_NOT_FOUND",

@@ -16,10 +16,8 @@ caller opted in to a plain 0600 file with ``allow_unencrypted=True``.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
-import stat
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,9 +28,9 @@ from tokensmith.errors import StoreError, StoreUnavailableError
 from tokensmith.stores.snapshot import (
     FileMedium,
     Medium,
-    NotARegularFile,
     SnapshotStoreBase,
     decode_snapshot,
+    touch_signal_file,
 )
 
 __all__ = [
@@ -40,7 +38,6 @@ __all__ = [
     "LOCKED_HINT",
     "SecretServiceMedium",
     "SecretServiceStore",
-    "touch_signal_file",
 ]
 
 HEADLESS_HINT = (
@@ -66,34 +63,6 @@ _IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
 def default_schema_name(location: str | os.PathLike[str]) -> str:
     """msal-extensions' default: the SHA-256 hex of the signal file's path as given."""
     return hashlib.sha256(os.fspath(location).encode("utf-8")).hexdigest()
-
-
-def touch_signal_file(location: Path) -> None:
-    """Create the signal file (0600, empty) or set its mtime to now, as msal-extensions
-    does after a save; only a regular file (through links).
-
-    Raises:
-        NotARegularFile: a folder, a named pipe (opening one to write waits for a
-            reader that may never come, so it is opened without blocking), a device.
-        StoreError: it cannot be created or touched.
-    """
-    what = f"cannot touch the signal file {location}"
-    try:
-        fd = os.open(location, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o600)
-    except OSError as exc:  # a pipe with no reader: ENXIO; a folder: EISDIR
-        if exc.errno in (errno.ENXIO, errno.EISDIR):
-            raise NotARegularFile(f"{what}: not a regular file") from exc
-        raise StoreError(f"{what}: {exc.strerror}") from exc
-    try:
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        if regular:
-            os.utime(fd if os.utime in os.supports_fd else location)
-    except OSError as exc:
-        raise StoreError(f"{what}: {exc.strerror}") from exc
-    finally:
-        os.close(fd)
-    if not regular:
-        raise NotARegularFile(f"{what}: not a regular file")
 
 
 class SecretServiceMedium:

@@ -54,6 +54,7 @@ __all__ = [
     "PersistenceStore",
     "decode_snapshot",
     "read_regular",
+    "touch_signal_file",
 ]
 
 Versions = tuple[object | None, object | None]
@@ -114,6 +115,34 @@ def read_regular(path: Path) -> bytes | None:
             return handle.read()
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def touch_signal_file(location: Path) -> None:
+    """Create the signal file (0600, empty) or set its mtime to now, as msal-extensions
+    does after a save; only a regular file (through links).
+
+    Raises:
+        NotARegularFile: a folder, a named pipe (opening one to write waits for a
+            reader that may never come, so it is opened without blocking), a device.
+        StoreError: it cannot be created or touched.
+    """
+    what = f"cannot touch the signal file {location}"
+    try:
+        fd = os.open(location, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o600)
+    except OSError as exc:  # a pipe with no reader: ENXIO; a folder: EISDIR
+        if exc.errno in (errno.ENXIO, errno.EISDIR):
+            raise NotARegularFile(f"{what}: not a regular file") from exc
+        raise StoreError(f"{what}: {exc.strerror}") from exc
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if regular:
+            os.utime(fd if os.utime in os.supports_fd else location)
+    except OSError as exc:
+        raise StoreError(f"{what}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    if not regular:
+        raise NotARegularFile(f"{what}: not a regular file")
 
 
 def _not_text(location: object, exc: UnicodeDecodeError) -> DamagedSnapshot:
