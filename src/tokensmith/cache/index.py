@@ -9,7 +9,14 @@ to date on each write or removal of one key. After a ``deserialize()`` nothing i
 built: ``get_accounts(username=...)`` builds the username index only, a silent hit
 the access tokens' scope groups only, a refresh the refresh tokens' account index
 only. The whole index is dropped (and rebuilt lazily) when it notices the sections
-were changed behind its back (a section object replaced, or its size changed).
+were changed behind its back, by edits made directly on the cache dict
+(:meth:`CacheIndex.is_current`): a section added, removed or replaced, a key added or
+removed (any mix: a key added goes last in its section's order, so its size or newest
+key tells, unless that newest entry was itself taken out and put back as it was), the
+newest entry replaced. A value replaced directly under an
+older key is not noticed (no O(1) check can see it): the entry keeps its old buckets,
+so it is missed by lookups of its new field values (never answered for old ones: each
+is re-checked) until the next rebuild; edits made through ``modify()`` are all seen.
 
 Indexes (field values normalized by :func:`norm`; ``environment`` lower-cased; a
 value of several fields is one joined string, see :func:`~tokensmith.cache.buckets.bucket`):
@@ -38,7 +45,7 @@ several keys, sets, and scope groups of several tokens are).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from itertools import compress
 from typing import Any
 
@@ -65,6 +72,9 @@ _CT = CredentialType
 _Entry = Mapping[str, Any]
 _Listing = tuple[list[str], list[dict[str, Any]], bool]
 """A section's keys and dict entries, listed once, and whether all are plain dicts."""
+_Seen = tuple[Any, int, object, object, Callable[[], Iterator[object]] | None]
+"""A section as last indexed: the object, its size (-1: not a dict), its newest key,
+that key's value, and its ``__reversed__`` (the last three None when it has no keys)."""
 
 
 def _dict_entries(section: object) -> _Listing:
@@ -121,7 +131,7 @@ class CacheIndex:
         self._group_pending: tuple[list[str], list[Hashable]] = ([], [])
         self._cache_ref: dict[str, Any] | None = None
         self._cache_len = 0
-        self._seen: dict[str, tuple[Any, int]] = {}
+        self._seen: dict[str, _Seen] = {}
         self._stale = False
         self._scans_left = SCANS
         self._listed: dict[str, _Listing] = {}
@@ -231,15 +241,22 @@ class CacheIndex:
 
         ``cache`` must be the dict last indexed, holding the same number of sections
         (so none appeared or vanished), each known section the same object with the
-        same number of entries as when last seen.
+        same number of entries, the same newest key and the same value under it as when
+        last seen. A key added goes last in dict order, so keys added and others
+        removed directly, in any mix, change the size or the newest key; a value
+        replaced under an older key is not seen (see the module docstring).
         """
         if cache is not self._cache_ref or len(cache) != self._cache_len or self._stale:
             return False
         get = cache.get
-        for name, (section, size) in self._seen.items():
+        for name, (section, size, newest, value, newest_first) in self._seen.items():
             current = get(name)
             if current is not section or (size >= 0 and len(current) != size):
                 return False
+            if newest_first is not None:
+                last = next(newest_first())
+                if last is not newest or current[last] is not value:
+                    return False
         return True
 
     @classmethod
@@ -308,8 +325,14 @@ class CacheIndex:
         section = cache.get(section_name)
         if section is None:
             self._seen.pop(section_name, None)
+        elif not isinstance(section, dict):
+            self._seen[section_name] = (section, -1, None, None, None)
+        elif not section:
+            self._seen[section_name] = (section, 0, None, None, None)
         else:
-            self._seen[section_name] = (section, len(section) if isinstance(section, dict) else -1)
+            newest = next(reversed(section))
+            seen = (section, len(section), newest, section[newest], section.__reversed__)
+            self._seen[section_name] = seen
 
     def _group_keys(self) -> dict[str, Hashable]:
         """Each grouped key's group: made on the first write (a reader never needs it)."""

@@ -12,6 +12,7 @@ import pytest
 from tests.unit.cache._helpers import NOW, app_event, user_event
 
 from tokensmith.cache import SerializableTokenCache
+from tokensmith.cache.validity import usable
 
 UIDS = ["u1", "u2", "u3"]
 UTID = "tid"
@@ -102,17 +103,35 @@ def _mutate(cache: SerializableTokenCache, rng: random.Random) -> None:
         cache.deserialize(cache.serialize())
     elif roll < 0.9:
         cache.build_indexes()  # every index at once, then kept up to date
-    elif roll < 0.95:
+    elif roll < 0.93:
         del cache._cache[section][key]  # behind the index's back
+    elif roll < 0.95:  # the newest entry replaced behind the index's back (same size)
+        newest = next(reversed(cache._cache[section]))
+        cache._cache[section][newest] = dict(
+            cache._cache[section][newest], home_account_id=rng.choice(HOMES)
+        )
     else:
         clone = copy.deepcopy(entry)
         clone["home_account_id"] = rng.choice(HOMES)
         if rng.random() < 0.3:  # an odd value: the bulk builds take their general path
             clone[rng.choice(["client_id", "realm", "family_id"])] = rng.choice([7, None, ["x"]])
-        cache._cache[section][key + "-copy"] = clone  # behind the index's back
+        copy_key = key + "-copy"
+        while copy_key in cache._cache[section]:  # an insert (a replaced earlier entry
+            copy_key += "-copy"  # is a known limit: test_index_direct_edits.py)
+        cache._cache[section][copy_key] = clone  # behind the index's back
+        if rng.random() < 0.5:  # and another key removed: the section keeps its size
+            del cache._cache[section][rng.choice(entries)[0]]
 
 
 # ---- brute-force oracles -----------------------------------------------------------
+
+
+def _usable_entries(
+    cache: SerializableTokenCache, section: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """The entries a lookup may answer with: an odd value (``["x"]``) in a field it
+    reads makes an entry unusable (``validity.usable``, tested on its own)."""
+    return [(k, e) for k, e in _dict_entries(cache, section) if usable(e, section)]
 
 
 def _env_is(entry: dict[str, Any], env: str) -> bool:
@@ -124,9 +143,22 @@ def _oracle_at(cache: SerializableTokenCache, q: dict[str, Any]) -> tuple[list[A
     """(best candidates, expired ones met) for find_access_token's documented rules."""
     wanted = {s.lower() for s in q["scopes"]}
     met_expired: list[Any] = []
+    section = cache._cache.get("AccessToken")
     for env in q["environments"]:
+        exact = None  # MSAL's O(1) attempt: the entry under the query's own key wins
+        if not q["user_assertion_hash"] and isinstance(section, dict):
+            exact = section.get(
+                cache.key_makers["AccessToken"](
+                    home_account_id=q["home_account_id"],
+                    environment=env,
+                    client_id=q["client_id"],
+                    realm=q["realm"],
+                    target=" ".join(sorted(q["scopes"])),
+                    ext_cache_key=q["ext_cache_key"],
+                )
+            )
         live: list[Any] = []
-        for _, e in _dict_entries(cache, "AccessToken"):
+        for _, e in _usable_entries(cache, "AccessToken"):
             if not (
                 _env_is(e, env)
                 and e.get("client_id") == q["client_id"]
@@ -149,6 +181,8 @@ def _oracle_at(cache: SerializableTokenCache, q: dict[str, Any]) -> tuple[list[A
             if not wanted <= set(e["target"].lower().split()):
                 continue
             (live if int(e["expires_on"]) > q["now"] else met_expired).append(e)
+        if any(e is exact for e in live):
+            return [exact], met_expired
         if live:
             top = max(int(e["expires_on"]) for e in live)
             return [e for e in live if int(e["expires_on"]) == top], met_expired
@@ -196,7 +230,7 @@ def _check_others(cache: SerializableTokenCache, rng: random.Random) -> None:
     expected_rts = [
         e
         for env_ in envs
-        for _, e in _dict_entries(cache, "RefreshToken")
+        for _, e in _usable_entries(cache, "RefreshToken")
         if _env_is(e, env_)
         and e.get("home_account_id") == home
         and not e.get("user_assertion_hash")
@@ -216,7 +250,7 @@ def _check_others(cache: SerializableTokenCache, rng: random.Random) -> None:
     hid = rng.choice([None, home])
     expected_accounts = [
         e
-        for _, e in _dict_entries(cache, "Account")
+        for _, e in _usable_entries(cache, "Account")
         if (env_filter is None or any(_env_is(e, x) for x in env_filter))
         and (user is None or e.get("username", "").lower() == user.lower())
         and (hid is None or e.get("home_account_id") == hid)
@@ -230,7 +264,7 @@ def _check_others(cache: SerializableTokenCache, rng: random.Random) -> None:
         (
             e
             for x in envs
-            for _, e in _dict_entries(cache, "IdToken")
+            for _, e in _usable_entries(cache, "IdToken")
             if _env_is(e, x)
             and e.get("home_account_id") == home
             and e.get("client_id") == client
@@ -246,7 +280,7 @@ def _check_others(cache: SerializableTokenCache, rng: random.Random) -> None:
     expected_app = next(
         (
             e
-            for _, e in _dict_entries(cache, "AppMetadata")
+            for _, e in _usable_entries(cache, "AppMetadata")
             if _env_is(e, env) and e.get("client_id") == client
         ),
         None,
@@ -274,12 +308,19 @@ def _check_search_against_msal(cache: SerializableTokenCache, rng: random.Random
     query = {k: v for k, v in fields.items() if rng.random() < 0.6}
     target = rng.sample(SCOPES, rng.randint(0, 2))
     now = NOW + rng.choice([-5000, 0, 3000])
-    assert list(ours.search(credential_type, target, query, now=now)) == list(
-        theirs.search(credential_type, target, query, now=now)
-    ), (credential_type, target, query)
+    try:  # (tokensmith skips the entries it cannot use: MSAL yields them too)
+        found = theirs.search(credential_type, target, query, now=now)
+        expected = [e for e in found if usable(e, credential_type)]
+    except TypeError:  # MSAL cannot make the key of an entry holding an odd value
+        return
+    assert list(ours.search(credential_type, target, query, now=now)) == expected, (
+        credential_type,
+        target,
+        query,
+    )
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(12))
 def test_indexed_lookups_equal_brute_force(seed: int) -> None:
     rng = random.Random(seed)
     cache = SerializableTokenCache()
