@@ -152,7 +152,7 @@ class CacheBase:
         new_key_value_pairs: dict[str, Any] | None,
     ) -> None:
         if not self._index_checked:
-            self._ensure_index()
+            self._ensure_index(credential_type)
         self.generation += 1
         if credential_type == CredentialType.ACCOUNT:
             self.account_generation += 1
@@ -253,9 +253,10 @@ class CacheBase:
         section = self._cache.get(credential_type)
         return section if isinstance(section, dict) else {}
 
-    def _ensure_index(self) -> None:
-        """Rebuild the indexes if ``_cache`` was changed without going through modify."""
-        if not self._index.is_current(self._cache):
+    def _ensure_index(self, *sections: str) -> None:
+        """Rebuild the indexes if ``_cache`` was changed without going through modify
+        (before a lookup or a write in ``sections``; none named: in any)."""
+        if not self._index.is_current(self._cache, sections):
             examined = self._index.examined
             self._index = CacheIndex.build(self._cache)
             self._index.examined = examined

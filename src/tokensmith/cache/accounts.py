@@ -40,7 +40,7 @@ class AccountLookups(FastLookups):
         envs = None if environments is None else strings(environments, "environments")
         user = username.lower() if username is not None else None
         with self._lock:
-            self._ensure_index()
+            self._ensure_index(_CT.ACCOUNT)
             section = self._section(_CT.ACCOUNT)
             ordered = self._account_keys(section, envs, user, home_account_id)
             hosts = None if envs is None else {e.lower() for e in envs}
@@ -101,7 +101,7 @@ class AccountLookups(FastLookups):
         """
         envs = strings(environments, "environments")
         with self._lock:
-            self._ensure_index()
+            self._ensure_index(_CT.ID_TOKEN)
             index = self._index
             section = self._section(_CT.ID_TOKEN)
             for env in envs:

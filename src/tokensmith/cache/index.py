@@ -236,26 +236,36 @@ class CacheIndex:
 
     # -- maintenance -------------------------------------------------------------
 
-    def is_current(self, cache: dict[str, Any]) -> bool:
-        """True if the index still describes ``cache`` (an O(1) check).
+    def is_current(self, cache: dict[str, Any], sections: tuple[str, ...] = ()) -> bool:
+        """True if the index still describes ``cache`` (an O(1) check), for a lookup in
+        ``sections`` (none named: in every section).
 
         ``cache`` must be the dict last indexed, holding the same number of sections
         (so none appeared or vanished), each known section the same object with the
-        same number of entries, the same newest key and the same value under it as when
-        last seen. A key added goes last in dict order, so keys added and others
-        removed directly, in any mix, change the size or the newest key; a value
-        replaced under an older key is not seen (see the module docstring).
+        same number of entries as when last seen, and each section looked up the same
+        newest key with the same value under it. A key added goes last in dict order,
+        so keys added and others removed directly, in any mix, change the size or the
+        newest key; a value replaced under an older key is not seen (see the module
+        docstring). Only the sections a lookup reads need their newest key checked:
+        the index of another is checked by the lookups that read it (and by every
+        write) before it is used.
         """
         if cache is not self._cache_ref or len(cache) != self._cache_len or self._stale:
             return False
         get = cache.get
-        for name, (section, size, newest, value, newest_first) in self._seen.items():
+        seen = self._seen
+        for name, (section, size, _, _, _) in seen.items():
             current = get(name)
             if current is not section or (size >= 0 and len(current) != size):
                 return False
+        for name in sections or seen:
+            known = seen.get(name)
+            if known is None:
+                continue
+            section, _, newest, value, newest_first = known
             if newest_first is not None:
                 last = next(newest_first())
-                if last is not newest or current[last] is not value:
+                if last is not newest or section[last] is not value:
                     return False
         return True
 

@@ -144,7 +144,7 @@ class FastLookups(CacheBase):
                     if expires_on is not None:
                         best = (expires_on, exact, entry)
                         break
-                self._ensure_index()  # (not before: an exact-key hit needs no index)
+                self._ensure_index(_AT)  # (not before: an exact-key hit needs no index)
                 for key in self._at_candidates(env, owner, fits):
                     entry = section.get(key)
                     expires_on = _answer_expiry(entry, env, now, owner, fits)
@@ -214,7 +214,7 @@ class FastLookups(CacheBase):
         """
         envs = strings(environments, "environments")
         with self._lock:
-            self._ensure_index()
+            self._ensure_index(_RT)
             section = self._section(_RT)
             found: list[dict[str, Any]] = []
             for env in envs:
@@ -238,7 +238,7 @@ class FastLookups(CacheBase):
         """The newest RefreshToken stored for this on-behalf-of user assertion."""
         envs = strings(environments, "environments")
         with self._lock:
-            self._ensure_index()
+            self._ensure_index(_RT)
             section = self._section(_RT)
             keys = self._index.lookup(self._index.rt_by_uah, norm(user_assertion_hash))
             for env in envs:
@@ -257,7 +257,7 @@ class FastLookups(CacheBase):
     def get_app_metadata(self, *, environment: str, client_id: str) -> dict[str, Any] | None:
         """The AppMetadata entry of this client in this environment, if any."""
         with self._lock:
-            self._ensure_index()
+            self._ensure_index(CredentialType.APP_METADATA)
             section = self._section(CredentialType.APP_METADATA)
             app = bucket(environment.lower(), client_id)
             keys = self._index.lookup(self._index.app_by_client, app)

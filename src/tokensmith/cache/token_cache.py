@@ -73,7 +73,7 @@ class TokenCache(AccountLookups):
         now: float | None,
     ) -> list[dict[str, Any]]:
         with self._writing():  # MSAL's search removes the expired AccessTokens it meets
-            self._ensure_index()
+            self._ensure_index(credential_type)
             section = self._section(credential_type)
             now_s = self._now(now)
             found = []

@@ -91,3 +91,19 @@ def test_an_earlier_entry_replaced_directly_is_filed_under_its_new_fields() -> N
 
     assert cache.find_accounts(username="u1@x.example") == []  # (holds: re-checked)
     assert cache.find_accounts(username="renamed@x.example") == [renamed]
+
+
+def test_a_paired_edit_stays_seen_after_lookups_and_writes_in_other_sections() -> None:
+    # A lookup or a write checks the newest key of the sections it reads only: the
+    # access tokens edited directly must still be seen by the next access-token lookup.
+    cache = _indexed()
+    new_home = f"new.{UTID}"
+    _moved(cache, "AccessToken", "u0", new_home)
+    del cache._cache["AccessToken"][_key_of(cache, "AccessToken", "u1")]
+    assert cache.find_accounts(home_account_id=f"u2.{UTID}")  # the Account section only
+    assert cache.find_refresh_tokens(home_account_id=f"u2.{UTID}", environments=[ENV])
+    cache.modify(  # a write in another section
+        "AppMetadata", {"client_id": CLIENT_ID, "environment": ENV}, {"family_id": "1"}
+    )
+    assert _token(cache, new_home) is not None
+    assert _token(cache, f"u1.{UTID}") is None
