@@ -28,6 +28,9 @@ _NOT_HELD = nullcontext()
 
 _VETTED_LIMIT = 200_000
 """Entries remembered as usable at most (then forgotten at once; cheap to refill)."""
+_UNVETTED: Any = object()
+"""What the memo answers for an entry it never vetted (so no entry, not even None, is
+taken for vetted by default)."""
 
 SCAN_LOOKUPS = 4
 """Lookups after a deserialize() that scan instead of building the indexes. An index
@@ -81,7 +84,7 @@ class CacheBase:
         """:func:`~tokensmith.cache.validity.usable`, remembered per entry object: the
         cache's entries are replaced, never edited in place, so an entry that passed
         once passes again (the entry is held, so its ``id`` cannot be reused)."""
-        if self._vetted.get(id(entry)) is entry:
+        if self._vetted.get(id(entry), _UNVETTED) is entry:
             return True
         if not usable(entry, credential_type):
             return False

@@ -45,3 +45,11 @@ def test_a_replaced_entry_is_not_held_by_the_vetted_memo() -> None:
         found = cache.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV])
         assert [rt["secret"] for rt in found] == [f"rt-u1-{n}"]  # (vetted by the lookup)
     assert len(cache._vetted) == 1
+
+
+def test_no_entry_is_taken_for_vetted() -> None:
+    # The memo's default answer (None) matched a missing entry: a stale index key whose
+    # entry was gone passed the check, and find_refresh_tokens failed on None.get.
+    cache = TokenCache()
+    assert not cache._usable(None, "RefreshToken")
+    assert not cache._usable(None, "AppMetadata")
