@@ -237,35 +237,34 @@ class CacheIndex:
     # -- maintenance -------------------------------------------------------------
 
     def is_current(self, cache: dict[str, Any], sections: tuple[str, ...] = ()) -> bool:
-        """True if the index still describes ``cache`` (an O(1) check), for a lookup in
-        ``sections`` (none named: in every section).
+        """True if the index still describes ``cache`` for a lookup or a write in
+        ``sections`` (none named: in any), an O(1) check.
 
-        ``cache`` must be the dict last indexed, holding the same number of sections
-        (so none appeared or vanished), each known section the same object with the
-        same number of entries as when last seen, and each section looked up the same
-        newest key with the same value under it. A key added goes last in dict order,
-        so keys added and others removed directly, in any mix, change the size or the
-        newest key; a value replaced under an older key is not seen (see the module
-        docstring). Only the sections a lookup reads need their newest key checked:
-        the index of another is checked by the lookups that read it (and by every
-        write) before it is used.
+        ``cache`` must be the dict last indexed, holding the same number of sections,
+        and each section named the same object (or still absent) with the same number of
+        entries, the same newest key and the same value under it as when last seen. A
+        key added goes last in dict order, so keys added and others removed directly, in
+        any mix, change the size or the newest key; a value replaced under an older key
+        is not seen (see the module docstring). Only the sections a lookup reads need
+        checking: a stale section is rebuilt (with all the others) by the first lookup
+        or write that reads it, before its index is used.
         """
         if cache is not self._cache_ref or len(cache) != self._cache_len or self._stale:
             return False
-        get = cache.get
         seen = self._seen
-        for name, (section, size, _, _, _) in seen.items():
-            current = get(name)
-            if current is not section or (size >= 0 and len(current) != size):
-                return False
         for name in sections or seen:
+            current = cache.get(name)
             known = seen.get(name)
             if known is None:
+                if current is not None:  # a section that appeared (another went)
+                    return False
                 continue
-            section, _, newest, value, newest_first = known
+            section, size, newest, value, newest_first = known
+            if current is not section or (size >= 0 and len(current) != size):
+                return False
             if newest_first is not None:
                 last = next(newest_first())
-                if last is not newest or section[last] is not value:
+                if last is not newest or known[0][last] is not value:  # (section, unnarrowed)
                     return False
         return True
 
