@@ -213,9 +213,17 @@ def _shown(text: str) -> str:
     return repr(_USERINFO.sub(r"\1***@", text))
 
 
+def _unsafe(text: str) -> bool:
+    """True if ``text`` holds whitespace (Unicode's) or a control character; at C speed
+    for ASCII text (a space aside, what is not printable there is a control)."""
+    if text.isascii():
+        return " " in text or not text.isprintable()
+    return any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
+
+
 def _split(text: str, *, what: str = "authority") -> _Url:
     """Check the generic shape of an authority URL and return its pieces."""
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+    if _unsafe(text):
         raise AuthorityError(f"The {what} {_shown(text)} contains whitespace or control characters")
     try:
         parts: SplitResult = urlsplit(text)

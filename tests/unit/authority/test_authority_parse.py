@@ -345,6 +345,12 @@ REJECTED = [
     ("https://login.microsoftonline.com//common", "empty path segment"),
     ("https://login.microsoftonline.com/com mon", "whitespace"),
     ("https://login.microsoftonline.com/common\n", "whitespace"),
+    ("https://login.microsoftonline.com/common\x7f", "control"),
+    ("https://login.microsoftonline.com/common\x00", "control"),
+    ("https://login.microsoftonline.com/common\x1f", "control"),
+    ("https://login.microsoftonline.com/com\u00a0mon", "whitespace"),  # non-ASCII
+    ("https://login.microsoftonline.com/common\u2028", "whitespace"),
+    ("https://l\u00f6gin.example/com\u3000mon", "whitespace"),
     ("https://[::1/common", "not a valid URL"),
     ("https://login.microsoftonline.com:99999/common", "not a valid URL"),
     ("https://login.microsoftonline.com/common#frag", "fragment"),
