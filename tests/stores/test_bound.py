@@ -6,7 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event, user_token
+from tests.unit.cache._helpers import (
+    CLIENT_ID,
+    ENV,
+    NOW,
+    app_event,
+    obo_event,
+    obo_token,
+    user_event,
+    user_token,
+)
 
 from tokensmith.cache import SerializableTokenCache
 from tokensmith.errors import ConfigurationError
@@ -125,33 +134,16 @@ def test_threads_reading_and_evicting_at_once_keep_the_bound_consistent(tmp_path
 def test_a_new_assertion_for_the_same_user_is_no_removal_of_its_tokens(tmp_path: Path) -> None:
     # the AccessToken and RefreshToken keys of an on-behalf-of token do not hold the
     # assertion: a new assertion for the same user writes them into its own partition
-    def obo(assertion_hash: str) -> dict[str, Any]:
-        event = user_event(uid="u0", utid="tid", scope=["api://down/.default"])
-        event["user_assertion_hash"] = assertion_hash
-        return event
-
-    def token(assertion_hash: str) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = cache.find_access_token(
-            home_account_id="u0.tid",
-            environments=[ENV],
-            client_id=CLIENT_ID,
-            realm="common",
-            scopes=["api://down/.default"],
-            now=NOW,
-            user_assertion_hash=assertion_hash,
-        )
-        return found
-
     for bound in (None, 10):
         cache = PersistentTokenCache(
             SqliteStore(tmp_path / f"{bound}.db"), clock=lambda: NOW, max_entries=bound
         )
-        cache.add(obo("old"), now=NOW)
-        cache.add(obo("new"), now=NOW)
-        assert token("old") is None  # a miss: the old partition is read again
+        cache.add(obo_event("old"), now=NOW)
+        cache.add(obo_event("new"), now=NOW)
+        assert obo_token(cache, "old") is None  # a miss: the old partition is read again
         # ...and what it no longer holds moved to the new one: not a sign-out elsewhere
         assert cache.removal_generation("u0.tid") == 0
-        assert token("new") is not None
+        assert obo_token(cache, "new") is not None
 
 
 def test_lookups_of_users_the_store_lacks_keep_memory_bounded(tmp_path: Path) -> None:

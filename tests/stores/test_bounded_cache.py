@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 from tests.stores._apps import async_cca
 from tests.unit.application.fake_entra import FakeEntra
-from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event, user_token
+from tests.unit.cache._helpers import (
+    CLIENT_ID,
+    ENV,
+    NOW,
+    app_event,
+    obo_event,
+    obo_token,
+    user_event,
+    user_token,
+)
 
 import tokensmith
 from tokensmith._clock import FakeClock
@@ -194,37 +203,16 @@ def test_async_apps_use_it_alike() -> None:
     assert _counted(cache) <= 3
 
 
-def _obo_event(assertion_hash: str) -> dict[str, Any]:
-    """An on-behalf-of response for user u0: its AccessToken and RefreshToken keys do
-    not hold the assertion, so a new assertion for the same user reuses them."""
-    event = user_event(uid="u0", utid="tid", scope=["api://down/.default"])
-    event["user_assertion_hash"] = assertion_hash
-    return event
-
-
-def _obo_token(cache: Any, assertion_hash: str) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = cache.find_access_token(
-        home_account_id="u0.tid",
-        environments=[ENV],
-        client_id=CLIENT_ID,
-        realm="common",
-        scopes=["api://down/.default"],
-        now=NOW,
-        user_assertion_hash=assertion_hash,
-    )
-    return found
-
-
 def test_a_new_assertion_for_the_same_user_moves_its_tokens_to_the_new_partition() -> None:
     cache = BoundedTokenCache(10, clock=lambda: NOW)
-    cache.add(_obo_event("old"), now=NOW)
-    cache.add(_obo_event("new"), now=NOW)  # same keys: the entries are now the new one's
+    cache.add(obo_event("old"), now=NOW)
+    cache.add(obo_event("new"), now=NOW)  # same keys: the entries are now the new one's
     assert cache._lru.size == _counted(cache)  # each entry counted once
     for n in range(8):  # the old assertion's partition is the least recently used
         cache.add(app_event(tenant=f"t{n}.example"), now=NOW)
     assert cache.evicted  # (the bound was passed)
     # evicting the old assertion's (empty) partition left the new one's tokens
-    assert _obo_token(cache, "new") is not None
+    assert obo_token(cache, "new") is not None
     assert cache._lru.size == _counted(cache)
 
 

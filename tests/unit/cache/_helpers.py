@@ -111,3 +111,26 @@ def app_event(
         "params": {},
         "grant_type": "client_credentials",
     }
+
+
+def obo_event(assertion_hash: str) -> dict[str, Any]:
+    """An on-behalf-of response for user u0 (tenant ``tid``): its AccessToken and
+    RefreshToken keys do not hold the assertion, so a new assertion for the same user
+    reuses them."""
+    event = user_event(uid="u0", utid="tid", scope=["api://down/.default"])
+    event["user_assertion_hash"] = assertion_hash
+    return event
+
+
+def obo_token(cache: Any, assertion_hash: str) -> dict[str, Any] | None:
+    """u0's on-behalf-of AccessToken for ``assertion_hash`` in ``cache``, if any."""
+    found: dict[str, Any] | None = cache.find_access_token(
+        home_account_id="u0.tid",
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="common",
+        scopes=["api://down/.default"],
+        now=NOW,
+        user_assertion_hash=assertion_hash,
+    )
+    return found
