@@ -714,3 +714,34 @@ def test_a_fifo_at_the_cache_path_is_a_store_error_not_a_hang(tmp_path: Path, st
     cache = PersistentTokenCache(chosen, clock=lambda: NOW)
     with pytest.raises(StoreError, match="not a regular file"):
         cache.find_accounts()
+
+
+def test_a_lock_that_cannot_be_written_is_a_store_error(tmp_path: Path) -> None:
+    """The lock file is created but its pid cannot be written (a full disk, a quota, here
+    a file size limit): a StoreError, not a bare OSError, and no lock or descriptor left."""
+    script = (
+        "import os, resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from tokensmith.errors import StoreError\n"
+        "from tokensmith.stores.lockfile import cross_process_lock\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "fds = len(os.listdir('/proc/self/fd'))\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))\n"
+        "try:\n"
+        "    with cross_process_lock(Path(sys.argv[1]), timeout=1):\n"
+        "        print('held')\n"
+        "except StoreError as exc:\n"
+        "    print('StoreError', exc)\n"
+        "print('fds', len(os.listdir('/proc/self/fd')) - fds)\n"
+    )
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc here")
+    lock = tmp_path / "cache.json.lockfile"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(lock)], capture_output=True, text=True, check=False
+    )
+    assert done.stdout.splitlines() == [
+        f"StoreError cannot write the lock {lock}: File too large",
+        "fds 0",
+    ]
+    assert not lock.exists()

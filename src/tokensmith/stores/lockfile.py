@@ -180,6 +180,9 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
                 os.write(fd, stamp)
             finally:
                 os.close(fd)
+        except OSError as exc:  # a full disk, a quota: created, but no pid in it
+            _release(path, key, mine)
+            raise StoreError(f"cannot write the lock {path}: {exc.strerror}") from exc
         except BaseException:
             _release(path, key, mine)
             raise
