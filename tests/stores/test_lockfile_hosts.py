@@ -156,3 +156,19 @@ def test_a_lock_taken_over_by_this_pid_in_another_namespace_is_left_to_it(
         os.replace(taken, lock)  # another inode: that process's lock now
     assert lock.read_bytes() == content
     assert "taken over" in caplog.text
+
+
+def test_a_killed_holders_lock_is_recovered_even_with_no_time_to_wait(tmp_path: Path) -> None:
+    """lock_timeout 0 (or a deadline reached as the stale lock is broken): the lock just
+    broken is taken, not a StoreLockTimeout with no holder left."""
+    path = tmp_path / "cache.json"
+    holder = (
+        "import os, sys; from pathlib import Path\n"
+        "from tokensmith.stores.lockfile import cross_process_lock\n"
+        "with cross_process_lock(Path(sys.argv[1])):\n"
+        "    os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", holder, str(lockfile_of(path))], check=True)
+    _cache(path, lock_timeout=0).add(user_event(), now=NOW)
+    assert len(json.loads(path.read_text())["Account"]) == 1
+    assert not lockfile_of(path).exists()

@@ -155,13 +155,16 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
     deadline = time.monotonic() + timeout
     delay = 0.001
     stamp = _stamp()
+    late = False
     while True:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             broken = _break_if_stale(path)
             if time.monotonic() >= deadline:
-                raise StoreLockTimeout(_timed_out(path, timeout)) from None
+                if late or not broken:
+                    raise StoreLockTimeout(_timed_out(path, timeout)) from None
+                late = True  # one more try past the deadline: the lock was just broken
             if not broken:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.01)
