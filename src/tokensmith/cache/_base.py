@@ -236,8 +236,12 @@ class CacheBase:
             if not self._index_checked:
                 self._ensure_index()
             section = self._writable_section(credential_type)
+            vetted = self._vetted
             for key, entry in entries:
-                if section.get(key) != entry:
+                held = section.get(key)
+                if held != entry:
+                    if held is not None:  # (replaced: no longer vetted, nor held by it)
+                        vetted.pop(id(held), None)
                     section[key] = entry
                     self._index.put(self._cache, credential_type, key)
             self.generation += 1

@@ -53,3 +53,18 @@ def test_no_entry_is_taken_for_vetted() -> None:
     cache = TokenCache()
     assert not cache._usable(None, "RefreshToken")
     assert not cache._usable(None, "AppMetadata")
+
+
+def test_an_entry_replaced_by_a_store_read_is_not_held_by_the_vetted_memo() -> None:
+    # A persistent cache puts what it reads from its store into memory (_absorb), not
+    # through modify(): each newer refresh token another process wrote replaced the one
+    # the memo had vetted, which the memo kept (whole) until 200,000 of them.
+    cache = TokenCache()
+    cache.add(user_event(uid="u1", utid="tid", scope=["User.Read"]), now=NOW)
+    (key,) = cache._cache["RefreshToken"]
+    for n in range(20):
+        newer = dict(cache._cache["RefreshToken"][key], secret=f"rt-elsewhere-{n}")
+        cache._absorb("RefreshToken", [(key, newer)])
+        found = cache.find_refresh_tokens(home_account_id="u1.tid", environments=[ENV])
+        assert [rt["secret"] for rt in found] == [f"rt-elsewhere-{n}"]
+    assert list(cache._vetted.values()) == [cache._cache["RefreshToken"][key]]
