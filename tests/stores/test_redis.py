@@ -810,3 +810,25 @@ def test_a_username_with_many_accounts_reads_them_all(redis_client: Any) -> None
         ]
     )
     assert len(store.read("accounts", username="X@Y")) == 1203
+
+
+@pytest.mark.parametrize("damage", [b"[true]", b"[null]", b"[[]]", b'{"a": 1}', b"not json"])
+def test_a_damaged_username_index_is_mended_by_the_next_write(
+    redis_client: Any, damage: bytes
+) -> None:
+    # An item that is not a string (cjson's null, a table) made HMGET fail: every read of
+    # that username failed, and a write kept the item; a JSON object was written back
+    # with the new field under "1" and listed nothing.
+    store = RedisStore(redis_client)
+
+    def account(uid: str) -> EntryPut:
+        home = f"{uid}.t"
+        return EntryPut("Account", f"{home}-{ENV}-t", {"home_account_id": home, "username": "d@x"})
+
+    store.apply([account("u1")])
+    (index,) = [f for f in redis_client.hkeys("tokensmith:p:accounts") if f.startswith(b"#")]
+    redis_client.hset("tokensmith:p:accounts", index, damage)
+    assert store.read("accounts", username="d@x") == []
+    assert store.apply([account("u2")]) is None
+    found = store.read("accounts", username="D@X")
+    assert [row[2]["home_account_id"] for row in found] == ["u2.t"]

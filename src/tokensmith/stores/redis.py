@@ -74,13 +74,19 @@ _LISTED = """
 local function listed()
   local text = redis.call('HGET', KEYS[1], ARGV[1])
   if not text then return {} end
-  local ok, fields = pcall(cjson.decode, text)
-  if not ok or type(fields) ~= 'table' then return {} end
+  local ok, decoded = pcall(cjson.decode, text)
+  local fields = {}
+  if not ok or type(decoded) ~= 'table' then return fields end
+  for _, field in ipairs(decoded) do
+    if type(field) == 'string' then fields[#fields + 1] = field end
+  end
   return fields
 end
 """
 """The scripts' start: ``listed()``, the account fields of username field ARGV[1] of
-hash KEYS[1] (none when absent or damaged)."""
+hash KEYS[1] (none when absent or damaged; a damaged list's strings: an item of another
+type, cjson's null or a table, would fail ``HMGET`` and every read of that username, and
+a JSON object, encoded back with a field added, would list none)."""
 _INDEX_ADD = (
     _LISTED
     + """
