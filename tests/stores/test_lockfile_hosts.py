@@ -172,3 +172,46 @@ def test_a_killed_holders_lock_is_recovered_even_with_no_time_to_wait(tmp_path: 
     _cache(path, lock_timeout=0).add(user_event(), now=NOW)
     assert len(json.loads(path.read_text())["Account"]) == 1
     assert not lockfile_of(path).exists()
+
+
+def test_a_holder_whose_empty_lock_was_broken_before_it_wrote_does_not_hold_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A holder paused between creating the lock and writing its pid (stopped, swapped
+    out) for longer than the grace period: another process breaks the empty lock and
+    takes its own. Writing its pid afterwards does not make the first a holder too."""
+    lock = tmp_path / "cache.json.lockfile"
+    other = (
+        "import sys; from pathlib import Path\n"
+        "from tokensmith.stores.lockfile import cross_process_lock\n"
+        "with cross_process_lock(Path(sys.argv[1]), timeout=5):\n"
+        "    print('held', flush=True)\n"
+        "    sys.stdin.readline()\n"
+    )
+    breaker: list[subprocess.Popen[str]] = []
+    key = lockfile._key
+
+    def paused(path: Path) -> tuple[int, int, int, str]:  # right after the lock's creation
+        if not breaker:
+            os.utime(lock, (LONG_AGO, LONG_AGO))  # empty, past the grace period
+            breaker.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", other, str(lock)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
+            assert breaker[0].stdout is not None
+            assert breaker[0].stdout.readline() == "held\n"
+        return key(path)
+
+    monkeypatch.setattr(lockfile, "_key", paused)
+    try:
+        with pytest.raises(StoreLockTimeout), cross_process_lock(lock, timeout=0.2):
+            pytest.fail("held at once with the process that broke its empty lock")
+        assert lock.read_bytes().startswith(f"{breaker[0].pid} ".encode())
+    finally:
+        for process in breaker:
+            process.communicate("\n")
+    assert not lock.exists()

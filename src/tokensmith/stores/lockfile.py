@@ -10,8 +10,11 @@ tokensmith takes the same file, so a tokensmith process and an msal-extensions p
 exclude each other. It retries sooner (from 1 ms, doubling to 10 ms). Its own lock files
 keep msal-extensions' first line and add a second one saying where the holder's pid
 means something: ``tokensmith-lock/1 host=<host name> boot=<boot id> pidns=<pid
-namespace>`` (``boot`` from ``/proc/sys/kernel/random/boot_id`` and ``pidns`` from
-``/proc/self/ns/pid``, Linux only; the program name is cut to 1 KiB). A pid only names
+namespace> id=<random>`` (``boot`` from ``/proc/sys/kernel/random/boot_id`` and
+``pidns`` from ``/proc/self/ns/pid``, Linux only; the program name is cut to 1 KiB;
+``id`` is this lock's only, read back by its holder after writing: a holder paused
+between creating the file and writing it may find its empty lock broken and another in
+its place, and then waits as any process would). A pid only names
 a process in the pid namespace of the kernel that gave it: on a folder several hosts
 share (an NFS home folder) or several pid namespaces see (a volume of several
 containers, a Flatpak sandbox's home folder) a live holder elsewhere looks dead or
@@ -57,6 +60,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 import stat
 import sys
@@ -156,10 +160,14 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
     delay = 0.001
     stamp = _stamp()
     late = False
+    lost = b""  # what this call wrote into a lock of its that was moved away meanwhile
     while True:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
+            if lost and _reads(path, lost) and not _holds(path):
+                key, mine = _count(path), _ident(path)  # that lock put back: it is ours
+                break
             broken = _break_if_stale(path)
             if time.monotonic() >= deadline:
                 if late or not broken:
@@ -171,16 +179,12 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
             continue
         except OSError as exc:
             raise StoreError(f"cannot create lock {path}: {exc.strerror}") from exc
-        key = _key(path)
-        with _held_lock:
-            _held[key] += 1  # before the pid is written: an empty lock is never stale at once
-        mine: tuple[int, int] | None = None
+        key = _count(path)  # before the pid is written: an empty lock is never stale at once
+        mine = None
         try:
             try:
-                with contextlib.suppress(OSError):  # as _release looks (fstat: overlayfs differs)
-                    created = os.lstat(path)
-                    mine = (created.st_dev, created.st_ino)
-                os.write(fd, stamp)
+                mine = _ident(path)  # as _release looks (fstat: overlayfs differs)
+                written = stamp[: os.write(fd, stamp)]
             finally:
                 os.close(fd)
         except OSError as exc:  # a full disk, a quota: created, but no pid in it
@@ -189,11 +193,60 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
         except BaseException:
             _release(path, key, mine)
             raise
-        break
+        if _reads(path, written) is not False:
+            break
+        # broken as an empty lock before the pid was written (this process was paused
+        # past EMPTY_STALE_S): another's now, or it may yet be put back (_break_if_stale)
+        _forget(key)
+        lost = written
     try:
         yield
     finally:
         _release(path, key, mine)
+
+
+def _count(path: Path) -> tuple[int, int, int, str]:
+    """Count the lock file ``path`` as held by this process; its key."""
+    key = _key(path)
+    with _held_lock:
+        _held[key] += 1
+    return key
+
+
+def _forget(key: tuple[int, int, int, str]) -> None:
+    """Stop counting the lock file ``key`` as held (once)."""
+    with _held_lock:
+        _held[key] -= 1
+        if _held[key] <= 0:
+            del _held[key]
+
+
+def _ident(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path`` (not following a link); None if
+    that cannot be told."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _reads(path: Path, written: bytes) -> bool | None:
+    """True if the lock file at ``path`` holds ``written`` (this call's stamp: another
+    lock does not); False if it holds something else or is gone; None if it cannot be
+    read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NO_FOLLOW)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        return os.read(fd, len(written) + 1) == written
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _key(path: Path) -> tuple[int, int, int, str]:
@@ -237,10 +290,7 @@ def _release(path: Path, key: tuple[int, int, int, str], mine: tuple[int, int] |
                     path,
                 )
     finally:
-        with _held_lock:
-            _held[key] -= 1
-            if _held[key] <= 0:
-                del _held[key]
+        _forget(key)
 
 
 def _holds(path: Path) -> bool:
@@ -353,8 +403,9 @@ def _timed_out(path: Path, timeout: float) -> str:
 
 
 def _stamp() -> bytes:
-    """What this process writes into a lock file it made: msal-extensions' ``"<pid>
-    <argv[0]>"``, then the line that says where the pid means something."""
+    """What a call writes into a lock file it made: msal-extensions' ``"<pid>
+    <argv[0]>"``, then the line that says where the pid means something, with an ``id``
+    no other lock has (a holder reads it back to know the file is still its own)."""
     program = os.fsencode(sys.argv[0]) if sys.argv else b""
     place = _here()
     words = [_MARK, b"host=" + _quoted(place.host)]
@@ -362,6 +413,7 @@ def _stamp() -> bytes:
         words.append(b"boot=" + _quoted(place.boot))
     if place.pidns is not None:
         words.append(b"pidns=" + _quoted(place.pidns))
+    words.append(b"id=" + secrets.token_hex(8).encode("ascii"))  # this lock's, of all
     return b"%d %s\n%s\n" % (os.getpid(), program[:_PROGRAM_MAX], b" ".join(words))
 
 
