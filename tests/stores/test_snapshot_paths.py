@@ -4,6 +4,8 @@ temporaries other writers left beside it."""
 from __future__ import annotations
 
 import os
+import socket
+import stat
 import time
 from pathlib import Path
 
@@ -69,3 +71,29 @@ def test_a_young_temporary_of_a_pid_unknown_here_is_kept(tmp_path: Path) -> None
     FileStore(path)
     assert young.exists()
     assert not old.exists()
+
+
+@pytest.mark.parametrize("through", ["at the path", "behind a link"])
+def test_a_socket_at_the_cache_path_is_not_a_regular_file_and_is_not_moved(
+    tmp_path: Path, through: str
+) -> None:
+    # A socket cannot be opened at all (ENXIO): that failure was taken for an unreadable
+    # snapshot, so an import renamed the socket to ".corrupt-..." and wrote a file there.
+    sock = tmp_path / "cache.json" if through == "at the path" else tmp_path / "agent.sock"
+    if len(os.fsencode(sock)) > 100:
+        pytest.skip("the folder's path is too long for a socket's")
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(sock))
+        path = tmp_path / "cache.json"
+        if through == "behind a link":
+            path.symlink_to(sock)
+        with pytest.raises(NotARegularFile, match="not a regular file"):
+            read_regular(path)
+        cache = PersistentTokenCache(FileStore(path))
+        with pytest.raises(StoreError, match="not a regular file"):
+            cache.deserialize('{"AccessToken": {}}')
+    finally:
+        server.close()
+    assert stat.S_ISSOCK(os.lstat(sock).st_mode)
+    assert not [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]

@@ -99,7 +99,9 @@ def read_regular(path: Path) -> bytes | None:
         return None
     except IsADirectoryError as exc:  # (where a folder cannot be opened at all)
         raise NotARegularFile(f"cannot read {path}: not a regular file") from exc
-    except OSError as exc:
+    except OSError as exc:  # a socket cannot be opened (ENXIO), nor a device with no driver
+        if not _is_regular(path):
+            raise NotARegularFile(f"cannot read {path}: not a regular file") from exc
         raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
     try:
         regular = stat.S_ISREG(os.fstat(fd).st_mode)
@@ -115,6 +117,15 @@ def read_regular(path: Path) -> bytes | None:
             return handle.read()
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _is_regular(path: Path) -> bool:
+    """False if ``path`` (through links) is seen to be something other than a regular
+    file; True otherwise (one, or it cannot be told)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
 
 
 def touch_signal_file(location: Path) -> None:
