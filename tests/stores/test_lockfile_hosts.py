@@ -215,3 +215,17 @@ def test_a_holder_whose_empty_lock_was_broken_before_it_wrote_does_not_hold_it(
         for process in breaker:
             process.communicate("\n")
     assert not lock.exists()
+
+
+def test_msal_extensions_lock_with_this_pid_taken_meanwhile_is_left_to_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """This process's lock was taken over, then msal-extensions in this very process
+    took the lock ('<pid> <argv0>', this pid): it is not the lock this holder wrote."""
+    lock = tmp_path / "cache.json.lockfile"
+    with caplog.at_level(logging.WARNING, logger="tokensmith"), cross_process_lock(lock, timeout=1):
+        taken = tmp_path / "taken"
+        taken.write_text(f"{os.getpid()} app.py")
+        os.replace(taken, lock)  # another inode
+    assert lock.read_text() == f"{os.getpid()} app.py"
+    assert "taken over" in caplog.text

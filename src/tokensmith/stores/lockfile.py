@@ -166,7 +166,7 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             if lost and _reads(path, lost) and not _holds(path):
-                key, mine = _count(path), _ident(path)  # that lock put back: it is ours
+                key, mine, written = _count(path), _ident(path), lost  # put back: ours
                 break
             broken = _break_if_stale(path)
             if time.monotonic() >= deadline:
@@ -188,10 +188,10 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
             finally:
                 os.close(fd)
         except OSError as exc:  # a full disk, a quota: created, but no pid in it
-            _release(path, key, mine)
+            _release(path, key, mine, stamp)
             raise StoreError(f"cannot write the lock {path}: {exc.strerror}") from exc
         except BaseException:
-            _release(path, key, mine)
+            _release(path, key, mine, stamp)
             raise
         if _reads(path, written) is not False:
             break
@@ -202,7 +202,7 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
     try:
         yield
     finally:
-        _release(path, key, mine)
+        _release(path, key, mine, written)
 
 
 def _count(path: Path) -> tuple[int, int, int, str]:
@@ -259,28 +259,28 @@ def _key(path: Path) -> tuple[int, int, int, str]:
     return (os.getpid(), folder.st_dev, folder.st_ino, path.name)
 
 
-def _release(path: Path, key: tuple[int, int, int, str], mine: tuple[int, int] | None) -> None:
-    """Delete the lock file if it is still the one this process created (``mine``:
-    its device and inode), then stop counting it as held (in that order: a lock file
-    with this pid must never exist uncounted while this process holds it).
+def _release(
+    path: Path, key: tuple[int, int, int, str], mine: tuple[int, int] | None, written: bytes
+) -> None:
+    """Delete the lock file if it is still the one this process created (``mine``: its
+    device and inode; or holding ``written``, what this call wrote in it), then stop
+    counting it as held (in that order: a lock file with this pid must never exist
+    uncounted while this process holds it).
 
     A lock file that is another one was taken by a process that judged this one stale
     (it cannot see this process: another host on a shared folder, another pid
     namespace): it is that process's lock now, and removing it would let a third in.
-    One with this pid is this process's still (a filesystem whose inode numbers are
-    not stable, as CIFS with ``noserverino``): left, it would block this process.
+    One holding what this call wrote is this process's still (a filesystem whose inode
+    numbers are not stable, as CIFS with ``noserverino``): left, it would block this
+    process. One with this pid and not this call's id is another's: msal-extensions'
+    lock taken in this process, or a process with this pid in another namespace.
     """
     try:
         with contextlib.suppress(FileNotFoundError, PermissionError):
             found = os.lstat(path)
             same = mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine
             if not same:
-                seen = _look(path)
-                same = (
-                    seen is not None
-                    and seen.pid == os.getpid()
-                    and (seen.place is None or _same_pids(seen.place, _here()))
-                )
+                same = _reads(path, written) is True
             if same:
                 os.remove(path)
             else:
