@@ -256,7 +256,9 @@ class CacheIndex:
             current = cache.get(name)
             known = seen.get(name)
             if known is None:
-                if current is not None:  # a section that appeared (another went)
+                # a section that appeared (another went); one the index does not cover
+                # (a search of a section tokensmith does not model) is never seen
+                if current is not None and name in SECTIONS:
                     return False
                 continue
             section, size, newest, value, newest_first = known

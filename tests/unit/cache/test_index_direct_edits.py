@@ -107,3 +107,18 @@ def test_a_paired_edit_stays_seen_after_lookups_and_writes_in_other_sections() -
     )
     assert _token(cache, new_home) is not None
     assert _token(cache, f"u1.{UTID}") is None
+
+
+def test_a_search_of_a_section_the_index_does_not_cover_rebuilds_nothing() -> None:
+    # search() of a section tokensmith does not model (kept as loaded) took it for one
+    # that had appeared behind the index's back: every such search dropped every index
+    # built (the next lookups each built theirs again) and the access-token memo.
+    cache = _indexed()
+    cache._cache["Foo"] = {"k": {"a": 1}}  # (as deserialize() keeps an unknown section)
+    assert cache.find_refresh_tokens(home_account_id=f"u0.{UTID}", environments=[ENV])
+    index, generation = cache._index, cache.generation
+    for _ in range(3):
+        assert list(cache.search("Foo")) == [{"a": 1}]
+    assert cache._index is index and cache.generation == generation
+    assert cache.find_accounts(username="u1@x.example")
+    assert cache._index is index
