@@ -289,6 +289,8 @@ def _release(
                     "this one held it; left to that process",
                     path,
                 )
+    except OSError as exc:  # a read-only remount, an I/O error, the folder replaced
+        raise StoreError(f"cannot remove the lock {path}: {exc.strerror}") from exc
     finally:
         _forget(key)
 
