@@ -22,7 +22,7 @@ from tokensmith.cache.validity import usable
 from tokensmith.concurrency import SingleFlight
 from tokensmith.errors import ConfigurationError, StoreError
 
-__all__ = ["SCAN_LOOKUPS", "CacheBase"]
+__all__ = ["CacheBase"]
 
 _NOT_HELD = nullcontext()
 
@@ -32,10 +32,6 @@ _UNVETTED: Any = object()
 """What the memo answers for an entry it never vetted (so no entry, not even None, is
 taken for vetted by default)."""
 
-SCAN_LOOKUPS = 4
-"""Lookups after a deserialize() that scan instead of building the indexes. An index
-build costs about as much as twenty scans of the cache, so a few scans are cheaper for
-a short-lived process, and a long-lived one builds the indexes soon enough."""
 
 
 class CacheBase:
@@ -68,7 +64,6 @@ class CacheBase:
         self.account_generation = 0
         self.generation = 0
         self._index_checked = False  # True while a batch of writes holds the lock
-        self._scans_left = 0
         self._at_memo: dict[tuple[object, ...], tuple[int, str, dict[str, Any], object, int]] = {}
         self._removals: dict[str, int] = {}
         self._vetted: dict[int, dict[str, Any]] = {}
@@ -274,13 +269,12 @@ class CacheBase:
     def _replace_state(self, cache: dict[str, Any]) -> None:
         """Swap in a whole new state (used by deserialize).
 
-        The indexes are rebuilt lazily, by the first write or the first lookup past
-        the scan allowance (:data:`SCAN_LOOKUPS`): a process that loads a cache, makes
-        a lookup or two and exits (a CLI, a web request with a session cache) scans
-        like MSAL instead of paying for indexes it would use once.
+        The indexes are rebuilt lazily, each by the first lookup that needs it (a
+        user's first few token lookups scan instead: :data:`~tokensmith.cache.index.
+        SCANS`), so a process that loads a cache, makes a lookup or two and exits (a
+        CLI, a web request with a session cache) builds only what it uses.
         """
         with self._lock:
-            self._scans_left = SCAN_LOOKUPS
             self._vetted.clear()
             self._cache = cache
             self.account_generation += 1
@@ -318,15 +312,6 @@ class CacheBase:
                     else:
                         section.pop(change.key, None)
                         self._index.drop(self._cache, change.credential_type, change.key)
-
-    def _scan_instead(self) -> bool:
-        """True if this lookup should scan its section rather than build the indexes
-        (they are stale after a load and the scan allowance is not used up).
-        Call with the lock held."""
-        if self._scans_left > 0 and not self._index.is_current(self._cache):
-            self._scans_left -= 1
-            return True
-        return False
 
     def _now(self, now: float | None) -> int:
         return int(self._clock() if now is None else now)
