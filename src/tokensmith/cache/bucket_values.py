@@ -87,9 +87,15 @@ class Columns:
         if done is not None:
             return done
         values = self.raw(name)
-        kinds = set(map(type, values))
-        if kinds == {str}:
-            out: list[Hashable] = list(map(str.lower, values)) if lower else values
+        try:  # one C-level pass: it fails at the first value that is not text
+            joined: str | None = "".join(values)
+        except TypeError:
+            joined = None
+        kinds = {str} if joined is not None else set(map(type, values))
+        if joined is not None:
+            # (text with nothing to lower, as hosts mostly are, is its own bucket form)
+            unchanged = not lower or joined == joined.lower()
+            out: list[Hashable] = values if unchanged else list(map(str.lower, values))
         elif kinds == {_NONE}:
             out = [""] * len(values)
         elif lower:
