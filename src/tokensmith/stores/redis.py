@@ -169,7 +169,8 @@ class RedisStore(RedisHealth):
         StoreUnavailableError: the ``redis`` package is not installed
             (``pip install tokensmith[redis]``).
         ConfigurationError: neither ``client`` nor ``url``, a bad ``url``, a client that decodes
-            responses, a key of a bad length (or no key in a sequence of them), or a
+            responses or a ``RedisCluster``, a key of a bad length (or no key in a
+            sequence of them), or a
             bad ``prefix``, ``idle_ttl``,
             ``backoff``, ``flight_lease`` or ``flight_wait``.
     """
@@ -203,8 +204,13 @@ class RedisStore(RedisHealth):
                 raise ConfigurationError(
                     "RedisStore url is not a Redis URL (redis://, rediss:// or unix://)"
                 ) from exc
-        clients = (redis.Redis, redis.RedisCluster)
-        if isinstance(client, clients) and client.get_encoder().decode_responses:
+        if isinstance(client, redis.RedisCluster):
+            raise ConfigurationError(
+                "RedisStore does not support Redis Cluster: a write is one MULTI/EXEC over "
+                "several hashes (a user's, the shared accounts hash), which a cluster "
+                "refuses across slots; use one Redis (with replicas or Sentinel)"
+            )
+        if isinstance(client, redis.Redis) and client.get_encoder().decode_responses:
             raise ConfigurationError(
                 "RedisStore needs a client with decode_responses off: values are bytes "
                 "(encrypted ones are not text at all)"
