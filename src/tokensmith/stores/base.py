@@ -18,7 +18,15 @@ from typing import Any, Protocol, runtime_checkable
 
 from tokensmith.cache.changes import Change
 
-__all__ = ["DROPPED", "NO_ANSWER", "EntryStore", "NotLanded", "Row", "SnapshotStore"]
+__all__ = [
+    "DROPPED",
+    "NO_ANSWER",
+    "EntryStore",
+    "NotLanded",
+    "Row",
+    "SnapshotStore",
+    "utf8_encodable",
+]
 
 Row = tuple[str, str, dict[str, Any]]
 """``(credential_type, key, entry)``."""
@@ -125,3 +133,14 @@ class SnapshotStore(Protocol):
 
     def close(self) -> None:
         """Release resources."""
+
+
+def utf8_encodable(*texts: str) -> bool:
+    """True if UTF-8 encodes every text: not a lone surrogate (JSON's ``\\ud800`` escape
+    makes one), which sqlite3 and redis-py encode strictly, and raise on."""
+    try:
+        for text in texts:
+            text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

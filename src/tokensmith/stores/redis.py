@@ -54,7 +54,7 @@ from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import ConfigurationError, StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
 from tokensmith.stores._redis_health import RedisHealth, text_of
-from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row
+from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row, utf8_encodable
 from tokensmith.stores.partition import ACCOUNTS, partition_of, user
 
 __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
@@ -215,7 +215,7 @@ class RedisStore(RedisHealth):
                 "RedisStore needs a client with decode_responses off: values are bytes "
                 "(encrypted ones are not text at all)"
             )
-        if not (isinstance(prefix, str) and _unicode(prefix)):
+        if not (isinstance(prefix, str) and utf8_encodable(prefix)):
             raise ConfigurationError("prefix must be text UTF-8 can encode")
         if isinstance(idle_ttl, bool) or not isinstance(idle_ttl, int):
             raise ConfigurationError("idle_ttl must be a whole number of seconds")
@@ -262,7 +262,7 @@ class RedisStore(RedisHealth):
         """Write the changes in one pipelined transaction (MULTI/EXEC); never raises:
         :data:`~tokensmith.stores.base.DROPPED` when the write did not land (logged)."""
 
-        unsendable = [c for c in changes if not _unicode(*self._place(c))]
+        unsendable = [c for c in changes if not utf8_encodable(*self._place(c))]
         if unsendable:
             self._not_unicode("write", len(unsendable))
             changes = [c for c in changes if all(c is not u for u in unsendable)]
@@ -285,7 +285,7 @@ class RedisStore(RedisHealth):
         username: one script reading those accounts only); :data:`NO_ANSWER` (an empty
         list) when Redis is down."""
         name = self._hash(partition)
-        if not _unicode(name):
+        if not utf8_encodable(name):
             return []  # no tokensmith store can have written it
         if partition == ACCOUNTS and isinstance(username, str):
             by_name = _username_field(username)
@@ -305,7 +305,7 @@ class RedisStore(RedisHealth):
         """The entries of every partition whose name starts with ``prefix`` (SCAN); a
         key Redis refuses to read (not a hash) is skipped."""
 
-        if not _unicode(prefix):
+        if not utf8_encodable(prefix):
             return []  # no tokensmith store can have written it
 
         def scan() -> list[Row]:
@@ -349,8 +349,12 @@ class RedisStore(RedisHealth):
         stores.base.DROPPED` when not all of it landed (logged), else None."""
         rows, verbatim = rows_of(state)
         every = len(rows) + len(verbatim)
-        rows = [(ct, key, e) for ct, key, e in rows if _unicode(*self._place(EntryPut(ct, key, e)))]
-        verbatim = {name: body for name, body in verbatim.items() if _unicode(name)}
+        rows = [
+            (ct, key, e)
+            for ct, key, e in rows
+            if utf8_encodable(*self._place(EntryPut(ct, key, e)))
+        ]
+        verbatim = {name: body for name, body in verbatim.items() if utf8_encodable(name)}
         unsendable = every - len(rows) - len(verbatim)
         if unsendable:
             self._not_unicode("import", unsendable)
@@ -616,16 +620,6 @@ def _ciphers(keys: bytes | Sequence[bytes] | None) -> tuple[Any, ...]:
 def _seconds(value: object) -> bool:
     """True for a number of seconds (an int or a float, not a bool)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _unicode(*texts: str) -> bool:
-    """True if UTF-8 encodes every text (redis-py encodes strictly, and raises)."""
-    try:
-        for text in texts:
-            text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _merge_expiry(current: int | None, change: EntryPut) -> int | None:

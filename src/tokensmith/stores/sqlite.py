@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.errors import ConfigurationError, StoreError, StoreLockTimeout
 from tokensmith.stores._msaljson import rows_of, state_of
-from tokensmith.stores.base import Row
+from tokensmith.stores.base import Row, utf8_encodable
 from tokensmith.stores.partition import ACCOUNTS, partition_of
 
 if TYPE_CHECKING:
@@ -312,7 +312,7 @@ class SqliteStore:
             self._db.close()
 
     def _rows(self, sql: str, args: tuple[str, ...]) -> list[Row]:
-        if not _unicode(args):
+        if not utf8_encodable(*args):
             return []  # no row holds text UTF-8 cannot encode (a lone surrogate)
         with self._lock, _mapped(self._path):
             fetched = self._connection().execute(sql, args).fetchall()
@@ -327,16 +327,6 @@ def _parsed_rows(fetched: list[Any]) -> list[Row]:
         if credential_type is not None and key is not None and isinstance(entry, dict):
             rows.append((credential_type, key, entry))
     return rows
-
-
-def _unicode(texts: tuple[str, ...]) -> bool:
-    """True if UTF-8 encodes every text (sqlite3 encodes strictly, and raises)."""
-    try:
-        for text in texts:
-            text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _text(value: object) -> str | None:
