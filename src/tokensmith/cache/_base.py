@@ -33,7 +33,6 @@ _UNVETTED: Any = object()
 taken for vetted by default)."""
 
 
-
 class CacheBase:
     """Entries in MSAL's layout, one re-entrant lock, and the secondary indexes.
 
