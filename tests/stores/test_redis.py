@@ -830,3 +830,31 @@ def test_a_damaged_username_index_is_mended_by_the_next_write(
     assert store.apply([account("u2")]) is None
     found = store.read("accounts", username="D@X")
     assert [row[2]["home_account_id"] for row in found] == ["u2.t"]
+
+
+def test_a_redis_user_without_scripts_still_writes_accounts_and_finds_them(
+    redis_client: Any, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The username index's scripts made Redis refuse every write carrying an account
+    # (NOPERM for EVAL inside the MULTI) for a user whose ACL has no @scripting, and
+    # reads by username answered none; without scripts the store goes on without it.
+    import redis
+
+    redis_client.acl_setuser(
+        "noscripts", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-@scripting"]
+    )
+    try:
+        host, port = redis_url.split("//")[1].split("/")[0].split(":")
+        limited = redis.Redis(host=host, port=int(port), username="noscripts", password="pw")
+        cache = PersistentTokenCache(RedisStore(limited), clock=time.time)
+        with caplog.at_level(logging.WARNING, logger="tokensmith"):
+            _sign_in(cache, "u1", "ada@contoso.example")
+            _sign_in(cache, "u2", "bob@contoso.example")
+        assert sum("refuses scripts" in r.getMessage() for r in caplog.records) == 1
+        fresh = PersistentTokenCache(RedisStore(limited), clock=time.time)
+        found = fresh.find_accounts(username="Ada@contoso.example")
+        assert [a["home_account_id"] for a in found] == ["u1.tid"]
+        assert fresh.find_refresh_tokens(home_account_id="u2.tid", environments=[ENV])
+        limited.close()
+    finally:
+        redis_client.acl_deluser("noscripts")

@@ -243,6 +243,13 @@ class RedisStore(RedisHealth):
         )
         """Those of :attr:`errors` that mean Redis is unreachable: the store backs off.
         The others (``ResponseError``: Redis answered with an error) do not."""
+        from redis.exceptions import NoPermissionError
+
+        self._denied: type[BaseException] = NoPermissionError
+        self._scripts = True
+        """False once Redis refused a script (an ACL without ``@scripting``): the
+        username index is then neither written nor read (a read by username reads the
+        whole accounts hash, as it did before the index)."""
         self._ciphers: tuple[Any, ...] = _ciphers(encryption_key)
         """The AES-GCM of each key: the first seals, any of them opens."""
         numbers = all(_seconds(t) for t in (backoff, max_backoff))
@@ -271,7 +278,11 @@ class RedisStore(RedisHealth):
 
         def write() -> object:
             pipe = self.client.pipeline(transaction=True)
-            landed = self._execute(pipe, self._queue(pipe, changes), "write")
+            try:
+                landed = self._execute(pipe, self._queue(pipe, changes), "write")
+            except _ScriptsRefused:  # the same write again, without the index's scripts
+                pipe = self.client.pipeline(transaction=True)
+                landed = self._execute(pipe, self._queue(pipe, changes), "write")
             if landed is None:
                 return DROPPED
             refused = [change for change, ok in zip(changes, landed, strict=False) if not ok]
@@ -287,11 +298,16 @@ class RedisStore(RedisHealth):
         name = self._hash(partition)
         if not utf8_encodable(name):
             return []  # no tokensmith store can have written it
-        if partition == ACCOUNTS and isinstance(username, str):
+        if partition == ACCOUNTS and isinstance(username, str) and self._scripts:
             by_name = _username_field(username)
 
             def accounts_of() -> dict[bytes, bytes]:
-                flat = self.client.eval(_BY_NAME_READ, 1, name, by_name)
+                try:
+                    flat = self.client.eval(_BY_NAME_READ, 1, name, by_name)
+                except self._denied as exc:
+                    self._no_scripts(exc)
+                    fields: dict[bytes, bytes] = self.client.hgetall(name)
+                    return fields
                 return dict(zip(flat[::2], flat[1::2], strict=True))
 
             fields: Mapping[bytes, bytes] | None = self.attempt(
@@ -462,6 +478,8 @@ class RedisStore(RedisHealth):
     ) -> list[str]:
         """Queue the username index's updates for accounts put and deleted."""
         keys: list[str] = []
+        if not self._scripts:
+            return keys  # (an index nobody can keep up to date is better not written)
         if fresh:  # nothing to merge with: each username's list in one HSET
             lists: dict[tuple[str, str], list[str]] = {}
             for put, name, by_name, field in listed:
@@ -509,6 +527,12 @@ class RedisStore(RedisHealth):
             results = pipe.execute(raise_on_error=False)
         except self.outages:
             raise
+        except self._denied as exc:
+            if self._scripts and _refuses_scripts(exc):
+                self._no_scripts(exc)
+                raise _ScriptsRefused from exc
+            self._aborted(what, keys, exc)
+            return None
         except self.errors as exc:
             self._aborted(what, keys, exc)
             return None
@@ -519,6 +543,16 @@ class RedisStore(RedisHealth):
                 self._refused(f"{what} dropped for that key", key, result)
             landed.append(not refused)
         return landed
+
+    def _no_scripts(self, exc: BaseException) -> None:
+        """Go on without scripts (and so without the username index), saying so once."""
+        self._scripts = False
+        logger.warning(
+            "token store: Redis refuses scripts to this user (%s; ACL category "
+            "@scripting): the username index is not kept, and get_accounts(username=...) "
+            "reads every account",
+            type(exc).__name__,
+        )
 
     def _seal(self, name: str, field: str, entry: Mapping[str, Any]) -> bytes:
         """The value of ``entry`` in hash ``name`` under ``field``."""
@@ -592,6 +626,16 @@ class RedisStore(RedisHealth):
                 count,
                 text_of(name),
             )
+
+
+class _ScriptsRefused(Exception):
+    """A write refused (whole) for its scripts: sent again without them."""
+
+
+def _refuses_scripts(exc: BaseException) -> bool:
+    """True for Redis's refusal of a script command (NOPERM for EVAL)."""
+    text = str(exc).lower()
+    return "eval" in text or "script" in text
 
 
 def _username_field(username: str) -> str:
