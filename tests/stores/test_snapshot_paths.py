@@ -8,6 +8,7 @@ import socket
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,42 @@ def test_a_socket_at_the_cache_path_is_not_a_regular_file_and_is_not_moved(
         server.close()
     assert stat.S_ISSOCK(os.lstat(sock).st_mode)
     assert not [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+
+
+@pytest.mark.parametrize("platform", ["win32", "linux"])
+def test_a_sharing_violation_on_windows_is_waited_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    # On Windows a file another process holds open (msal-extensions reads with open(),
+    # which does not share deletion) cannot be replaced until it is closed: the write
+    # failed at once with a StoreError. POSIX never refuses so: no retry there.
+    from tokensmith.stores import snapshot
+
+    refusals = [PermissionError(13, "sharing violation")] * 3
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if refusals:
+            raise refusals.pop()
+        real_replace(src, dst)
+
+    monkeypatch.setattr(snapshot.sys, "platform", platform)
+    monkeypatch.setattr(snapshot.os, "replace", replace)
+    medium = snapshot.FileMedium(tmp_path / "cache.json")
+    naps: list[float] = []
+    if platform == "win32":
+        snapshot._replace(*_temp_and_target(tmp_path), sleep=naps.append)
+        assert naps == [0.001, 0.002, 0.004] and not refusals
+        medium.write_bytes(b"{}")  # (the real write path takes the same rename)
+        assert (tmp_path / "cache.json").read_bytes() == b"{}"
+    else:
+        with pytest.raises(StoreError, match="cannot write"):
+            medium.write_bytes(b"{}")
+        assert len(refusals) == 2  # one try
+        assert not list(tmp_path.glob(".*.tmp"))  # its temporary went
+
+
+def _temp_and_target(folder: Path) -> tuple[Path, Path]:
+    temp = folder / ".x.tmp"
+    temp.write_bytes(b"x")
+    return temp, folder / "x"

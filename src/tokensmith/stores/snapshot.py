@@ -26,6 +26,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -154,6 +155,26 @@ def touch_signal_file(location: Path) -> None:
         os.close(fd)
     if not regular:
         raise NotARegularFile(f"{what}: not a regular file")
+
+
+_REPLACE_TRIES = 8
+"""Renames tried on Windows while a reader holds the file open (1 ms, doubling: about
+a quarter of a second in all)."""
+
+
+def _replace(temp: Path, target: Path, sleep: Any = time.sleep) -> None:
+    """``os.replace(temp, target)``; on Windows, tried again for a while on a sharing
+    violation: a file another process has open (msal-extensions reads the cache with
+    ``open()``, which does not share deletion) cannot be replaced until it closes it,
+    where POSIX replaces it at once."""
+    for attempt in range(_REPLACE_TRIES):
+        try:
+            os.replace(temp, target)
+            return
+        except PermissionError:
+            if sys.platform != "win32" or attempt == _REPLACE_TRIES - 1:
+                raise
+            sleep(0.001 * 2**attempt)
 
 
 def _not_text(location: object, exc: UnicodeDecodeError) -> DamagedSnapshot:
@@ -440,7 +461,7 @@ class FileMedium:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.replace(temp, target)
+                _replace(temp, target)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.remove(temp)
