@@ -181,6 +181,7 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
             raise StoreError(f"cannot create lock {path}: {exc.strerror}") from exc
         key = _count(path)  # before the pid is written: an empty lock is never stale at once
         mine = None
+        written = b""
         try:
             try:
                 mine = _ident(path)  # as _release looks (fstat: overlayfs differs)
@@ -188,10 +189,10 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
             finally:
                 os.close(fd)
         except OSError as exc:  # a full disk, a quota: created, but no pid in it
-            _release(path, key, mine, stamp)
+            _release(path, key, mine, written)
             raise StoreError(f"cannot write the lock {path}: {exc.strerror}") from exc
         except BaseException:
-            _release(path, key, mine, stamp)
+            _release(path, key, mine, written)
             raise
         if _reads(path, written) is not False:
             break
@@ -262,10 +263,11 @@ def _key(path: Path) -> tuple[int, int, int, str]:
 def _release(
     path: Path, key: tuple[int, int, int, str], mine: tuple[int, int] | None, written: bytes
 ) -> None:
-    """Delete the lock file if it is still the one this process created (``mine``: its
-    device and inode; or holding ``written``, what this call wrote in it), then stop
-    counting it as held (in that order: a lock file with this pid must never exist
-    uncounted while this process holds it).
+    """Delete the lock file if it is still the one this process created (holding
+    ``written``, what this call wrote in it; where it cannot be read or nothing was
+    written, ``mine``: its device and inode), then stop counting it as held (in that
+    order: a lock file with this pid must never exist uncounted while this process
+    holds it).
 
     A lock file that is another one was taken by a process that judged this one stale
     (it cannot see this process: another host on a shared folder, another pid
@@ -273,14 +275,17 @@ def _release(
     One holding what this call wrote is this process's still (a filesystem whose inode
     numbers are not stable, as CIFS with ``noserverino``): left, it would block this
     process. One with this pid and not this call's id is another's: msal-extensions'
-    lock taken in this process, or a process with this pid in another namespace.
+    lock taken in this process, or a process with this pid in another namespace. So is
+    one at this lock's device and inode holding something else: a file system reuses a
+    freed inode number (ext4 at once), so the lock of the process that broke this one
+    and took the lock may have it.
     """
     try:
         with contextlib.suppress(FileNotFoundError, PermissionError):
             found = os.lstat(path)
-            same = mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine
-            if not same:
-                same = _reads(path, written) is True
+            same = _reads(path, written) if written else None  # b"": says nothing
+            if same is None:  # unreadable: judged by the device and inode it had
+                same = mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine
             if same:
                 os.remove(path)
             else:
