@@ -36,15 +36,13 @@ share is the in-process row (under 1 ms); the rest is importing. A process answe
 from its cache imports only what that needs: grants, broker, DPoP and the refresh
 machinery load on first use (`tokensmith._lazy`), the value types it loads are named
 tuples, not dataclasses, and its loggers are made only when something logs.
-`python -X importtime` on a SQLite CLI run gives 15 to 20 ms for tokensmith's own 74
-modules and about 18 ms for the 53 standard-library modules they pull in, of which
-`typing` with `re`, `enum`, `contextlib` and `collections` is about 10 ms, then
-`sqlite3`, `urllib.parse` (with `ipaddress`) and `json` (`pathlib` is no longer loaded).
-A process that imports just those 53 standard-library modules and prints `ok` already
-costs 20 to 28 ms beyond interpreter start on this machine, and the interpreter's exit
-then takes about 5 ms more than a bare one (a full collection and the teardown of
-every module), against about 10 ms for the SQLite CLI process: the goal leaves
-tokensmith's own code a few milliseconds, which its import alone exceeds.
+The SQLite cell's note also gives the probe's floor, measured in the same run
+(`python -m bench.storeprobe floor <db>`): the standard-library modules tokensmith's
+probe loads (`typing` with `re`, `enum`, `contextlib` and `collections`, `sqlite3`
+with `datetime`, `urllib.parse` with `ipaddress`, `json`...), one query on the
+database and the interpreter's exit. On this machine that floor alone is near the
+goal, and tokensmith's own modules (about 70 on that path, each an import of a fraction
+of a millisecond, their objects then collected at exit) come on top of it.
 
 After a load, the first `get_accounts()` builds one read-only account per user
 (tokensmith's accounts are handed out again by later calls, so a warm `get_accounts()`
