@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.unit.cache._helpers import NOW, user_event
 
-from tokensmith.errors import StoreError, StoreLockTimeout
+from tokensmith.errors import StoreLockTimeout
 from tokensmith.stores import FileStore, PersistentTokenCache, lockfile
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
@@ -231,13 +231,18 @@ def test_msal_extensions_lock_with_this_pid_taken_meanwhile_is_left_to_it(
     assert "taken over" in caplog.text
 
 
-def test_a_lock_that_cannot_be_removed_at_release_is_a_store_error(tmp_path: Path) -> None:
+def test_a_lock_that_cannot_be_removed_at_release_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Leaving, the lock cannot be looked at or removed (here its folder was replaced by
-    a file; a read-only remount, an I/O error): a StoreError, not a bare OSError."""
+    a file; a read-only remount, an I/O error): no OSError out of the with block (what
+    was done under the lock is done), a warning naming the lock, and it stops counting
+    as held."""
     folder = tmp_path / "cache"
     folder.mkdir()
     lock = folder / "cache.json.lockfile"
-    with pytest.raises(StoreError, match="cannot remove the lock"), cross_process_lock(lock):
+    with caplog.at_level(logging.WARNING, logger="tokensmith"), cross_process_lock(lock):
         folder.rename(tmp_path / "moved")
         folder.write_text("not a folder")
+    assert f"the lock {lock} cannot be removed" in caplog.text
     assert not lockfile._holds(tmp_path / "moved" / "cache.json.lockfile")

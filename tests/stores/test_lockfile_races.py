@@ -3,12 +3,16 @@ when it cannot remove its lock."""
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
 
-from tokensmith.stores.lockfile import cross_process_lock
+from tokensmith.stores import FileStore, lockfile
+from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
 
 def test_a_lock_of_anothers_at_this_holders_inode_number_is_left_to_it(
@@ -30,3 +34,50 @@ def test_a_lock_of_anothers_at_this_holders_inode_number_is_left_to_it(
         handle.write(other)
     assert lock.read_bytes() == other
     assert "taken over" in caplog.text
+
+
+def _remove_failing(monkeypatch: pytest.MonkeyPatch, lock: Path, error: int) -> None:
+    """``os.remove`` of ``lock`` fails with ``error`` (the test itself unlinks it)."""
+    remove = os.remove
+
+    def failing(path: str | os.PathLike[str]) -> None:
+        if os.fspath(path) == os.fspath(lock):
+            raise OSError(error, os.strerror(error), os.fspath(path))
+        remove(path)
+
+    monkeypatch.setattr(os, "remove", failing)
+
+
+def test_a_lock_left_for_lack_of_permission_is_warned_about_once_in_a_while(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock cannot be removed for lack of permission (its folder made read-only
+    while held; a Windows reader holding it open): it stays, with this pid, and every
+    later writer waits lock_timeout for it and fails. Said with the lock's name, once
+    for a burst of writes rather than at each."""
+    lock = tmp_path / "cache.json.lockfile"
+    _remove_failing(monkeypatch, lock, errno.EACCES)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        for _ in range(2):
+            with cross_process_lock(lock, timeout=1):
+                pass
+            assert lock.exists()
+            assert not lockfile._holds(lock)
+            lock.unlink()  # by hand, as the warning says
+    said = [r.getMessage() for r in caplog.records if "cannot be removed" in r.getMessage()]
+    assert said == [
+        f"token store: the lock {lock} cannot be removed (Permission denied): until it is, "
+        "every writer (tokensmith's, msal-extensions') waits for it and fails; remove it"
+    ]
+
+
+def test_a_write_under_a_lock_that_cannot_be_removed_is_no_failed_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache file is written, then the lock cannot be removed (an I/O error): the
+    write landed, so the store does not report it failed."""
+    path = tmp_path / "cache.json"
+    store = FileStore(path)
+    _remove_failing(monkeypatch, lockfile_of(path), errno.EIO)
+    store.replace_all({"AccessToken": {}})
+    assert json.loads(path.read_text()) == {"AccessToken": {}}

@@ -109,6 +109,10 @@ _PROGRAM_MAX = 1024
 _held: Counter[tuple[int, int, int, str]] = Counter()
 """The lock files this process holds: (pid, folder's device, folder's inode, name)."""
 _held_lock = threading.Lock()
+_WARN_EVERY_S = 60.0
+"""How often a lock that cannot be removed is warned about, at most."""
+_warned: dict[str, float] = {}
+"""When each lock that could not be removed was last warned about (monotonic clock)."""
 _started: list[float | None] = []
 """When this process started (wall clock; None: not known), once looked up."""
 
@@ -279,25 +283,47 @@ def _release(
     one at this lock's device and inode holding something else: a file system reuses a
     freed inode number (ext4 at once), so the lock of the process that broke this one
     and took the lock may have it.
+
+    A lock that cannot be looked at or removed (no permission on its folder, a
+    read-only remount, an I/O error, its folder replaced) is warned about, not raised.
     """
     try:
-        with contextlib.suppress(FileNotFoundError, PermissionError):
-            found = os.lstat(path)
-            same = _reads(path, written) if written else None  # b"": says nothing
-            if same is None:  # unreadable: judged by the device and inode it had
-                same = mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine
-            if same:
-                os.remove(path)
-            else:
-                logger.warning(
-                    "token store: the lock %s was taken over by another process while "
-                    "this one held it; left to that process",
-                    path,
-                )
-    except OSError as exc:  # a read-only remount, an I/O error, the folder replaced
-        raise StoreError(f"cannot remove the lock {path}: {exc.strerror}") from exc
+        found = os.lstat(path)
+        same = _reads(path, written) if written else None  # b"": says nothing
+        if same is None:  # unreadable: judged by the device and inode it had
+            same = mine is None or not mine[1] or (found.st_dev, found.st_ino) == mine
+        if same:
+            os.remove(path)
+        else:
+            logger.warning(
+                "token store: the lock %s was taken over by another process while "
+                "this one held it; left to that process",
+                path,
+            )
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # no permission, a read-only remount, an I/O error, ...
+        _left_behind(path, exc)
     finally:
         _forget(key)
+
+
+def _left_behind(path: Path, exc: OSError) -> None:
+    """Say (once per :data:`_WARN_EVERY_S` for each lock) that this holder's lock could
+    not be removed. Not raised: what the holder did under it (a write) is done, and
+    raising would report it failed, or hide the error the ``with`` body raised."""
+    now, name = time.monotonic(), os.path.abspath(path)
+    with _held_lock:
+        last = _warned.get(name)
+        if last is not None and now - last < _WARN_EVERY_S:
+            return
+        _warned[name] = now
+    logger.warning(
+        "token store: the lock %s cannot be removed (%s): until it is, every writer "
+        "(tokensmith's, msal-extensions') waits for it and fails; remove it",
+        path,
+        exc.strerror or exc,
+    )
 
 
 def _holds(path: Path) -> bool:
