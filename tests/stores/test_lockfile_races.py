@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tokensmith.errors import StoreLockTimeout
 from tokensmith.stores import FileStore, lockfile
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
@@ -81,3 +82,35 @@ def test_a_write_under_a_lock_that_cannot_be_removed_is_no_failed_write(
     _remove_failing(monkeypatch, lockfile_of(path), errno.EIO)
     store.replace_all({"AccessToken": {}})
     assert json.loads(path.read_text()) == {"AccessToken": {}}
+
+
+def test_a_holder_that_cannot_read_back_the_lock_in_its_place_does_not_hold_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This holder paused between creating its lock and writing it; another process
+    broke the empty lock and took the lock with a file this one cannot read (root's,
+    0600, in a folder a user shares with sudo: a real two-user probe saw both hold).
+    Unreadable and at another inode, it is not this holder's: it waits."""
+    lock = tmp_path / "cache.json.lockfile"
+    theirs = b"%d" % os.getppid() + lockfile._stamp().split(b" ", 1)[1]  # a live holder
+    write, reads = os.write, lockfile._reads
+
+    def paused_write(fd: int, data: bytes) -> int:
+        if not (tmp_path / "aside").exists():
+            os.rename(lock, tmp_path / "aside")  # the breaker, then its own lock
+            made = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            write(made, theirs)
+            os.close(made)
+        return write(fd, data)
+
+    def unreadable(path: Path, written: bytes) -> bool | None:
+        return None if path.read_bytes() == theirs else reads(path, written)
+
+    monkeypatch.setattr(os, "write", paused_write)
+    monkeypatch.setattr(lockfile, "_reads", unreadable)
+    entered = False
+    with pytest.raises(StoreLockTimeout), cross_process_lock(lock, timeout=0):
+        entered = True
+    assert not entered
+    assert lock.read_bytes() == theirs
+    assert not lockfile._holds(lock)

@@ -190,6 +190,10 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
             try:
                 mine = _ident(path)  # as _release looks (fstat: overlayfs differs)
                 written = stamp[: os.write(fd, stamp)]
+                # read back while still open: its inode number cannot be another's yet
+                ours = _reads(path, written)
+                if ours is None:  # unreadable (another user's lock in its place?)
+                    ours = mine is None or _ident(path) == mine
             finally:
                 os.close(fd)
         except OSError as exc:  # a full disk, a quota: created, but no pid in it
@@ -198,7 +202,7 @@ def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
         except BaseException:
             _release(path, key, mine, written)
             raise
-        if _reads(path, written) is not False:
+        if ours:
             break
         # broken as an empty lock before the pid was written (this process was paused
         # past EMPTY_STALE_S): another's now, or it may yet be put back (_break_if_stale)
