@@ -289,7 +289,8 @@ def _check_others(cache: SerializableTokenCache, rng: random.Random) -> None:
 
 
 def _check_search_against_msal(cache: SerializableTokenCache, rng: random.Random) -> None:
-    msal = pytest.importorskip("msal")
+    import msal
+
     state = cache.serialize()
     theirs, ours = msal.SerializableTokenCache(), SerializableTokenCache()
     theirs.deserialize(state)
