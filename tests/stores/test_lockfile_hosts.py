@@ -55,18 +55,25 @@ def test_a_lock_tokensmith_makes_starts_as_msal_extensions_and_says_where(tmp_pa
             assert words["boot"] == handle.read().strip()
 
 
+_KILLED_HOLDER = (
+    "import os, sys; from pathlib import Path\n"
+    "from tokensmith.stores.lockfile import cross_process_lock\n"
+    "with cross_process_lock(Path(sys.argv[1])):\n"
+    "    os._exit(0)\n"
+)
+
+
+def _killed_holder(path: Path) -> None:
+    """A tokensmith process here that takes the lock of ``path`` and dies holding it."""
+    subprocess.run([sys.executable, "-c", _KILLED_HOLDER, str(lockfile_of(path))], check=True)
+
+
 def test_a_killed_tokensmith_holders_lock_here_is_recovered_at_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Made here (this boot, this pid namespace), its pid is to be trusted: no grace."""
     path = tmp_path / "cache.json"
-    holder = (
-        "import os, sys; from pathlib import Path\n"
-        "from tokensmith.stores.lockfile import cross_process_lock\n"
-        "with cross_process_lock(Path(sys.argv[1])):\n"
-        "    os._exit(0)\n"
-    )
-    subprocess.run([sys.executable, "-c", holder, str(lockfile_of(path))], check=True)
+    _killed_holder(path)
     assert lockfile_of(path).exists()  # left by its holder, just now
     with caplog.at_level(logging.WARNING, logger="tokensmith"):
         _cache(path, lock_timeout=0.3).add(user_event(), now=NOW)
@@ -161,13 +168,7 @@ def test_a_killed_holders_lock_is_recovered_even_with_no_time_to_wait(tmp_path: 
     """lock_timeout 0 (or a deadline reached as the stale lock is broken): the lock just
     broken is taken, not a StoreLockTimeout with no holder left."""
     path = tmp_path / "cache.json"
-    holder = (
-        "import os, sys; from pathlib import Path\n"
-        "from tokensmith.stores.lockfile import cross_process_lock\n"
-        "with cross_process_lock(Path(sys.argv[1])):\n"
-        "    os._exit(0)\n"
-    )
-    subprocess.run([sys.executable, "-c", holder, str(lockfile_of(path))], check=True)
+    _killed_holder(path)
     _cache(path, lock_timeout=0).add(user_event(), now=NOW)
     assert len(json.loads(path.read_text())["Account"]) == 1
     assert not lockfile_of(path).exists()
