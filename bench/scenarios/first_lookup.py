@@ -8,7 +8,7 @@ JSON parse, which both libraries pay alike, is not (see the ``deserialize`` rows
 
 One tokensmith-only row builds every index at once (``build_indexes()``, what all the
 lazy builds together cost) beside ``json.loads`` of the same text, whose time and the
-ratio its note gives.
+ratio its note gives; it times one build per repeat, each right after its own load.
 """
 
 from __future__ import annotations
@@ -135,23 +135,30 @@ def first_cc(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
 
 
 def build_all(lib: Library, size: int, ctx: Context) -> Mapping[str, Cell]:
-    """``build_indexes()`` on a freshly deserialized user cache; the note gives
-    ``json.loads`` of the same text, timed alike (each call parses it once)."""
+    """``build_indexes()`` on a user cache deserialized just before it (untimed), as a
+    program builds it after its load; the note gives ``json.loads`` of the same text,
+    timed alike. Each repeat times one call on its own load: preparing several loads
+    first would time the builds on the older, colder ones (at 100,000 users each load
+    holds about 1 GB), and a parsed document is kept until the next repeat, so that
+    freeing it is not in the parse's figure."""
     text = ctx.user_cache(size, cachegen.SUBSET_TARGET).text_at(ctx.now())
 
-    def prepare() -> Callable[[], object]:
-        return lib.cache_from_json(text).build_indexes  # type: ignore[no-any-return]
+    def one_load() -> Call:
+        gc.collect()  # (the previous repeat's load was released just before)
+        build = lib.cache_from_json(text).build_indexes
+        return lambda i: build()
 
-    cell = _first_calls(size, ctx, prepare)[""]
+    built = measure(one_load, ctx.settings, fresh_state_per_repeat=True, max_iterations=1)
 
-    def parses() -> Call:
+    def one_parse() -> Call:
         gc.collect()
-        return lambda i: json.loads(text)
+        kept: list[object] = []
+        return lambda i: kept.append(json.loads(text))
 
-    parse = measure(parses, ctx.settings, max_iterations=_loads(size))
-    ratio = (cell.value or 0) / parse.median_ns
+    parse = measure(one_parse, ctx.settings, fresh_state_per_repeat=True, max_iterations=1)
+    ratio = built.median_ns / parse.median_ns
     note = f"json.loads {parse.median_ns / 1e6:.1f} ms ({parse.runs}); build / parse = {ratio:.2f}"
-    return {"": Cell(cell.status, cell.value, cell.runs, note)}
+    return {"": Cell.of(built, note)}
 
 
 SCENARIOS = (

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 from bench import page, report
-from bench.libs import MSAL, TOKENSMITH, BenchSetupError, Library, load_library, load_msal
+from bench.libs import (
+    MSAL,
+    TOKENSMITH,
+    BenchSetupError,
+    Library,
+    load_library,
+    load_msal,
+    load_tokensmith,
+)
 from bench.netguard import NetworkForbiddenError, network_forbidden
 from bench.scenarios import ALL, run_all, run_scenario
 from bench.scenarios.base import Cell, Context
@@ -41,6 +49,15 @@ def test_one_scenario_runs_on_msal_with_one_user(key: str) -> None:
         cells = run_scenario(_scenario(key), load_msal(), 1, _tiny_context())
     assert all(cell.status == "ok" for cell in cells.values()), cells
     assert all(cell.value is not None and cell.value > 0 for cell in cells.values())
+
+
+def test_the_index_build_row_times_one_build_per_load_beside_the_parse() -> None:
+    with network_forbidden():
+        cells = run_scenario(_scenario("load_build_indexes"), load_tokensmith(), 1, _tiny_context())
+    cell = cells["load_build_indexes"]
+    assert cell.status == "ok" and cell.value is not None and cell.value > 0, cell
+    assert cell.runs.endswith("x1")  # one build per repeat, each on its own load
+    assert "json.loads" in cell.note and "build / parse = " in cell.note
 
 
 def test_a_failing_library_gets_error_cells_and_a_missing_one_na() -> None:
