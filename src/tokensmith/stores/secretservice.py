@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,11 @@ LOCKED_HINT = (
     "with no Secret Service at all"
 )
 _IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
+_NO_SESSION = "org.freedesktop.Secret.Error.NoSession"
+
+
+class _SessionGone(StoreError):
+    """The service knows no such session: it restarted since the session was opened."""
 
 
 def default_schema_name(location: str | os.PathLike[str]) -> str:
@@ -109,14 +114,27 @@ class SecretServiceMedium:
         except (OSError, ValueError, KeyError, RuntimeError) as exc:  # tcp: is a RuntimeError
             raise StoreUnavailableError(f"{HEADLESS_HINT} ({type(exc).__name__})") from exc
         try:
-            _, self._session = self._call(
-                _SERVICE_PATH, "Service", "OpenSession", "sv", ("plain", ("s", "")), returns="vo"
-            )
+            self._open_session()
         except BaseException:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
             raise
+
+    def _open_session(self) -> None:
+        _, self._session = self._call(
+            _SERVICE_PATH, "Service", "OpenSession", "sv", ("plain", ("s", "")), returns="vo"
+        )
+
+    def _in_session(self, call: Callable[[str], Any]) -> Any:
+        """``call(session)``; when the service no longer knows the session (a restarted
+        gnome-keyring-daemon knows none of the old one's), a new one is opened and
+        ``call`` made once more, so a long-lived store outlives the restart."""
+        try:
+            return call(self._session)
+        except _SessionGone:
+            self._open_session()
+            return call(self._session)
 
     def _call(
         self,
@@ -132,7 +150,7 @@ class SecretServiceMedium:
         specification's): a service answering another shape is a StoreError naming the
         call and the signature, never its values, not an unpacking error later."""
         from jeepney import DBusAddress, new_method_call
-        from jeepney.low_level import HeaderFields
+        from jeepney.low_level import HeaderFields, SizeLimitError
         from jeepney.wrappers import DBusErrorResponse
 
         target = DBusAddress(path, bus_name=_BUS_NAME, interface=_SECRET + interface)
@@ -147,9 +165,16 @@ class SecretServiceMedium:
         except DBusErrorResponse as exc:
             if exc.name in _NO_SERVICE:
                 raise StoreUnavailableError(HEADLESS_HINT) from exc
+            if exc.name == _NO_SESSION:
+                raise _SessionGone(f"Secret Service {method} failed: {exc.name}") from exc
             if exc.name == _IS_LOCKED:  # (gnome-keyring's CreateItem in a locked keyring)
                 raise StoreUnavailableError(LOCKED_HINT) from exc
             raise StoreError(f"Secret Service {method} failed: {exc.name}") from exc
+        except SizeLimitError as exc:  # (raised before anything is sent)
+            raise StoreError(
+                f"Secret Service {method}: the token cache is too large for D-Bus "
+                "(an array holds at most 64 MiB)"
+            ) from exc
         except (OSError, TimeoutError) as exc:
             self._conn.close()
             self._conn = None
@@ -182,8 +207,10 @@ class SecretServiceMedium:
         item = self._item()
         if item is None:
             return None
-        ((_, _, value, _),) = self._call(
-            item, "Item", "GetSecret", "o", (self._session,), returns="(oayays)"
+        ((_, _, value, _),) = self._in_session(
+            lambda session: self._call(
+                item, "Item", "GetSecret", "o", (session,), returns="(oayays)"
+            )
         )
         return bytes(value)
 
@@ -214,14 +241,16 @@ class SecretServiceMedium:
             _SECRET + "Item.Label": ("s", label),
             _SECRET + "Item.Attributes": ("a{ss}", dict(attributes)),
         }
-        secret = (self._session, b"", data, "text/plain")
-        _, prompt = self._call(
-            self._collection_path(),
-            "Collection",
-            "CreateItem",
-            "a{sv}(oayays)b",
-            (properties, secret, replace),
-            returns="oo",
+        collection = self._collection_path()
+        _, prompt = self._in_session(
+            lambda session: self._call(
+                collection,
+                "Collection",
+                "CreateItem",
+                "a{sv}(oayays)b",
+                (properties, (session, b"", data, "text/plain"), replace),
+                returns="oo",
+            )
         )
         if prompt != "/":
             raise StoreUnavailableError(f"{LOCKED_HINT} (it asks for a prompt)")

@@ -1,0 +1,66 @@
+"""Review of the encrypted stores: a restarted Secret Service, a cache too large for
+D-Bus (real dbus-daemon and gnome-keyring-daemon on a private bus)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.session_bus import SessionBus
+from tests.unit.cache._helpers import NOW, user_event
+
+from tokensmith.errors import StoreError
+from tokensmith.stores import PersistentTokenCache
+from tokensmith.stores.secretservice import SecretServiceMedium, SecretServiceStore
+
+
+@pytest.fixture
+def own_keyring() -> Iterator[SessionBus]:
+    """A bus and gnome-keyring-daemon of this test's own (it restarts the daemon)."""
+    folder = Path(tempfile.mkdtemp(prefix="tokensmith-review-"))  # (a short socket path)
+    bus = SessionBus(folder)
+    try:
+        bus.start_keyring()
+        yield bus
+    finally:
+        bus.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_store_outlives_a_restart_of_the_secret_service(
+    own_keyring: SessionBus, tmp_path: Path, opened: list[Any]
+) -> None:
+    """The new gnome-keyring-daemon knows no session of the old one: every read and
+    write was a StoreError (NoSession) until the process restarted."""
+    store = SecretServiceStore(tmp_path / "cache.bin", address=own_keyring.address)
+    opened.append(store)
+    cache = PersistentTokenCache(store, clock=lambda: NOW)
+    cache.add(user_event(uid="a", utid="t"), now=NOW)
+    daemon = own_keyring._keyring  # (SessionBus keeps it; stopped here only)
+    daemon.terminate()
+    daemon.wait(10)
+    own_keyring.start_keyring()  # the same keyring files: the item is still there
+    cache.add(user_event(uid="b", utid="t"), now=NOW)
+    _, state = store.load()
+    assert state is not None and len(state["Account"]) == 2
+
+
+def test_a_cache_too_large_for_d_bus_is_a_store_error(
+    secret_service: str, tmp_path: Path, opened: list[Any]
+) -> None:
+    """jeepney's SizeLimitError (a ValueError) came out of the store unmapped."""
+    medium = SecretServiceMedium(
+        tmp_path / "cache.bin", schema_name="tokensmith.huge", address=secret_service
+    )
+    opened.append(medium)
+    huge = json.dumps({"AppMetadata": {"k": {"pad": "x" * (65 << 20)}}})
+    with pytest.raises(StoreError, match="too large for D-Bus"):
+        medium.write(huge)
+    medium.write("{}")  # the connection is still usable
+    assert medium.read() == "{}"
+    medium.delete()
