@@ -64,3 +64,21 @@ def test_a_cache_too_large_for_d_bus_is_a_store_error(
     medium.write("{}")  # the connection is still usable
     assert medium.read() == "{}"
     medium.delete()
+
+
+@pytest.mark.parametrize("service_name", [None, ""])
+def test_a_keychain_service_name_of_none_or_empty_is_msal_extensions_default(
+    tmp_path: Path, service_name: str | None
+) -> None:
+    """KeychainPersistence(signal, service_name=None or "") uses "msal-extensions";
+    tokensmith used None (a bare AttributeError in the real backend) or "" (another
+    item)."""
+    from tests.stores.test_keychain_dpapi import FakeKeychain
+
+    from tokensmith.stores.keychain import KeychainStore
+
+    keychain = FakeKeychain()
+    store = KeychainStore(tmp_path / "cache.bin", service_name=service_name, backend=keychain)
+    PersistentTokenCache(store, clock=lambda: NOW).add(user_event(), now=NOW)
+    ((service, _),) = keychain.items
+    assert service == "msal-extensions"

@@ -56,13 +56,13 @@ class KeychainMedium:
         location: str | os.PathLike[str],
         backend: KeychainBackend,
         *,
-        service_name: str = "msal-extensions",
+        service_name: str | None = "msal-extensions",
         account_name: str | None = None,
     ) -> None:
         self.location = Path(location).expanduser()
         self._signal = FileMedium(self.location)
         self._backend = backend
-        self.service_name = service_name
+        self.service_name = service_name or "msal-extensions"  # (msal-extensions' ``or``)
         self.account_name = account_name or hashlib.sha256(os.fspath(location).encode()).hexdigest()
 
     def read(self) -> str | None:
@@ -103,7 +103,7 @@ class KeychainStore(SnapshotStoreBase):
         self,
         location: str | os.PathLike[str],
         *,
-        service_name: str = "msal-extensions",
+        service_name: str | None = "msal-extensions",
         account_name: str | None = None,
         backend: KeychainBackend | None = None,
         lock_timeout: float = 10.0,
