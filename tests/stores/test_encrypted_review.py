@@ -82,3 +82,13 @@ def test_a_keychain_service_name_of_none_or_empty_is_msal_extensions_default(
     PersistentTokenCache(store, clock=lambda: NOW).add(user_event(), now=NOW)
     ((service, _),) = keychain.items
     assert service == "msal-extensions"
+
+
+def test_dpapi_entropy_none_is_accepted_as_msal_extensions_does(tmp_path: Path) -> None:
+    """FilePersistenceWithDataProtection(location, entropy=None) is no entropy; here it
+    was a bare AttributeError (``None.encode``), before even the platform check."""
+    from tokensmith.errors import StoreUnavailableError
+    from tokensmith.stores.dpapi import DpapiStore
+
+    with pytest.raises(StoreUnavailableError, match="DPAPI exists on Windows only"):
+        DpapiStore(tmp_path / "cache.bin", entropy=None)

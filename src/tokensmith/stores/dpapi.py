@@ -91,7 +91,7 @@ class DpapiStore(SnapshotStoreBase):
         self,
         location: str | os.PathLike[str],
         *,
-        entropy: str = "",
+        entropy: str | None = "",
         protector: Protector | None = None,
         lock_timeout: float = 10.0,
     ) -> None:
@@ -106,11 +106,11 @@ class _Blob(ctypes.Structure):
 class Crypt32:
     """:class:`Protector` over ``CryptProtectData`` / ``CryptUnprotectData``."""
 
-    def __init__(self, entropy: str = "") -> None:
-        self._entropy: bytes = entropy.encode("utf-8")
+    def __init__(self, entropy: str | None = "") -> None:
         windll: Any = getattr(ctypes, "windll", None)
         if windll is None or not sys.platform.startswith("win"):
             raise StoreUnavailableError("DPAPI exists on Windows only")
+        self._entropy: bytes = (entropy or "").encode("utf-8")  # (None: none, as msal-extensions)
         self._crypt32: Any = windll.crypt32
         self._kernel32: Any = windll.kernel32
 
