@@ -275,16 +275,22 @@ class SqliteStore:
         after it. The one after is computed: data_version does not count this
         connection's commit, and read again after it, it could count another
         process's made since, which memory does not hold."""
+        import sqlite3
+
         with self._lock, _mapped(self._path):
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
                 before = self._version_locked()  # no other writer until the commit
                 write(db)
+                db.execute("COMMIT")  # (can fail too: busy, disk full, I/O error)
             except BaseException:
-                db.execute("ROLLBACK")
+                # SQLite rolls some failures back itself (a full disk, an I/O error);
+                # a failed COMMIT leaves the transaction open, holding the write lock
+                if db.in_transaction:
+                    with suppress(sqlite3.Error):  # the first error is the one to tell
+                        db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
             self._commits += 1
             return before, (before[0], self._commits)
 
