@@ -20,7 +20,8 @@ accounts of every user: a field ``#username|<SHA-256 of the lower-cased username
 lists the fields of the accounts of that username (JSON), kept up to date by a script
 in the same transaction as the write (so two processes adding accounts of one username
 at once both stay listed). It lives and expires with the accounts it lists, and names
-no username in clear.
+no username in clear. (The index: :mod:`tokensmith.stores._redis_index`; encryption
+at rest: :mod:`tokensmith.stores._redis_seal`.)
 
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the
@@ -41,9 +42,6 @@ which is an outage, so it backs off and then finds the new primary).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -54,6 +52,15 @@ from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import ConfigurationError, StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
 from tokensmith.stores._redis_health import RedisHealth, text_of
+from tokensmith.stores._redis_index import (
+    BY_NAME_READ,
+    BY_USERNAME,
+    ScriptsRefused,
+    queue_usernames,
+    refuses_scripts,
+    username_field,
+)
+from tokensmith.stores._redis_seal import ciphers_of, opened, seal
 from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row, utf8_encodable
 from tokensmith.stores.partition import ACCOUNTS, partition_of, user
 
@@ -63,78 +70,8 @@ DEFAULT_IDLE_TTL = 90 * 24 * 3600
 """Seconds a user's hash lives after its last write (a refresh token's lifetime)."""
 _MAX_TTL = 100 * 365 * 24 * 3600
 """The longest ``idle_ttl`` (Redis accepts far more; a century is plenty)."""
-_NONCE = 12
 _VERBATIM_DATA = "verbatim|"
 """Before a verbatim section's name in its associated data (an entry's is its field)."""
-_BY_USERNAME = "#username|"
-"""Before the digest of a username: a field of the accounts hash listing the fields of
-that username's accounts (no credential type starts with ``#``)."""
-
-_LISTED = """
-local function listed()
-  local text = redis.call('HGET', KEYS[1], ARGV[1])
-  if not text then return {} end
-  local ok, decoded = pcall(cjson.decode, text)
-  local fields = {}
-  if not ok or type(decoded) ~= 'table' then return fields end
-  for _, field in ipairs(decoded) do
-    if type(field) == 'string' then fields[#fields + 1] = field end
-  end
-  return fields
-end
-"""
-"""The scripts' start: ``listed()``, the account fields of username field ARGV[1] of
-hash KEYS[1] (none when absent or damaged; a damaged list's strings: an item of another
-type, cjson's null or a table, would fail ``HMGET`` and every read of that username, and
-a JSON object, encoded back with a field added, would list none)."""
-_INDEX_ADD = (
-    _LISTED
-    + """
-local fields = listed()
-for _, field in ipairs(fields) do
-  if field == ARGV[2] then return 0 end
-end
-fields[#fields + 1] = ARGV[2]
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(fields))
-return 1
-"""
-)
-"""Lists account field ARGV[2] under username field ARGV[1] of hash KEYS[1]."""
-_INDEX_DROP = (
-    _LISTED
-    + """
-local kept = {}
-for _, field in ipairs(listed()) do
-  if field ~= ARGV[2] then kept[#kept + 1] = field end
-end
-if #kept == 0 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-else
-  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(kept))
-end
-return 1
-"""
-)
-"""Takes account field ARGV[2] off the list of username field ARGV[1]."""
-_BY_NAME_READ = (
-    _LISTED
-    + """
-local fields = listed()
-local found = {}
-for start = 1, #fields, 500 do
-  local chunk = {unpack(fields, start, math.min(start + 499, #fields))}
-  local values = redis.call('HMGET', KEYS[1], unpack(chunk))
-  for i, field in ipairs(chunk) do
-    if values[i] then
-      found[#found + 1] = field
-      found[#found + 1] = values[i]
-    end
-  end
-end
-return found
-"""
-)
-"""The accounts listed under username field ARGV[1]: field, value, field, value..."""
 
 
 class RedisStore(RedisHealth):
@@ -250,7 +187,7 @@ class RedisStore(RedisHealth):
         """False once Redis refused a script (an ACL without ``@scripting``): the
         username index is then neither written nor read (a read by username reads the
         whole accounts hash, as it did before the index)."""
-        self._ciphers: tuple[Any, ...] = _ciphers(encryption_key)
+        self._ciphers: tuple[Any, ...] = ciphers_of(encryption_key)
         """The AES-GCM of each key: the first seals, any of them opens."""
         numbers = all(_seconds(t) for t in (backoff, max_backoff))
         if not (numbers and 0 <= backoff <= max_backoff <= _MAX_TTL):  # NaN compares False
@@ -280,7 +217,7 @@ class RedisStore(RedisHealth):
             pipe = self.client.pipeline(transaction=True)
             try:
                 landed = self._execute(pipe, self._queue(pipe, changes), "write")
-            except _ScriptsRefused:  # the same write again, without the index's scripts
+            except ScriptsRefused:  # the same write again, without the index's scripts
                 pipe = self.client.pipeline(transaction=True)
                 landed = self._execute(pipe, self._queue(pipe, changes), "write")
             if landed is None:
@@ -299,11 +236,11 @@ class RedisStore(RedisHealth):
         if not utf8_encodable(name):
             return []  # no tokensmith store can have written it
         if partition == ACCOUNTS and isinstance(username, str) and self._scripts:
-            by_name = _username_field(username)
+            by_name = username_field(username)
 
             def accounts_of() -> dict[bytes, bytes]:
                 try:
-                    flat = self.client.eval(_BY_NAME_READ, 1, name, by_name)
+                    flat = self.client.eval(BY_NAME_READ, 1, name, by_name)
                 except self._denied as exc:
                     self._no_scripts(exc)
                     fields: dict[bytes, bytes] = self.client.hgetall(name)
@@ -453,7 +390,7 @@ class RedisStore(RedisHealth):
             username = change.entry.get("username")
             if change.credential_type == CredentialType.ACCOUNT and isinstance(username, str):
                 put = isinstance(change, EntryPut)
-                listed.append((put, name, _username_field(username), field))
+                listed.append((put, name, username_field(username), field))
         keys += self._queue_usernames(pipe, listed, fresh)
         latest = int(time.time()) + self.idle_ttl  # no hash outlives its idle TTL
         accounts = self._hash(ACCOUNTS)
@@ -476,27 +413,9 @@ class RedisStore(RedisHealth):
     def _queue_usernames(
         self, pipe: Any, listed: Sequence[tuple[bool, str, str, str]], fresh: bool
     ) -> list[str]:
-        """Queue the username index's updates for accounts put and deleted."""
-        keys: list[str] = []
-        if not self._scripts:
-            return keys  # (an index nobody can keep up to date is better not written)
-        if fresh:  # nothing to merge with: each username's list in one HSET
-            lists: dict[tuple[str, str], list[str]] = {}
-            for put, name, by_name, field in listed:
-                fields = lists.setdefault((name, by_name), [])
-                if field in fields:
-                    fields.remove(field)
-                if put:
-                    fields.append(field)
-            for (name, by_name), fields in lists.items():
-                if fields:
-                    pipe.hset(name, by_name, json.dumps(fields))
-                    keys.append(name)
-            return keys
-        for put, name, by_name, field in listed:
-            pipe.eval(_INDEX_ADD if put else _INDEX_DROP, 1, name, by_name, field)
-            keys.append(name)
-        return keys
+        """Queue the username index's updates for accounts put and deleted (none once
+        Redis refused scripts: an index nobody can keep up to date is better not written)."""
+        return queue_usernames(pipe, listed, fresh) if self._scripts else []
 
     def _place(self, change: Change) -> tuple[str, str]:
         """The hash and the field of a change's entry."""
@@ -528,9 +447,9 @@ class RedisStore(RedisHealth):
         except self.outages:
             raise
         except self._denied as exc:
-            if self._scripts and _refuses_scripts(exc):
+            if self._scripts and refuses_scripts(exc):
                 self._no_scripts(exc)
-                raise _ScriptsRefused from exc
+                raise ScriptsRefused from exc
             self._aborted(what, keys, exc)
             return None
         except self.errors as exc:
@@ -556,12 +475,7 @@ class RedisStore(RedisHealth):
 
     def _seal(self, name: str, field: str, entry: Mapping[str, Any]) -> bytes:
         """The value of ``entry`` in hash ``name`` under ``field``."""
-        body = json.dumps(entry, separators=(",", ":")).encode()
-        if not self._ciphers:
-            return body
-        nonce = os.urandom(_NONCE)
-        sealed: bytes = self._ciphers[0].encrypt(nonce, body, self._bound_to(name, field))
-        return nonce + sealed
+        return seal(self._ciphers, self._bound_to(name, field), entry)
 
     def _bound_to(self, name: str, field: str) -> bytes:
         """The associated data of a value: where it belongs (the hash's name after the
@@ -578,7 +492,7 @@ class RedisStore(RedisHealth):
                 field = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
             except UnicodeDecodeError:  # not written by a tokensmith store
                 continue
-            if field.startswith(_BY_USERNAME):
+            if field.startswith(BY_USERNAME):
                 continue  # the accounts of a username: no entry
             credential_type, _, key = field.partition("|")
             entry = self._open(place, field, raw)
@@ -594,25 +508,7 @@ class RedisStore(RedisHealth):
     def _open(self, name: str, field: str, raw: bytes) -> dict[str, Any] | None:
         """The entry a value of hash ``name`` holds under ``field``; None if it holds
         none (logged by the caller)."""
-        if self._ciphers:
-            raw = self._decrypted(self._bound_to(name, field), raw)
-        try:
-            entry = json.loads(raw)
-        except Exception:  # a value written without encryption, damage
-            return None
-        return entry if isinstance(entry, dict) else None
-
-    def _decrypted(self, bound_to: bytes, raw: bytes) -> bytes:
-        """``raw`` opened by the first key that can (b"" when none can: a wrong or
-        retired key, a value moved from elsewhere, written unencrypted, or damaged)."""
-        nonce, sealed = raw[:_NONCE], raw[_NONCE:]
-        for cipher in self._ciphers:
-            try:
-                opened: bytes = cipher.decrypt(nonce, sealed, bound_to)
-            except Exception:  # cryptography's InvalidTag; a nonce too short: ValueError
-                continue
-            return opened
-        return b""
+        return opened(self._ciphers, self._bound_to(name, field), raw)
 
     def _unreadable(self, name: Any, count: int) -> None:
         """Log the values of one hash that held no entry: at most every 30 s in all,
@@ -626,39 +522,6 @@ class RedisStore(RedisHealth):
                 count,
                 text_of(name),
             )
-
-
-class _ScriptsRefused(Exception):
-    """A write refused (whole) for its scripts: sent again without them."""
-
-
-def _refuses_scripts(exc: BaseException) -> bool:
-    """True for Redis's refusal of a script command (NOPERM for EVAL)."""
-    text = str(exc).lower()
-    return "eval" in text or "script" in text
-
-
-def _username_field(username: str) -> str:
-    """The accounts hash's field listing the accounts of ``username`` (matched
-    case-insensitively, as lookups match it; named by digest, never in clear)."""
-    digest = hashlib.sha256(username.lower().encode("utf-8", "surrogatepass")).hexdigest()
-    return _BY_USERNAME + digest
-
-
-def _ciphers(keys: bytes | Sequence[bytes] | None) -> tuple[Any, ...]:
-    """The AES-GCM of ``encryption_key`` (one key, or several with the sealing one
-    first); none without a key."""
-    if keys is None:
-        return ()
-    listed = [keys] if isinstance(keys, bytes) else keys
-    if isinstance(keys, (str, bytearray, memoryview)) or not isinstance(listed, Sequence):
-        raise ConfigurationError("encryption_key must be bytes, or a sequence of bytes keys")
-    listed = list(listed)
-    if not listed or not all(isinstance(k, bytes) and len(k) in (16, 24, 32) for k in listed):
-        raise ConfigurationError("encryption_key must be 16, 24 or 32 bytes (each key)")
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    return tuple(AESGCM(key) for key in listed)
 
 
 def _seconds(value: object) -> bool:
