@@ -34,6 +34,7 @@ from tokensmith.stores import (
     FileStore,
     PersistenceStore,
     PersistentTokenCache,
+    _pids,
     lockfile,
     snapshot,
 )
@@ -333,8 +334,8 @@ def test_without_proc_an_own_pid_lock_is_never_broken(
     """macOS, Windows: no /proc, so when this process started is not known, and an
     msal-extensions lock taken here before tokensmith's lock module was imported (so
     older than anything that module can see) must be waited for, not broken."""
-    monkeypatch.setattr(lockfile, "_start_from_proc", lambda: None)  # no /proc
-    monkeypatch.setattr(lockfile, "_started", [])
+    monkeypatch.setattr(_pids, "start_from_proc", lambda: None)  # no /proc
+    monkeypatch.setattr(_pids, "_started", [])
     path = tmp_path / "cache.json"
     with CrossPlatLock(str(lockfile_of(path))):
         if lock_age != "young":

@@ -15,7 +15,7 @@ import pytest
 from tests.unit.cache._helpers import NOW, user_event
 
 from tokensmith.errors import StoreLockTimeout
-from tokensmith.stores import FileStore, PersistentTokenCache, lockfile
+from tokensmith.stores import FileStore, PersistentTokenCache, _lock_held, _lock_owner
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
 OTHER_BOOT = "00000000-0000-4000-8000-000000000000"
@@ -45,7 +45,7 @@ def test_a_lock_tokensmith_makes_starts_as_msal_extensions_and_says_where(tmp_pa
     with cross_process_lock(lock, timeout=1):
         first, second = lock.read_bytes().decode().splitlines()
     assert first == f"{os.getpid()} {sys.argv[0]}"
-    here = lockfile._here()
+    here = _lock_owner.here()
     words = dict(word.split("=", 1) for word in second.split()[1:])
     assert second.split()[0] == "tokensmith-lock/1"
     assert words["host"] == here.host
@@ -89,7 +89,7 @@ def test_a_lock_made_elsewhere_is_waited_for_whatever_its_pid_looks_like_here(
 ) -> None:
     """Its holder may be alive where its pid means something: its lock is never broken
     here (the writer times out, as msal-extensions' does), however old the file."""
-    here = lockfile._here()
+    here = _lock_owner.here()
     place = {
         "another host": ("db2", OTHER_BOOT, "pid:[4026531836]", LONG_AGO),
         "another pid namespace": (here.host, here.boot or OTHER_BOOT, "pid:[1]", LONG_AGO),
@@ -113,7 +113,7 @@ def test_a_lock_made_elsewhere_is_waited_for_whatever_its_pid_looks_like_here(
 
 def test_a_lock_from_an_earlier_boot_of_this_host_is_recovered(tmp_path: Path) -> None:
     """No process of that boot runs any more (a crash left the lock on a local disk)."""
-    here = lockfile._here()
+    here = _lock_owner.here()
     assert here.boot is not None  # (the suite runs on Linux, which has a boot id)
     path = tmp_path / "cache.json"
     _lock_made(
@@ -147,7 +147,7 @@ def test_a_lock_taken_over_by_this_pid_in_another_namespace_is_left_to_it(
 ) -> None:
     """The same pid is another process there (pid 1 of two containers): removing its
     lock at release would let a third process in beside it."""
-    here = lockfile._here()
+    here = _lock_owner.here()
     lock = tmp_path / "cache.json.lockfile"
     with caplog.at_level(logging.WARNING, logger="tokensmith"), cross_process_lock(lock, timeout=1):
         taken = tmp_path / "taken"
@@ -189,7 +189,7 @@ def test_a_holder_whose_empty_lock_was_broken_before_it_wrote_does_not_hold_it(
         "    sys.stdin.readline()\n"
     )
     breaker: list[subprocess.Popen[str]] = []
-    key = lockfile._key
+    key = _lock_held._key
 
     def paused(path: Path) -> tuple[int, int, int, str]:  # right after the lock's creation
         if not breaker:
@@ -206,7 +206,7 @@ def test_a_holder_whose_empty_lock_was_broken_before_it_wrote_does_not_hold_it(
             assert breaker[0].stdout.readline() == "held\n"
         return key(path)
 
-    monkeypatch.setattr(lockfile, "_key", paused)
+    monkeypatch.setattr(_lock_held, "_key", paused)
     try:
         with pytest.raises(StoreLockTimeout), cross_process_lock(lock, timeout=0.2):
             pytest.fail("held at once with the process that broke its empty lock")
@@ -245,4 +245,4 @@ def test_a_lock_that_cannot_be_removed_at_release_is_warned_about(
         folder.rename(tmp_path / "moved")
         folder.write_text("not a folder")
     assert f"the lock {lock} cannot be removed" in caplog.text
-    assert not lockfile._holds(tmp_path / "moved" / "cache.json.lockfile")
+    assert not _lock_held.holds(tmp_path / "moved" / "cache.json.lockfile")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tokensmith.errors import StoreLockTimeout
-from tokensmith.stores import FileStore, lockfile
+from tokensmith.stores import FileStore, _lock_held, _lock_owner, lockfile
 from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
 
 
@@ -63,7 +63,7 @@ def test_a_lock_left_for_lack_of_permission_is_warned_about_once_in_a_while(
             with cross_process_lock(lock, timeout=1):
                 pass
             assert lock.exists()
-            assert not lockfile._holds(lock)
+            assert not _lock_held.holds(lock)
             lock.unlink()  # by hand, as the warning says
     said = [r.getMessage() for r in caplog.records if "cannot be removed" in r.getMessage()]
     assert said == [
@@ -92,7 +92,7 @@ def test_a_holder_that_cannot_read_back_the_lock_in_its_place_does_not_hold_it(
     0600, in a folder a user shares with sudo: a real two-user probe saw both hold).
     Unreadable and at another inode, it is not this holder's: it waits."""
     lock = tmp_path / "cache.json.lockfile"
-    theirs = b"%d" % os.getppid() + lockfile._stamp().split(b" ", 1)[1]  # a live holder
+    theirs = b"%d" % os.getppid() + _lock_owner.stamp().split(b" ", 1)[1]  # a live holder
     write, reads = os.write, lockfile._reads
 
     def paused_write(fd: int, data: bytes) -> int:
@@ -113,4 +113,4 @@ def test_a_holder_that_cannot_read_back_the_lock_in_its_place_does_not_hold_it(
         entered = True
     assert not entered
     assert lock.read_bytes() == theirs
-    assert not lockfile._holds(lock)
+    assert not _lock_held.holds(lock)
