@@ -49,8 +49,9 @@ from typing import Any
 from tokensmith._redact import logger
 from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.schema import CredentialType
-from tokensmith.errors import ConfigurationError, StoreUnavailableError
+from tokensmith.errors import StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
+from tokensmith.stores._redis_checks import check_backoff, check_settings, client_of
 from tokensmith.stores._redis_health import RedisHealth, text_of
 from tokensmith.stores._redis_index import (
     BY_NAME_READ,
@@ -68,8 +69,6 @@ __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
 
 DEFAULT_IDLE_TTL = 90 * 24 * 3600
 """Seconds a user's hash lives after its last write (a refresh token's lifetime)."""
-_MAX_TTL = 100 * 365 * 24 * 3600
-"""The longest ``idle_ttl`` (Redis accepts far more; a century is plenty)."""
 _VERBATIM_DATA = "verbatim|"
 """Before a verbatim section's name in its associated data (an entry's is its field)."""
 
@@ -130,42 +129,8 @@ class RedisStore(RedisHealth):
             import redis
         except ImportError as exc:
             raise StoreUnavailableError("RedisStore needs: pip install tokensmith[redis]") from exc
-        if client is None:
-            if url is None:
-                raise ConfigurationError("RedisStore needs a client or a url")
-            try:
-                if not isinstance(url, str):
-                    raise TypeError(type(url).__name__)
-                client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-            except (TypeError, ValueError) as exc:  # (the url is not quoted: a password)
-                raise ConfigurationError(
-                    "RedisStore url is not a Redis URL (redis://, rediss:// or unix://)"
-                ) from exc
-        if isinstance(client, redis.RedisCluster):
-            raise ConfigurationError(
-                "RedisStore does not support Redis Cluster: a write is one MULTI/EXEC over "
-                "several hashes (a user's, the shared accounts hash), which a cluster "
-                "refuses across slots; use one Redis (with replicas or Sentinel)"
-            )
-        if isinstance(client, redis.Redis) and client.get_encoder().decode_responses:
-            raise ConfigurationError(
-                "RedisStore needs a client with decode_responses off: values are bytes "
-                "(encrypted ones are not text at all)"
-            )
-        if not (isinstance(prefix, str) and utf8_encodable(prefix)):
-            raise ConfigurationError("prefix must be text UTF-8 can encode")
-        if isinstance(idle_ttl, bool) or not isinstance(idle_ttl, int):
-            raise ConfigurationError("idle_ttl must be a whole number of seconds")
-        if not 0 < idle_ttl <= _MAX_TTL:
-            raise ConfigurationError("idle_ttl must be between 1 s and 100 years")
-        for what, seconds, least in (
-            ("flight_lease", flight_lease, 0.001),
-            ("flight_wait", flight_wait, 0),
-        ):
-            if not (_seconds(seconds) and least <= seconds <= _MAX_TTL):  # NaN compares False
-                raise ConfigurationError(
-                    f"{what} must be a number of seconds, {least} to 100 years"
-                )
+        client = client_of(redis, client, url)
+        check_settings(prefix, idle_ttl, flight_lease, flight_wait)
         self.client = client
         self.prefix = prefix
         self.idle_ttl = idle_ttl
@@ -189,11 +154,7 @@ class RedisStore(RedisHealth):
         whole accounts hash, as it did before the index)."""
         self._ciphers: tuple[Any, ...] = ciphers_of(encryption_key)
         """The AES-GCM of each key: the first seals, any of them opens."""
-        numbers = all(_seconds(t) for t in (backoff, max_backoff))
-        if not (numbers and 0 <= backoff <= max_backoff <= _MAX_TTL):  # NaN compares False
-            raise ConfigurationError(
-                "backoff must be between 0 and max_backoff seconds (at most 100 years)"
-            )
+        check_backoff(backoff, max_backoff)
         self._start_health(backoff, max_backoff, timer)
 
     def __repr__(self) -> str:
@@ -522,11 +483,6 @@ class RedisStore(RedisHealth):
                 count,
                 text_of(name),
             )
-
-
-def _seconds(value: object) -> bool:
-    """True for a number of seconds (an int or a float, not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _merge_expiry(current: int | None, change: EntryPut) -> int | None:
