@@ -333,11 +333,13 @@ def test_unknown_sections_are_kept_whatever_their_shape_and_damaged_known_ones_d
     state["XExtension"] = {"schema_version": 3, "owner": "contoso"}  # not ours: kept
     state["Other"] = ["a", 1]
     state["AppMetadata"] = "damaged"  # ours, not an object: dropped
+    state["AccessToken"]["junk"] = 5  # an entry that is not an object: dropped
     _cache(path).deserialize(json.dumps(state))
     exported = json.loads(_cache(path).serialize())
     assert exported["XExtension"] == {"schema_version": 3, "owner": "contoso"}
     assert exported["Other"] == ["a", 1]
     assert "AppMetadata" not in exported
+    assert "junk" not in exported["AccessToken"] and len(exported["AccessToken"]) == 1
     assert _rts(_cache(path), "u0") == ["rt-u0"]
 
 
