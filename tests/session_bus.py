@@ -52,9 +52,11 @@ class SessionBus:
                 raise RuntimeError(f"dbus-daemon did not start ({self._process.returncode})")
             time.sleep(0.01)
 
-    def start_keyring(self) -> None:
+    def start_keyring(self, *, unlock: bool = True) -> None:
         """A Secret Service on this bus: Debian's gnome-keyring-daemon with a login
-        keyring of its own, unlocked; returns once its default collection answers."""
+        keyring of its own, unlocked; returns once its default collection answers.
+        ``unlock=False``: started as in a bare container (no password, no ``--unlock``),
+        with no default collection, only the ``session`` one; returns once it answers."""
         home = self.root / "keyring-home"
         home.mkdir(exist_ok=True)
         env = dict(
@@ -64,19 +66,21 @@ class SessionBus:
             XDG_DATA_HOME=str(home / "data"),
             XDG_RUNTIME_DIR=str(self.root),
         )
+        flags = ["--foreground", "--unlock", "--components=secrets"]
         self._keyring = subprocess.Popen(
-            [need("gnome-keyring-daemon"), "--foreground", "--unlock", "--components=secrets"],
+            [need("gnome-keyring-daemon"), *(flags if unlock else flags[::2])],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
         )
         assert self._keyring.stdin is not None
-        self._keyring.stdin.write(b"test-keyring-password")
+        if unlock:
+            self._keyring.stdin.write(b"test-keyring-password")
         self._keyring.stdin.close()
-        self._wait_for_secrets()
+        self._wait_for_secrets("default" if unlock else "session")
 
-    def _wait_for_secrets(self) -> None:
+    def _wait_for_secrets(self, collection: str) -> None:
         from jeepney import DBusAddress, new_method_call
         from jeepney.bus_messages import message_bus
         from jeepney.io.blocking import open_dbus_connection
@@ -92,7 +96,7 @@ class SessionBus:
                 owned = conn.send_and_get_reply(message_bus.NameHasOwner(service.bus_name))
                 if owned.body[0]:
                     alias = conn.send_and_get_reply(
-                        new_method_call(service, "ReadAlias", "s", ("default",))
+                        new_method_call(service, "ReadAlias", "s", (collection,))
                     )
                     if alias.body and alias.body[0] != "/":
                         return

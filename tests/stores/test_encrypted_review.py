@@ -14,7 +14,7 @@ import pytest
 from tests.session_bus import SessionBus
 from tests.unit.cache._helpers import NOW, user_event
 
-from tokensmith.errors import StoreError
+from tokensmith.errors import StoreError, StoreUnavailableError
 from tokensmith.stores import PersistentTokenCache
 from tokensmith.stores.secretservice import SecretServiceMedium, SecretServiceStore
 
@@ -92,3 +92,35 @@ def test_dpapi_entropy_none_is_accepted_as_msal_extensions_does(tmp_path: Path) 
 
     with pytest.raises(StoreUnavailableError, match="DPAPI exists on Windows only"):
         DpapiStore(tmp_path / "cache.bin", entropy=None)
+
+
+@pytest.fixture
+def keyring_without_default() -> Iterator[SessionBus]:
+    """gnome-keyring-daemon as a container starts it: no --unlock, so no default
+    collection (only ``session``)."""
+    folder = Path(tempfile.mkdtemp(prefix="tokensmith-review-"))
+    bus = SessionBus(folder)
+    try:
+        bus.start_keyring(unlock=False)
+        yield bus
+    finally:
+        bus.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_service_without_a_default_keyring_is_unavailable_and_the_opt_in_applies(
+    keyring_without_default: SessionBus, tmp_path: Path, opened: list[Any]
+) -> None:
+    """The store was built as encrypted and every write then failed, allow_unencrypted
+    or not; msal-extensions refuses at construction, so azure-identity falls back."""
+    address = keyring_without_default.address
+    with pytest.raises(StoreUnavailableError, match=r"no 'default' keyring.*allow_unencrypted"):
+        SecretServiceStore(tmp_path / "cache.bin", address=address)
+    plain = SecretServiceStore(tmp_path / "cache.bin", address=address, allow_unencrypted=True)
+    opened.append(plain)
+    assert plain.is_encrypted is False
+    PersistentTokenCache(plain, clock=lambda: NOW).add(user_event(uid="a", utid="t"), now=NOW)
+    assert json.loads((tmp_path / "cache.bin").read_text())["Account"]
+    named = SecretServiceStore(tmp_path / "other.bin", address=address, collection="session")
+    opened.append(named)
+    assert named.is_encrypted is True  # a collection named is the app's choice: kept

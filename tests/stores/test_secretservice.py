@@ -297,6 +297,7 @@ def _serve(conn: Any, get_secret: tuple[str, tuple[Any, ...]]) -> None:
 
     answers = {
         "OpenSession": ("vo", (("s", ""), "/org/freedesktop/secrets/session/1")),
+        "ReadAlias": ("o", ("/org/freedesktop/secrets/collection/login",)),
         "SearchItems": ("aoao", ([_ITEM], [])),
         "GetSecret": get_secret,
     }

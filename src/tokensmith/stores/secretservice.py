@@ -57,6 +57,11 @@ LOCKED_HINT = (
     "at login); allow_unencrypted=True does not apply here, it is only for a machine "
     "with no Secret Service at all"
 )
+_NO_KEYRING = (
+    " (a service started without one, as gnome-keyring-daemon is in a container without"
+    " --unlock): create or unlock a login keyring, name another collection, or pass"
+    " allow_unencrypted=True to keep the cache in a plain 0600 file"
+)
 _IS_LOCKED = "org.freedesktop.Secret.Error.IsLocked"
 _NO_SESSION = "org.freedesktop.Secret.Error.NoSession"
 
@@ -101,6 +106,12 @@ class SecretServiceMedium:
         self._session = ""
         with self._lock:
             self._connect()
+            if collection is None:  # no default keyring: unavailable, as msal-extensions has it
+                try:
+                    self._collection_path()
+                except BaseException:
+                    self._disconnect()
+                    raise
 
     def _connect(self) -> None:
         if self._conn is not None:
@@ -263,7 +274,9 @@ class SecretServiceMedium:
             _SERVICE_PATH, "Service", "ReadAlias", "s", (self.collection,), returns="o"
         )
         if path == "/":
-            raise StoreUnavailableError(f"the Secret Service has no {self.collection!r} keyring")
+            raise StoreUnavailableError(
+                f"the Secret Service has no {self.collection!r} keyring{_NO_KEYRING}"
+            )
         return str(path)
 
     def version(self) -> object | None:
@@ -272,9 +285,12 @@ class SecretServiceMedium:
     def close(self) -> None:
         """Close the D-Bus connection (idempotent)."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def delete(self) -> None:
         """Remove the item (tests and sign-out-everything tools)."""
@@ -294,11 +310,14 @@ class SecretServiceStore(SnapshotStoreBase):
         schema_name, attributes, label, collection: libsecret's, as given to
             msal-extensions (``collection``: ``None`` is the default keyring).
         address: the D-Bus session bus address (default ``$DBUS_SESSION_BUS_ADDRESS``).
-        allow_unencrypted: with no Secret Service, keep the cache in ``location`` as a
-            plain 0600 file (a warning is logged) instead of raising.
+        allow_unencrypted: with no Secret Service (or no default keyring), keep the
+            cache in ``location`` as a plain 0600 file (a warning is logged) instead
+            of raising.
 
     Raises:
-        StoreUnavailableError: no Secret Service (see :data:`HEADLESS_HINT`) and
+        StoreUnavailableError: no Secret Service (see :data:`HEADLESS_HINT`), or
+            ``collection`` not given and the service has no default keyring (a
+            gnome-keyring-daemon started in a container without ``--unlock``), and
             ``allow_unencrypted`` is false. A keyring that exists but is locked is no
             reason to fall back (it may be unlocked later, and the cache would be split
             into a plain file): its reads and writes raise this error
@@ -331,7 +350,10 @@ class SecretServiceStore(SnapshotStoreBase):
         except StoreUnavailableError:
             if not allow_unencrypted:
                 raise
-            logger.warning("token store: no Secret Service; the cache is a plain file (opted in)")
+            logger.warning(
+                "token store: no Secret Service (or no default keyring); the cache is a plain"
+                " file (opted in)"
+            )
             medium = FileMedium(location)
             self.is_encrypted = False
         super().__init__(medium, lock_timeout=lock_timeout)
