@@ -6,7 +6,8 @@ fresh process reads that user's accounts in one script and one round trip. The s
 keeps it up to date with :data:`INDEX_ADD` and :data:`INDEX_DROP`, queued in the same
 MULTI/EXEC as the write, and reads it with :data:`BY_NAME_READ`; each script reads a
 damaged list as the strings it holds. A Redis that refuses scripts (an ACL without
-``@scripting``) gets no index: :func:`refuses_scripts` tells that refusal apart.
+``@scripting``) gets no index (:class:`UsernameIndex` gives it up, saying so once): it
+is then neither written nor read, and a read by username reads the whole accounts hash.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from tokensmith._redact import logger
+
 __all__ = [
     "BY_NAME_READ",
     "BY_USERNAME",
     "INDEX_ADD",
     "INDEX_DROP",
     "ScriptsRefused",
+    "UsernameIndex",
     "queue_usernames",
     "refuses_scripts",
     "username_field",
@@ -100,6 +104,59 @@ return found
 
 class ScriptsRefused(Exception):
     """A write refused (whole) for its scripts: sent again without them."""
+
+
+class UsernameIndex:
+    """Whether the index is kept (Redis lets this user run scripts), and its writes and
+    reads while it is.
+
+    Args:
+        denied: what the client raises when an ACL refuses a command (redis-py's
+            ``NoPermissionError``).
+    """
+
+    def __init__(self, denied: type[BaseException]) -> None:
+        self.denied = denied
+        self.scripts = True
+        """False once Redis refused a script (an ACL without ``@scripting``): the
+        username index is then neither written nor read (a read by username reads the
+        whole accounts hash, as it did before the index)."""
+
+    def queue(
+        self, pipe: Any, listed: Sequence[tuple[bool, str, str, str]], fresh: bool
+    ) -> list[str]:
+        """:func:`queue_usernames`, or nothing once Redis refused scripts (an index
+        nobody can keep up to date is better not written)."""
+        return queue_usernames(pipe, listed, fresh) if self.scripts else []
+
+    def accounts(self, client: Any, name: str, username: str) -> dict[bytes, bytes]:
+        """The fields and values of accounts hash ``name`` listed under ``username``
+        (one script); the whole hash (``HGETALL``) when Redis refuses the script."""
+        try:
+            flat = client.eval(BY_NAME_READ, 1, name, username_field(username))
+        except self.denied as exc:
+            self.no_scripts(exc)
+            fields: dict[bytes, bytes] = client.hgetall(name)
+            return fields
+        return dict(zip(flat[::2], flat[1::2], strict=True))
+
+    def refused(self, exc: BaseException) -> bool:
+        """Whether a transaction's ACL refusal ``exc`` was of its scripts: if so the
+        index is given up and the caller sends the write again without them."""
+        if self.scripts and refuses_scripts(exc):
+            self.no_scripts(exc)
+            return True
+        return False
+
+    def no_scripts(self, exc: BaseException) -> None:
+        """Go on without scripts (and so without the username index), saying so once."""
+        self.scripts = False
+        logger.warning(
+            "token store: Redis refuses scripts to this user (%s; ACL category "
+            "@scripting): the username index is not kept, and get_accounts(username=...) "
+            "reads every account",
+            type(exc).__name__,
+        )
 
 
 def refuses_scripts(exc: BaseException) -> bool:

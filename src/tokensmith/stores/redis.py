@@ -54,11 +54,9 @@ from tokensmith.stores._msaljson import rows_of, state_of
 from tokensmith.stores._redis_checks import check_backoff, check_settings, client_of
 from tokensmith.stores._redis_health import RedisHealth, text_of
 from tokensmith.stores._redis_index import (
-    BY_NAME_READ,
     BY_USERNAME,
     ScriptsRefused,
-    queue_usernames,
-    refuses_scripts,
+    UsernameIndex,
     username_field,
 )
 from tokensmith.stores._redis_seal import ciphers_of, opened, seal
@@ -147,11 +145,7 @@ class RedisStore(RedisHealth):
         The others (``ResponseError``: Redis answered with an error) do not."""
         from redis.exceptions import NoPermissionError
 
-        self._denied: type[BaseException] = NoPermissionError
-        self._scripts = True
-        """False once Redis refused a script (an ACL without ``@scripting``): the
-        username index is then neither written nor read (a read by username reads the
-        whole accounts hash, as it did before the index)."""
+        self._index = UsernameIndex(NoPermissionError)
         self._ciphers: tuple[Any, ...] = ciphers_of(encryption_key)
         """The AES-GCM of each key: the first seals, any of them opens."""
         check_backoff(backoff, max_backoff)
@@ -196,20 +190,12 @@ class RedisStore(RedisHealth):
         name = self._hash(partition)
         if not utf8_encodable(name):
             return []  # no tokensmith store can have written it
-        if partition == ACCOUNTS and isinstance(username, str) and self._scripts:
-            by_name = username_field(username)
-
-            def accounts_of() -> dict[bytes, bytes]:
-                try:
-                    flat = self.client.eval(BY_NAME_READ, 1, name, by_name)
-                except self._denied as exc:
-                    self._no_scripts(exc)
-                    fields: dict[bytes, bytes] = self.client.hgetall(name)
-                    return fields
-                return dict(zip(flat[::2], flat[1::2], strict=True))
-
+        if partition == ACCOUNTS and isinstance(username, str) and self._index.scripts:
             fields: Mapping[bytes, bytes] | None = self.attempt(
-                "read skipped", accounts_of, None, key=name
+                "read skipped",
+                lambda: self._index.accounts(self.client, name, username),
+                None,
+                key=name,
             )
         else:
             fields = self.attempt("read skipped", lambda: self.client.hgetall(name), None, key=name)
@@ -352,7 +338,7 @@ class RedisStore(RedisHealth):
             if change.credential_type == CredentialType.ACCOUNT and isinstance(username, str):
                 put = isinstance(change, EntryPut)
                 listed.append((put, name, username_field(username), field))
-        keys += self._queue_usernames(pipe, listed, fresh)
+        keys += self._index.queue(pipe, listed, fresh)
         latest = int(time.time()) + self.idle_ttl  # no hash outlives its idle TTL
         accounts = self._hash(ACCOUNTS)
         if accounts not in expiries and any(k.startswith(self._user_hashes) for k in expiries):
@@ -370,13 +356,6 @@ class RedisStore(RedisHealth):
                 pipe.expireat(name, at, nx=True)
                 keys += [name, name]
         return keys
-
-    def _queue_usernames(
-        self, pipe: Any, listed: Sequence[tuple[bool, str, str, str]], fresh: bool
-    ) -> list[str]:
-        """Queue the username index's updates for accounts put and deleted (none once
-        Redis refused scripts: an index nobody can keep up to date is better not written)."""
-        return queue_usernames(pipe, listed, fresh) if self._scripts else []
 
     def _place(self, change: Change) -> tuple[str, str]:
         """The hash and the field of a change's entry."""
@@ -407,9 +386,8 @@ class RedisStore(RedisHealth):
             results = pipe.execute(raise_on_error=False)
         except self.outages:
             raise
-        except self._denied as exc:
-            if self._scripts and refuses_scripts(exc):
-                self._no_scripts(exc)
+        except self._index.denied as exc:
+            if self._index.refused(exc):
                 raise ScriptsRefused from exc
             self._aborted(what, keys, exc)
             return None
@@ -423,16 +401,6 @@ class RedisStore(RedisHealth):
                 self._refused(f"{what} dropped for that key", key, result)
             landed.append(not refused)
         return landed
-
-    def _no_scripts(self, exc: BaseException) -> None:
-        """Go on without scripts (and so without the username index), saying so once."""
-        self._scripts = False
-        logger.warning(
-            "token store: Redis refuses scripts to this user (%s; ACL category "
-            "@scripting): the username index is not kept, and get_accounts(username=...) "
-            "reads every account",
-            type(exc).__name__,
-        )
 
     def _seal(self, name: str, field: str, entry: Mapping[str, Any]) -> bytes:
         """The value of ``entry`` in hash ``name`` under ``field``."""
