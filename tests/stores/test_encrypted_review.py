@@ -19,17 +19,21 @@ from tokensmith.stores import PersistentTokenCache
 from tokensmith.stores.secretservice import SecretServiceMedium, SecretServiceStore
 
 
-@pytest.fixture
-def own_keyring() -> Iterator[SessionBus]:
-    """A bus and gnome-keyring-daemon of this test's own (it restarts the daemon)."""
+def _keyring_bus(*, unlock: bool) -> Iterator[SessionBus]:
     folder = Path(tempfile.mkdtemp(prefix="tokensmith-review-"))  # (a short socket path)
     bus = SessionBus(folder)
     try:
-        bus.start_keyring()
+        bus.start_keyring(unlock=unlock)
         yield bus
     finally:
         bus.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def own_keyring() -> Iterator[SessionBus]:
+    """A bus and gnome-keyring-daemon of this test's own (it restarts the daemon)."""
+    yield from _keyring_bus(unlock=True)
 
 
 def test_a_store_outlives_a_restart_of_the_secret_service(
@@ -98,14 +102,7 @@ def test_dpapi_entropy_none_is_accepted_as_msal_extensions_does(tmp_path: Path) 
 def keyring_without_default() -> Iterator[SessionBus]:
     """gnome-keyring-daemon as a container starts it: no --unlock, so no default
     collection (only ``session``)."""
-    folder = Path(tempfile.mkdtemp(prefix="tokensmith-review-"))
-    bus = SessionBus(folder)
-    try:
-        bus.start_keyring(unlock=False)
-        yield bus
-    finally:
-        bus.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    yield from _keyring_bus(unlock=False)
 
 
 def test_a_service_without_a_default_keyring_is_unavailable_and_the_opt_in_applies(
