@@ -4,7 +4,8 @@ A field ``#username|<SHA-256 of the lower-cased username>`` of the accounts hash
 (JSON) the fields of that username's accounts, so ``get_accounts(username=...)`` in a
 fresh process reads that user's accounts in one script and one round trip. The store
 keeps it up to date with :data:`INDEX_ADD` and :data:`INDEX_DROP`, queued in the same
-MULTI/EXEC as the write, and reads it with :data:`BY_NAME_READ`; each script reads a
+MULTI/EXEC as the write (so two processes adding accounts of one username at once both
+stay listed), and reads it with :data:`BY_NAME_READ`; each script reads a
 damaged list as the strings it holds. A Redis that refuses scripts (an ACL without
 ``@scripting``) gets no index (:class:`UsernameIndex` gives it up, saying so once): it
 is then neither written nor read, and a read by username reads the whole accounts hash.

@@ -15,13 +15,10 @@ Top-level sections of an imported cache that tokensmith does not model are kept 
 one more hash, ``<prefix>verbatim`` (section name -> JSON), so an export returns them.
 
 The accounts hash also indexes its accounts by username, so ``get_accounts(username=...)``
-in a fresh process reads that user's accounts (one script, one round trip), not the
-accounts of every user: a field ``#username|<SHA-256 of the lower-cased username>``
-lists the fields of the accounts of that username (JSON), kept up to date by a script
-in the same transaction as the write (so two processes adding accounts of one username
-at once both stay listed). It lives and expires with the accounts it lists, and names
-no username in clear. (The index: :mod:`tokensmith.stores._redis_index`; encryption
-at rest: :mod:`tokensmith.stores._redis_seal`.)
+in a fresh process reads that user's accounts, not every user's; the index lives and
+expires with the accounts it lists, and names no username in clear (see
+:mod:`tokensmith.stores._redis_index`; encryption at rest:
+:mod:`tokensmith.stores._redis_seal`).
 
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the

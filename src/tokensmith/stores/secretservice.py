@@ -127,9 +127,7 @@ class SecretServiceMedium:
         try:
             self._open_session()
         except BaseException:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._disconnect()
             raise
 
     def _open_session(self) -> None:
