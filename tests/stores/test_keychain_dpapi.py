@@ -18,7 +18,7 @@ from tests.unit.cache._helpers import NOW, user_event
 from tokensmith.errors import StoreError, StoreLockTimeout, StoreUnavailableError
 from tokensmith.stores import PersistentTokenCache
 from tokensmith.stores.dpapi import Crypt32, DpapiStore
-from tokensmith.stores.keychain import KeychainStore, SecurityFramework
+from tokensmith.stores.keychain import KeychainStore, SecurityFramework, keychain_error
 from tokensmith.stores.lockfile import lockfile_of
 
 
@@ -31,6 +31,23 @@ class FakeKeychain:
 
     def put(self, service: str, account: str, data: bytes) -> None:
         self.items[(service, account)] = data
+
+
+class FailingKeychain(FakeKeychain):
+    """Every call fails with ``status``, as :class:`SecurityFramework` reports it; counts
+    the reads (on a Mac, each one can put a prompt in front of the user)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__()
+        self.status = status
+        self.reads = 0
+
+    def find(self, service: str, account: str) -> bytes | None:
+        self.reads += 1
+        raise keychain_error(self.status, "read the item")
+
+    def put(self, service: str, account: str, data: bytes) -> None:
+        raise keychain_error(self.status, "update the item")
 
 
 class FakeProtector:
@@ -198,3 +215,30 @@ def test_a_fifo_at_the_keychain_signal_file_is_a_store_error_not_a_hang(
         cache.add(user_event(), now=NOW)
     assert str(caught.value) == f"cannot touch the signal file {signal}: not a regular file"
     assert stat.S_ISFIFO(os.lstat(signal).st_mode)  # left as it was
+
+
+_NO_PROMPT = {-128: "errSecUserCanceled", -25308: "errSecInteractionNotAllowed"}
+
+
+@pytest.mark.parametrize("status", list(_NO_PROMPT), ids=list(_NO_PROMPT.values()))
+def test_a_refused_keychain_prompt_is_unavailable_and_not_asked_again(
+    tmp_path: Path, status: int
+) -> None:
+    """A cancelled prompt, or one that cannot be shown (an SSH session): the read is not
+    tried again (each try is one more prompt), and no set-aside reads it once more."""
+    keychain = FailingKeychain(status)
+    store = KeychainStore(tmp_path / "cache.bin", backend=keychain)
+    with pytest.raises(StoreUnavailableError, match=f"OSStatus {status}"):
+        store.load()
+    assert keychain.reads == 1
+    with pytest.raises(StoreUnavailableError):
+        PersistentTokenCache(store).deserialize("{}")
+    assert keychain.reads == 2 and keychain.items == {}
+
+
+def test_another_keychain_failure_stays_a_store_error(tmp_path: Path) -> None:
+    keychain = FailingKeychain(-25293)  # errSecAuthFailed
+    store = KeychainStore(tmp_path / "cache.bin", backend=keychain, lock_timeout=1)
+    with pytest.raises(StoreError, match="OSStatus -25293") as caught:
+        store.load()
+    assert not isinstance(caught.value, StoreUnavailableError)

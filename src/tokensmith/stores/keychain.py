@@ -27,19 +27,46 @@ from tokensmith.stores.snapshot import (
 )
 
 __all__ = [
+    "INTERACTION_NOT_ALLOWED",
     "ITEM_NOT_FOUND",
+    "USER_CANCELED",
     "KeychainBackend",
     "KeychainMedium",
     "KeychainStore",
     "SecurityFramework",
+    "keychain_error",
 ]
 
 ITEM_NOT_FOUND = -25300
 """``errSecItemNotFound``."""
+USER_CANCELED = -128
+"""``errSecUserCanceled``: the user dismissed the Keychain's prompt."""
+INTERACTION_NOT_ALLOWED = -25308
+"""``errSecInteractionNotAllowed``: the Keychain needs a prompt and cannot show one
+here (an SSH session, a locked screen)."""
+
+_NO_PROMPT = {
+    USER_CANCELED: "the user cancelled the prompt",
+    INTERACTION_NOT_ALLOWED: "no prompt can be shown here (an SSH session?)",
+}
+
+
+def keychain_error(status: int, what: str) -> StoreError:
+    """The exception for a Security call that returned ``status`` (an ``OSStatus``),
+    ``what`` saying what it could not do ("read the item").
+
+    A prompt refused or impossible is :class:`StoreUnavailableError`: the store does
+    not try it again (each try would prompt the user once more).
+    """
+    message = f"Keychain: cannot {what} (OSStatus {status})"
+    if status in _NO_PROMPT:
+        return StoreUnavailableError(f"{message}: {_NO_PROMPT[status]}")
+    return StoreError(message)
 
 
 class KeychainBackend(Protocol):
-    """The two Keychain calls the store makes."""
+    """The two Keychain calls the store makes; a failed call raises
+    :func:`keychain_error` of its status."""
 
     def find(self, service: str, account: str) -> bytes | None:
         """The generic password's data; None if there is no such item."""
@@ -180,4 +207,4 @@ class SecurityFramework:
     @staticmethod
     def _check(status: int, what: str) -> None:
         if status:
-            raise StoreError(f"Keychain: cannot {what} (OSStatus {status})")
+            raise keychain_error(status, what)
