@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import logging
@@ -10,6 +11,8 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from msal_extensions.filelock import CrossPlatLock
@@ -17,7 +20,7 @@ from tests.unit.cache._helpers import NOW, user_event
 
 from tokensmith.errors import StoreError, StoreLockTimeout, StoreUnavailableError
 from tokensmith.stores import PersistentTokenCache
-from tokensmith.stores.dpapi import Crypt32, DpapiStore
+from tokensmith.stores.dpapi import Crypt32, DpapiStore, Win32
 from tokensmith.stores.keychain import KeychainStore, SecurityFramework, keychain_error
 from tokensmith.stores.lockfile import lockfile_of
 
@@ -66,6 +69,50 @@ class FakeProtector:
         if data[:4] != hashlib.sha256(self.user).digest()[:4]:
             raise ValueError("not this user's")
         return self._xor(data[4:])
+
+
+class FakeWin32:
+    """``crypt32`` and ``kernel32`` as ctypes shows them when loaded with
+    ``use_last_error``: a failing call's code is saved for :attr:`Win32.last_error`,
+    while the thread's own last error (what ``GetLastError()`` reads) has been changed
+    since, by the interpreter's own calls. "Encryption": the bytes reversed, after the
+    entropy."""
+
+    def __init__(self, fail_with: int = 0) -> None:
+        self.fail_with = fail_with
+        self.saved = 0
+        self.allocated: dict[int | None, Any] = {}  # address: buffer, until LocalFree
+        self.crypt32 = SimpleNamespace(
+            CryptProtectData=self._protect, CryptUnprotectData=self._unprotect
+        )
+        self.kernel32 = SimpleNamespace(GetLastError=lambda: 0, LocalFree=self._free)
+
+    def win32(self) -> Win32:
+        return Win32(self.crypt32, self.kernel32, lambda: self.saved)
+
+    @staticmethod
+    def _bytes(blob: Any) -> bytes:
+        return b"" if blob is None else ctypes.string_at(blob._obj.pbData, blob._obj.cbData)
+
+    def _give(self, out: Any, data: bytes) -> int:
+        if self.fail_with:
+            self.saved = self.fail_with
+            return 0
+        buffer = ctypes.create_string_buffer(data, len(data))
+        out._obj.pbData = ctypes.cast(buffer, ctypes.POINTER(ctypes.c_char))
+        out._obj.cbData = len(data)
+        self.allocated[ctypes.addressof(buffer)] = buffer
+        return 1
+
+    def _protect(self, data: Any, _: str, entropy: Any, *rest: Any) -> int:
+        return self._give(rest[-1], self._bytes(entropy) + self._bytes(data)[::-1])
+
+    def _unprotect(self, data: Any, _: None, entropy: Any, *rest: Any) -> int:
+        key, sealed = self._bytes(entropy), self._bytes(data)
+        return self._give(rest[-1], sealed[len(key) :][::-1])
+
+    def _free(self, pointer: Any) -> None:
+        del self.allocated[ctypes.cast(pointer, ctypes.c_void_p).value]
 
 
 def test_keychain_item_uses_msal_extensions_names(tmp_path: Path) -> None:
@@ -242,3 +289,33 @@ def test_another_keychain_failure_stays_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="OSStatus -25293") as caught:
         store.load()
     assert not isinstance(caught.value, StoreUnavailableError)
+
+
+def test_crypt32_over_a_fake_win32_round_trips_and_frees_what_it_is_given(
+    tmp_path: Path,
+) -> None:
+    fake = FakeWin32()
+    path = tmp_path / "cache.bin"
+    store = DpapiStore(path, protector=Crypt32("pepper", win32=fake.win32()))
+    PersistentTokenCache(store, clock=lambda: NOW).add(
+        user_event(access_token="dp-secret"), now=NOW
+    )
+    assert path.read_bytes().startswith(b"pepper") and b"dp-secret" not in path.read_bytes()
+    assert len(PersistentTokenCache(store).find_accounts()) == 1
+    assert fake.allocated == {}
+
+
+def test_a_failed_dpapi_call_reports_its_own_error_code(tmp_path: Path) -> None:
+    """The code is the one ctypes saved as the call returned (``use_last_error``), not a
+    later ``GetLastError()``, which reads what ran in between."""
+    fake = FakeWin32(fail_with=13)  # ERROR_INVALID_DATA
+    crypt32 = Crypt32(win32=fake.win32())
+    for call in (crypt32.protect, crypt32.unprotect):
+        with pytest.raises(OSError, match="DPAPI call failed") as caught:
+            call(b"data")
+        assert caught.value.errno == 13
+    path = tmp_path / "cache.bin"
+    path.write_bytes(b"sealed by someone else")
+    with pytest.raises(StoreError, match="cannot be decrypted") as failed:
+        DpapiStore(path, protector=crypt32, lock_timeout=1).load()
+    assert isinstance(failed.value.__cause__, OSError) and failed.value.__cause__.errno == 13

@@ -4,15 +4,18 @@ The cache's JSON, encrypted with ``CryptProtectData`` (current user, optional en
 no UI) and written to the file atomically; its ``.lockfile`` is the cross-process lock,
 so both libraries share one file.
 
-Built here, but only unit-tested over a fake protector: the test machines run Linux,
-so :class:`Crypt32` (ctypes over ``crypt32.dll``) has not run in CI.
+Built here, but only unit-tested over fakes: the test machines run Linux, so
+:class:`Crypt32` (ctypes over ``crypt32.dll``) has run in CI over a fake :class:`Win32`
+only, never over the real DLLs.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +27,7 @@ from tokensmith.stores.snapshot import (
     read_regular,
 )
 
-__all__ = ["Crypt32", "DpapiMedium", "DpapiStore", "Protector"]
+__all__ = ["Crypt32", "DpapiMedium", "DpapiStore", "Protector", "Win32"]
 
 _UI_FORBIDDEN = 0x01
 
@@ -103,16 +106,47 @@ class _Blob(ctypes.Structure):
     _fields_ = [("cbData", ctypes.c_uint32), ("pbData", ctypes.POINTER(ctypes.c_char))]
 
 
-class Crypt32:
-    """:class:`Protector` over ``CryptProtectData`` / ``CryptUnprotectData``."""
+@dataclasses.dataclass(frozen=True)
+class Win32:
+    """The Windows libraries :class:`Crypt32` calls, and how it reads the error code of
+    the call that failed."""
 
-    def __init__(self, entropy: str | None = "") -> None:
-        windll: Any = getattr(ctypes, "windll", None)
-        if windll is None or not sys.platform.startswith("win"):
+    crypt32: Any
+    kernel32: Any
+    last_error: Callable[[], int]
+    """The last error of the latest call through ``crypt32`` or ``kernel32``."""
+
+    @classmethod
+    def load(cls) -> Win32:
+        """``crypt32.dll`` and ``kernel32.dll`` loaded with ``use_last_error``: ctypes
+        saves a call's ``GetLastError`` as it returns, which ``ctypes.get_last_error()``
+        reads; a ``GetLastError`` called after it reads whatever ran in between (the
+        interpreter's own Windows calls).
+
+        Raises:
+            StoreUnavailableError: not on Windows.
+        """
+        win_dll: Any = getattr(ctypes, "WinDLL", None)
+        last_error: Any = getattr(ctypes, "get_last_error", None)
+        if win_dll is None or last_error is None or not sys.platform.startswith("win"):
             raise StoreUnavailableError("DPAPI exists on Windows only")
+        return cls(
+            win_dll("crypt32", use_last_error=True),
+            win_dll("kernel32", use_last_error=True),
+            last_error,
+        )
+
+
+class Crypt32:
+    """:class:`Protector` over ``CryptProtectData`` / ``CryptUnprotectData``.
+
+    Raises:
+        StoreUnavailableError: not on Windows (``win32`` not given).
+    """
+
+    def __init__(self, entropy: str | None = "", *, win32: Win32 | None = None) -> None:
+        self._win32 = win32 if win32 is not None else Win32.load()
         self._entropy: bytes = (entropy or "").encode("utf-8")  # (None: none, as msal-extensions)
-        self._crypt32: Any = windll.crypt32
-        self._kernel32: Any = windll.kernel32
 
     def _call(self, fn: Any, data: bytes, *description: Any) -> bytes:
         buffer = ctypes.create_string_buffer(data, len(data))
@@ -133,14 +167,14 @@ class Crypt32:
             _UI_FORBIDDEN,
             ctypes.byref(out),
         ):
-            raise OSError(self._kernel32.GetLastError(), "DPAPI call failed")
+            raise OSError(self._win32.last_error(), "DPAPI call failed")
         try:
             return ctypes.string_at(out.pbData, out.cbData)
         finally:
-            self._kernel32.LocalFree(out.pbData)
+            self._win32.kernel32.LocalFree(out.pbData)
 
     def protect(self, data: bytes) -> bytes:
-        return self._call(self._crypt32.CryptProtectData, data, "python_data")
+        return self._call(self._win32.crypt32.CryptProtectData, data, "python_data")
 
     def unprotect(self, data: bytes) -> bytes:
-        return self._call(self._crypt32.CryptUnprotectData, data, None)
+        return self._call(self._win32.crypt32.CryptUnprotectData, data, None)
