@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from msal_extensions.filelock import CrossPlatLock
 
 import tokensmith.stores
-from tokensmith.errors import StoreUnavailableError
+from tokensmith.errors import ConfigurationError, StoreLockTimeout, StoreUnavailableError
 from tokensmith.stores import encrypted_store
+from tokensmith.stores.lockfile import lockfile_of
 
 
 def test_importing_tokensmith_and_its_stores_loads_no_backend() -> None:
@@ -38,3 +40,16 @@ def test_the_encrypted_store_on_a_headless_linux(
         encrypted_store(tmp_path / "cache.bin")
     store = encrypted_store(tmp_path / "cache.bin", allow_unencrypted=True)
     assert getattr(store, "is_encrypted") is False  # noqa: B009
+
+
+def test_the_encrypted_store_takes_its_lock_timeout(
+    bare_bus: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bare_bus)
+    path = tmp_path / "cache.bin"
+    assert encrypted_store(path, allow_unencrypted=True).lock_timeout == 10.0
+    store = encrypted_store(path, allow_unencrypted=True, lock_timeout=0.2)
+    with CrossPlatLock(str(lockfile_of(path))), pytest.raises(StoreLockTimeout):
+        store.replace_all({})
+    with pytest.raises(ConfigurationError, match="lock_timeout"):
+        encrypted_store(path, allow_unencrypted=True, lock_timeout=-1)

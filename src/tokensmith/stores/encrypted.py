@@ -12,9 +12,13 @@ __all__ = ["encrypted_store"]
 
 
 def encrypted_store(
-    location: str | os.PathLike[str], *, allow_unencrypted: bool = False
+    location: str | os.PathLike[str],
+    *,
+    allow_unencrypted: bool = False,
+    lock_timeout: float = 10.0,
 ) -> SnapshotStoreBase:
-    """The platform's encrypted snapshot store at ``location``.
+    """The platform's encrypted snapshot store at ``location``, waiting up to
+    ``lock_timeout`` seconds for its lock file.
 
     Windows: :class:`~tokensmith.stores.dpapi.DpapiStore`; macOS:
     :class:`~tokensmith.stores.keychain.KeychainStore`; Linux and others:
@@ -23,15 +27,18 @@ def encrypted_store(
     Raises:
         StoreUnavailableError: no encryption here and ``allow_unencrypted`` is false
             (with it, Linux without a Secret Service falls back to a plain 0600 file).
+        ConfigurationError: ``lock_timeout`` is not a number of seconds (0 to 2,000,000).
     """
     if sys.platform.startswith("win"):
         from tokensmith.stores.dpapi import DpapiStore
 
-        return DpapiStore(location)
+        return DpapiStore(location, lock_timeout=lock_timeout)
     if sys.platform.startswith("darwin"):
         from tokensmith.stores.keychain import KeychainStore
 
-        return KeychainStore(location)
+        return KeychainStore(location, lock_timeout=lock_timeout)
     from tokensmith.stores.secretservice import SecretServiceStore
 
-    return SecretServiceStore(location, allow_unencrypted=allow_unencrypted)
+    return SecretServiceStore(
+        location, allow_unencrypted=allow_unencrypted, lock_timeout=lock_timeout
+    )
