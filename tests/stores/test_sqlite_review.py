@@ -6,11 +6,12 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tokensmith.cache.changes import EntryPut
-from tokensmith.errors import StoreLockTimeout
+from tokensmith.errors import StoreError, StoreLockTimeout
 from tokensmith.stores import SqliteStore
 
 _RT = {
@@ -84,3 +85,133 @@ def test_a_full_disk_is_reported_as_such_and_changes_nothing(tmp_path: Path) -> 
     error, keys = done.stdout.splitlines()
     assert "rollback" not in error and ("disk I/O error" in error or "full" in error)
     assert keys == "['kept']"
+
+
+def _looped() -> dict[str, Any]:
+    entry: dict[str, Any] = dict(_RT)
+    entry["self"] = entry
+    return entry
+
+
+def _tuple_key() -> dict[Any, Any]:
+    entry: dict[Any, Any] = dict(_RT)
+    entry[1, 2] = "x"
+    return entry
+
+
+def _deep() -> dict[str, Any]:
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    return {**_RT, "deep": nested}
+
+
+_NOT_JSON = {
+    "a set": lambda: {**_RT, "scopes": {"a", "b"}},
+    "bytes": lambda: {**_RT, "secret": b"rt"},
+    "a key JSON cannot hold": _tuple_key,
+    "a loop": _looped,
+    "nesting too deep": _deep,
+}
+
+
+def _writable_by_others(path: Path) -> None:
+    """Another process can write at once: no transaction of the store holds the lock."""
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("COMMIT")
+    other.close()
+
+
+@pytest.mark.parametrize("make", _NOT_JSON.values(), ids=_NOT_JSON)
+def test_a_change_json_cannot_hold_is_a_store_error_and_the_store_goes_on(
+    tmp_path: Path, make: Any
+) -> None:
+    # apply encoded the entries outside the store's error mapping: json's TypeError,
+    # ValueError (a loop) or RecursionError came out raw, not the StoreError the
+    # persistent cache and callers expect of a store.
+    path = tmp_path / "cache.db"
+    store = SqliteStore(path, busy_timeout=0)
+    store.apply(_put("kept"))
+    with pytest.raises(StoreError, match="JSON"):
+        store.apply([*_put("k1"), EntryPut("RefreshToken", "k2", make())])
+    _writable_by_others(path)
+    store.apply(_put("k3"))
+    assert sorted(key for _, key, _ in store.read("user:u.tid")) == ["k3", "kept"]
+    store.close()
+
+
+@pytest.mark.parametrize("make", _NOT_JSON.values(), ids=_NOT_JSON)
+def test_an_import_json_cannot_hold_is_a_store_error_and_changes_nothing(
+    tmp_path: Path, make: Any
+) -> None:
+    # replace_all encoded the rows inside its transaction: rolled back, but json's
+    # exception came out raw instead of a StoreError.
+    path = tmp_path / "cache.db"
+    store = SqliteStore(path, busy_timeout=0)
+    store.apply(_put("kept"))
+    for state in ({"RefreshToken": {"k1": make()}}, {"Extra": make()}):
+        with pytest.raises(StoreError, match="JSON"):
+            store.replace_all(state)
+        _writable_by_others(path)
+        assert store.read_all() == {"RefreshToken": {"kept": _RT}}
+    store.close()
+
+
+class _Faulty:
+    """The store's connection, whose statements named in ``faults`` fail."""
+
+    def __init__(self, real: sqlite3.Connection, faults: dict[str, Any]) -> None:
+        self.real, self.faults = real, faults
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.real.in_transaction
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        fault = next((f for start, f in self.faults.items() if sql.startswith(start)), None)
+        if fault is not None:
+            fault(self.real)
+        return self.real.execute(sql, *args)
+
+
+def _io_error(real: sqlite3.Connection) -> None:
+    real.execute("ROLLBACK")  # as SQLite does after an I/O error
+    raise sqlite3.OperationalError("disk I/O error")
+
+
+def _interrupted(real: sqlite3.Connection) -> None:
+    raise sqlite3.OperationalError("interrupted")
+
+
+def test_an_export_whose_read_fails_reports_that_failure(tmp_path: Path) -> None:
+    # read_all ended its read transaction in a finally: COMMIT. SQLite rolls the
+    # transaction back itself after an I/O error, so that COMMIT failed too, and its
+    # "cannot commit - no transaction is active" replaced the error that happened.
+    store = SqliteStore(tmp_path / "cache.db")
+    store.apply(_put("kept"))
+    real = store._connection()
+    store._connection = lambda: _Faulty(real, {"SELECT CAST(name": _io_error})  # type: ignore[method-assign,assignment,return-value]
+    with pytest.raises(StoreError, match="disk I/O error"):
+        store.read_all()
+    assert not real.in_transaction
+    store.close()
+
+
+@pytest.mark.parametrize("failing", ["SELECT CAST(name", "COMMIT"])
+def test_an_export_that_fails_ends_its_read_transaction(tmp_path: Path, failing: str) -> None:
+    # A read (or the COMMIT closing it) that failed and left the transaction open: the
+    # store's every later export failed ("cannot start a transaction within a
+    # transaction") and its read snapshot kept the write-ahead log from being
+    # checkpointed.
+    path = tmp_path / "cache.db"
+    store = SqliteStore(path)
+    store.apply(_put("kept"))
+    real = store._connection()
+    store._connection = lambda: _Faulty(real, {failing: _interrupted})  # type: ignore[method-assign,assignment,return-value]
+    with pytest.raises(StoreError, match="interrupted"):
+        store.read_all()
+    assert not real.in_transaction
+    store._connection = lambda: real  # type: ignore[method-assign]
+    assert store.read_all() == {"RefreshToken": {"kept": _RT}}
+    store.close()

@@ -205,13 +205,19 @@ class SqliteStore:
         return f"<SqliteStore {self._path!r}>"
 
     def apply(self, changes: Sequence[Change]) -> tuple[object, object]:
-        """Write the changes in one transaction; the versions before and after it."""
-        statements = [
-            (_UPSERT, _columns(c.credential_type, c.key, c.entry))
-            if isinstance(c, EntryPut)
-            else (_DELETE, (c.credential_type, c.key))
-            for c in changes
-        ]
+        """Write the changes in one transaction; the versions before and after it.
+
+        Raises:
+            StoreError: the database could not be written (nothing was), or an entry
+                holds a value JSON cannot (a set, bytes, a loop: nothing was written).
+        """
+        with _encoding(self._path):
+            statements = [
+                (_UPSERT, _columns(c.credential_type, c.key, c.entry))
+                if isinstance(c, EntryPut)
+                else (_DELETE, (c.credential_type, c.key))
+                for c in changes
+            ]
 
         def write(db: sqlite3.Connection) -> None:
             for sql, args in statements:  # in order: put then delete ends deleted
@@ -233,17 +239,18 @@ class SqliteStore:
 
     def read_all(self) -> dict[str, Any]:
         """The whole cache in MSAL's layout, as of one moment (one read transaction: an
-        import another process commits meanwhile is in it whole or not at all)."""
+        import another process commits meanwhile is in it whole or not at all).
+
+        Raises:
+            StoreError: the database could not be read.
+        """
         with self._lock, _mapped(self._path):
             db = self._connection()
-            db.execute("BEGIN")
-            try:
+            with _transaction(db, "BEGIN"):
                 fetched = db.execute(_SELECT).fetchall()
                 extra = db.execute(
                     "SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections"
                 ).fetchall()
-            finally:
-                db.execute("COMMIT")  # (ends the read: nothing was written)
         rows = _parsed_rows(fetched)
         verbatim: dict[str, Any] = {}
         for raw_name, body in extra:
@@ -254,17 +261,21 @@ class SqliteStore:
 
     def replace_all(self, state: Mapping[str, Any]) -> object:
         """Replace every row with the entries of ``state`` (one transaction); the
-        version just after it (what memory holds once it holds ``state``)."""
+        version just after it (what memory holds once it holds ``state``).
+
+        Raises:
+            StoreError: as :meth:`apply` (the rows are left as they were).
+        """
         rows, verbatim = rows_of(state)
+        with _encoding(self._path):  # (before the transaction: the lock is held less)
+            entries = [_columns(ct, key, entry) for ct, key, entry in rows]
+            sections = [(name, json.dumps(body)) for name, body in verbatim.items()]
 
         def replace(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM entries")
             db.execute("DELETE FROM verbatim_sections")
-            db.executemany(_UPSERT, [_columns(ct, key, entry) for ct, key, entry in rows])
-            db.executemany(
-                "INSERT INTO verbatim_sections (name, body) VALUES (?, ?)",
-                [(name, json.dumps(body)) for name, body in verbatim.items()],
-            )
+            db.executemany(_UPSERT, entries)
+            db.executemany("INSERT INTO verbatim_sections (name, body) VALUES (?, ?)", sections)
 
         return self._commit(replace)[1]
 
@@ -275,22 +286,11 @@ class SqliteStore:
         after it. The one after is computed: data_version does not count this
         connection's commit, and read again after it, it could count another
         process's made since, which memory does not hold."""
-        import sqlite3
-
         with self._lock, _mapped(self._path):
             db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(db, "BEGIN IMMEDIATE"):
                 before = self._version_locked()  # no other writer until the commit
                 write(db)
-                db.execute("COMMIT")  # (can fail too: busy, disk full, I/O error)
-            except BaseException:
-                # SQLite rolls some failures back itself (a full disk, an I/O error);
-                # a failed COMMIT leaves the transaction open, holding the write lock
-                if db.in_transaction:
-                    with suppress(sqlite3.Error):  # the first error is the one to tell
-                        db.execute("ROLLBACK")
-                raise
             self._commits += 1
             return before, (before[0], self._commits)
 
@@ -454,3 +454,32 @@ def _mapped(path: str) -> Iterator[None]:
             f"SQLite store {path}: text that is not valid Unicode (a lone surrogate, as "
             "JSON's \\ud800 escape makes) cannot be stored"
         ) from exc
+
+
+@contextmanager
+def _encoding(path: str) -> Iterator[None]:
+    """json's exceptions for a value it cannot encode (a set, bytes, a loop, nesting
+    too deep) as :class:`StoreError`."""
+    try:
+        yield
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise StoreError(f"SQLite store {path}: an entry JSON cannot hold ({exc})") from exc
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection, begin: str) -> Iterator[None]:
+    """The block in one transaction (``begin`` starts it): committed when the block
+    ends, rolled back when it (or the COMMIT: busy, disk full, I/O error) fails."""
+    import sqlite3
+
+    db.execute(begin)
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        # SQLite rolls some failures back itself (a full disk, an I/O error); a failed
+        # statement or COMMIT can leave the transaction open, holding its lock
+        if db.in_transaction:
+            with suppress(sqlite3.Error):  # the first error is the one to tell
+                db.execute("ROLLBACK")
+        raise
