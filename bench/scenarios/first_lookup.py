@@ -2,9 +2,11 @@
 with a session cache) pays once it has deserialized a cache.
 
 Each timed call is the first call of its kind on a freshly deserialized cache and a
-fresh app (the loads are prepared untimed, a few per repeat), so lazy work done on
-first use (tokensmith builds the one index the lookup needs) is in the figure, and the
-JSON parse, which both libraries pay alike, is not (see the ``deserialize`` rows).
+fresh app, made right after that load (untimed), as a program makes it: one call per
+repeat, so lazy work done on first use (tokensmith builds the one index the lookup
+needs) is in the figure, and the JSON parse, which both libraries pay alike, is not
+(see the ``deserialize`` rows). Loads prepared several at a time would leave the older
+ones cold by their turn (and make each call pay for collections over all of them).
 
 One tokensmith-only row builds every index at once (``build_indexes()``, what all the
 lazy builds together cost) beside ``json.loads`` of the same text, whose time and the
@@ -16,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from bench import cachegen
@@ -32,7 +35,8 @@ FIRST_CC = Row("load_first_cc", "after a load: first client-credentials hit")
 BUILD_ALL = Row("load_build_indexes", "after a load: build every index (vs json.loads)")
 
 _LOADS_BUDGET = 30_000
-"""Users loaded per repeat at most (a 10k-user cache: three loads per repeat)."""
+"""Users loaded per configured repeat (a 10k-user cache: three loads, each its own
+repeat)."""
 
 
 def _loads(size: int) -> int:
@@ -42,17 +46,18 @@ def _loads(size: int) -> int:
 def _first_calls(
     size: int, ctx: Context, prepare: Callable[[], Callable[[], object]]
 ) -> Mapping[str, Cell]:
-    """Time ``call()`` where each call comes from its own ``prepare()`` (untimed)."""
-    count = _loads(size)
+    """Time ``call()`` once per repeat, right after its own ``prepare()`` (untimed);
+    :func:`_loads` repeats per configured one, so small caches get more samples."""
+    settings = replace(ctx.settings, repeats=ctx.settings.repeats * _loads(size))
 
     def factory() -> Call:
-        # the previous repeat's apps go first: MSAL's are reference cycles, which the
+        # the previous repeat's app goes first: MSAL's are reference cycles, which the
         # collector would free too late (at 100,000 users each load holds 0.5 GB)
         gc.collect()
-        calls = [prepare() for _ in range(count)]
-        return lambda i: calls[i]()
+        call = prepare()
+        return lambda i: call()
 
-    measured = measure(factory, ctx.settings, fresh_state_per_repeat=True, max_iterations=count)
+    measured = measure(factory, settings, fresh_state_per_repeat=True, max_iterations=1)
     return {"": Cell.of(measured)}
 
 

@@ -60,6 +60,17 @@ def test_the_index_build_row_times_one_build_per_load_beside_the_parse() -> None
     assert "json.loads" in cell.note and "build / parse = " in cell.note
 
 
+@pytest.mark.parametrize("key", ["load_first_lookup", "load_first_accounts", "load_first_cc"])
+def test_a_first_lookup_row_times_one_call_per_load_right_after_it(key: str) -> None:
+    with network_forbidden():
+        cells = run_scenario(_scenario(key), load_tokensmith(), 1, _tiny_context())
+    cell = cells[key]
+    assert cell.status == "ok" and cell.value is not None and cell.value > 0, cell
+    # one call per repeat, on its own load, and more repeats than configured (20
+    # loads per configured repeat for a cache this small)
+    assert cell.runs == "20x1", cell.runs
+
+
 def test_a_failing_library_gets_error_cells_and_a_missing_one_na() -> None:
     broken = Library("broken", SimpleNamespace())  # type: ignore[arg-type]
     cells = run_scenario(_scenario("cc_hit"), broken, 1, _tiny_context())
