@@ -119,7 +119,7 @@ def test_a_sharing_violation_on_windows_is_waited_out(
     # On Windows a file another process holds open (msal-extensions reads with open(),
     # which does not share deletion) cannot be replaced until it is closed: the write
     # failed at once with a StoreError. POSIX never refuses so: no retry there.
-    from tokensmith.stores import snapshot
+    from tokensmith.stores import _files, _media
 
     refusals = [PermissionError(13, "sharing violation")] * 3
     real_replace = os.replace
@@ -129,12 +129,12 @@ def test_a_sharing_violation_on_windows_is_waited_out(
             raise refusals.pop()
         real_replace(src, dst)
 
-    monkeypatch.setattr(snapshot.sys, "platform", platform)
-    monkeypatch.setattr(snapshot.os, "replace", replace)
-    medium = snapshot.FileMedium(tmp_path / "cache.json")
+    monkeypatch.setattr(_files.sys, "platform", platform)
+    monkeypatch.setattr(_files.os, "replace", replace)
+    medium = _media.FileMedium(tmp_path / "cache.json")
     naps: list[float] = []
     if platform == "win32":
-        snapshot._replace(*_temp_and_target(tmp_path), sleep=naps.append)
+        _files._replace(*_temp_and_target(tmp_path), sleep=naps.append)
         assert naps == [0.001, 0.002, 0.004] and not refusals
         medium.write_bytes(b"{}")  # (the real write path takes the same rename)
         assert (tmp_path / "cache.json").read_bytes() == b"{}"
