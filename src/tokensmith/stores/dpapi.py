@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.stores.lockfile import LOCK_TIMEOUT_S
 from tokensmith.stores.snapshot import (
     FileMedium,
     SnapshotStoreBase,
@@ -96,7 +97,7 @@ class DpapiStore(SnapshotStoreBase):
         *,
         entropy: str | None = "",
         protector: Protector | None = None,
-        lock_timeout: float = 10.0,
+        lock_timeout: float = LOCK_TIMEOUT_S,
     ) -> None:
         chosen = protector if protector is not None else Crypt32(entropy)
         super().__init__(DpapiMedium(location, chosen), lock_timeout=lock_timeout)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
+from tokensmith.stores.lockfile import LOCK_TIMEOUT_S
 from tokensmith.stores.snapshot import SnapshotStoreBase
 
 __all__ = ["encrypted_store"]
@@ -15,7 +16,7 @@ def encrypted_store(
     location: str | os.PathLike[str],
     *,
     allow_unencrypted: bool = False,
-    lock_timeout: float = 10.0,
+    lock_timeout: float = LOCK_TIMEOUT_S,
 ) -> SnapshotStoreBase:
     """The platform's encrypted snapshot store at ``location``, waiting up to
     ``lock_timeout`` seconds for its lock file.

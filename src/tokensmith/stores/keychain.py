@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.stores.lockfile import LOCK_TIMEOUT_S
 from tokensmith.stores.snapshot import (
     FileMedium,
     SnapshotStoreBase,
@@ -133,7 +134,7 @@ class KeychainStore(SnapshotStoreBase):
         service_name: str | None = "msal-extensions",
         account_name: str | None = None,
         backend: KeychainBackend | None = None,
-        lock_timeout: float = 10.0,
+        lock_timeout: float = LOCK_TIMEOUT_S,
     ) -> None:
         medium = KeychainMedium(
             location,

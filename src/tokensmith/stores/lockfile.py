@@ -54,6 +54,7 @@ from tokensmith.stores._pids import pid_alive, windows_pid_alive
 
 __all__ = [
     "EMPTY_STALE_S",
+    "LOCK_TIMEOUT_S",
     "REUSED_PID_MARGIN_S",
     "STALE_GRACE_S",
     "cross_process_lock",
@@ -62,6 +63,9 @@ __all__ = [
     "windows_pid_alive",
 ]
 
+LOCK_TIMEOUT_S = 10.0
+"""How long a store waits for the lock file by default (its ``lock_timeout``), in
+seconds."""
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _WARN_EVERY_S = 60.0
 """How often a lock that cannot be removed is warned about, at most."""
@@ -91,7 +95,7 @@ def lockfile_of(location: str | os.PathLike[str]) -> Path:
 
 
 @contextlib.contextmanager
-def cross_process_lock(path: Path, *, timeout: float = 10.0) -> Iterator[None]:
+def cross_process_lock(path: Path, *, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold the lock file ``path`` (msal-extensions' protocol) for the ``with`` body.
 
     Raises:

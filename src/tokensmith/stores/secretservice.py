@@ -25,6 +25,7 @@ from typing import Any
 
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.stores.lockfile import LOCK_TIMEOUT_S
 from tokensmith.stores.snapshot import (
     FileMedium,
     Medium,
@@ -332,7 +333,7 @@ class SecretServiceStore(SnapshotStoreBase):
         collection: str | None = None,
         address: str | None = None,
         allow_unencrypted: bool = False,
-        lock_timeout: float = 10.0,
+        lock_timeout: float = LOCK_TIMEOUT_S,
     ) -> None:
         medium: Medium
         try:

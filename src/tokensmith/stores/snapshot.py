@@ -48,7 +48,7 @@ from tokensmith.stores._media import (
     PersistenceMedium,
     decode_snapshot,
 )
-from tokensmith.stores.lockfile import cross_process_lock, lockfile_of
+from tokensmith.stores.lockfile import LOCK_TIMEOUT_S, cross_process_lock, lockfile_of
 
 __all__ = [
     "DamagedSnapshot",
@@ -74,7 +74,7 @@ class SnapshotStoreBase:
 
     snapshot = True
 
-    def __init__(self, medium: Medium, *, lock_timeout: float = 10.0) -> None:
+    def __init__(self, medium: Medium, *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
         """A store over ``medium``, waiting up to ``lock_timeout`` seconds for the lock.
 
         Raises:
@@ -261,7 +261,9 @@ class FileStore(SnapshotStoreBase):
     pick an encrypted store (see docs/persistence.md).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, lock_timeout: float = LOCK_TIMEOUT_S
+    ) -> None:
         super().__init__(FileMedium(path), lock_timeout=lock_timeout)
 
 
@@ -270,5 +272,5 @@ class PersistenceStore(SnapshotStoreBase):
     (plain, libsecret, Keychain, DPAPI) as a tokensmith store, under the same lock file
     as msal-extensions' ``PersistedTokenCache``."""
 
-    def __init__(self, persistence: Any, *, lock_timeout: float = 10.0) -> None:
+    def __init__(self, persistence: Any, *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
         super().__init__(PersistenceMedium(persistence), lock_timeout=lock_timeout)
