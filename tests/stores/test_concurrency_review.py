@@ -23,7 +23,7 @@ import msal
 import pytest
 from tests.stores._apps import async_cca, cca
 from tests.unit.application.fake_entra import FakeEntra
-from tests.unit.cache._helpers import NOW, app_event, user_event, user_token
+from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event, user_token
 
 from tokensmith._clock import FakeClock
 from tokensmith.cache.changes import Change
@@ -650,3 +650,68 @@ def test_a_refresh_whose_write_back_fails_raises_and_the_next_works(
     fresh = cca(entra, clock, PersistentTokenCache(breakable(), clock=clock))
     [mine] = [a for a in fresh.get_accounts() if a["home_account_id"] == account["home_account_id"]]
     assert fresh.acquire_token_silent(SCOPES, mine)["access_token"] == again["access_token"]
+
+
+_OBO_LEAK = (
+    "a sign-out reads the user's, the accounts and the meta partitions only: the "
+    "account's on-behalf-of tokens (obo:<assertion hash>) that memory does not hold "
+    "stay in an entry store, where msal's remove_account removes them"
+)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "file",
+        pytest.param("sqlite", marks=pytest.mark.xfail(strict=True, reason=_OBO_LEAK)),
+        pytest.param("redis", marks=pytest.mark.xfail(strict=True, reason=_OBO_LEAK)),
+    ],
+)
+def test_a_sign_out_elsewhere_removes_the_accounts_on_behalf_of_tokens(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    def make() -> Any:
+        if kind == "sqlite":
+            return SqliteStore(tmp_path / "c.db")
+        if kind == "file":
+            return FileStore(tmp_path / "c.json")
+        return RedisStore(request.getfixturevalue("redis_client"))
+
+    clock = _clock()
+    entra = FakeEntra(clock)
+    api = cca(entra, clock, PersistentTokenCache(make(), clock=clock))
+    other = cca(entra, clock, PersistentTokenCache(make(), clock=clock))  # another process
+    assertion = "eyJ.incoming-assertion.sig"
+    errors = _together(lambda: api.acquire_token_on_behalf_of(assertion, API_A))
+    assert errors == []
+    [account] = other.get_accounts()
+    errors = _together(lambda: other.remove_account(account))
+    assert errors == []
+    assert _left_in_store(make, clock, account["home_account_id"]) == []
+
+
+@pytest.mark.parametrize("bound", [None, 50])
+def test_an_export_after_a_sign_out_elsewhere_holds_what_the_store_holds(
+    new_store: NewStore, bound: int | None
+) -> None:
+    # serialize() and search() read the whole store again (docs: "exports the whole
+    # store"); what another process removed meanwhile is gone from them, as a
+    # partition read drops it, and as msal-extensions' reload of the file does.
+    store = new_store()
+    kwargs = {"max_entries": bound} if not isinstance(store, FileStore) else {}
+    cache = PersistentTokenCache(store, clock=lambda: LIVE, **kwargs)
+    for uid in ("u1", "u2"):
+        cache.add(user_event(uid=uid, utid="tid"), now=LIVE)
+    cache.serialize()  # memory holds the whole store
+    other = PersistentTokenCache(new_store(), clock=lambda: LIVE)  # another process
+    errors = _together(
+        lambda: other.forget_account(
+            home_account_id="u1.tid", environments=[ENV], client_id=CLIENT_ID
+        ),
+        lambda: other.add(user_event(uid="u3", utid="tid"), now=LIVE),
+    )
+    assert errors == []
+    stored = json.loads(PersistentTokenCache(new_store(), clock=lambda: LIVE).serialize())
+    assert json.loads(cache.serialize()) == stored
+    homes = sorted(rt["home_account_id"] for rt in cache.search("RefreshToken"))
+    assert homes == ["u2.tid", "u3.tid"]

@@ -12,7 +12,7 @@ service keeps its working set and never grows with the number of users it has se
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tokensmith.cache.changes import Change, EntryPut
@@ -126,6 +126,14 @@ class PartitionLru:
         for entry in fresh:
             self._file(partition, members, entry)
         return old - fresh
+
+    def keep_only(self, present: Collection[Entry]) -> set[Entry]:
+        """Forget every recorded entry not in ``present`` (a read of the whole store
+        lacks it: removed elsewhere); returns those entries."""
+        gone = {entry for entry in self._owner if entry not in present}
+        for entry in gone:
+            self._members[self._owner.pop(entry)].discard(entry)
+        return gone
 
     def discard(self, partition: str, entry: Entry) -> None:
         """Forget one entry (it was removed from the cache), wherever it is recorded

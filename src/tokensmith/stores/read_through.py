@@ -110,16 +110,19 @@ class ReadThrough(SerializableTokenCache):
         if username is None:  # the whole partition: what it lacks was removed
             if written:
                 held |= lru.members(name) & written
-            gone = lru.replace(name, held)
-            if gone:
-                section = self._section(_RT)
-                self._note_removed_elsewhere(
-                    (key, section.get(key)) for ct, key in gone if ct == _RT
-                )
-                forget(self, list(gone))
+            self._drop_removed(lru.replace(name, held))
         else:
             lru.add(name, held)
         self._bound(lru)
+
+    def _drop_removed(self, gone: set[tuple[str, str]]) -> None:
+        """Forget ``(credential_type, key)`` entries a store read showed gone (removed
+        elsewhere), counting the removal of the accounts whose refresh tokens the store
+        was known to hold. Call with the cache lock held."""
+        if gone:
+            section = self._section(_RT)
+            self._note_removed_elsewhere((key, section.get(key)) for ct, key in gone if ct == _RT)
+            forget(self, list(gone))
 
     def _advance(self, before: object, after: object) -> None:
         """This process's own write took the entry store from ``before`` to ``after``:
@@ -317,6 +320,11 @@ class ReadThrough(SerializableTokenCache):
         version = store.version()
         rows, verbatim = rows_of(store.read_all())
         with self._lock:
+            if rows and self._lru is not None:  # (no rows at all may be an outage: Redis)
+                # what memory holds and the whole store lacks was removed elsewhere
+                # (keys this process has not saved yet excepted), as for a partition
+                present = {(ct, key) for ct, key, _ in rows} | self._unsaved()
+                self._drop_removed(self._lru.keep_only(present))
             self._absorb_bulk(rows)
             self._cache.update(verbatim)  # sections kept as they are, never looked up
             self._loaded[(ALL, None)] = version
