@@ -534,6 +534,12 @@ def _same_ops(cache: Any) -> None:
     cache.remove_at(at)
     [idt] = cache.search("IdToken", query={"home_account_id": "u2.tid"})
     cache.remove_idt(idt)
+    [app_at] = cache.search(
+        "AccessToken", query={"client_id": CLIENT_ID, "realm": "contoso.example"}, now=LIVE
+    )
+    cache.modify("AccessToken", app_at, {"secret": "app-at-renewed"})
+    [account] = cache.search("Account", query={"home_account_id": "u2.tid"})
+    cache.remove_account(account)
 
 
 def _without_times(state: dict[str, Any]) -> dict[str, Any]:
@@ -715,3 +721,72 @@ def test_an_export_after_a_sign_out_elsewhere_holds_what_the_store_holds(
     assert json.loads(cache.serialize()) == stored
     homes = sorted(rt["home_account_id"] for rt in cache.search("RefreshToken"))
     assert homes == ["u2.tid", "u3.tid"]
+
+
+@pytest.mark.parametrize("bound", [None, 15])
+def test_sign_ins_sign_outs_and_lookups_on_threads_leave_memory_as_the_store(
+    new_store: NewStore, bound: int | None
+) -> None:
+    store = new_store()
+    kwargs = {"max_entries": bound} if not isinstance(store, FileStore) else {}
+    cache = PersistentTokenCache(store, clock=lambda: LIVE, **kwargs)
+    for n in range(8):
+        cache.add(user_event(uid=f"u{n}", utid="tid"), now=LIVE)
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(40):
+            uid, op = f"u{rng.randrange(8)}", rng.randrange(4)
+            if op == 0:
+                cache.forget_account(
+                    home_account_id=f"{uid}.tid", environments=[ENV], client_id=CLIENT_ID
+                )
+            elif op == 1:
+                cache.add(user_event(uid=uid, utid="tid"), now=LIVE)
+            elif op == 2:
+                cache.find_accounts()
+            else:
+                user_token(cache, uid, now=LIVE)
+
+    assert _together(*[lambda seed=seed: work(seed) for seed in range(4)]) == []
+    fresh = PersistentTokenCache(new_store(), clock=lambda: LIVE)
+    for n in range(8):  # memory answers as the store does
+        assert (user_token(cache, f"u{n}", now=LIVE) is None) == (
+            user_token(fresh, f"u{n}", now=LIVE) is None
+        )
+    assert sorted(a["home_account_id"] for a in cache.find_accounts()) == sorted(
+        a["home_account_id"] for a in fresh.find_accounts()
+    )
+    if bound is not None and cache._lru is not None:
+        assert cache._lru.size <= bound
+
+
+def test_a_thread_and_coroutines_refreshing_one_account_send_one_refresh(
+    new_store: NewStore,
+) -> None:
+    clock = _clock()
+    entra = FakeEntra(clock)
+    cache = PersistentTokenCache(new_store(), clock=clock)
+    sync_app, async_app = cca(entra, clock, cache), async_cca(entra, clock, cache)
+    account = _signed_in(entra, sync_app)
+    clock.advance(7200)  # the access token has expired: each call must refresh
+    before = entra.tokens_posted("refresh_token")
+    start = threading.Barrier(2, timeout=WAIT)
+    got: list[Any] = []
+
+    def sync_side() -> None:
+        start.wait()
+        got.append(sync_app.acquire_token_silent(SCOPES, account))
+
+    async def main() -> list[Any]:
+        thread = threading.Thread(target=sync_side)
+        thread.start()
+        await asyncio.to_thread(start.wait)
+        calls = [async_app.acquire_token_silent(SCOPES, account) for _ in range(3)]
+        results = await asyncio.gather(*calls)
+        await asyncio.to_thread(thread.join, WAIT)
+        return list(results)
+
+    results = _run(main()) + got
+    assert len({result["access_token"] for result in results}) == 1, results
+    assert entra.tokens_posted("refresh_token") == before + 1
