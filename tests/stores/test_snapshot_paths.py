@@ -145,6 +145,25 @@ def test_a_sharing_violation_on_windows_is_waited_out(
         assert not list(tmp_path.glob(".*.tmp"))  # its temporary went
 
 
+def test_a_file_held_open_past_a_quarter_second_fails_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/persistence.md: the rename is tried again for about a quarter of a second
+    # (from 1 ms, doubling), then the write raises
+    from tokensmith.stores import _files
+
+    def replace(src: Any, dst: Any) -> None:
+        raise PermissionError(13, "sharing violation")
+
+    monkeypatch.setattr(_files.sys, "platform", "win32")
+    monkeypatch.setattr(_files.os, "replace", replace)
+    naps: list[float] = []
+    with pytest.raises(PermissionError):
+        _files._replace(*_temp_and_target(tmp_path), sleep=naps.append)
+    assert naps == [0.001 * 2**n for n in range(8)]
+    assert 0.25 <= sum(naps) < 0.3
+
+
 def _temp_and_target(folder: Path) -> tuple[Path, Path]:
     temp = folder / ".x.tmp"
     temp.write_bytes(b"x")

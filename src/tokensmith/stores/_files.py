@@ -108,9 +108,9 @@ def touch_signal_file(location: Path) -> None:
         raise NotARegularFile(f"{what}: not a regular file")
 
 
-_REPLACE_TRIES = 8
-"""Renames tried on Windows while a reader holds the file open (1 ms, doubling: about
-a quarter of a second in all)."""
+_REPLACE_TRIES = 9
+"""Renames tried on Windows while a reader holds the file open: eight waits, from 1 ms,
+doubling (255 ms in all, about a quarter of a second)."""
 
 
 def _replace(temp: Path, target: Path, sleep: Any = time.sleep) -> None:
