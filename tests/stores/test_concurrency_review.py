@@ -347,6 +347,12 @@ def _while_broken(store: Any, operation: str, *calls: Callable[[], object]) -> N
         store.broken = frozenset()
 
 
+def _after_a_failed_write(store: Any) -> str:
+    """Where a token whose write failed comes from next: memory (an entry store reads
+    the partition again on a miss only), or the network (a file is read again)."""
+    return "identity_provider" if isinstance(store, FileStore) else "cache"
+
+
 def _consistent(cache: PersistentTokenCache) -> None:
     """Memory is whole: nothing left pending, and it serializes to MSAL's JSON that
     msal itself loads."""
@@ -369,10 +375,11 @@ def test_a_failed_write_back_raises_and_the_next_call_works(
         lambda: app.acquire_token_for_client(API_A),
         lambda: app.acquire_token_by_refresh_token("rt-imported", SCOPES),
     )
-    # memory kept what the failed writes carried (until their partition is read
-    # again: the store is the source of truth); the next calls work, and land
+    # what the failed writes carried stays in memory until memory reads the store
+    # again (an entry store: on a miss there; a file: at once), the source of truth;
+    # the next calls work, and land
     again = app.acquire_token_for_client(API_A)
-    assert again["token_source"] == "cache"
+    assert again["token_source"] == _after_a_failed_write(store)
     assert "access_token" in app.acquire_token_by_refresh_token("rt-imported", SCOPES)
     [account] = app.get_accounts()
     silent = app.acquire_token_silent(SCOPES, account)
@@ -413,7 +420,8 @@ def test_an_async_app_gets_the_store_error_and_recovers(breakable: Callable[[], 
         with pytest.raises(StoreError, match="injected"):
             await app.acquire_token_for_client(API_A)
         store.broken = frozenset()
-        assert (await app.acquire_token_for_client(API_A))["token_source"] == "cache"
+        again = await app.acquire_token_for_client(API_A)
+        assert again["token_source"] == _after_a_failed_write(store)
         fresh_store = breakable()
         fresh = async_cca(entra, clock, PersistentTokenCache(fresh_store, clock=clock))
         fresh_store.broken = frozenset({"read"})
@@ -785,3 +793,19 @@ def test_a_thread_and_coroutines_refreshing_one_account_send_one_refresh(
     results = _run(main()) + got
     assert len({result["access_token"] for result in results}) == 1, results
     assert entra.tokens_posted("refresh_token") == before + 1
+
+
+def test_a_sign_out_whose_write_failed_can_be_made_again(breakable: Callable[[], Any]) -> None:
+    clock = _clock()
+    entra = FakeEntra(clock)
+    store = breakable()
+    app = cca(entra, clock, PersistentTokenCache(store, clock=clock))
+    account = _signed_in(entra, app)
+    _while_broken(store, "write", lambda: app.remove_account(account))
+    # the store still holds the account, and memory says so again (it is read again)
+    assert [a["home_account_id"] for a in app.get_accounts()] == [account["home_account_id"]]
+    silent = app.acquire_token_silent(SCOPES, account)
+    assert silent and "access_token" in silent
+    app.remove_account(account)  # the call raised: the app makes it again
+    assert app.get_accounts() == []
+    assert _left_in_store(breakable, clock, account["home_account_id"]) == []

@@ -132,6 +132,16 @@ class ReadThrough(SerializableTokenCache):
             for read in [k for k, version in loaded.items() if version == before]:
                 loaded[read] = after
 
+    def _unread(self, changes: Sequence[Change]) -> None:
+        """A batch of these changes did not reach the entry store: memory no longer
+        matches it where they go (a removal lost there still holds in memory), so the
+        next lookup that misses there reads those partitions again."""
+        names = {part.partition_of(c.credential_type, c.entry) for c in changes}
+        with self._lock:
+            loaded = self._loaded
+            for read in [k for k in loaded if k[0] in names or k[0] == ALL]:
+                del loaded[read]
+
     def _note_writes(self, lru: PartitionLru, changes: Sequence[Change]) -> None:
         with self._lock:
             lru.note(changes, part.partition_of)
@@ -382,6 +392,9 @@ class Sink:
             assert cache._entry_store is not None
             try:
                 versions = cache._entry_store.apply(changes)
+            except BaseException:
+                cache._unread(changes)
+                raise
             finally:
                 if cache._lru is not None:
                     cache._note_writes(cache._lru, changes)
@@ -393,7 +406,11 @@ class Sink:
             if isinstance(versions, tuple):
                 cache._advance(*versions)
             return
-        before, after = cache._snapshot_store.apply(changes)
+        try:
+            before, after = cache._snapshot_store.apply(changes)
+        except BaseException:
+            cache._synced = UNSYNCED  # memory no longer matches the file: read it again
+            raise
         cache._note_stored(changes)
         if before == cache._synced:  # memory held the snapshot we merged into
             cache._synced = after
