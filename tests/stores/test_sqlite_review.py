@@ -123,38 +123,30 @@ def _writable_by_others(path: Path) -> None:
     other.close()
 
 
+_WRITES = {
+    "apply": lambda store, bad: store.apply([*_put("k1"), EntryPut("RefreshToken", "k2", bad)]),
+    "import, an entry": lambda store, bad: store.replace_all({"RefreshToken": {"k1": bad}}),
+    "import, a section": lambda store, bad: store.replace_all({"Extra": bad}),
+}
+
+
+@pytest.mark.parametrize("write", _WRITES.values(), ids=_WRITES)
 @pytest.mark.parametrize("make", _NOT_JSON.values(), ids=_NOT_JSON)
-def test_a_change_json_cannot_hold_is_a_store_error_and_the_store_goes_on(
-    tmp_path: Path, make: Any
+def test_a_value_json_cannot_hold_is_a_store_error_and_the_store_goes_on(
+    tmp_path: Path, make: Any, write: Any
 ) -> None:
-    # apply encoded the entries outside the store's error mapping: json's TypeError,
-    # ValueError (a loop) or RecursionError came out raw, not the StoreError the
-    # persistent cache and callers expect of a store.
+    # apply encoded the entries outside the store's error mapping, and replace_all
+    # inside its transaction (rolled back): either way json's TypeError, ValueError (a
+    # loop) or RecursionError came out raw, not the StoreError expected of a store.
     path = tmp_path / "cache.db"
     store = SqliteStore(path, busy_timeout=0)
     store.apply(_put("kept"))
     with pytest.raises(StoreError, match="JSON"):
-        store.apply([*_put("k1"), EntryPut("RefreshToken", "k2", make())])
+        write(store, make())
     _writable_by_others(path)
+    assert store.read_all() == {"RefreshToken": {"kept": _RT}}
     store.apply(_put("k3"))
     assert sorted(key for _, key, _ in store.read("user:u.tid")) == ["k3", "kept"]
-    store.close()
-
-
-@pytest.mark.parametrize("make", _NOT_JSON.values(), ids=_NOT_JSON)
-def test_an_import_json_cannot_hold_is_a_store_error_and_changes_nothing(
-    tmp_path: Path, make: Any
-) -> None:
-    # replace_all encoded the rows inside its transaction: rolled back, but json's
-    # exception came out raw instead of a StoreError.
-    path = tmp_path / "cache.db"
-    store = SqliteStore(path, busy_timeout=0)
-    store.apply(_put("kept"))
-    for state in ({"RefreshToken": {"k1": make()}}, {"Extra": make()}):
-        with pytest.raises(StoreError, match="JSON"):
-            store.replace_all(state)
-        _writable_by_others(path)
-        assert store.read_all() == {"RefreshToken": {"kept": _RT}}
     store.close()
 
 
