@@ -416,16 +416,16 @@ def test_the_write_ahead_log_shrinks_back_after_a_large_import(tmp_path: Path) -
     # SQLite keeps a WAL file at its largest size unless journal_size_limit is set: after
     # one large import (or a large batch) the -wal file stayed as large as the import
     # for as long as any process kept the store open.
-    from tokensmith.stores.sqlite import _WAL_LIMIT
+    from tokensmith.stores._sqlite_schema import WAL_LIMIT
 
     path = tmp_path / "cache.db"
     store = SqliteStore(path)
     rt = {"home_account_id": "u.tid", "credential_type": "RefreshToken", "secret": "x" * 2000}
     big = {"RefreshToken": {f"k{n}": {**rt, "home_account_id": f"u{n}"} for n in range(4000)}}
     store.replace_all(big)
-    assert os.path.getsize(f"{path}-wal") > 2 * _WAL_LIMIT
+    assert os.path.getsize(f"{path}-wal") > 2 * WAL_LIMIT
     store.apply([EntryPut("RefreshToken", "k1", {**rt, "secret": "rotated"})])
-    assert os.path.getsize(f"{path}-wal") <= _WAL_LIMIT
+    assert os.path.getsize(f"{path}-wal") <= WAL_LIMIT
     assert store.count() == 4000
     store.close()
 

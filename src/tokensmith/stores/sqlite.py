@@ -8,9 +8,11 @@ lets readers in other processes go on meanwhile, and a process killed during a w
 leaves the last committed state. The file is created 0600 (SQLite gives its ``-wal``
 and ``-shm`` files the same mode).
 
-Schema version 1 (``PRAGMA user_version``); a database of a newer version is refused, and
-so is one that is not a tokensmith database (another program's tables), untouched. A
-forked child opens connections of its own (see :func:`_reopen_after_fork`).
+The schema, and the refusal of a newer or foreign database, are in
+:mod:`~tokensmith.stores._sqlite_schema`; entries as rows in
+:mod:`~tokensmith.stores._sqlite_rows`; sqlite3's exceptions mapped, and transactions
+rolled back, in :mod:`~tokensmith.stores._sqlite_errors`. A forked child opens
+connections of its own (see :func:`_reopen_after_fork`).
 """
 
 from __future__ import annotations
@@ -18,17 +20,28 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from tokensmith.cache.changes import Change, EntryPut
-from tokensmith.errors import ConfigurationError, StoreError, StoreLockTimeout
+from tokensmith.errors import ConfigurationError
 from tokensmith.stores._msaljson import rows_of, state_of
+from tokensmith.stores._sqlite_errors import encoding, mapped, transaction
+from tokensmith.stores._sqlite_rows import (
+    DELETE,
+    INSERT_SECTION,
+    SELECT,
+    SELECT_SECTIONS,
+    UPSERT,
+    columns,
+    parsed_rows,
+    parsed_sections,
+)
+from tokensmith.stores._sqlite_schema import SCHEMA_VERSION, open_schema
 from tokensmith.stores.base import Row, utf8_encodable
-from tokensmith.stores.partition import ACCOUNTS, partition_of
+from tokensmith.stores.partition import ACCOUNTS
 
 if TYPE_CHECKING:
     import sqlite3
@@ -36,53 +49,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 1
-_WAL_LIMIT = 4 * 1024 * 1024
-"""Bytes the write-ahead log is cut back to once checkpointed (``journal_size_limit``;
-SQLite keeps it at its largest size otherwise: a large import's, for good)."""
 _MAX_BUSY_TIMEOUT = 2_000_000
 """The longest ``busy_timeout`` (23 days): sqlite3 hands SQLite milliseconds as a C
 ``int``, and a longer one overflows it into no wait at all."""
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    credential_type TEXT NOT NULL,
-    key TEXT NOT NULL,
-    partition TEXT NOT NULL,
-    home_account_id TEXT,
-    environment TEXT,
-    client_id TEXT,
-    realm TEXT,
-    username TEXT,
-    body TEXT NOT NULL,
-    PRIMARY KEY (credential_type, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entries_by_partition ON entries (partition, username);
-CREATE INDEX IF NOT EXISTS entries_by_owner
-    ON entries (home_account_id, environment, client_id, realm, credential_type);
-CREATE TABLE IF NOT EXISTS verbatim_sections (name TEXT PRIMARY KEY, body TEXT NOT NULL);
-"""
-_TABLES = "FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite^_%' ESCAPE '^'"
-_PROBE = (
-    f"SELECT user_version, (SELECT count(*) {_TABLES}),"
-    f" (SELECT count(*) {_TABLES} AND name IN ('entries', 'verbatim_sections'))"
-    " FROM pragma_user_version"
-)
-"""The schema version, how many tables the file holds (not SQLite's own, such as
-``ANALYZE``'s ``sqlite_stat1``), how many of them are ours: read when the version is
-not this one's (a new file, a foreign one)."""
-_OURS = (
-    "SELECT count(*) FROM entries WHERE 0 UNION ALL SELECT count(*) FROM verbatim_sections WHERE 0"
-)
-"""Fails with "no such table" unless both of our tables are there (at our version: a
-cheaper check than :data:`_PROBE`, about 70 us less on a fresh connection)."""
-_UPSERT = (
-    "INSERT OR REPLACE INTO entries (credential_type, key, partition, home_account_id,"
-    " environment, client_id, realm, username, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-_SELECT = "SELECT CAST(credential_type AS BLOB), CAST(key AS BLOB), CAST(body AS BLOB) FROM entries"
-_DELETE = "DELETE FROM entries WHERE credential_type = ? AND key = ?"
 
 
 class SqliteStore:
@@ -113,7 +82,7 @@ class SqliteStore:
         self._commits = 0  # this store's own commits, which data_version ignores
         self._busy_timeout = busy_timeout
         self._forked = False  # its connection was the parent's: open one of our own
-        with _mapped(self._path):
+        with mapped(self._path):
             if self._path != ":memory:":  # (SQLite's name of a database in memory)
                 folder = os.path.dirname(os.path.abspath(self._path))
                 os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -130,7 +99,7 @@ class SqliteStore:
             self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            self._open(self._busy_timeout)
+            open_schema(self._db, self._path, self._busy_timeout)
         except BaseException:
             self._db.close()  # a refused file is not held open
             raise
@@ -150,57 +119,6 @@ class SqliteStore:
 
         return Path(self._path)
 
-    def _open(self, busy_timeout: float) -> None:
-        """Check the schema version; create the schema (WAL mode) in a new file. Another
-        process opening the new file at the same moment can make the switch to WAL
-        fail at once with "database is locked" (SQLite's busy timeout does not cover
-        it): tried again until ``busy_timeout``."""
-        import sqlite3
-
-        deadline = time.monotonic() + busy_timeout
-        while True:
-            try:
-                self._open_once()
-                return
-            except sqlite3.OperationalError as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                if not _busy(exc) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(0.01)
-
-    def _open_once(self) -> None:
-        import sqlite3
-
-        db = self._db
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:  # the usual open: our tables must be there
-            try:
-                db.execute(_OURS).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "no such table" not in str(exc):
-                    raise
-                raise StoreError(f"{self._path} is not a tokensmith database") from exc
-        else:
-            # one statement, so one snapshot: another process's creation of the schema
-            # (tables and version in one transaction) is seen whole or not at all
-            version, tables, ours = db.execute(_PROBE).fetchone()
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self._path} holds schema version {version}; this tokensmith reads "
-                    f"up to {SCHEMA_VERSION}"
-                )
-            if (version, tables) != (0, 0) and (version, ours) != (SCHEMA_VERSION, tables):
-                # another program's database: tables at version 0, or not ours at all
-                raise StoreError(f"{self._path} is not a tokensmith database")
-        if version < SCHEMA_VERSION:  # (the schema's statements are idempotent)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(
-                f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
-            )
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")  # (per connection)
-
     def __repr__(self) -> str:
         return f"<SqliteStore {self._path!r}>"
 
@@ -211,11 +129,11 @@ class SqliteStore:
             StoreError: the database could not be written (nothing was), or an entry
                 holds a value JSON cannot (a set, bytes, a loop: nothing was written).
         """
-        with _encoding(self._path):
+        with encoding(self._path):
             statements = [
-                (_UPSERT, _columns(c.credential_type, c.key, c.entry))
+                (UPSERT, columns(c.credential_type, c.key, c.entry))
                 if isinstance(c, EntryPut)
-                else (_DELETE, (c.credential_type, c.key))
+                else (DELETE, (c.credential_type, c.key))
                 for c in changes
             ]
 
@@ -228,13 +146,13 @@ class SqliteStore:
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The rows of one partition (``accounts`` narrowed to ``username``)."""
         if partition == ACCOUNTS and username is not None:
-            sql = _SELECT + " WHERE partition = ? AND username = ?"
+            sql = SELECT + " WHERE partition = ? AND username = ?"
             return self._rows(sql, (partition, username.lower()))
-        return self._rows(_SELECT + " WHERE partition = ?", (partition,))
+        return self._rows(SELECT + " WHERE partition = ?", (partition,))
 
     def read_prefix(self, prefix: str) -> list[Row]:
         """The rows of every partition whose name starts with ``prefix``."""
-        sql = _SELECT + " WHERE partition >= ? AND partition < ?"
+        sql = SELECT + " WHERE partition >= ? AND partition < ?"
         return self._rows(sql, (prefix, prefix + "\U0010ffff"))
 
     def read_all(self) -> dict[str, Any]:
@@ -244,20 +162,12 @@ class SqliteStore:
         Raises:
             StoreError: the database could not be read.
         """
-        with self._lock, _mapped(self._path):
+        with self._lock, mapped(self._path):
             db = self._connection()
-            with _transaction(db, "BEGIN"):
-                fetched = db.execute(_SELECT).fetchall()
-                extra = db.execute(
-                    "SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections"
-                ).fetchall()
-        rows = _parsed_rows(fetched)
-        verbatim: dict[str, Any] = {}
-        for raw_name, body in extra:
-            name, section = _text(raw_name), _parsed(body)
-            if name is not None and section is not None:
-                verbatim[name] = section
-        return state_of(rows, verbatim)
+            with transaction(db, "BEGIN"):
+                fetched = db.execute(SELECT).fetchall()
+                extra = db.execute(SELECT_SECTIONS).fetchall()
+        return state_of(parsed_rows(fetched), parsed_sections(extra))
 
     def replace_all(self, state: Mapping[str, Any]) -> object:
         """Replace every row with the entries of ``state`` (one transaction); the
@@ -267,15 +177,15 @@ class SqliteStore:
             StoreError: as :meth:`apply` (the rows are left as they were).
         """
         rows, verbatim = rows_of(state)
-        with _encoding(self._path):  # (before the transaction: the lock is held less)
-            entries = [_columns(ct, key, entry) for ct, key, entry in rows]
+        with encoding(self._path):  # (before the transaction: the lock is held less)
+            entries = [columns(ct, key, entry) for ct, key, entry in rows]
             sections = [(name, json.dumps(body)) for name, body in verbatim.items()]
 
         def replace(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM entries")
             db.execute("DELETE FROM verbatim_sections")
-            db.executemany(_UPSERT, entries)
-            db.executemany("INSERT INTO verbatim_sections (name, body) VALUES (?, ?)", sections)
+            db.executemany(UPSERT, entries)
+            db.executemany(INSERT_SECTION, sections)
 
         return self._commit(replace)[1]
 
@@ -286,9 +196,9 @@ class SqliteStore:
         after it. The one after is computed: data_version does not count this
         connection's commit, and read again after it, it could count another
         process's made since, which memory does not hold."""
-        with self._lock, _mapped(self._path):
+        with self._lock, mapped(self._path):
             db = self._connection()
-            with _transaction(db, "BEGIN IMMEDIATE"):
+            with transaction(db, "BEGIN IMMEDIATE"):
                 before = self._version_locked()  # no other writer until the commit
                 write(db)
             self._commits += 1
@@ -296,14 +206,14 @@ class SqliteStore:
 
     def count(self) -> int:
         """How many entries the database holds."""
-        with self._lock, _mapped(self._path):
+        with self._lock, mapped(self._path):
             db = self._connection()
             return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
     def version(self) -> object:
         """Changes when anything commits: ``PRAGMA data_version`` (another connection)
         and this store's own commits (two caches over one store see each other's)."""
-        with self._lock, _mapped(self._path):
+        with self._lock, mapped(self._path):
             self._connection()
             return self._version_locked()
 
@@ -320,61 +230,9 @@ class SqliteStore:
     def _rows(self, sql: str, args: tuple[str, ...]) -> list[Row]:
         if not utf8_encodable(*args):
             return []  # no row holds text UTF-8 cannot encode (a lone surrogate)
-        with self._lock, _mapped(self._path):
+        with self._lock, mapped(self._path):
             fetched = self._connection().execute(sql, args).fetchall()
-        return _parsed_rows(fetched)
-
-
-def _parsed_rows(fetched: list[Any]) -> list[Row]:
-    """The rows of ``entries`` read as bytes; a damaged one is skipped."""
-    rows: list[Row] = []
-    for raw_type, raw_key, body in fetched:
-        credential_type, key, entry = _text(raw_type), _text(raw_key), _parsed(body)
-        if credential_type is not None and key is not None and isinstance(entry, dict):
-            rows.append((credential_type, key, entry))
-    return rows
-
-
-def _text(value: object) -> str | None:
-    """A column read as bytes, as text; None if it is not UTF-8 (damaged outside
-    tokensmith: the row is skipped)."""
-    if type(value) is not bytes:
-        return None
-    try:
-        return value.decode()
-    except ValueError:
-        return None
-
-
-def _parsed(body: object) -> object:
-    """A row's JSON body; None for one damaged outside tokensmith (skipped, not
-    fatal). Read as bytes: sqlite3 would quote the text of a row it cannot decode,
-    which holds a token, in its error."""
-    if type(body) is not bytes:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-
-
-def _columns(credential_type: str, key: str, entry: Mapping[str, Any]) -> tuple[Any, ...]:
-    def text(name: str) -> str | None:
-        value = entry.get(name)
-        return value if isinstance(value, str) else None
-
-    username = text("username")
-    return (
-        credential_type,
-        key,
-        partition_of(credential_type, entry),
-        text("home_account_id"),
-        (text("environment") or "").lower() or None,
-        text("client_id"),
-        (text("realm") or "").lower() or None,
-        username.lower() if username is not None else None,
-        json.dumps(entry, separators=(",", ":")),
-    )
+        return parsed_rows(fetched)
 
 
 _CREATING = threading.Lock()
@@ -427,59 +285,3 @@ def _create_private(path: str) -> None:
         except FileExistsError:
             return
         os.close(descriptor)
-
-
-def _busy(exc: Exception) -> bool:
-    """True if sqlite3's error says another connection holds the lock."""
-    return "locked" in str(exc) or "busy" in str(exc)
-
-
-@contextmanager
-def _mapped(path: str) -> Iterator[None]:
-    """sqlite3's and the file system's exceptions as :class:`StoreError`."""
-    import sqlite3
-
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if _busy(exc):
-            raise StoreLockTimeout(f"SQLite store {path} stayed locked: {exc}") from exc
-        raise StoreError(f"SQLite store {path}: {exc}") from exc
-    except (sqlite3.Error, OSError) as exc:
-        if isinstance(exc, StoreError):
-            raise
-        raise StoreError(f"SQLite store {path}: {exc}") from exc
-    except UnicodeEncodeError as exc:  # sqlite3 encodes text as UTF-8, strictly
-        raise StoreError(
-            f"SQLite store {path}: text that is not valid Unicode (a lone surrogate, as "
-            "JSON's \\ud800 escape makes) cannot be stored"
-        ) from exc
-
-
-@contextmanager
-def _encoding(path: str) -> Iterator[None]:
-    """json's exceptions for a value it cannot encode (a set, bytes, a loop, nesting
-    too deep) as :class:`StoreError`."""
-    try:
-        yield
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise StoreError(f"SQLite store {path}: an entry JSON cannot hold ({exc})") from exc
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection, begin: str) -> Iterator[None]:
-    """The block in one transaction (``begin`` starts it): committed when the block
-    ends, rolled back when it (or the COMMIT: busy, disk full, I/O error) fails."""
-    import sqlite3
-
-    db.execute(begin)
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        # SQLite rolls some failures back itself (a full disk, an I/O error); a failed
-        # statement or COMMIT can leave the transaction open, holding its lock
-        if db.in_transaction:
-            with suppress(sqlite3.Error):  # the first error is the one to tell
-                db.execute("ROLLBACK")
-        raise
