@@ -53,3 +53,27 @@ def test_the_encrypted_store_takes_its_lock_timeout(
         store.replace_all({})
     with pytest.raises(ConfigurationError, match="lock_timeout"):
         encrypted_store(path, allow_unencrypted=True, lock_timeout=-1)
+
+
+def test_a_bad_lock_timeout_is_refused_before_a_folder_or_a_bus_is_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from msal_extensions import FilePersistence
+
+    from tokensmith.stores import FileStore, PersistenceStore
+    from tokensmith.stores.secretservice import SecretServiceStore
+
+    folder = tmp_path / "new"
+    with pytest.raises(ConfigurationError, match="lock_timeout"):
+        FileStore(folder / "cache.json", lock_timeout=-1)
+    with pytest.raises(ConfigurationError, match="lock_timeout"):
+        PersistenceStore(FilePersistence(str(tmp_path / "p.json")), lock_timeout=float("nan"))
+    assert not folder.exists()  # (the file medium makes the folder it writes in)
+    # no bus is opened either: at an address nothing listens at, opening one is
+    # "unavailable" (as the second call shows)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+    with pytest.raises(ConfigurationError, match="lock_timeout"):
+        SecretServiceStore(folder / "signal", lock_timeout=True)
+    assert not folder.exists()
+    with pytest.raises(StoreUnavailableError):
+        SecretServiceStore(folder / "signal")

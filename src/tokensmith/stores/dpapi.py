@@ -24,6 +24,7 @@ from tokensmith.stores.lockfile import LOCK_TIMEOUT_S
 from tokensmith.stores.snapshot import (
     FileMedium,
     SnapshotStoreBase,
+    checked_lock_timeout,
     decode_snapshot,
     read_regular,
 )
@@ -99,6 +100,7 @@ class DpapiStore(SnapshotStoreBase):
         protector: Protector | None = None,
         lock_timeout: float = LOCK_TIMEOUT_S,
     ) -> None:
+        checked_lock_timeout(lock_timeout)
         chosen = protector if protector is not None else Crypt32(entropy)
         super().__init__(DpapiMedium(location, chosen), lock_timeout=lock_timeout)
 

@@ -23,6 +23,7 @@ from tokensmith.stores.lockfile import LOCK_TIMEOUT_S
 from tokensmith.stores.snapshot import (
     FileMedium,
     SnapshotStoreBase,
+    checked_lock_timeout,
     decode_snapshot,
     touch_signal_file,
 )
@@ -136,6 +137,7 @@ class KeychainStore(SnapshotStoreBase):
         backend: KeychainBackend | None = None,
         lock_timeout: float = LOCK_TIMEOUT_S,
     ) -> None:
+        checked_lock_timeout(lock_timeout)
         medium = KeychainMedium(
             location,
             backend if backend is not None else SecurityFramework(),

@@ -30,6 +30,7 @@ from tokensmith.stores.snapshot import (
     FileMedium,
     Medium,
     SnapshotStoreBase,
+    checked_lock_timeout,
     decode_snapshot,
     touch_signal_file,
 )
@@ -335,6 +336,7 @@ class SecretServiceStore(SnapshotStoreBase):
         allow_unencrypted: bool = False,
         lock_timeout: float = LOCK_TIMEOUT_S,
     ) -> None:
+        checked_lock_timeout(lock_timeout)  # (before a bus is opened)
         medium: Medium
         try:
             medium = SecretServiceMedium(

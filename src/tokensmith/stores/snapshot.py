@@ -58,6 +58,7 @@ __all__ = [
     "NotARegularFile",
     "PersistenceMedium",
     "PersistenceStore",
+    "checked_lock_timeout",
     "decode_snapshot",
     "read_regular",
     "touch_signal_file",
@@ -67,6 +68,24 @@ Versions = tuple[object | None, object | None]
 _MAX_LOCK_TIMEOUT = 2_000_000
 """Seconds (23 days): past it, a wait is no timeout (the thread lock refuses beyond its
 ``TIMEOUT_MAX``)."""
+
+
+def checked_lock_timeout(lock_timeout: object) -> float:
+    """``lock_timeout``, a number of seconds from 0 to 2,000,000: each store checks it
+    before it touches a disk or a bus.
+
+    Raises:
+        ConfigurationError: it is not.
+    """
+    if (
+        isinstance(lock_timeout, (int, float))
+        and not isinstance(lock_timeout, bool)
+        and 0 <= lock_timeout <= _MAX_LOCK_TIMEOUT  # (NaN compares False)
+    ):
+        return lock_timeout
+    raise ConfigurationError(
+        f"lock_timeout must be a number of seconds, 0 to {_MAX_LOCK_TIMEOUT:,}"
+    )
 
 
 class SnapshotStoreBase:
@@ -81,14 +100,13 @@ class SnapshotStoreBase:
             ConfigurationError: ``lock_timeout`` is not a number of seconds (0 to
                 2,000,000); the medium is closed.
         """
-        number = isinstance(lock_timeout, (int, float)) and not isinstance(lock_timeout, bool)
-        if not (number and 0 <= lock_timeout <= _MAX_LOCK_TIMEOUT):  # NaN compares False
+        try:
+            checked_lock_timeout(lock_timeout)
+        except ConfigurationError:
             close = getattr(medium, "close", None)
             if callable(close):  # a D-Bus connection
                 close()
-            raise ConfigurationError(
-                f"lock_timeout must be a number of seconds, 0 to {_MAX_LOCK_TIMEOUT:,}"
-            )
+            raise
         self.medium = medium
         self.lock_path = lockfile_of(medium.location)
         self.lock_timeout = lock_timeout
@@ -264,6 +282,7 @@ class FileStore(SnapshotStoreBase):
     def __init__(
         self, path: str | os.PathLike[str], *, lock_timeout: float = LOCK_TIMEOUT_S
     ) -> None:
+        checked_lock_timeout(lock_timeout)  # (before the medium makes a folder)
         super().__init__(FileMedium(path), lock_timeout=lock_timeout)
 
 
@@ -273,4 +292,5 @@ class PersistenceStore(SnapshotStoreBase):
     as msal-extensions' ``PersistedTokenCache``."""
 
     def __init__(self, persistence: Any, *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
+        checked_lock_timeout(lock_timeout)
         super().__init__(PersistenceMedium(persistence), lock_timeout=lock_timeout)
