@@ -809,3 +809,24 @@ def test_a_sign_out_whose_write_failed_can_be_made_again(breakable: Callable[[],
     app.remove_account(account)  # the call raised: the app makes it again
     assert app.get_accounts() == []
     assert _left_in_store(breakable, clock, account["home_account_id"]) == []
+
+
+def test_a_bounded_memory_cache_below_its_bound_serializes_and_flags_as_msal() -> None:
+    oracle, cache = msal.SerializableTokenCache(), BoundedTokenCache(1000, clock=lambda: LIVE)
+    flags: list[tuple[bool, bool]] = []
+    for target in (oracle, cache):
+        _same_ops(target)
+    flags.append((oracle.has_state_changed, cache.has_state_changed))
+    assert _without_times(json.loads(cache.serialize())) == _without_times(
+        json.loads(oracle.serialize())
+    )
+    flags.append((oracle.has_state_changed, cache.has_state_changed))
+    for target in (oracle, cache):
+        target.add(user_event(uid="u9", utid="tid"), now=LIVE)
+    flags.append((oracle.has_state_changed, cache.has_state_changed))
+    text = oracle.serialize()
+    for target in (oracle, cache):
+        target.deserialize(text)
+    flags.append((oracle.has_state_changed, cache.has_state_changed))
+    assert flags == [(True, True), (False, False), (True, True), (False, False)]
+    assert json.loads(cache.serialize()) == json.loads(text)
