@@ -25,7 +25,7 @@ from typing import Any
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.cache import SerializableTokenCache
-from tokensmith.cache.changes import Change
+from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import ConfigurationError
 from tokensmith.stores import partition as part
@@ -135,12 +135,24 @@ class BoundedTokenCache(SerializableTokenCache):
 
     def _note(self, changes: Sequence[Change]) -> None:
         """Count a batch of writes (the store seam hands it over after each write call)
-        and keep to the bound: what it forgets is gone, so the state changed."""
+        and keep to the bound: what it forgets is gone, so the state changed.
+
+        A batch is counted after the lock that made it was released, so memory may
+        have moved on meanwhile (a ``deserialize``, or a shrink's sweep of expired
+        tokens, replaced or forgot what it wrote): each change is counted only if
+        memory still shows it, a put only while memory holds the very entry it wrote,
+        a removal only while memory holds nothing under its key, so the count stays
+        what memory holds."""
         with self._lock:
-            self._lru.note(changes, _partition)
+            self._lru.note([c for c in changes if self._holds(c)], _partition)
             if self._lru.over():
                 self._shrink()
                 self.has_state_changed = True
+
+    def _holds(self, change: Change) -> bool:
+        """True if memory still shows ``change`` (call with the lock held)."""
+        held = self._section(change.credential_type).get(change.key)
+        return held is change.entry if isinstance(change, EntryPut) else held is None
 
     def _shrink(self) -> None:
         """Keep to the bound (call with the lock held); ``evicted`` counts the
