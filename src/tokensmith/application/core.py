@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from tokensmith._clock import Clock, system_clock
 from tokensmith.application import factory
-from tokensmith.authority import Authority, AuthorityMetadata, AuthoritySpec
+from tokensmith.authority import Authority, AuthoritySpec
 from tokensmith.cache import TokenCache
 from tokensmith.cache.store_io import MEMORY_ONLY, REPEATED, StoreReadDeferred
 from tokensmith.engine.dpop import dpop_setting
@@ -29,6 +29,7 @@ from tokensmith.protocol.http import CallOptions
 from tokensmith.transport.deadline import DEFAULT_DEADLINE, check_deadline
 
 if TYPE_CHECKING:  # a CLI answered from its cache loads none of these (docs/performance.md)
+    from tokensmith.authority import AuthorityMetadata
     from tokensmith.protocol.dpop import DPoPKey
     from tokensmith.transport.base import AsyncTransport, Transport
 

@@ -6,15 +6,16 @@ names are here. Nothing in this package does I/O at import or construction time.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from tokensmith.authority.authority import Authority, Resolver
-from tokensmith.authority.discovery import AuthorityMetadata, discover
 from tokensmith.authority.parse import (
     AuthorityBuilder,
     AuthorityKind,
     AuthoritySpec,
     parse_authority,
 )
-from tokensmith.authority.resolve import resolve_alias_groups, resolve_metadata
 from tokensmith.entra.hosts import (
     AZURE_GOV_DE,
     AZURE_GOV_FR,
@@ -26,6 +27,10 @@ from tokensmith.entra.hosts import (
     WELL_KNOWN_B2C_HOSTS,
     WORLD_WIDE,
 )
+
+if TYPE_CHECKING:
+    from tokensmith.authority.discovery import AuthorityMetadata, discover
+    from tokensmith.authority.resolve import resolve_alias_groups, resolve_metadata
 
 __all__ = [
     "AZURE_GOV_DE",
@@ -48,3 +53,21 @@ __all__ = [
     "resolve_alias_groups",
     "resolve_metadata",
 ]
+
+_ON_FIRST_USE = {
+    "AuthorityMetadata": "tokensmith.authority.discovery",
+    "discover": "tokensmith.authority.discovery",
+    "resolve_alias_groups": "tokensmith.authority.resolve",
+    "resolve_metadata": "tokensmith.authority.resolve",
+}
+"""Discovery's names, loaded on first use: an application answered from its cache
+parses its authority but never discovers it (docs/performance.md, "CLI process")."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokensmith.authority' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
 
-from tokensmith.authority.discovery import AuthorityMetadata
 from tokensmith.authority.parse import (
     AuthorityBuilder,
     AuthorityKind,
@@ -19,9 +19,12 @@ from tokensmith.authority.parse import (
     parse_authority,
 )
 
+if TYPE_CHECKING:  # discovery loads with the first resolution, not with the authority
+    from tokensmith.authority.discovery import AuthorityMetadata
+
 __all__ = ["Authority", "Resolver"]
 
-Resolver = Callable[[AuthoritySpec], AuthorityMetadata]
+Resolver = Callable[[AuthoritySpec], "AuthorityMetadata"]
 """Turns a parsed authority into its metadata (may do I/O, may raise)."""
 
 

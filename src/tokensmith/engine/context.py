@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokensmith._clock import Clock
-from tokensmith._http_cache import HttpCache
-from tokensmith.authority import AuthorityKind, AuthorityMetadata, AuthoritySpec, parse_authority
-from tokensmith.authority.resolve import resolve_metadata
+from tokensmith.authority import AuthorityKind, AuthoritySpec, parse_authority
 from tokensmith.cache.access import CacheAccess
 from tokensmith.cache.hooks import cache_access
 from tokensmith.engine.dpop import DPoPSetting
@@ -25,6 +23,10 @@ from tokensmith.protocol.claims import merge_claims
 from tokensmith.protocol.client_auth import ClientAuth
 from tokensmith.protocol.effects import Flow
 from tokensmith.protocol.scopes import decorate_scopes
+
+if TYPE_CHECKING:  # discovery loads with the first flow that needs it, not for a cache hit
+    from tokensmith._http_cache import HttpCache
+    from tokensmith.authority import AuthorityMetadata
 
 __all__ = ["AppContext", "AuthorityHandle", "metadata_of", "realm_of"]
 
@@ -95,6 +97,8 @@ def metadata_of(handle: AuthorityHandle) -> Flow[AuthorityMetadata]:
     and authority, shared by concurrent callers, then remembered on the handle)."""
     metadata = handle.metadata
     if metadata is None:
+        from tokensmith.authority.resolve import resolve_metadata  # first discovery only
+
         metadata = yield from resolve_metadata(handle.spec, http_cache=handle.http_cache)
         handle.metadata = metadata
     return metadata

@@ -16,7 +16,7 @@ Which host answers: the authority's own host when it is well known, else
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tokensmith.entra.hosts import (
     BUILTIN_ALIAS_GROUPS,
@@ -25,9 +25,11 @@ from tokensmith.entra.hosts import (
     instance_discovery_host,
 )
 from tokensmith.errors import AuthorityError, ProtocolError
-from tokensmith.protocol._wire import json_object, service_error
-from tokensmith.protocol.effects import Flow
-from tokensmith.protocol.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:  # the wire types load with the first discovery request (a cache hit
+    # reads only aliases_for, through the application's factory)
+    from tokensmith.protocol.effects import Flow
+    from tokensmith.protocol.http import HttpResponse
 
 
 class AuthoritySpec(Protocol):
@@ -83,6 +85,9 @@ def validate_instance(spec: AuthoritySpec) -> Flow[str]:
     endpoint = spec.instance_discovery_endpoint
     if endpoint is None:
         raise AuthorityError(f"instance discovery is turned off for {spec.authority_url}")
+    from tokensmith.protocol._wire import json_object, service_error
+    from tokensmith.protocol.http import HttpRequest
+
     request = HttpRequest(
         "GET",
         endpoint,
@@ -126,6 +131,9 @@ def fetch_alias_metadata(host: str, endpoint: str | None = None) -> Flow[list[Al
         MsalServiceError: the service did not answer 2xx (retryable on 5xx/429).
         ProtocolError: the answer has no well-formed ``metadata`` list.
     """
+    from tokensmith.protocol._wire import json_object, service_error
+    from tokensmith.protocol.http import HttpRequest
+
     discovery_host = instance_discovery_host(host)
     request = HttpRequest(
         "GET",

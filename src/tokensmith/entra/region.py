@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from tokensmith.entra.hosts import is_region_name, regional_host
 from tokensmith.errors import ConfigurationError
-from tokensmith.protocol.effects import Flow
-from tokensmith.protocol.http import HttpRequest
+
+if TYPE_CHECKING:  # the wire types load with the first IMDS request, not with the app
+    from tokensmith.protocol.effects import Flow
 
 __all__ = [
     "IMDS_API_VERSION",
@@ -95,6 +97,8 @@ def detect_region(endpoint: str, environ: Mapping[str, str]) -> Flow[str | None]
     named = environ.get("REGION_NAME", "")
     if named:
         return valid_region(named)
+    from tokensmith.protocol.http import HttpRequest
+
     request = HttpRequest(
         "GET", endpoint, params={"api-version": IMDS_API_VERSION}, headers={"Metadata": "true"}
     )
