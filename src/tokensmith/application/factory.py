@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from tokensmith._clock import Clock
-from tokensmith._http_cache import HttpCache
 from tokensmith.authority import AuthoritySpec, parse_authority
 from tokensmith.cache import TokenCache
 from tokensmith.engine.context import AppContext
@@ -27,8 +26,11 @@ from tokensmith.protocol.client_auth import (
     client_auth_from_credential,
 )
 from tokensmith.protocol.scopes import validate_exclude_scopes
-from tokensmith.transport.base import AsyncTransport, Transport
 from tokensmith.transport.deadline import DEFAULT_DEADLINE
+
+if TYPE_CHECKING:  # the transport's types load with the first request's stack
+    from tokensmith._http_cache import HttpCache
+    from tokensmith.transport.base import AsyncTransport, Transport
 
 __all__ = ["TransportOptions", "async_stack", "build_context", "sync_stack"]
 
@@ -130,24 +132,59 @@ def _client_auth(
     )
 
 
-class TransportOptions(NamedTuple):  # not a dataclass: "Import cost", docs/architecture.md
-    """MSAL's transport arguments, kept to build a stack on first use."""
+class TransportOptions:  # a plain class: a named tuple costs a compile per process and
+    # a dataclass its import ("Import cost", docs/architecture.md)
+    """MSAL's transport arguments, kept to build a stack on first use.
 
-    http_client: Any
-    transport: Any
-    verify: Any
-    proxies: Any
-    timeout: Any
-    clock: Clock
-    sleep: Any
-    is_public: bool
-    deadline: float | None = DEFAULT_DEADLINE
-    """Seconds per acquire call (:mod:`tokensmith.transport.deadline`); ``None``: no bound."""
-    managed_identity: bool = False
-    """A managed-identity client: its source requests are throttled by MSAL's
-    managed-identity rule (:meth:`~tokensmith.transport.throttle.Throttle.for_managed_identity`)."""
-    http_cache: HttpCache | None = None
-    """The application's ``http_cache``: the throttle's entries are persisted there."""
+    Attributes:
+        deadline: seconds per acquire call (:mod:`tokensmith.transport.deadline`);
+            ``None``: no bound.
+        managed_identity: a managed-identity client: its source requests are throttled
+            by MSAL's managed-identity rule
+            (:meth:`~tokensmith.transport.throttle.Throttle.for_managed_identity`).
+        http_cache: the application's ``http_cache``: the throttle's entries are
+            persisted there.
+    """
+
+    __slots__ = (
+        "clock",
+        "deadline",
+        "http_cache",
+        "http_client",
+        "is_public",
+        "managed_identity",
+        "proxies",
+        "sleep",
+        "timeout",
+        "transport",
+        "verify",
+    )
+
+    def __init__(
+        self,
+        http_client: Any,
+        transport: Any,
+        verify: Any,
+        proxies: Any,
+        timeout: Any,
+        clock: Clock,
+        sleep: Any,
+        is_public: bool,
+        deadline: float | None = DEFAULT_DEADLINE,
+        managed_identity: bool = False,
+        http_cache: HttpCache | None = None,
+    ) -> None:
+        self.http_client = http_client
+        self.transport = transport
+        self.verify = verify
+        self.proxies = proxies
+        self.timeout = timeout
+        self.clock = clock
+        self.sleep = sleep
+        self.is_public = is_public
+        self.deadline = deadline
+        self.managed_identity = managed_identity
+        self.http_cache = http_cache
 
 
 def _policies(options: TransportOptions) -> tuple[Any, Any]:
@@ -194,7 +231,12 @@ def sync_stack(options: TransportOptions) -> Transport:
 def async_stack(options: TransportOptions) -> AsyncTransport:
     """:func:`sync_stack` for asyncio: over the given (async or sync) transport, an
     async or sync MSAL-style ``http_client``, or ``httpx.AsyncClient``."""
-    from tokensmith.transport import AsyncResilientTransport, ThreadedTransport, async_transport_for
+    from tokensmith.transport import (
+        AsyncResilientTransport,
+        AsyncTransport,
+        ThreadedTransport,
+        async_transport_for,
+    )
 
     inner: AsyncTransport
     if options.transport is not None:

@@ -114,14 +114,19 @@ class AuthoritySpec(NamedTuple):
         return self.host in WELL_KNOWN_AUTHORITY_HOSTS
 
 
-class _Url(NamedTuple):
+class _Url:  # a plain class: a named tuple costs a compile per process ("Import cost")
     """The checked pieces of an authority URL."""
 
-    scheme: str
-    host: str
-    instance: str
-    segments: tuple[str, ...]
-    query: str
+    __slots__ = ("host", "instance", "query", "scheme", "segments")
+
+    def __init__(
+        self, scheme: str, host: str, instance: str, segments: tuple[str, ...], query: str
+    ) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.instance = instance
+        self.segments = segments
+        self.query = query
 
 
 def parse_authority(
@@ -285,15 +290,26 @@ def _generic_oidc(text: str, kind: AuthorityKind) -> AuthoritySpec:
     )
 
 
-class _Shape(NamedTuple):
+class _Shape:  # a plain class, as _Url
     """How an Entra-family path reads: kind, tenant, policy and the MSAL flags."""
 
-    kind: AuthorityKind
-    segments: tuple[str, ...]
-    tenant: str
-    policy: str | None
-    is_adfs: bool
-    is_b2c: bool
+    __slots__ = ("is_adfs", "is_b2c", "kind", "policy", "segments", "tenant")
+
+    def __init__(
+        self,
+        kind: AuthorityKind,
+        segments: tuple[str, ...],
+        tenant: str,
+        policy: str | None,
+        is_adfs: bool,
+        is_b2c: bool,
+    ) -> None:
+        self.kind = kind
+        self.segments = segments
+        self.tenant = tenant
+        self.policy = policy
+        self.is_adfs = is_adfs
+        self.is_b2c = is_b2c
 
 
 def _entra_shape(text: str, url: _Url) -> _Shape:
