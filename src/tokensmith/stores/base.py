@@ -23,6 +23,7 @@ __all__ = [
     "NO_ANSWER",
     "EntryStore",
     "NotLanded",
+    "OnBehalfOfReader",
     "Row",
     "SnapshotStore",
     "utf8_encodable",
@@ -109,6 +110,19 @@ class EntryStore(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+
+
+class OnBehalfOfReader(Protocol):
+    """An entry store's optional capability, which a sign-out uses when the store has
+    it (looked up by name, so a store of the app's own that lacks it still is an
+    :class:`EntryStore`): it then removes the account's on-behalf-of tokens from the
+    store, not only those memory holds."""
+
+    def read_on_behalf_of(self, home_account_id: str) -> list[Row]:
+        """The entries of every on-behalf-of partition (``obo:<user_assertion_hash>``)
+        that belong to ``home_account_id`` (their ``home_account_id``; a store may
+        return more, never fewer); :data:`NO_ANSWER` when the backend could not
+        answer."""
 
 
 @runtime_checkable

@@ -18,7 +18,9 @@ The accounts hash also indexes its accounts by username, so ``get_accounts(usern
 in a fresh process reads that user's accounts, not every user's; the index lives and
 expires with the accounts it lists, and names no username in clear (see
 :mod:`tokensmith.stores._redis_index`; encryption at rest:
-:mod:`tokensmith.stores._redis_seal`).
+:mod:`tokensmith.stores._redis_seal`). A set per account lists the on-behalf-of
+hashes that hold its tokens, so a sign-out removes those too
+(:mod:`tokensmith.stores._redis_obo`).
 
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the
@@ -55,6 +57,12 @@ from tokensmith.stores._redis_index import (
     ScriptsRefused,
     UsernameIndex,
     username_field,
+)
+from tokensmith.stores._redis_obo import (
+    OBO_PARTITIONS,
+    index_key,
+    listed_partitions,
+    queue_index,
 )
 from tokensmith.stores._redis_seal import ciphers_of, opened, seal
 from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row, utf8_encodable
@@ -220,6 +228,30 @@ class RedisStore(RedisHealth):
 
         return self.attempt("read skipped", scan, NO_ANSWER)
 
+    def read_on_behalf_of(self, home_account_id: str) -> list[Row]:
+        """The account's entries in on-behalf-of partitions: one ``SMEMBERS`` of its
+        index (:mod:`~tokensmith.stores._redis_obo`), then, if it lists any, one
+        pipelined ``HGETALL`` per hash; :data:`NO_ANSWER` when Redis is down or refused
+        the index's read. A hash Redis refuses to read (not a hash) is skipped."""
+        index = index_key(self.prefix, home_account_id)
+
+        def read() -> list[Row]:
+            names = [self._hash(p) for p in listed_partitions(self.client.smembers(index))]
+            if not names:
+                return []
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hgetall(name)
+            rows: list[Row] = []
+            for name, fields in zip(names, pipe.execute(raise_on_error=False), strict=True):
+                if isinstance(fields, BaseException):  # that key only
+                    self._refused("read skipped", name, fields)
+                    continue
+                rows += [r for r in self._rows(name, fields) if _of(r, home_account_id)]
+            return rows
+
+        return self.attempt("read skipped", read, NO_ANSWER, key=index)
+
     def read_all(self) -> dict[str, Any]:
         """Every entry under this prefix, and the sections kept verbatim, in MSAL's
         layout."""
@@ -323,11 +355,16 @@ class RedisStore(RedisHealth):
         keys: list[str] = []
         expiries: dict[str, int | None] = {}
         listed: list[tuple[bool, str, str, str]] = []  # (put?, hash, username field, field)
+        obo_of: dict[str, set[str]] = {}  # home account -> its on-behalf-of partitions
+        hashes = self._hash("")
         for change in changes:
             name, field = self._place(change)
             if isinstance(change, EntryPut):
                 pipe.hset(name, field, self._seal(name, field, change.entry))
                 expiries[name] = _merge_expiry(expiries.get(name, 0), change)
+                home = change.entry.get("home_account_id")
+                if isinstance(home, str) and home and name.startswith(OBO_PARTITIONS, len(hashes)):
+                    obo_of.setdefault(home, set()).add(name[len(hashes) :])
             else:
                 pipe.hdel(name, field)
             keys.append(name)
@@ -336,6 +373,7 @@ class RedisStore(RedisHealth):
                 put = isinstance(change, EntryPut)
                 listed.append((put, name, username_field(username), field))
         keys += self._index.queue(pipe, listed, fresh)
+        keys += queue_index(pipe, self.prefix, obo_of, self.idle_ttl)
         latest = int(time.time()) + self.idle_ttl  # no hash outlives its idle TTL
         accounts = self._hash(ACCOUNTS)
         if accounts not in expiries and any(k.startswith(self._user_hashes) for k in expiries):
@@ -460,6 +498,11 @@ def _merge_expiry(current: int | None, change: EntryPut) -> int | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return max(current, expires_on)
+
+
+def _of(row: Row, home_account_id: str) -> bool:
+    """Whether ``row``'s entry belongs to ``home_account_id``."""
+    return row[2].get("home_account_id") == home_account_id
 
 
 def _expired(entry: Mapping[str, Any], now: float) -> bool:

@@ -41,7 +41,7 @@ from tokensmith.stores._sqlite_rows import (
 )
 from tokensmith.stores._sqlite_schema import SCHEMA_VERSION, open_schema
 from tokensmith.stores.base import Row, utf8_encodable
-from tokensmith.stores.partition import ACCOUNTS
+from tokensmith.stores.partition import ACCOUNTS, obo
 
 if TYPE_CHECKING:
     import sqlite3
@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
+_OBO = obo("")
+_SELECT_OBO = f"{SELECT} WHERE home_account_id = ? AND substr(partition, 1, {len(_OBO)}) = ?"
+"""An account's rows in on-behalf-of partitions: found by the owner index (its first
+column), the partition checked on each of the account's rows."""
 _MAX_BUSY_TIMEOUT = 2_000_000
 """The longest ``busy_timeout`` (23 days): sqlite3 hands SQLite milliseconds as a C
 ``int``, and a longer one overflows it into no wait at all."""
@@ -154,6 +158,11 @@ class SqliteStore:
         """The rows of every partition whose name starts with ``prefix``."""
         sql = SELECT + " WHERE partition >= ? AND partition < ?"
         return self._rows(sql, (prefix, prefix + "\U0010ffff"))
+
+    def read_on_behalf_of(self, home_account_id: str) -> list[Row]:
+        """The account's rows in on-behalf-of partitions (one query on the owner
+        index)."""
+        return self._rows(_SELECT_OBO, (home_account_id, _OBO))
 
     def read_all(self) -> dict[str, Any]:
         """The whole cache in MSAL's layout, as of one moment (one read transaction: an
