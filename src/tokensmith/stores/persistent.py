@@ -270,9 +270,10 @@ class PersistentTokenCache(ReadThrough):
             )
             return
         names = (part.user(home_account_id), part.ACCOUNTS, part.META)
-        with self._pinned(*names):
+        with self._pinned(*names), self._emit_lock:
             for name in names:  # (pinned: the bound keeps each read until it is removed)
                 self._read(name)
+            self._read_on_behalf_of(home_account_id)  # (held by the emit lock)
             super().forget_account(
                 home_account_id=home_account_id, environments=environments, client_id=client_id
             )

@@ -243,6 +243,19 @@ class ReadThrough(SerializableTokenCache):
         for credential_type, entries in by_type.items():
             self._absorb(credential_type, entries)
 
+    def _read_on_behalf_of(self, home_account_id: str) -> None:
+        """Bring the account's on-behalf-of tokens (filed under assertion hashes, not
+        under the account) into memory when the entry store can find them
+        (:class:`~tokensmith.stores.base.OnBehalfOfReader`), so a sign-out removes
+        them from the store too. Call with the emit lock held (no other thread's
+        write evicts them before the removal)."""
+        read = getattr(self._entry_store, "read_on_behalf_of", None)
+        if read is None:  # a store without it: only what memory holds is removed
+            return
+        rows: list[Row] = read(home_account_id)
+        with self._lock:
+            self._absorb_bulk(rows)
+
     # -- what the store is known to hold: removals made elsewhere ---------------------
 
     def _note_removed_elsewhere(self, refresh_tokens: Iterable[tuple[str, object]]) -> None:
