@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.stores._acl import limited_client
 from tests.stores.conftest import _free_port
-from tests.unit.cache._helpers import CLIENT_ID, user_event
+from tests.unit.cache._helpers import CLIENT_ID, obo_event, user_event
 from tests.unit.cache._helpers import ENV as USER_ENV
 
 from tokensmith.cache.changes import EntryDeleted, EntryPut
@@ -149,3 +150,31 @@ def test_a_sign_out_without_on_behalf_of_tokens_costs_redis_one_command(
     assert recording.names.count("smembers") == 1
     assert recording.names.count("pipeline") == 1  # the removal's write, no read
     assert redis_client.exists("tokensmith:p:user:u1.tid") == 0
+
+
+def test_a_redis_user_without_set_commands_still_writes_and_signs_out(
+    redis_client: Any, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The index's SADD makes Redis refuse the whole MULTI (NOPERM) for a user whose ACL
+    # has no @set: the store gives the index up (once) and writes without it.
+    with limited_client(redis_client, redis_url, "nosets", "@set") as limited:
+        store = RedisStore(limited)
+        with caplog.at_level(logging.WARNING, logger="tokensmith"):
+            assert store.apply(WRITES[:2]) is None
+            assert store.apply(WRITES[2:]) is None
+            assert store.replace_all(RedisStore(redis_client).read_all()) is None
+        assert sum("refuses set commands" in r.getMessage() for r in caplog.records) == 1
+        assert redis_client.hlen("tokensmith:p:obo:h1") == 3
+        assert RedisStore(limited).replace_all(store.read_all()) is None  # a fresh store
+        assert store.read_on_behalf_of("u1.tid") is NO_ANSWER  # SMEMBERS refused: no raise
+
+
+def test_a_redis_user_without_scripts_or_sets_still_writes_on_behalf_of_tokens(
+    redis_client: Any, redis_url: str
+) -> None:
+    # two indexes refused in one write: each is given up in turn, then the write lands
+    with limited_client(redis_client, redis_url, "bare", "@scripting", "@set") as limited:
+        cache = PersistentTokenCache(RedisStore(limited), clock=time.time)
+        cache.add(obo_event("h9"), now=time.time())  # an Account (username) and obo tokens
+        assert redis_client.hlen("tokensmith:p:obo:h9") >= 2
+        assert redis_client.hlen("tokensmith:p:accounts") == 1

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.stores._acl import limited_client
 from tests.stores._apps import SCOPE, cca
 from tests.stores.conftest import _free_port
 from tests.unit.application.fake_entra import FakeEntra
@@ -838,14 +839,7 @@ def test_a_redis_user_without_scripts_still_writes_accounts_and_finds_them(
     # The username index's scripts made Redis refuse every write carrying an account
     # (NOPERM for EVAL inside the MULTI) for a user whose ACL has no @scripting, and
     # reads by username answered none; without scripts the store goes on without it.
-    import redis
-
-    redis_client.acl_setuser(
-        "noscripts", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-@scripting"]
-    )
-    try:
-        host, port = redis_url.split("//")[1].split("/")[0].split(":")
-        limited = redis.Redis(host=host, port=int(port), username="noscripts", password="pw")
+    with limited_client(redis_client, redis_url, "noscripts", "@scripting") as limited:
         cache = PersistentTokenCache(RedisStore(limited), clock=time.time)
         with caplog.at_level(logging.WARNING, logger="tokensmith"):
             _sign_in(cache, "u1", "ada@contoso.example")
@@ -855,6 +849,3 @@ def test_a_redis_user_without_scripts_still_writes_accounts_and_finds_them(
         found = fresh.find_accounts(username="Ada@contoso.example")
         assert [a["home_account_id"] for a in found] == ["u1.tid"]
         assert fresh.find_refresh_tokens(home_account_id="u2.tid", environments=[ENV])
-        limited.close()
-    finally:
-        redis_client.acl_deluser("noscripts")

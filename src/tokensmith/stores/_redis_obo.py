@@ -8,7 +8,10 @@ set ``<prefix>obo-of:<SHA-256 of the home account id>`` (in the same MULTI/EXEC,
 the idle TTL, so the set outlives every hash it lists). A sign-out reads that set and
 then the hashes it lists (:func:`queue_index`, :func:`listed_partitions`). A member
 whose hash no longer holds the account's tokens is harmless: the rows read are those
-of the account only. The home account id is named by digest, never in clear.
+of the account only. The home account id is named by digest, never in clear. A Redis
+user without set commands (ACL category ``@set``) gets no index (:class:`OboIndex`
+gives it up, saying so once): a sign-out then removes the on-behalf-of tokens memory
+holds only.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tokensmith._redact import logger
 from tokensmith.stores.partition import obo
 
-__all__ = ["OBO_PARTITIONS", "index_key", "listed_partitions", "queue_index"]
+__all__ = ["OBO_PARTITIONS", "OboIndex", "SetsRefused", "index_key", "listed_partitions"]
 
 OBO_PARTITIONS = obo("")
 """The start of every on-behalf-of partition's name (what a member must start with)."""
@@ -31,19 +35,48 @@ def index_key(prefix: str, home_account_id: str) -> str:
     return f"{prefix}obo-of:{digest}"
 
 
-def queue_index(
-    pipe: Any, prefix: str, written: Mapping[str, set[str]], idle_ttl: int
-) -> list[str]:
-    """Queue on ``pipe`` the index's updates for ``written`` (home account id -> the
-    on-behalf-of partitions a batch put its tokens in): one ``SADD`` and one ``EXPIRE``
-    per account; the key of each command."""
-    keys: list[str] = []
-    for home, partitions in written.items():
-        key = index_key(prefix, home)
-        pipe.sadd(key, *sorted(partitions))
-        pipe.expire(key, idle_ttl)
-        keys += [key, key]
-    return keys
+class SetsRefused(Exception):
+    """A write refused (whole) for the index's ``SADD``: sent again without it."""
+
+
+class OboIndex:
+    """Whether the index is kept (Redis lets this user run set commands), and its
+    writes while it is."""
+
+    def __init__(self) -> None:
+        self.kept = True
+
+    def queue(
+        self, pipe: Any, prefix: str, written: Mapping[str, set[str]], idle_ttl: int
+    ) -> list[str]:
+        """Queue on ``pipe`` the index's updates for ``written`` (home account id -> the
+        on-behalf-of partitions a batch put its tokens in): one ``SADD`` and one
+        ``EXPIRE`` per account, nothing once Redis refused them; the key of each
+        command."""
+        keys: list[str] = []
+        if not self.kept:
+            return keys
+        for home, partitions in written.items():
+            key = index_key(prefix, home)
+            pipe.sadd(key, *sorted(partitions))
+            pipe.expire(key, idle_ttl)
+            keys += [key, key]
+        return keys
+
+    def refused(self, exc: BaseException) -> bool:
+        """Whether a transaction's ACL refusal ``exc`` was of the index's ``SADD``: if
+        so the index is given up (said once) and the caller sends the write again
+        without it."""
+        if not (self.kept and "sadd" in str(exc).lower()):
+            return False
+        self.kept = False
+        logger.warning(
+            "token store: Redis refuses set commands to this user (%s; ACL category "
+            "@set): the on-behalf-of index is not kept, and a sign-out removes only the "
+            "on-behalf-of tokens this process holds",
+            type(exc).__name__,
+        )
+        return True
 
 
 def listed_partitions(members: Iterable[object]) -> list[str]:

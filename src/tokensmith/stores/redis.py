@@ -60,9 +60,10 @@ from tokensmith.stores._redis_index import (
 )
 from tokensmith.stores._redis_obo import (
     OBO_PARTITIONS,
+    OboIndex,
+    SetsRefused,
     index_key,
     listed_partitions,
-    queue_index,
 )
 from tokensmith.stores._redis_seal import ciphers_of, opened, seal
 from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row, utf8_encodable
@@ -151,6 +152,7 @@ class RedisStore(RedisHealth):
         from redis.exceptions import NoPermissionError
 
         self._index = UsernameIndex(NoPermissionError)
+        self._obo = OboIndex()
         self._ciphers: tuple[Any, ...] = ciphers_of(encryption_key)
         """The AES-GCM of each key: the first seals, any of them opens."""
         check_backoff(backoff, max_backoff)
@@ -174,12 +176,7 @@ class RedisStore(RedisHealth):
                 return DROPPED
 
         def write() -> object:
-            pipe = self.client.pipeline(transaction=True)
-            try:
-                landed = self._execute(pipe, self._queue(pipe, changes), "write")
-            except ScriptsRefused:  # the same write again, without the index's scripts
-                pipe = self.client.pipeline(transaction=True)
-                landed = self._execute(pipe, self._queue(pipe, changes), "write")
+            landed = self._transact(lambda pipe: self._queue(pipe, changes), "write")
             if landed is None:
                 return DROPPED
             refused = [change for change, ok in zip(changes, landed, strict=False) if not ok]
@@ -288,8 +285,7 @@ class RedisStore(RedisHealth):
         if unsendable:
             self._not_unicode("import", unsendable)
 
-        def replace() -> object:
-            pipe = self.client.pipeline(transaction=True)
+        def queue(pipe: Any) -> list[str]:
             keys: list[str] = []
             for name in [*self._scan(self._hash("")), self._verbatim_hash()]:
                 pipe.delete(name)
@@ -307,7 +303,10 @@ class RedisStore(RedisHealth):
                     keys.append(name)
                 pipe.expire(name, self.idle_ttl)
                 keys.append(name)
-            landed = self._execute(pipe, keys, "import")
+            return keys
+
+        def replace() -> object:
+            landed = self._transact(queue, "import")
             return None if landed is not None and all(landed) and not unsendable else DROPPED
 
         return self.attempt("import dropped", replace, DROPPED)
@@ -373,7 +372,7 @@ class RedisStore(RedisHealth):
                 put = isinstance(change, EntryPut)
                 listed.append((put, name, username_field(username), field))
         keys += self._index.queue(pipe, listed, fresh)
-        keys += queue_index(pipe, self.prefix, obo_of, self.idle_ttl)
+        keys += self._obo.queue(pipe, self.prefix, obo_of, self.idle_ttl)
         latest = int(time.time()) + self.idle_ttl  # no hash outlives its idle TTL
         accounts = self._hash(ACCOUNTS)
         if accounts not in expiries and any(k.startswith(self._user_hashes) for k in expiries):
@@ -409,6 +408,18 @@ class RedisStore(RedisHealth):
                 what,
             )
 
+    def _transact(self, queue: Callable[[Any], list[str]], what: str) -> list[bool] | None:
+        """One MULTI/EXEC of the commands ``queue`` puts on a pipeline (it returns the
+        key of each), as :meth:`_execute` runs it; sent again without an index whose
+        commands Redis refused (the username index's scripts, the on-behalf-of index's
+        sets: each is given up once, so this ends)."""
+        while True:
+            pipe = self.client.pipeline(transaction=True)
+            try:
+                return self._execute(pipe, queue(pipe), what)
+            except (ScriptsRefused, SetsRefused):
+                continue
+
     def _execute(self, pipe: Any, keys: Sequence[str], what: str) -> list[bool] | None:
         """Run the MULTI/EXEC queued on ``pipe`` (``keys``: the key of each command), log
         what Redis refused; whether each command landed, or None if none did.
@@ -424,6 +435,8 @@ class RedisStore(RedisHealth):
         except self._index.denied as exc:
             if self._index.refused(exc):
                 raise ScriptsRefused from exc
+            if self._obo.refused(exc):
+                raise SetsRefused from exc
             self._aborted(what, keys, exc)
             return None
         except self.errors as exc:
