@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from tokensmith._lazy import lazy_names
 from tokensmith._version import __version__
 
 _EXPORTS = {
@@ -80,15 +81,13 @@ _SUBMODULES = frozenset(
 (MSAL's package imports them eagerly); here they load on first use."""
 
 
+_export = lazy_names(__name__, _EXPORTS, globals())
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"tokensmith.{name}")
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokensmith' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _export(name)
 
 
 def __dir__() -> list[str]:

@@ -17,10 +17,11 @@ module attribute is seen), after one import on the first read.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-__all__ = ["LazyModule", "lazy_module"]
+__all__ = ["LazyModule", "lazy_module", "lazy_names"]
 
 
 class LazyModule:
@@ -47,3 +48,23 @@ def lazy_module(name: str) -> Any:
     """A :class:`LazyModule` for ``name`` (typed ``Any``: the caller types it through
     its ``TYPE_CHECKING`` import)."""
     return LazyModule(name)
+
+
+def lazy_names(
+    package: str, where: Mapping[str, str], namespace: dict[str, Any]
+) -> Callable[[str], Any]:
+    """A package's module ``__getattr__`` for names loaded on first use: ``where`` maps
+    each name to the module that defines it; the value found is kept in ``namespace``
+    (the package's ``globals()``), so later reads do not come back here::
+
+        __getattr__ = lazy_names(__name__, _WHERE, globals())
+    """
+
+    def load(name: str) -> Any:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = namespace[name] = getattr(importlib.import_module(module), name)
+        return value
+
+    return load

@@ -18,8 +18,9 @@ coroutines, threads, or both, asking for the same missing token send one request
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tokensmith._lazy import lazy_names
 
 _EXPORTS = {
     "ClientApplication": "tokensmith.aio.client_application",
@@ -50,13 +51,7 @@ if TYPE_CHECKING:
     from tokensmith.engine.results import TokenResult
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokensmith.aio' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

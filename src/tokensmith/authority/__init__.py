@@ -6,9 +6,9 @@ names are here. Nothing in this package does I/O at import or construction time.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tokensmith._lazy import lazy_names
 from tokensmith.authority.authority import Authority, Resolver
 from tokensmith.authority.parse import (
     AuthorityBuilder,
@@ -64,10 +64,4 @@ _ON_FIRST_USE = {
 parses its authority but never discovers it (docs/performance.md, "CLI process")."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _ON_FIRST_USE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokensmith.authority' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _ON_FIRST_USE, globals())

@@ -22,8 +22,9 @@ See ``docs/persistence.md`` for which store to choose.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tokensmith._lazy import lazy_names
 
 if TYPE_CHECKING:
     from tokensmith.stores.bounded import BoundedTokenCache
@@ -63,13 +64,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokensmith.stores' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE, globals())
 
 
 def __dir__() -> list[str]:
