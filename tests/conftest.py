@@ -1,14 +1,23 @@
 """Every test: no socket may connect outside loopback (127.0.0.0/8, ::1) — in
-particular never to IMDS at 169.254.169.254. Unix sockets are fine."""
+particular never to IMDS at 169.254.169.254. Unix sockets are fine.
+
+The session also takes Ctrl-C (SIGINT) as an interactive one does, even when started
+with SIGINT ignored (a background job of a non-interactive shell: ``make test &``):
+tests that interrupt a wait with SIGINT, and the dev IdP processes they stop with it,
+would otherwise wait for their timeouts (and leave such a process running)."""
 
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # (children inherit it too)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -194,7 +194,12 @@ def test_cli_serves_until_interrupted(tmp_path: Path, stop_signal: signal.Signal
         while lines[-1] and "Ctrl-C" not in lines[-1]:
             lines.append(process.stdout.readline())
         process.send_signal(stop_signal)
-        rest, errors = process.communicate(timeout=30)
+        try:
+            rest, errors = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:  # it did not stop: fail without leaving it running
+                process.kill()
+                process.wait()
     banner = "".join(lines)
     assert process.returncode == 0 and "stopped" in rest and errors == ""
     assert "listening on https://127.0.0.1:" in banner
