@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket as socket_module
 import subprocess
 import time
 from pathlib import Path
@@ -47,7 +48,9 @@ class SessionBus:
                 stderr=log,
             )
         deadline = time.monotonic() + 10
-        while not socket.exists():
+        # the socket file appears at bind(), before the daemon listens: a client that
+        # connects in between is refused, so wait until a connection is taken
+        while not _accepts(socket):
             if self._process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"dbus-daemon did not start ({self._process.returncode})")
             time.sleep(0.01)
@@ -112,6 +115,18 @@ class SessionBus:
             keyring.wait(10)
         self._process.terminate()
         self._process.wait(10)
+
+
+def _accepts(path: Path) -> bool:
+    """True once a unix socket at ``path`` takes a connection."""
+    probe = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def need(program: str) -> str:
