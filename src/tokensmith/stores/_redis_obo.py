@@ -6,7 +6,7 @@ A token obtained on behalf of a user assertion is filed under the assertion's ha
 entries by a field; so each write of such a token also adds its partition's name to the
 set ``<prefix>obo-of:<SHA-256 of the home account id>`` (in the same MULTI/EXEC, with
 the idle TTL, so the set outlives every hash it lists). A sign-out reads that set and
-then the hashes it lists (:func:`queue_index`, :func:`listed_partitions`). A member
+then the hashes it lists (:meth:`OboIndex.queue`, :func:`listed_partitions`). A member
 whose hash no longer holds the account's tokens is harmless: the rows read are those
 of the account only. The home account id is named by digest, never in clear. A Redis
 user without set commands (ACL category ``@set``) gets no index (:class:`OboIndex`

@@ -12,7 +12,6 @@ only, never over the real DLLs.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -109,15 +108,22 @@ class _Blob(ctypes.Structure):
     _fields_ = [("cbData", ctypes.c_uint32), ("pbData", ctypes.POINTER(ctypes.c_char))]
 
 
-@dataclasses.dataclass(frozen=True)
 class Win32:
     """The Windows libraries :class:`Crypt32` calls, and how it reads the error code of
-    the call that failed."""
+    the call that failed (a plain class: a dataclass would import ``dataclasses`` into
+    every process that opens the store).
 
-    crypt32: Any
-    kernel32: Any
-    last_error: Callable[[], int]
-    """The last error of the latest call through ``crypt32`` or ``kernel32``."""
+    Attributes:
+        last_error: the last error of the latest call through ``crypt32`` or
+            ``kernel32``.
+    """
+
+    __slots__ = ("crypt32", "kernel32", "last_error")
+
+    def __init__(self, crypt32: Any, kernel32: Any, last_error: Callable[[], int]) -> None:
+        self.crypt32 = crypt32
+        self.kernel32 = kernel32
+        self.last_error = last_error
 
     @classmethod
     def load(cls) -> Win32:
