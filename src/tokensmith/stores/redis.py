@@ -51,13 +51,13 @@ from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
 from tokensmith.stores._redis_checks import check_backoff, check_settings, client_of
-from tokensmith.stores._redis_health import RedisHealth, text_of
+from tokensmith.stores._redis_health import text_of
 from tokensmith.stores._redis_index import (
-    BY_USERNAME,
     ScriptsRefused,
     UsernameIndex,
     username_field,
 )
+from tokensmith.stores._redis_layout import _VERBATIM_DATA, RedisLayout, _merge_expiry, _of
 from tokensmith.stores._redis_obo import (
     OBO_PARTITIONS,
     OboIndex,
@@ -65,19 +65,17 @@ from tokensmith.stores._redis_obo import (
     index_key,
     listed_partitions,
 )
-from tokensmith.stores._redis_seal import ciphers_of, opened, seal
+from tokensmith.stores._redis_seal import ciphers_of
 from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row, utf8_encodable
-from tokensmith.stores.partition import ACCOUNTS, partition_of, user
+from tokensmith.stores.partition import ACCOUNTS
 
 __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
 
 DEFAULT_IDLE_TTL = 90 * 24 * 3600
 """Seconds a user's hash lives after its last write (a refresh token's lifetime)."""
-_VERBATIM_DATA = "verbatim|"
-"""Before a verbatim section's name in its associated data (an entry's is its field)."""
 
 
-class RedisStore(RedisHealth):
+class RedisStore(RedisLayout):
     """An entry store in Redis.
 
     Args:
@@ -330,16 +328,6 @@ class RedisStore(RedisHealth):
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _hash(self, partition: str) -> str:
-        return f"{self.prefix}p:{partition}"
-
-    @property
-    def _user_hashes(self) -> str:
-        return self._hash(user(""))
-
-    def _verbatim_hash(self) -> str:
-        return f"{self.prefix}verbatim"
-
     def _scan(self, literal: str) -> list[Any]:
         """The keys whose name starts with ``literal`` (SCAN, the text glob-escaped: a
         prefix such as ``svc[1]:`` matches only itself, not ``svc1:``)."""
@@ -391,23 +379,6 @@ class RedisStore(RedisHealth):
                 keys += [name, name]
         return keys
 
-    def _place(self, change: Change) -> tuple[str, str]:
-        """The hash and the field of a change's entry."""
-        name = self._hash(partition_of(change.credential_type, change.entry))
-        return name, f"{change.credential_type}|{change.key}"
-
-    def _not_unicode(self, what: str, count: int) -> None:
-        """Log entries left out for text UTF-8 cannot encode (at most every 30 s; no
-        key or value is named: they may hold anything)."""
-        if self._first_in_a_while("\0not unicode"):
-            logger.warning(
-                "token store: %d entries of a %s have a key or an account id that is not "
-                "valid Unicode (a lone surrogate, as JSON's \\ud800 escape makes): not "
-                "written to Redis",
-                count,
-                what,
-            )
-
     def _transact(self, queue: Callable[[Any], list[str]], what: str) -> list[bool] | None:
         """One MULTI/EXEC of the commands ``queue`` puts on a pipeline (it returns the
         key of each), as :meth:`_execute` runs it; sent again without an index whose
@@ -449,77 +420,3 @@ class RedisStore(RedisHealth):
                 self._refused(f"{what} dropped for that key", key, result)
             landed.append(not refused)
         return landed
-
-    def _seal(self, name: str, field: str, entry: Mapping[str, Any]) -> bytes:
-        """The value of ``entry`` in hash ``name`` under ``field``."""
-        return seal(self._ciphers, self._bound_to(name, field), entry)
-
-    def _bound_to(self, name: str, field: str) -> bytes:
-        """The associated data of a value: where it belongs (the hash's name after the
-        prefix, so a store under another prefix reads a copied namespace, and the field)."""
-        return f"{name[len(self.prefix) :]}\0{field}".encode()
-
-    def _rows(self, name: Any, fields: Mapping[bytes, bytes]) -> list[Row]:
-        rows: list[Row] = []
-        place = text_of(name)
-        unreadable = 0
-        now = time.time()
-        for raw_field, raw in fields.items():
-            try:
-                field = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
-            except UnicodeDecodeError:  # not written by a tokensmith store
-                continue
-            if field.startswith(BY_USERNAME):
-                continue  # the accounts of a username: no entry
-            credential_type, _, key = field.partition("|")
-            entry = self._open(place, field, raw)
-            if entry is None:
-                unreadable += 1
-                continue
-            if credential_type == CredentialType.ACCESS_TOKEN and _expired(entry, now):
-                continue
-            rows.append((credential_type, key, entry))
-        self._unreadable(name, unreadable)
-        return rows
-
-    def _open(self, name: str, field: str, raw: bytes) -> dict[str, Any] | None:
-        """The entry a value of hash ``name`` holds under ``field``; None if it holds
-        none (logged by the caller)."""
-        return opened(self._ciphers, self._bound_to(name, field), raw)
-
-    def _unreadable(self, name: Any, count: int) -> None:
-        """Log the values of one hash that held no entry: at most every 30 s in all,
-        since after a key rotation every read finds them."""
-        if count and self._first_in_a_while("\0unreadable"):
-            logger.warning(
-                "token store: %d Redis entries of %s could not be read (a wrong or retired "
-                "encryption_key: while rotating, give the old key after the new one; a "
-                "value written without encryption, moved from another hash or field, or "
-                "damaged): skipped (this warning comes at most every 30 s)",
-                count,
-                text_of(name),
-            )
-
-
-def _merge_expiry(current: int | None, change: EntryPut) -> int | None:
-    """The hash's expiry after this put: the latest ``expires_on`` of its access
-    tokens, or None (idle TTL) once it holds anything else."""
-    if current is None or change.credential_type != CredentialType.ACCESS_TOKEN:
-        return None
-    try:
-        expires_on = int(change.entry.get("expires_on", 0))
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return max(current, expires_on)
-
-
-def _of(row: Row, home_account_id: str) -> bool:
-    """Whether ``row``'s entry belongs to ``home_account_id``."""
-    return row[2].get("home_account_id") == home_account_id
-
-
-def _expired(entry: Mapping[str, Any], now: float) -> bool:
-    try:
-        return int(entry.get("expires_on", 0)) < now
-    except (TypeError, ValueError, OverflowError):
-        return False
