@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
-from tokensmith.cache.changes import Change, EntryPut
+from tokensmith.cache.changes import Change
 from tokensmith.cache.schema import CredentialType
 from tokensmith.cache.store_io import check_store_read
-from tokensmith.cache.token_cache import SerializableTokenCache
 from tokensmith.stores import partition as part
+from tokensmith.stores._known_held import KnownHeld
 from tokensmith.stores._msaljson import rows_of
 from tokensmith.stores.base import (
     DROPPED,
@@ -39,7 +39,7 @@ UNSYNCED = object()
 """The version of a store memory has not read yet."""
 
 
-class ReadThrough(SerializableTokenCache):
+class ReadThrough(KnownHeld):
     """The reading-through half of ``PersistentTokenCache`` (its lookups are there).
 
     Every store read goes through :meth:`_read`, :meth:`_stale`, :meth:`_sync` or
@@ -56,9 +56,6 @@ class ReadThrough(SerializableTokenCache):
     _bounded: bool
     _loaded: dict[tuple[str, str | None], object]
     _synced: object
-    _stored_rts: set[str]
-    """RefreshToken keys the store is known to hold (read from it, or written there by
-    this process): only their absence at a later read is a removal elsewhere."""
     # -- reading through ------------------------------------------------------------
 
     def _need(self, name: str, username: str | None = None) -> None:
@@ -255,58 +252,6 @@ class ReadThrough(SerializableTokenCache):
         rows: list[Row] = read(home_account_id)
         with self._lock:
             self._absorb_bulk(rows)
-
-    # -- what the store is known to hold: removals made elsewhere ---------------------
-
-    def _note_removed_elsewhere(self, refresh_tokens: Iterable[tuple[str, object]]) -> None:
-        """A store read showed these ``(key, entry)`` refresh tokens gone: those the
-        store was known to hold were removed by another process (its sign-out), so
-        count a removal of their accounts: a refresh of one in flight here is then not
-        written back. One only this process held (its write failed or was dropped) is
-        no removal. Call under the lock (they are forgotten next)."""
-        homes = {
-            entry.get("home_account_id")
-            for key, entry in refresh_tokens
-            if key in self._stored_rts and isinstance(entry, dict)
-        }
-        for home in homes:
-            if isinstance(home, str) and home:
-                self._note_removal(home)
-
-    def _note_stored(self, changes: Iterable[Change]) -> None:
-        """A batch reached the store: its refresh tokens are known to be there (or
-        gone, for its removals). Call without holding the lock."""
-        rts = [c for c in changes if c.credential_type == _RT]
-        if not rts:
-            return
-        with self._lock:
-            for change in rts:
-                if isinstance(change, EntryPut):
-                    self._stored_rts.add(change.key)
-                else:
-                    self._stored_rts.discard(change.key)
-
-    def _forget(self, entries: Iterable[tuple[str, str]]) -> int:
-        entries = list(entries)
-        with self._lock:
-            self._stored_rts.difference_update(key for ct, key in entries if ct == _RT)
-            return super()._forget(entries)
-
-    def _reload_from_store(self, cache: dict[str, Any]) -> None:
-        """See the base class; refresh tokens the new snapshot lacks that the store was
-        known to hold were removed elsewhere (the writes not saved yet are replayed:
-        not gone)."""
-        loaded = cache.get(_RT)
-        now_held = set(loaded) if isinstance(loaded, dict) else set()
-        with self._lock:
-            held = self._section(_RT)
-            if held:
-                kept = now_held | {c.key for c in self._pending if c.credential_type == _RT}
-                self._note_removed_elsewhere(
-                    (key, rt) for key, rt in held.items() if key not in kept
-                )
-            self._stored_rts = now_held
-            super()._reload_from_store(cache)
 
     def _sync(self) -> None:
         store = self._snapshot_store
