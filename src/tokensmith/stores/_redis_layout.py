@@ -4,6 +4,19 @@ from) its place, the rows a hash's fields decode to (expired access tokens and t
 username index left out), the expiry a write gives its hash, and the warnings for
 values that cannot be read or keys that cannot be sent. A base class of the store,
 which sets :attr:`RedisLayout.prefix` and :attr:`RedisLayout._ciphers`.
+
+Each partition is one Redis hash, ``<prefix>p:<partition>``, whose fields are
+``<credential_type>|<cache key>`` and whose values are the entries' JSON. Sealed
+values (AES-GCM, with a key from the app) take the hash's name after the prefix and
+the field name as associated data, so a value does not decrypt once moved to another
+field or partition (another user's hash, another tenant's); with several keys the
+first encrypts and any of them decrypts, so a key can be rotated. A user's tokens are
+one hash per home account; an app's tokens one hash per client and tenant, which
+expires with its last token (``EXPIREAT`` the latest ``expires_on``); the other hashes
+expire ``idle_ttl`` after their last write, and no hash lives longer than that after
+its last write (a token claiming a far-future expiry included). Top-level sections of
+an imported cache that tokensmith does not model are kept in one more hash,
+``<prefix>verbatim`` (section name -> JSON), so an export returns them.
 """
 
 from __future__ import annotations

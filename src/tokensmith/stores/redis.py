@@ -1,42 +1,19 @@
 """``RedisStore``: cache entries in Redis, for services on several machines.
 
-Each partition (:mod:`tokensmith.stores.partition`) is one Redis hash,
-``<prefix>p:<partition>``, whose fields are ``<credential_type>|<cache key>`` and whose
-values are the entries' JSON (encrypted with AES-GCM when the app gives a key; the
-hash's name after the prefix and the field name are the associated data, so a value
-does not decrypt once moved to another field or another partition: another user's
-hash, another tenant's; with several keys the first encrypts and any of them
-decrypts, so a key can be rotated). A
-user's tokens are one hash per home account; an app's tokens one hash per client and
-tenant, which expires with its last token (``EXPIREAT`` the latest ``expires_on``);
-the other hashes expire ``idle_ttl`` after their last write, and no hash lives longer
-than that after its last write (a token claiming a far-future expiry included).
-Top-level sections of an imported cache that tokensmith does not model are kept in
-one more hash, ``<prefix>verbatim`` (section name -> JSON), so an export returns them.
-
-The accounts hash also indexes its accounts by username, so ``get_accounts(username=...)``
-in a fresh process reads that user's accounts, not every user's; the index lives and
-expires with the accounts it lists, and names no username in clear (see
-:mod:`tokensmith.stores._redis_index`; encryption at rest:
-:mod:`tokensmith.stores._redis_seal`). A set per account lists the on-behalf-of
-hashes that hold its tokens, so a sign-out removes those too
-(:mod:`tokensmith.stores._redis_obo`).
+Each partition (:mod:`tokensmith.stores.partition`) is one Redis hash of the entries'
+JSON, encrypted with AES-GCM when the app gives a key (layout, sealing and expiry:
+:mod:`tokensmith.stores._redis_layout`). The accounts hash also indexes its accounts by
+username, naming none in clear (:mod:`tokensmith.stores._redis_index`), and a set per
+account lists the on-behalf-of hashes that hold its tokens, so a sign-out removes those
+too (:mod:`tokensmith.stores._redis_obo`).
 
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the
-network), a write is dropped, and a warning is logged (at most every 30 s). After a
-lost connection or a timeout the store leaves Redis alone for a while (``backoff``
-seconds, doubled per failure in a row up to ``max_backoff``), so a Redis that hangs
-costs one socket timeout per back-off period, not one per cache miss. An error reply
-is no outage (no back-off) and is logged with Redis's error code, never its text. A
-command of a write that fails when it runs (``WRONGTYPE``: a key of another type)
-affects only that key: the rest of the batch lands, and a read of that key answers
-nothing. A command Redis refuses while the transaction is queued (``OOM``: a full
-server; ``READONLY``: a replica) makes Redis abort the whole transaction
-(``EXECABORT``): none of the batch lands, and the log says so. Neither starts the
-back-off: the reply is immediate, and such a server still answers reads (redis-py's
-Sentinel client reports a demoted primary's ``READONLY`` as a ``ConnectionError``,
-which is an outage, so it backs off and then finds the new primary).
+network), a write is dropped, and a warning is logged (at most every 30 s); after a
+lost connection or a timeout the store backs off (``backoff`` seconds, doubled per
+failure in a row up to ``max_backoff``). An error reply is no outage: ``WRONGTYPE``
+affects only its key, an aborted transaction (``EXECABORT``: ``OOM``, ``READONLY``)
+lands none of its batch. docs/persistence.md ("RedisStore") gives each case.
 """
 
 from __future__ import annotations
