@@ -128,24 +128,32 @@ def at_group_key(
     home_account_id: object, environment: object, client_id: object, realm: object, ext: object
 ) -> Hashable:
     """The scope-group key of an AccessToken (same normalization for entries and
-    queries); without an ``ext_cache_key`` (the usual token), of four fields."""
-    parts = (norm(home_account_id), norm_env(environment), norm(client_id), norm(realm))
+    queries). A user's tokens are grouped by ``home_account_id`` alone (with the
+    ``ext_cache_key`` when there is one): a user holds a few tokens, which the lookup
+    re-checks, and that key is a string the account index has hashed already. App-only
+    tokens (no ``home_account_id``) are grouped by environment, client and tenant too,
+    so a multi-tenant service's tokens are not one group."""
+    home = norm(home_account_id)
     extended = norm(ext)
-    return bucket(*parts) if extended == "" else bucket(*parts, extended)
+    if home == "":
+        parts = (home, norm_env(environment), norm(client_id), norm(realm))
+        return bucket(*parts) if extended == "" else bucket(*parts, extended)
+    return home if extended == "" else bucket(home, extended)
 
 
 def group_keys(fields: _Fields) -> list[Hashable]:
     """:func:`at_group_key` of each AccessToken entry."""
-    parts = (
-        fields.text("home_account_id"),
-        fields.host("environment"),
-        fields.text("client_id"),
-        fields.text("realm"),
-    )
+    homes = fields.text("home_account_id")
     extended = fields.text("ext_cache_key")
-    if extended.count("") == len(extended):  # no extended tokens (the usual case)
-        return buckets_of(*parts)
-    return [at_group_key(*row) for row in zip(*parts, extended, strict=True)]
+    if extended.count("") != len(extended):  # extended tokens: rare, one call each
+        columns = (fields.host("environment"), fields.text("client_id"), fields.text("realm"))
+        return [at_group_key(*row) for row in zip(homes, *columns, extended, strict=True)]
+    if "" not in homes:  # users' tokens only (the usual case): the column itself
+        return homes
+    apps = buckets_of(
+        homes, fields.host("environment"), fields.text("client_id"), fields.text("realm")
+    )
+    return [app if home == "" else home for home, app in zip(homes, apps, strict=True)]
 
 
 def one_group_key(entry: Mapping[str, Any]) -> Hashable:

@@ -21,8 +21,10 @@ is re-checked) until the next rebuild; edits made through ``modify()`` are all s
 Indexes (field values normalized by :func:`norm`; ``environment`` lower-cased; a
 value of several fields is one joined string, see :func:`~tokensmith.cache.buckets.bucket`):
 
-* AccessToken: scope groups by ``(home_account_id, environment, client_id, realm)``
-  (and ``ext_cache_key`` when there is one); a group of one token is its bare key
+* AccessToken: scope groups by ``home_account_id`` for a user's tokens and by
+  ``(environment, client_id, realm)`` for app-only ones (and ``ext_cache_key`` when
+  there is one, see :func:`~tokensmith.cache.bucket_values.at_group_key`); a group of
+  one token is its bare key
   (the lookup re-checks the scopes), a larger one a
   :class:`~tokensmith.cache.buckets.ScopeGroup` (an inverted ``scope -> keys`` index
   from 16 members on); also by ``home_account_id``, app-only tokens by ``(environment,

@@ -21,8 +21,6 @@ from tokensmith.cache.schema import CredentialType
 
 __all__ = ["candidate_keys", "is_match"]
 
-_AT_GROUP_FIELDS = ("home_account_id", "environment", "client_id", "realm")
-
 
 def is_match(
     credential_type: str,

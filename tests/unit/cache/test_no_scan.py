@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.unit.cache._helpers import NOW, app_event
+from tests.unit.cache._helpers import CLIENT_ID, GRAPH_DEFAULT, NOW, app_event
 
 from tokensmith.cache import SerializableTokenCache, TokenCache
 from tokensmith.cache.schema import make_key_makers
@@ -197,3 +197,54 @@ def test_filling_20k_client_credential_tokens_never_rebuilds_the_index() -> None
     assert index.examined == 0
     assert len(index.at_groups) == 1
     assert len(cache._cache["AccessToken"]) == 20_000
+
+
+def test_app_tokens_of_many_tenants_are_not_one_scope_group() -> None:
+    """A multi-tenant service holds the same scope in every tenant: app-only tokens are
+    grouped per environment, client and tenant, so a lookup in one tenant examines
+    that tenant's token only (a user's tokens are grouped by account alone)."""
+    cache = TokenCache()
+    for i in range(2_000):
+        # (two scopes, so that asking for one is no exact-key hit: the groups answer)
+        cache.add(
+            app_event(f"{GRAPH_DEFAULT} api://extra/.default", tenant=f"tenant{i}.example"), now=NOW
+        )
+    cache.build_indexes()
+    index = cache._index
+    before = index.examined
+    found = cache.find_access_token(
+        home_account_id=None,
+        environments=[ENV],
+        client_id=CLIENT_ID,
+        realm="tenant1234.example",
+        scopes=[GRAPH_DEFAULT],
+        now=NOW,
+    )
+    assert found is not None and found["realm"] == "tenant1234.example"
+    assert index.examined - before == 1
+    assert len(index.at_groups) == 2_000
+
+
+def test_a_users_tokens_in_several_clients_and_tenants_each_answer_their_own() -> None:
+    """One account's tokens share a scope group; the lookup re-checks client and tenant."""
+    state = _state(0, 1)
+    ((_, at),) = state["AccessToken"].items()
+    for client in (PUB, "other-client"):
+        for realm in ("common", "tenant-a", "tenant-b"):
+            entry = {**at, "client_id": client, "realm": realm, "secret": f"{client}/{realm}"}
+            state["AccessToken"][KEYS["AccessToken"](**entry)] = entry
+    cache = SerializableTokenCache()
+    cache.deserialize(json.dumps(state))
+    cache.build_indexes()
+    for client in (PUB, "other-client"):
+        for realm in ("common", "tenant-a", "tenant-b"):
+            found = cache.find_access_token(
+                home_account_id="user0.tid",
+                environments=["alias.example", ENV],
+                client_id=client,
+                realm=realm,
+                scopes=["user.read"],
+                now=NOW,
+            )
+            assert found is not None and found["secret"] == f"{client}/{realm}"
+    assert len(cache._index.at_groups) == 1
