@@ -127,6 +127,7 @@ class CacheIndex:
         self.examined = 0
         self.ordinals = _Ordinals(self)
         self._next_ordinal = 0
+        self._numbers: list[int] = []
         self._built: dict[str, MultiIndex] = {}
         self._groups: dict[Hashable, str | ScopeGroup] | None = None
         self._group_of: dict[str, Hashable] | None = {}
@@ -185,12 +186,17 @@ class CacheIndex:
         return None if self._cache_ref is None else self._cache_ref.get(name)
 
     def number(self, section: object) -> dict[str, int]:
-        """Fresh insertion numbers for every key of ``section``, in dict order."""
+        """``0, 1, ...`` for the keys of ``section`` in dict order, from one list of
+        ints all sections share (numbers are compared within a section only); a key
+        written later gets a number past every section's."""
         if not isinstance(section, dict):
             return {}
-        start = self._next_ordinal
-        self._next_ordinal = start + len(section)
-        return dict(zip(section, range(start, self._next_ordinal), strict=True))
+        size = len(section)
+        numbers = self._numbers
+        if len(numbers) < size:
+            numbers.extend(range(len(numbers), size))
+        self._next_ordinal = max(self._next_ordinal, size)
+        return dict(zip(section, numbers, strict=False))  # (to the section's end)
 
     def built(self, name: str) -> bool:
         """True if the bucket index ``name`` exists already."""

@@ -13,6 +13,7 @@ from tests.unit.cache._helpers import CLIENT_ID, ENV, HOME, NOW, app_event, user
 from tokensmith.cache import SerializableTokenCache
 from tokensmith.cache.bucket_values import INDEXES, Columns, group_keys, one, one_group_key
 from tokensmith.cache.buckets import SEPARATOR, bucket
+from tokensmith.cache.index import CacheIndex
 from tokensmith.cache.schema import SECTIONS
 from tokensmith.cache.validity import all_usable, usable
 
@@ -207,3 +208,23 @@ def test_build_indexes_builds_them_all_and_changes_no_answer() -> None:
     assert eager._index is index  # nothing was rebuilt
     eager.add(user_event(uid="third", username="cy@x.example"), now=NOW)  # writes keep it
     assert eager.find_accounts(username="cy@x.example")
+
+
+def test_insertion_numbers_follow_dict_order_in_each_section_whenever_built() -> None:
+    """Sections count from 0 over shared ints; a key written later, before or after
+    another section is numbered, still sorts after every older key of its own."""
+    small = {f"a{i}": {"home_account_id": "h"} for i in range(2)}
+    large = {f"r{i}": {"home_account_id": "h"} for i in range(5)}
+    cache: dict[str, Any] = {"AccessToken": small, "RefreshToken": large}
+    index = CacheIndex.build(cache)
+    assert index.ordinals["AccessToken"] == {"a0": 0, "a1": 1}
+    small["a2"] = {"home_account_id": "h"}
+    index.put(cache, "AccessToken", "a2")
+    assert list(index.ordinals["RefreshToken"].values()) == [0, 1, 2, 3, 4]
+    for section, key in (("AccessToken", "a3"), ("RefreshToken", "r5"), ("AccessToken", "a4")):
+        cache[section][key] = {"home_account_id": "h"}
+        index.put(cache, section, key)
+    for section in ("AccessToken", "RefreshToken"):
+        numbers = [index.ordinals[section][k] for k in cache[section]]
+        assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), section
+    assert index.in_order("AccessToken", {"a4", "a0", "a3"}) == ["a0", "a3", "a4"]
