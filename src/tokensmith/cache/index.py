@@ -46,22 +46,20 @@ several keys, sets, and scope groups of several tokens are).
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from itertools import compress
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
+from tokensmith.cache._scope_groups import Listing as _Listing
+from tokensmith.cache._scope_groups import ScopeGroups
 from tokensmith.cache.bucket_values import (
     BY_SECTION,
     INDEXES,
     SPARSE,
     Columns,
     at_group_key,
-    group_keys,
     one,
-    one_group_key,
 )
-from tokensmith.cache.buckets import MultiIndex, ScopeGroup, gc_paused, scope_tokens
+from tokensmith.cache.buckets import MultiIndex, gc_paused
 from tokensmith.cache.schema import SECTIONS, CredentialType
 
 __all__ = ["SCANS", "CacheIndex", "at_group_key"]
@@ -71,9 +69,6 @@ SCANS = 4
 before the scope groups are built."""
 
 _CT = CredentialType
-_Entry = Mapping[str, Any]
-_Listing = tuple[list[str], list[dict[str, Any]], bool]
-"""A section's keys and dict entries, listed once, and whether all are plain dicts."""
 _Seen = tuple[Any, int, object, object, Callable[[], Iterator[object]] | None]
 """A section as last indexed: the object, its size (-1: not a dict), its newest key,
 that key's value, and its ``__reversed__`` (the last three None when it has no keys)."""
@@ -110,7 +105,7 @@ class _Ordinals:
         return self._built.get(name)
 
 
-class CacheIndex:
+class CacheIndex(ScopeGroups):
     """All secondary indexes of one cache, each built on first use.
 
     Per entry an index keeps only plain strings and tuples of strings, which the
@@ -124,14 +119,11 @@ class CacheIndex:
     """
 
     def __init__(self) -> None:
-        self.examined = 0
+        super().__init__()
         self.ordinals = _Ordinals(self)
         self._next_ordinal = 0
         self._numbers: list[int] = []
         self._built: dict[str, MultiIndex] = {}
-        self._groups: dict[Hashable, str | ScopeGroup] | None = None
-        self._group_of: dict[str, Hashable] | None = {}
-        self._group_pending: tuple[list[str], list[Hashable]] = ([], [])
         self._cache_ref: dict[str, Any] | None = None
         self._cache_len = 0
         self._seen: dict[str, _Seen] = {}
@@ -202,10 +194,6 @@ class CacheIndex:
         """True if the bucket index ``name`` exists already."""
         return name in self._built
 
-    def groups_built(self) -> bool:
-        """True once the AccessToken scope groups exist."""
-        return self._groups is not None
-
     def take_scan(self) -> bool:
         """True (and one fewer left) while a lookup may scan instead of building the
         scope groups: :data:`SCANS` per index, so a short-lived process never builds
@@ -215,32 +203,6 @@ class CacheIndex:
             return False
         self._scans_left -= 1
         return True
-
-    @property
-    def at_groups(self) -> dict[Hashable, str | ScopeGroup]:
-        """AccessToken scope groups: a bare key, or a ScopeGroup of several."""
-        if self._groups is None:
-            return self._build_groups(None)
-        return self._groups
-
-    def _build_groups(self, columns: Columns | None) -> dict[Hashable, str | ScopeGroup]:
-        keys, entries, plain = self._entries(_CT.ACCESS_TOKEN)
-        with gc_paused():
-            of = group_keys(columns or Columns(entries, plain))
-            self._group_of, self._group_pending = None, (keys, of)  # (made on a write)
-            groups: dict[Hashable, str | ScopeGroup]
-            groups = dict(zip(of, keys, strict=True))
-            if len(groups) < len(keys):
-                shared = {g for g, n in Counter(of).items() if n > 1}
-                rows = zip(keys, of, entries, strict=True)
-                for key, group_key, entry in compress(rows, map(shared.__contains__, of)):
-                    group = groups[group_key]
-                    if type(group) is str:
-                        group = groups[group_key] = ScopeGroup()
-                    assert isinstance(group, ScopeGroup)
-                    group.add(key, scope_tokens(entry.get("target")))
-            self._groups = groups
-        return groups
 
     # -- maintenance -------------------------------------------------------------
 
@@ -353,59 +315,6 @@ class CacheIndex:
             seen = (section, len(section), newest, section[newest], section.__reversed__)
             self._seen[section_name] = seen
 
-    def _group_keys(self) -> dict[str, Hashable]:
-        """Each grouped key's group: made on the first write (a reader never needs it)."""
-        group_of = self._group_of
-        if group_of is None:
-            group_of = self._group_of = dict(zip(*self._group_pending, strict=True))
-            self._group_pending = ([], [])
-        return group_of
-
-    def _ungroup(self, key: str) -> None:
-        assert self._groups is not None
-        group_key = self._group_keys().pop(key, None)
-        if group_key is None:
-            return
-        group = self._groups.get(group_key)
-        if isinstance(group, ScopeGroup):
-            group.discard(key)
-            if not group.members:
-                del self._groups[group_key]
-        elif group == key:
-            del self._groups[group_key]
-
-    def _kept_in_group(self, key: str, entry: _Entry) -> bool:
-        """True if ``key`` (rewritten as ``entry``) is filed under its group already (a
-        key is in one group), its scopes brought up to date: the usual rewrite, a
-        refresh, needs no map of every key's group (:meth:`_group_keys`)."""
-        assert self._groups is not None
-        group = self._groups.get(one_group_key(entry))
-        if group == key:  # alone in its group: no scopes are kept for it
-            return True
-        if not (isinstance(group, ScopeGroup) and key in group.members):
-            return False
-        tokens = scope_tokens(entry.get("target"))
-        if group.members[key] != tokens:
-            group.discard(key)
-            group.add(key, tokens)
-        return True
-
-    def _group(self, key: str, entry: _Entry, section: Any) -> None:
-        assert self._groups is not None
-        group_key = one_group_key(entry)
-        tokens = scope_tokens(entry.get("target"))
-        group = self._groups.get(group_key)
-        if group is None:
-            self._groups[group_key] = key
-        elif isinstance(group, ScopeGroup):
-            group.add(key, tokens)
-        else:
-            grown = self._groups[group_key] = ScopeGroup()
-            other = section.get(group)
-            grown.add(group, scope_tokens(other.get("target") if isinstance(other, dict) else None))
-            grown.add(key, tokens)
-        self._group_keys()[key] = group_key
-
     # -- reading -------------------------------------------------------------------
 
     def in_order(self, section_name: str, keys: Iterable[str]) -> list[str]:
@@ -417,19 +326,6 @@ class CacheIndex:
         if len(wanted) * 8 > len(ordinals):  # most of the section: walk it in order
             return [k for k in ordinals if k in wanted]
         return sorted(wanted, key=lambda k: ordinals.get(k, -1))
-
-    def at_supersets(self, group_key: Hashable, scopes: frozenset[str]) -> list[str]:
-        """AccessToken keys of one scope group that may include ``scopes`` (a group of
-        one is returned as it is: the caller re-checks every entry's scopes)."""
-        group = self.at_groups.get(group_key)
-        if group is None:
-            return []
-        if isinstance(group, ScopeGroup):
-            keys, work = group.supersets(scopes)
-        else:
-            keys, work = [group], 1
-        self.examined += work
-        return keys
 
     def lookup(self, index: MultiIndex, value: Hashable) -> list[str]:
         """Keys of one bucket, copied, counted in :attr:`examined`."""
