@@ -45,7 +45,12 @@ probe loads (`typing` with `re`, `enum`, `contextlib` and `collections`, `sqlite
 with `datetime`, `urllib.parse` with `ipaddress`, `json`...), one query on the
 database and the interpreter's exit. On this machine that floor alone is near the
 goal, and tokensmith's own modules (about 70 on that path, each an import of a fraction
-of a millisecond, their objects then collected at exit) come on top of it.
+of a millisecond, their objects then collected at exit) come on top of it. Counted
+with valgrind (callgrind, `PYTHONHASHSEED=0`, byte code cached) at 10,000 users at
+6e1048b: `python -c pass` runs 39.5M instructions, the floor 84.1M more, the probe
+169.3M more. So tokensmith's own share is about 85M instructions: its ~70 modules
+(about 100 classes, 8 of them named tuples at about 0.7M each), the query and the
+lookup (under 1 ms). Of the floor, `re` alone is about 25M and `typing` 14.5M.
 
 After a load, the first `get_accounts()` builds one read-only account per user
 (tokensmith's accounts are handed out again by later calls, so a warm `get_accounts()`
