@@ -45,8 +45,12 @@ def rows_of(state: Mapping[str, Any], *, quiet: bool = False) -> tuple[list[Row]
 
 
 def state_of(rows: Iterable[Row], verbatim: Mapping[str, Any]) -> dict[str, Any]:
-    """The cache state (MSAL's layout) of rows plus the sections kept verbatim."""
-    state: dict[str, Any] = dict(verbatim)
+    """The cache state (MSAL's layout) of rows plus the sections kept verbatim.
+
+    A verbatim section named as a section tokensmith models is damage from outside
+    (:func:`rows_of` files those as rows): skipped, so it hides none of their rows.
+    """
+    state: dict[str, Any] = {n: s for n, s in verbatim.items() if n not in SECTIONS}
     for credential_type, key, entry in rows:
         section = state.setdefault(credential_type, {})
         if isinstance(section, dict):
