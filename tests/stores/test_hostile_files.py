@@ -9,11 +9,16 @@ from pathlib import Path
 import pytest
 from tests.unit.cache._helpers import NOW, user_event
 
-from tokensmith.stores import PersistentTokenCache, SqliteStore
+from tokensmith.errors import StoreError
+from tokensmith.stores import FileStore, PersistentTokenCache, SqliteStore
 
 
 def _sqlite_cache(path: Path) -> PersistentTokenCache:
     return PersistentTokenCache(SqliteStore(path), clock=lambda: NOW)
+
+
+def _file_cache(path: Path) -> PersistentTokenCache:
+    return PersistentTokenCache(FileStore(path), clock=lambda: NOW)
 
 
 def _refresh_tokens(cache: PersistentTokenCache) -> list[str]:
@@ -39,3 +44,18 @@ def test_a_stray_verbatim_row_named_like_a_known_section_hides_none_of_its_entri
     assert _refresh_tokens(fresh) == ["rt-u0"]
     fresh.deserialize(fresh.serialize())
     assert _refresh_tokens(_sqlite_cache(path)) == ["rt-u0"]
+
+
+def test_an_entry_json_cannot_hold_is_a_store_error_and_the_file_is_kept(tmp_path: Path) -> None:
+    # SqliteStore said so with a StoreError; FileStore let json's TypeError out.
+    path = tmp_path / "cache.json"
+    cache = _file_cache(path)
+    cache.add(user_event(uid="u0", utid="tid"), now=NOW)
+    before = path.read_bytes()
+    event = user_event(uid="u1", utid="tid")
+    event["response"]["refresh_token"] = {"not", "json"}
+    with pytest.raises(StoreError, match="JSON cannot hold"):
+        cache.add(event, now=NOW)
+    assert path.read_bytes() == before
+    cache.add(user_event(uid="u2", utid="tid"), now=NOW)  # the store goes on
+    assert len(json.loads(path.read_text())["RefreshToken"]) == 2

@@ -140,7 +140,12 @@ class SnapshotStoreBase:
         return version, state
 
     def apply(self, changes: Sequence[Change]) -> Versions:
-        """Merge the changes into the latest snapshot and save it."""
+        """Merge the changes into the latest snapshot and save it.
+
+        Raises:
+            StoreError: the snapshot cannot be written, or an entry holds a value JSON
+                cannot (a set, bytes, a loop: nothing was written).
+        """
         with self._locked():
             before = self.medium.version()
             document = self._current()
@@ -149,7 +154,11 @@ class SnapshotStoreBase:
                     document.put(change.credential_type, change.key, dict(change.entry))
                 else:
                     document.remove(change.credential_type, change.key)
-            text = document.text()
+            try:
+                text = document.text()
+            except (TypeError, ValueError, RecursionError) as exc:  # a set, bytes, a loop
+                where = self.medium.location
+                raise StoreError(f"token store {where}: an entry JSON cannot hold ({exc})") from exc
             self.medium.write(text)
             self._kept = (text, document)
             return before, self.medium.version()
