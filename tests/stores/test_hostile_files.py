@@ -59,3 +59,22 @@ def test_an_entry_json_cannot_hold_is_a_store_error_and_the_file_is_kept(tmp_pat
     assert path.read_bytes() == before
     cache.add(user_event(uid="u2", utid="tid"), now=NOW)  # the store goes on
     assert len(json.loads(path.read_text())["RefreshToken"]) == 2
+
+
+def test_a_damaged_file_that_cannot_be_kept_aside_is_not_overwritten(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its ``.corrupt-<stamp>`` name is longer than a file name may be (its own is not):
+    # the rename failed, a warning said "not kept", and the write replaced the damaged
+    # file (half an MSAL cache, its refresh tokens recoverable by hand) for good.
+    path = tmp_path / ("c" * 225 + ".json")
+    damaged = '{"RefreshToken": {"k": {"secret": "rt-damaged-secret"'
+    path.write_text(damaged)
+    cache = _file_cache(path)
+    with pytest.raises(StoreError, match="cannot be kept aside") as raised:
+        cache.add(user_event(uid="u0", utid="tid"), now=NOW)
+    assert path.read_text() == damaged
+    assert "rt-damaged-secret" not in str(raised.value) + caplog.text
+    with pytest.raises(StoreError, match="cannot be kept aside"):
+        cache.deserialize("{}")
+    assert path.read_text() == damaged

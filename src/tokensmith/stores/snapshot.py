@@ -241,22 +241,29 @@ class SnapshotStoreBase:
     def _set_aside(self) -> Document:
         """Keep the damaged snapshot where the medium can (under a name no other
         process or second makes), say truthfully where, and start afresh. Its content
-        may hold tokens: it is never logged."""
+        may hold tokens: it is never logged.
+
+        Raises:
+            StoreError: the medium can keep a copy, but keeping it failed: the damaged
+                snapshot is not overwritten (it may be recoverable by hand).
+        """
         stamp = f"{int(time.time())}-{os.getpid()}-{secrets.token_hex(4)}"
         keep = getattr(self.medium, "keep_damaged", None)
         where: str | None = None
-        failure = ""
         if callable(keep):
             try:
                 where = keep(stamp)
-            except OSError as exc:  # StoreError included
-                failure = f" (keeping a copy failed: {type(exc).__name__})"
+            except OSError as exc:  # StoreError included (its message names no token)
+                why = exc if isinstance(exc, StoreError) else type(exc).__name__
+                raise StoreError(
+                    f"token store {self.medium.location} is not an MSAL cache and cannot be "
+                    f"kept aside ({why}); it is left as it is: move it away or remove it"
+                ) from exc
         if where is None:
             logger.warning(
                 "token store %s was not an MSAL cache; it is replaced by a fresh one and "
-                "its damaged content is not kept%s",
+                "its damaged content is not kept",
                 self.medium.location,
-                failure,
             )
         else:
             logger.warning(
