@@ -24,14 +24,7 @@ def client_of(redis: Any, client: Any, url: str | None) -> Any:
     if client is None:
         if url is None:
             raise ConfigurationError("RedisStore needs a client or a url")
-        try:
-            if not isinstance(url, str):
-                raise TypeError(type(url).__name__)
-            client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        except (TypeError, ValueError) as exc:  # (the url is not quoted: a password)
-            raise ConfigurationError(
-                "RedisStore url is not a Redis URL (redis://, rediss:// or unix://)"
-            ) from exc
+        client = _from_url(redis, url)
     if isinstance(client, redis.RedisCluster):
         raise ConfigurationError(
             "RedisStore does not support Redis Cluster: a write is one MULTI/EXEC over "
@@ -44,6 +37,19 @@ def client_of(redis: Any, client: Any, url: str | None) -> Any:
             "(encrypted ones are not text at all)"
         )
     return client
+
+
+def _from_url(redis: Any, url: object) -> Any:
+    """A client built from ``url`` (1 s timeouts), or a :class:`ConfigurationError`
+    that holds nothing of it: redis-py's ``ValueError`` may quote a password (an
+    unescaped ``#`` or ``/`` in it ends the host part, and the rest is read as the
+    port), so it is neither the error's cause nor its context."""
+    try:
+        if isinstance(url, str):
+            return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    except (TypeError, ValueError):
+        pass
+    raise ConfigurationError("RedisStore url is not a Redis URL (redis://, rediss:// or unix://)")
 
 
 def check_settings(prefix: str, idle_ttl: int, flight_lease: float, flight_wait: float) -> None:
