@@ -4,12 +4,19 @@ must not leak, on a real redis-server (loopback)."""
 
 from __future__ import annotations
 
+import json
+import time
 import traceback
+from typing import Any
 
 import pytest
+from tests.stores._apps import SCOPE, cca
+from tests.unit.application.fake_entra import FakeEntra
 
+from tokensmith._clock import FakeClock
 from tokensmith.errors import ConfigurationError
-from tokensmith.stores import RedisStore
+from tokensmith.stores import PersistentTokenCache, RedisStore
+from tokensmith.stores.redis_flight import flight_name
 
 
 @pytest.mark.parametrize(
@@ -24,3 +31,50 @@ def test_a_url_that_does_not_parse_leaks_its_password_nowhere(url: str) -> None:
     shown = "".join(traceback.format_exception(raised.value))
     assert "s3cret" not in shown
     assert "s3cret" not in repr((raised.value.__cause__, raised.value.__context__))
+
+
+def _lock_of(key: str) -> str:
+    return f"tokensmith:lock:{flight_name(key)}"
+
+
+@pytest.mark.parametrize("kind", ["string", "hash", "list"])
+def test_a_lock_key_that_never_expires_gets_a_lease(redis_client: Any, kind: str) -> None:
+    # A lock key left without an expiry (another writer's value, a PERSIST) was never
+    # taken: every fetch of its key, in every process, waited flight_wait (120 s) for
+    # ever. A tokensmith lock always has one, so such a key is given a lease.
+    name = _lock_of("key")
+    {
+        "string": lambda: redis_client.set(name, b"garbage"),
+        "hash": lambda: redis_client.hset(name, "a", "b"),
+        "list": lambda: redis_client.rpush(name, b"x"),
+    }[kind]()
+    store = RedisStore(redis_client, flight_lease=30.0, flight_wait=0)
+    assert store.single_flight().run("key", lambda: "token") == "token"
+    assert 0 < redis_client.pttl(name) <= 30_000
+
+
+def test_a_live_holders_lock_keeps_its_own_lease(redis_client: Any) -> None:
+    name = _lock_of("key")
+    redis_client.set(name, b"another-holder", px=60_000)
+    store = RedisStore(redis_client, flight_lease=30.0, flight_wait=0)
+    assert store.single_flight().run("key", lambda: "token") == "token"
+    assert redis_client.get(name) == b"another-holder"
+    assert redis_client.pttl(name) > 30_000
+
+
+@pytest.mark.parametrize("planted", [5, {"k": {}}])
+@pytest.mark.parametrize("section", ["AccessToken", "AppMetadata"])
+def test_a_verbatim_field_named_after_a_modelled_section_is_ignored(
+    redis_client: Any, section: str, planted: Any
+) -> None:
+    # tokensmith keeps only the sections it does not model in <prefix>verbatim; such a
+    # field another writer put there replaced the real section in serialize(): every
+    # access token (or AppMetadata) was missing from the export, or a bogus {} entry
+    # was added to it (fixed for every entry store in _msaljson.state_of, 326fecb).
+    clock = FakeClock(time.time())
+    app = cca(FakeEntra(clock), clock, PersistentTokenCache(RedisStore(redis_client), clock=clock))
+    assert app.acquire_token_for_client(SCOPE)["token_source"] == "identity_provider"
+    expected = json.loads(PersistentTokenCache(RedisStore(redis_client)).serialize())
+    redis_client.hset("tokensmith:verbatim", section, json.dumps({"verbatim": planted}))
+    exported = json.loads(PersistentTokenCache(RedisStore(redis_client)).serialize())
+    assert exported == expected

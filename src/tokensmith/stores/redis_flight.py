@@ -95,6 +95,9 @@ class RedisSingleFlight(SingleFlight):
         """The tokens of the locks this process asked Redis for and has not released,
         each with the pid that asked (a child forked inside a leader's ``fn`` must not
         release its parent's lock)."""
+        self._leased: set[str] = set()
+        """The tokens whose wait has given a lock without an expiry its lease (once
+        per wait)."""
 
     def run(self, key: Hashable, fn: Callable[[], T]) -> T:
         """See :meth:`SingleFlight.run`; the leader holds the key's Redis lock, a
@@ -172,15 +175,28 @@ class RedisSingleFlight(SingleFlight):
         return f"{self._store.prefix}lock:{flight_name(key)}"
 
     def _try_lock(self, name: str, token: str) -> bool:
-        """True if this caller now holds the lock, or Redis cannot say (go ahead)."""
+        """True if this caller now holds the lock, or Redis cannot say (go ahead).
+
+        The first time a wait finds the lock taken, the lock is given a lease if it has
+        none (``PEXPIRE NX``): a tokensmith lock always has one, so that key is another
+        writer's value (or was made to persist), and would make every fetch of its key
+        wait ``wait`` seconds for ever; now it expires as a dead holder's lock does."""
         client, lease_ms = self._store.client, int(self._lease * 1000)
 
         def take() -> Any:
             self._sent[token] = os.getpid()  # it may land unanswered: release it then
             return client.set(name, token, nx=True, px=lease_ms)
 
-        taken = self._store.attempt("single flight without a lock", take, True)
-        return bool(taken)
+        taken = bool(self._store.attempt("single flight without a lock", take, True))
+        if not taken and token not in self._leased:
+            self._leased.add(token)
+            self._store.attempt(
+                "lock left without a lease",
+                lambda: client.pexpire(name, lease_ms, nx=True),
+                None,
+                key=name,
+            )
+        return taken
 
     def _renewal(self, name: str, token: str) -> _Renewal | None:
         """Keep the lock just taken while its holder runs (None: Redis was not asked, so
@@ -200,6 +216,7 @@ class RedisSingleFlight(SingleFlight):
         """Delete the lock if it is still ours; sent even while the store backs off (a
         lock left behind makes every other process wait out its lease), never raises.
         Nothing is sent for a lock this caller never asked Redis for."""
+        self._leased.discard(token)
         if self._sent.pop(token, None) != os.getpid():
             return  # never asked for, or asked for by the parent of this forked child
         client = self._store.client
