@@ -4,6 +4,7 @@ must not leak, on a real redis-server (loopback)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import traceback
@@ -37,8 +38,11 @@ def _lock_of(key: str) -> str:
     return f"tokensmith:lock:{flight_name(key)}"
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("kind", ["string", "hash", "list"])
-def test_a_lock_key_that_never_expires_gets_a_lease(redis_client: Any, kind: str) -> None:
+def test_a_lock_key_that_never_expires_gets_a_lease(
+    redis_client: Any, kind: str, mode: str
+) -> None:
     # A lock key left without an expiry (another writer's value, a PERSIST) was never
     # taken: every fetch of its key, in every process, waited flight_wait (120 s) for
     # ever. A tokensmith lock always has one, so such a key is given a lease.
@@ -48,8 +52,15 @@ def test_a_lock_key_that_never_expires_gets_a_lease(redis_client: Any, kind: str
         "hash": lambda: redis_client.hset(name, "a", "b"),
         "list": lambda: redis_client.rpush(name, b"x"),
     }[kind]()
-    store = RedisStore(redis_client, flight_lease=30.0, flight_wait=0)
-    assert store.single_flight().run("key", lambda: "token") == "token"
+    flight = RedisStore(redis_client, flight_lease=30.0, flight_wait=0).single_flight()
+
+    async def fetch() -> str:
+        return "token"
+
+    if mode == "sync":
+        assert flight.run("key", lambda: "token") == "token"
+    else:
+        assert asyncio.run(flight.run_async("key", fetch)) == "token"
     assert 0 < redis_client.pttl(name) <= 30_000
 
 
