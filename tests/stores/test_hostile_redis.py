@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import traceback
 from typing import Any
 
 import pytest
+from tests.stores._acl import limited_client
 from tests.stores._apps import SCOPE, cca
 from tests.unit.application.fake_entra import FakeEntra
 
 from tokensmith._clock import FakeClock
+from tokensmith.cache.changes import EntryPut
 from tokensmith.errors import ConfigurationError
 from tokensmith.stores import PersistentTokenCache, RedisStore
 from tokensmith.stores.redis_flight import flight_name
@@ -89,3 +92,33 @@ def test_a_verbatim_field_named_after_a_modelled_section_is_ignored(
     redis_client.hset("tokensmith:verbatim", section, json.dumps({"verbatim": planted}))
     exported = json.loads(PersistentTokenCache(RedisStore(redis_client)).serialize())
     assert exported == expected
+
+
+def test_a_refusal_is_told_apart_by_redis_reply_not_by_the_command_text(
+    redis_client: Any, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Which index Redis refused (the username index's scripts, the on-behalf-of set)
+    # was read from the whole error text, which quotes the refused command and so the
+    # store's keys and values: under a prefix holding "script" (or a token, a username
+    # holding "eval"), a user without @set also lost the username index for good.
+    account = EntryPut("Account", "u1.t-env-t", {"home_account_id": "u1.t", "username": "d@x"})
+    obo = EntryPut(
+        "AccessToken",
+        "u1.t-h1",
+        {
+            "credential_type": "AccessToken",
+            "home_account_id": "u1.t",
+            "secret": "s",
+            "user_assertion_hash": "h1",
+            "expires_on": str(int(time.time()) + 3600),
+        },
+    )
+    with limited_client(redis_client, redis_url, "nosets", "@set") as limited:
+        store = RedisStore(limited, prefix="scripts:")
+        with caplog.at_level(logging.WARNING, logger="tokensmith"):
+            assert store.apply([obo]) is None
+            assert store.apply([account]) is None
+        assert "refuses set commands" in caplog.text
+        assert "refuses scripts" not in caplog.text
+        fields = redis_client.hkeys("scripts:p:accounts")
+        assert any(f.startswith(b"#username|") for f in fields)  # the index is kept

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from tokensmith._redact import logger
 
-__all__ = ["RedisHealth", "text_of"]
+__all__ = ["RedisHealth", "reply_of", "text_of"]
 
 T = TypeVar("T")
 _WARN_EVERY_S = 30.0
@@ -162,11 +162,17 @@ def _error_code(exc: BaseException) -> str:
     for cls in type(exc).__mro__:  # the codes redis-py's parser turns into a class
         if cls.__name__ in _CODE_OF:
             return _CODE_OF[cls.__name__]
+    first = reply_of(exc).split(" ", 1)[0]
+    return first if _is_code(first) else ""
+
+
+def reply_of(exc: BaseException) -> str:
+    """Redis's reply in a redis-py error, without the annotation of a pipeline's error,
+    which quotes the command (its keys and values: tokens, usernames)."""
     text = str(exc.args[0]) if exc.args else ""
     # Redis's reply follows the last annotation mark: the command's text comes before it
     _, mark, reply = text.rpartition(_ANNOTATION)
-    first = (reply if mark else text).split(" ", 1)[0]
-    return first if _is_code(first) else ""
+    return reply if mark else text
 
 
 def _is_code(word: str) -> bool:

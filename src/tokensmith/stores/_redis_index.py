@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tokensmith._redact import logger
+from tokensmith.stores._redis_health import reply_of
 
 __all__ = [
     "BY_NAME_READ",
@@ -161,9 +162,10 @@ class UsernameIndex:
 
 
 def refuses_scripts(exc: BaseException) -> bool:
-    """True for Redis's refusal of a script command (NOPERM for EVAL)."""
-    text = str(exc).lower()
-    return "eval" in text or "script" in text
+    """True for Redis's refusal of a script command (NOPERM for EVAL), told by Redis's
+    reply alone (the rest of a pipeline's error quotes the command: keys, values)."""
+    reply = reply_of(exc).lower()
+    return "'eval" in reply or "'script" in reply
 
 
 def username_field(username: str) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tokensmith._redact import logger
+from tokensmith.stores._redis_health import reply_of
 from tokensmith.stores.partition import obo
 
 __all__ = ["OBO_PARTITIONS", "OboIndex", "SetsRefused", "index_key", "listed_partitions"]
@@ -67,7 +68,7 @@ class OboIndex:
         """Whether a transaction's ACL refusal ``exc`` was of the index's ``SADD``: if
         so the index is given up (said once) and the caller sends the write again
         without it."""
-        if not (self.kept and "sadd" in str(exc).lower()):
+        if not (self.kept and "'sadd'" in reply_of(exc).lower()):
             return False
         self.kept = False
         logger.warning(
