@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+import threading
 import time
 import traceback
 from typing import Any
@@ -122,3 +124,51 @@ def test_a_refusal_is_told_apart_by_redis_reply_not_by_the_command_text(
         assert "refuses scripts" not in caplog.text
         fields = redis_client.hkeys("scripts:p:accounts")
         assert any(f.startswith(b"#username|") for f in fields)  # the index is kept
+
+
+@pytest.fixture
+def not_redis() -> Any:
+    """A loopback server that answers every request with one fixed reply (a server that
+    is not Redis, a broken proxy): yields a function of the reply giving its URL."""
+    servers: list[socket.socket] = []
+
+    def serving(reply: bytes) -> str:
+        server = socket.create_server(("127.0.0.1", 0))
+        servers.append(server)
+
+        def answer(conn: socket.socket) -> None:
+            with conn:
+                while conn.recv(65536):
+                    conn.sendall(reply)
+
+        def accept() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:  # closed: the test is over
+                    return
+                threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        return f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+
+    yield serving
+    for server in servers:
+        server.close()
+
+
+@pytest.mark.parametrize("reply", [b"+OK\r\n", b":1\r\n"])
+def test_a_server_that_is_not_redis_is_an_outage_not_an_exception(
+    not_redis: Any, reply: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    # redis-py reads such a reply to its HELLO handshake with an AttributeError, which
+    # is no RedisError: it escaped every read (get_accounts raised from the library).
+    clock = FakeClock(time.time())
+    cache = PersistentTokenCache(RedisStore(url=not_redis(reply)), clock=clock)
+    app = cca(FakeEntra(clock), clock, cache)
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        assert app.get_accounts() == []
+        assert app.acquire_token_for_client(SCOPE)["token_source"] == "identity_provider"
+        assert app.acquire_token_for_client(SCOPE)["token_source"] == "cache"  # memory
+    assert "Redis unreachable" in caplog.text
+    assert "AttributeError" in caplog.text

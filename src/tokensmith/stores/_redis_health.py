@@ -1,5 +1,6 @@
 """How :class:`~tokensmith.stores.RedisStore` lives with a Redis that fails: every
-command goes through :meth:`RedisHealth.attempt`. A lost connection or a timeout is an
+command goes through :meth:`RedisHealth.attempt`. A lost connection, a timeout, or an
+answer the client cannot read (a server that is not Redis on the address) is an
 outage: the store leaves Redis alone for ``backoff`` seconds, doubled per failure in a
 row up to ``max_backoff``, with one warning per 30 s. An error reply is no outage: it
 is logged per key (or per aborted transaction) at most every 30 s, with Redis's error
@@ -28,6 +29,8 @@ class RedisHealth:
 
     errors: tuple[type[BaseException], ...]
     outages: tuple[type[BaseException], ...]
+    client_code: str
+    """The folder of the Redis client's package (its files' path prefix)."""
 
     def _start_health(self, backoff: float, max_backoff: float, timer: Callable[[], float]) -> None:
         self._backoff, self._max_backoff, self._timer = backoff, max_backoff, timer
@@ -54,8 +57,26 @@ class RedisHealth:
             self._answered(started)
             self._refused(what, key, exc)
             return fallback
+        except Exception as exc:
+            if not self._raised_by_client(exc):
+                raise  # tokensmith's own: not the server's doing
+            # the client could not read what answered (not Redis: a proxy, another
+            # server on the port): an outage, as a lost connection is
+            self._failed(what, exc, started)
+            return fallback
         self._answered(started)
         return result
+
+    def _raised_by_client(self, exc: BaseException) -> bool:
+        """True if ``exc`` was raised inside the Redis client's own code
+        (:attr:`client_code`), as redis-py's ``AttributeError`` on a handshake reply
+        that is not Redis's."""
+        tb = exc.__traceback__
+        if tb is None:
+            return False
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        return tb.tb_frame.f_code.co_filename.startswith(self.client_code)
 
     def _answered(self, started: float) -> None:
         if self._failures:

@@ -18,6 +18,7 @@ lands none of its batch. docs/persistence.md ("RedisStore") gives each case.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -124,6 +125,7 @@ class RedisStore(RedisLayout):
         )
         """Those of :attr:`errors` that mean Redis is unreachable: the store backs off.
         The others (``ResponseError``: Redis answered with an error) do not."""
+        self.client_code = os.path.join(os.path.dirname(redis.__file__), "")
         from redis.exceptions import NoPermissionError
 
         self._index = UsernameIndex(NoPermissionError)
