@@ -317,8 +317,8 @@ class CacheBase:
 
     def __repr__(self) -> str:
         with self._lock:
-            sizes = " ".join(f"{n}={len(self._section(n))}" for n in SECTIONS if n in self._cache)
-        return f"<{type(self).__name__} {sizes}>"
+            sizes = "".join(f" {n}={len(self._section(n))}" for n in SECTIONS if n in self._cache)
+        return f"<{type(self).__name__}{sizes}>"
 
 
 class _Writing:

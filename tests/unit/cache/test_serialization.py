@@ -133,3 +133,4 @@ def test_repr_shows_sizes_never_secrets() -> None:
     cache = _filled()
     text = repr(cache)
     assert "AccessToken=2" in text and "at-" not in text and "rt-" not in text
+    assert repr(type(cache)()) == f"<{type(cache).__name__}>"  # empty: no stray space
