@@ -27,6 +27,7 @@ from tests.unit.cache._helpers import CLIENT_ID, ENV, NOW, app_event, user_event
 
 from tokensmith._clock import FakeClock
 from tokensmith.cache.changes import Change
+from tokensmith.cache.sign_out import SignOut
 from tokensmith.errors import StoreError
 from tokensmith.stores import (
     BoundedTokenCache,
@@ -293,6 +294,10 @@ class _BreakableSqlite(_Breakable, SqliteStore):
     def apply(self, changes: Sequence[Change]) -> object:
         self._check("write")
         return super().apply(changes)
+
+    def apply_sign_out(self, changes: Sequence[Change], sign_out: SignOut) -> tuple[object, object]:
+        self._check("write")  # (a sign-out's batch: SignOutWriter)
+        return super().apply_sign_out(changes, sign_out)
 
     def read(self, partition: str, *, username: str | None = None) -> Any:
         self._check("read")

@@ -15,6 +15,7 @@ from typing import Any
 from tokensmith.cache.buckets import bucket, norm, norm_env
 from tokensmith.cache.lookups import FastLookups, same_env, strings
 from tokensmith.cache.schema import CredentialType
+from tokensmith.cache.sign_out import REMOVED_TYPES, SignOut
 from tokensmith.cache.validity import all_usable
 
 __all__ = ["AccountLookups"]
@@ -121,34 +122,37 @@ class AccountLookups(FastLookups):
     def forget_account(
         self, *, home_account_id: str, environments: Sequence[str], client_id: str
     ) -> None:
-        """Sign the account out of this app and forget it (MSAL ``remove_account``).
-
-        In each environment: the account's RefreshTokens of this client or of its
-        family (per this client's AppMetadata), all its AccessTokens (any client,
-        any realm, extended ones included), its IdTokens and its Account entries
-        (all realms).
-        """
+        """Sign the account out of this app and forget it (MSAL ``remove_account``):
+        the entries :class:`~tokensmith.cache.sign_out.SignOut` states, in each
+        environment (its RefreshTokens of this client or of its family, per this
+        client's AppMetadata; all its AccessTokens, IdTokens and Account entries)."""
         envs = strings(environments, "environments")
         with self._writing():  # the store gets the removals once, after the lock
             self._ensure_index()
             self._note_removal(home_account_id)  # refreshes in flight will not write back
+            # memory only: under the lock, a store-backed override would read (or take
+            # the store's lock): the caller read the meta partition first
+            sign_out = SignOut.of(
+                home_account_id,
+                client_id,
+                envs,
+                lambda env: FastLookups.get_app_metadata(
+                    self, environment=env, client_id=client_id
+                ),
+            )
+            self._signing_out(sign_out)
             for env in envs:
-                # memory only: under the lock, a store-backed override would read (or
-                # take the store's lock): the caller read the meta partition first
-                app = FastLookups.get_app_metadata(self, environment=env, client_id=client_id)
-                app = app or {}
-                family = app.get("family_id")
-                for entry in self._owned(_CT.REFRESH_TOKEN, home_account_id, env):
-                    if entry.get("client_id") == client_id or (
-                        family and entry.get("family_id") == family
-                    ):
-                        self.modify(_CT.REFRESH_TOKEN, entry)
-                for entry in self._owned(_CT.ACCESS_TOKEN, home_account_id, env):
-                    self.modify(_CT.ACCESS_TOKEN, entry)
-                for entry in self._owned(_CT.ID_TOKEN, home_account_id, env):
-                    self.modify(_CT.ID_TOKEN, entry)
-                for entry in self._owned(_CT.ACCOUNT, home_account_id, env):
-                    self.modify(_CT.ACCOUNT, entry)
+                for credential_type in REMOVED_TYPES:
+                    for entry in self._owned(credential_type, home_account_id, env):
+                        if sign_out.removes(
+                            credential_type, env, entry.get("client_id"), entry.get("family_id")
+                        ):
+                            self.modify(credential_type, entry)
+
+    def _signing_out(self, sign_out: SignOut) -> None:
+        """Called as :meth:`forget_account` begins removing, under the lock: a cache
+        backed by a store hands ``sign_out`` on with the removals; this one keeps
+        nothing."""
 
     def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None:
         """Remove this client's app-only AccessTokens (MSAL ``remove_tokens_for_client``).
@@ -175,7 +179,9 @@ class AccountLookups(FastLookups):
                     self.modify(_CT.ACCESS_TOKEN, entry)
 
     def _owned(self, credential_type: str, home_account_id: str, env: str) -> list[dict[str, Any]]:
-        """Snapshot of the entries of one account in one environment (any realm)."""
+        """Snapshot of the entries of one account in one environment (any realm).
+        (SqliteStore's sign-out restates this match in SQL, on its owner index:
+        ``_SELECT_OWNED`` in tokensmith/stores/_sqlite_rows.py.)"""
         index = self._index
         buckets = {
             _CT.REFRESH_TOKEN: index.rt_by_account,

@@ -30,6 +30,7 @@ from tokensmith.cache._hooked_reads import HookedReads
 from tokensmith.cache.access import CacheAccess
 from tokensmith.cache.lookups import strings
 from tokensmith.cache.schema import CredentialType
+from tokensmith.cache.sign_out import REMOVED_TYPES, SignOut
 from tokensmith.cache.token_cache import TokenCache
 from tokensmith.concurrency import SingleFlight
 from tokensmith.errors import ConfigurationError
@@ -192,25 +193,25 @@ class HookedCache(HookedReads):
     def forget_account(
         self, *, home_account_id: str, environments: Sequence[str], client_id: str
     ) -> None:
-        """MSAL's ``remove_account``: per environment, the account's refresh tokens of
-        this client or its family, then its access tokens, id tokens and accounts."""
+        """MSAL's ``remove_account``: per environment, the entries
+        :class:`~tokensmith.cache.sign_out.SignOut` states (the account's refresh tokens
+        of this client or its family, then its access tokens, id tokens and accounts)."""
         envs = strings(environments, "environments")
         with self._lock:
             self._removals[home_account_id] = self._removals.get(home_account_id, 0) + 1
+            sign_out = SignOut.of(
+                home_account_id,
+                client_id,
+                envs,
+                lambda env: self.get_app_metadata(environment=env, client_id=client_id),
+            )
             for env in envs:
                 owned = {"environment": env, "home_account_id": home_account_id}
-                family = (self.get_app_metadata(environment=env, client_id=client_id) or {}).get(
-                    "family_id"
-                )
-                for rt in list(self._search(_CT.REFRESH_TOKEN, owned)):
-                    if isinstance(rt, dict) and (
-                        rt.get("client_id") == client_id
-                        or (family and rt.get("family_id") == family)
-                    ):
-                        self._remove(_CT.REFRESH_TOKEN, rt)
-                for credential_type in (_CT.ACCESS_TOKEN, _CT.ID_TOKEN, _CT.ACCOUNT):
+                for credential_type in REMOVED_TYPES:
                     for entry in list(self._search(credential_type, owned)):
-                        if isinstance(entry, dict):
+                        if isinstance(entry, dict) and sign_out.removes(
+                            credential_type, env, entry.get("client_id"), entry.get("family_id")
+                        ):
                             self._remove(credential_type, entry)
 
     def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None:

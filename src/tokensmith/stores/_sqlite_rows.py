@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tokensmith.stores.base import Row
+from tokensmith.stores.base import Row, utf8_encodable
 from tokensmith.stores.partition import partition_of
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from tokensmith.cache.sign_out import SignOut
 
 __all__ = [
     "DELETE",
@@ -24,6 +29,7 @@ __all__ = [
     "columns",
     "parsed_rows",
     "parsed_sections",
+    "remove_signed_out",
 ]
 
 UPSERT = (
@@ -34,6 +40,18 @@ SELECT = "SELECT CAST(credential_type AS BLOB), CAST(key AS BLOB), CAST(body AS 
 DELETE = "DELETE FROM entries WHERE credential_type = ? AND key = ?"
 SELECT_SECTIONS = "SELECT CAST(name AS BLOB), CAST(body AS BLOB) FROM verbatim_sections"
 INSERT_SECTION = "INSERT INTO verbatim_sections (name, body) VALUES (?, ?)"
+_SELECT_OWNED = (
+    "SELECT CAST(credential_type AS BLOB), CAST(key AS BLOB), CAST(client_id AS BLOB),"
+    " CAST(body AS BLOB) FROM entries WHERE home_account_id = ? AND environment = ?"
+)
+"""An account's rows in one environment (any realm, any partition), by the owner index:
+the half of a sign-out's rule that says whose entries it judges, restated here as
+``AccountLookups._owned`` (tokensmith/cache/accounts.py) says it for memory: the home
+account exactly, the environment in any case (the column holds it lower-cased)."""
+_DELETE_OWNED = (
+    "DELETE FROM entries WHERE home_account_id = ? AND environment = ?"
+    " AND credential_type = ? AND CAST(key AS BLOB) = ?"
+)
 
 
 def parsed_rows(fetched: list[Any]) -> list[Row]:
@@ -54,6 +72,28 @@ def parsed_sections(fetched: list[Any]) -> dict[str, Any]:
         if name is not None and section is not None:
             sections[name] = section
     return sections
+
+
+def remove_signed_out(db: sqlite3.Connection, sign_out: SignOut) -> None:
+    """Delete every row ``sign_out`` removes (call in the write transaction): the
+    account's rows of each environment, found by the owner index, judged by
+    :meth:`~tokensmith.cache.sign_out.SignOut.removes` on their columns and, for a
+    refresh token's family, their body (unknown for a damaged one: only the client id
+    decides). Keys are compared as bytes, so a key that is not UTF-8 goes too."""
+    home = sign_out.home_account_id
+    for env in sign_out.families:
+        if not utf8_encodable(home, env):
+            continue  # no row holds text UTF-8 cannot encode
+        doomed = []
+        for raw_type, raw_key, raw_client, body in db.execute(_SELECT_OWNED, (home, env)):
+            credential_type = _text(raw_type)
+            if credential_type is None:
+                continue
+            entry = _parsed(body)
+            family = entry.get("family_id") if isinstance(entry, dict) else None
+            if sign_out.removes(credential_type, env, _text(raw_client), family):
+                doomed.append((home, env, credential_type, raw_key))
+        db.executemany(_DELETE_OWNED, doomed)
 
 
 def _text(value: object) -> str | None:

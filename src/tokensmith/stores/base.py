@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from tokensmith.cache.changes import Change
+from tokensmith.cache.sign_out import SignOut
 
 __all__ = [
     "DROPPED",
@@ -25,6 +26,7 @@ __all__ = [
     "NotLanded",
     "OnBehalfOfReader",
     "Row",
+    "SignOutWriter",
     "SnapshotStore",
     "utf8_encodable",
 ]
@@ -123,6 +125,22 @@ class OnBehalfOfReader(Protocol):
         that belong to ``home_account_id`` (their ``home_account_id``; a store may
         return more, never fewer); :data:`NO_ANSWER` when the backend could not
         answer."""
+
+
+class SignOutWriter(Protocol):
+    """An entry store's optional capability, which a sign-out uses when the store has
+    it (looked up by name, as :class:`OnBehalfOfReader`): the store then removes every
+    entry of the account the sign-out covers, not only those memory read first (an
+    entry another process wrote since that read, a row damaged outside tokensmith,
+    which reads skip). A store without it gets the removals through ``apply``; one
+    that wraps or subclasses a store with it and intercepts ``apply`` intercepts this
+    too (a sign-out's batch comes here instead)."""
+
+    def apply_sign_out(self, changes: Sequence[Change], sign_out: SignOut) -> object:
+        """As :meth:`EntryStore.apply`, and in the same transaction, before the
+        changes, remove every entry the store holds that ``sign_out`` removes
+        (:meth:`~tokensmith.cache.sign_out.SignOut.removes`, on what the store can
+        read of the entry: a damaged one's family is unknown)."""
 
 
 @runtime_checkable

@@ -75,6 +75,7 @@ class PersistentTokenCache(ReadThrough):
         self._loaded: dict[tuple[str, str | None], object] = {}
         self._synced: object = UNSYNCED
         self._stored_rts: set[str] = set()
+        self._sign_out = None
         self._set_sink(Sink(self))
         make_flight = getattr(store, "single_flight", None)
         if callable(make_flight):  # e.g. Redis: one fetch across processes
@@ -274,9 +275,19 @@ class PersistentTokenCache(ReadThrough):
             for name in names:  # (pinned: the bound keeps each read until it is removed)
                 self._read(name)
             self._read_on_behalf_of(home_account_id)  # (held by the emit lock)
-            super().forget_account(
-                home_account_id=home_account_id, environments=environments, client_id=client_id
-            )
+            # a store that can (SignOutWriter) also removes, in the transaction of the
+            # batch, the rows of the account these reads did not bring in
+            try:
+                super().forget_account(
+                    home_account_id=home_account_id,
+                    environments=environments,
+                    client_id=client_id,
+                )
+                if self._sign_out is not None:  # memory held none of it: no batch went
+                    assert self._sink is not None
+                    self._sink.apply([])  # the store still removes what it holds
+            finally:
+                self._sign_out = None
 
     def remove_app_tokens(self, *, client_id: str, environments: Sequence[str]) -> None:
         check_store_read()  # a removal writes to the store: never in memory-only mode

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tokensmith.cache.changes import Change
 from tokensmith.cache.schema import CredentialType
+from tokensmith.cache.sign_out import SignOut
 from tokensmith.cache.store_io import check_store_read
 from tokensmith.stores import partition as part
 from tokensmith.stores._known_held import KnownHeld
@@ -24,6 +25,7 @@ from tokensmith.stores.base import (
     EntryStore,
     NotLanded,
     Row,
+    SignOutWriter,
     SnapshotStore,
 )
 from tokensmith.stores.bound import PartitionLru, forget, shrink
@@ -56,6 +58,8 @@ class ReadThrough(KnownHeld):
     _bounded: bool
     _loaded: dict[tuple[str, str | None], object]
     _synced: object
+    _sign_out: SignOut | None
+    """The sign-out the next batch carries to the entry store (see :meth:`_signing_out`)."""
     # -- reading through ------------------------------------------------------------
 
     def _need(self, name: str, username: str | None = None) -> None:
@@ -253,6 +257,15 @@ class ReadThrough(KnownHeld):
         with self._lock:
             self._absorb_bulk(rows)
 
+    def _signing_out(self, sign_out: SignOut) -> None:
+        """The sign-out's removals reach an entry store that can apply it whole
+        (:class:`~tokensmith.stores.base.SignOutWriter`) with ``sign_out``, so it also
+        removes what memory did not read; a store without it gets the removals only.
+        Called under the cache lock by ``forget_account``, whose caller holds the emit
+        lock: the next batch written is the sign-out's."""
+        if callable(getattr(self._entry_store, "apply_sign_out", None)):
+            self._sign_out = sign_out
+
     def _sync(self) -> None:
         store = self._snapshot_store
         assert store is not None
@@ -348,8 +361,13 @@ class Sink:
         cache = self.cache
         if cache._snapshot_store is None:
             assert cache._entry_store is not None
+            sign_out, cache._sign_out = cache._sign_out, None
             try:
-                versions = cache._entry_store.apply(changes)
+                if sign_out is None:
+                    versions = cache._entry_store.apply(changes)
+                else:
+                    writer = cast("SignOutWriter", cache._entry_store)
+                    versions = writer.apply_sign_out(changes, sign_out)
             except BaseException:
                 cache._unread(changes)
                 raise

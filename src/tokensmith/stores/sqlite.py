@@ -38,6 +38,7 @@ from tokensmith.stores._sqlite_rows import (
     columns,
     parsed_rows,
     parsed_sections,
+    remove_signed_out,
 )
 from tokensmith.stores._sqlite_schema import SCHEMA_VERSION, open_schema
 from tokensmith.stores.base import Row, utf8_encodable
@@ -46,6 +47,8 @@ from tokensmith.stores.partition import ACCOUNTS, obo
 if TYPE_CHECKING:
     import sqlite3
     from pathlib import Path
+
+    from tokensmith.cache.sign_out import SignOut
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
@@ -133,7 +136,21 @@ class SqliteStore:
             StoreError: the database could not be written (nothing was), or an entry
                 holds a value JSON cannot (a set, bytes, a loop: nothing was written).
         """
-        with encoding(self._path):
+        return self._apply(changes, None)
+
+    def apply_sign_out(self, changes: Sequence[Change], sign_out: SignOut) -> tuple[object, object]:
+        """As :meth:`apply`, and first, in its transaction, delete every row
+        ``sign_out`` removes, found by the indexed columns: rows another process wrote
+        since this one read them, and rows whose body is damaged, go too. The changes
+        come after, in order: a write this process made after the sign-out stays.
+
+        Raises:
+            StoreError: as :meth:`apply` (nothing was deleted or written).
+        """
+        return self._apply(changes, sign_out)
+
+    def _apply(self, changes: Sequence[Change], sign_out: SignOut | None) -> tuple[object, object]:
+        with encoding(self._path):  # (before the transaction: the lock is held less)
             statements = [
                 (UPSERT, columns(c.credential_type, c.key, c.entry))
                 if isinstance(c, EntryPut)
@@ -142,6 +159,8 @@ class SqliteStore:
             ]
 
         def write(db: sqlite3.Connection) -> None:
+            if sign_out is not None:
+                remove_signed_out(db, sign_out)
             for sql, args in statements:  # in order: put then delete ends deleted
                 db.execute(sql, args)
 
