@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     import logging
 
-__all__ = ["DEBUG", "SECRET_FIELDS", "lazy_logger", "logger", "mask", "redact_mapping"]
+__all__ = ["DEBUG", "SECRET_FIELDS", "lazy_logger", "logger", "mask", "one_line", "redact_mapping"]
 
 DEBUG = 10
 """``logging.DEBUG``, for ``logger.isEnabledFor(DEBUG)`` without importing logging."""
@@ -116,6 +116,15 @@ def mask(value: object) -> str:
     if value is None or value == "":
         return repr(value)
     return "***"
+
+
+def one_line(text: str) -> str:
+    """``text`` from outside (a key name another writer chose) fit for one log line:
+    characters that are not printable (a newline that would forge a record, a control
+    sequence for a terminal) are shown escaped, as ``\\n`` or ``\\x1b``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def redact_mapping(

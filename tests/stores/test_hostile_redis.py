@@ -172,3 +172,25 @@ def test_a_server_that_is_not_redis_is_an_outage_not_an_exception(
         assert app.acquire_token_for_client(SCOPE)["token_source"] == "cache"  # memory
     assert "Redis unreachable" in caplog.text
     assert "AttributeError" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kind", "warned"), [("hash", "could not be read"), ("string", "refused a command")]
+)
+def test_a_key_name_another_writer_chose_stays_on_one_log_line(
+    redis_client: Any, caplog: pytest.LogCaptureFixture, kind: str, warned: str
+) -> None:
+    # Key names come from SCAN: another writer chooses them. One holding a newline
+    # wrote a forged line into the log ("... of tokensmith:p:user:x" then "CRITICAL").
+    name = b"tokensmith:p:user:x\nCRITICAL forged\x1b[2J"
+    if kind == "hash":  # a value no key opens
+        redis_client.hset(name, b"AccessToken|k", b"junk")
+    else:  # not a hash: WRONGTYPE
+        redis_client.set(name, b"junk")
+    cache = PersistentTokenCache(RedisStore(redis_client))
+    with caplog.at_level(logging.WARNING, logger="tokensmith"):
+        json.loads(cache.serialize())
+    refused = [r.getMessage() for r in caplog.records if warned in r.getMessage()]
+    assert refused, caplog.text
+    assert all("\n" not in m and "\x1b" not in m for m in refused)
+    assert "tokensmith:p:user:x\\nCRITICAL forged\\x1b[2J" in refused[0]

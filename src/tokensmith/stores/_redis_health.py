@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from tokensmith._redact import logger
+from tokensmith._redact import logger, one_line
 
-__all__ = ["RedisHealth", "reply_of", "text_of"]
+__all__ = ["RedisHealth", "reply_of", "shown_key", "text_of"]
 
 T = TypeVar("T")
 _WARN_EVERY_S = 30.0
@@ -88,7 +88,7 @@ class RedisHealth:
         """Log a command Redis answered with an error: at most once per key every 30 s,
         with Redis's error code and never the error's text (redis-py's pipeline errors
         quote the command, values included)."""
-        key = text_of(key)
+        key = shown_key(key)
         if self._first_in_a_while(key):
             logger.warning(
                 "token store: Redis refused a command%s (%s), %s; other keys are unaffected",
@@ -151,8 +151,13 @@ class RedisHealth:
 
 
 def text_of(name: Any) -> str:
-    """A key name as text, for the log (SCAN gives bytes)."""
+    """A key name as text (SCAN gives bytes)."""
     return name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+
+
+def shown_key(name: Any) -> str:
+    """A key name for the log: as text, one line (another writer chose it)."""
+    return one_line(text_of(name))
 
 
 _CODE_OF = {

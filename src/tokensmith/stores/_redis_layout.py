@@ -28,7 +28,7 @@ from typing import Any
 from tokensmith._redact import logger
 from tokensmith.cache.changes import Change, EntryPut
 from tokensmith.cache.schema import CredentialType
-from tokensmith.stores._redis_health import RedisHealth, text_of
+from tokensmith.stores._redis_health import RedisHealth, shown_key, text_of
 from tokensmith.stores._redis_index import BY_USERNAME
 from tokensmith.stores._redis_seal import opened, seal
 from tokensmith.stores.base import Row
@@ -120,7 +120,7 @@ class RedisLayout(RedisHealth):
                 "value written without encryption, moved from another hash or field, or "
                 "damaged): skipped (this warning comes at most every 30 s)",
                 count,
-                text_of(name),
+                shown_key(name),
             )
 
 
