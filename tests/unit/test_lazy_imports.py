@@ -41,6 +41,7 @@ NOT_FOR_A_CACHE_HIT = (
     "tokensmith.protocol._wire",
     "tokensmith._http_cache",
     "tokensmith.transport.resilient",
+    "tokensmith.cache.sign_out",
     "asyncio",
     "dataclasses",
     "inspect",

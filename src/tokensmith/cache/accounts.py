@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import compress, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokensmith.cache.buckets import bucket, norm, norm_env
 from tokensmith.cache.lookups import FastLookups, same_env, strings
 from tokensmith.cache.schema import CredentialType
-from tokensmith.cache.sign_out import REMOVED_TYPES, SignOut
 from tokensmith.cache.validity import all_usable
+
+if TYPE_CHECKING:  # the sign-out loads with the first one, not for a cache hit
+    from tokensmith.cache.sign_out import SignOut
 
 __all__ = ["AccountLookups"]
 
@@ -126,6 +128,8 @@ class AccountLookups(FastLookups):
         the entries :class:`~tokensmith.cache.sign_out.SignOut` states, in each
         environment (its RefreshTokens of this client or of its family, per this
         client's AppMetadata; all its AccessTokens, IdTokens and Account entries)."""
+        from tokensmith.cache.sign_out import REMOVED_TYPES, SignOut
+
         envs = strings(environments, "environments")
         with self._writing():  # the store gets the removals once, after the lock
             self._ensure_index()

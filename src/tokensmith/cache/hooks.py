@@ -30,7 +30,6 @@ from tokensmith.cache._hooked_reads import HookedReads
 from tokensmith.cache.access import CacheAccess
 from tokensmith.cache.lookups import strings
 from tokensmith.cache.schema import CredentialType
-from tokensmith.cache.sign_out import REMOVED_TYPES, SignOut
 from tokensmith.cache.token_cache import TokenCache
 from tokensmith.concurrency import SingleFlight
 from tokensmith.errors import ConfigurationError
@@ -196,6 +195,8 @@ class HookedCache(HookedReads):
         """MSAL's ``remove_account``: per environment, the entries
         :class:`~tokensmith.cache.sign_out.SignOut` states (the account's refresh tokens
         of this client or its family, then its access tokens, id tokens and accounts)."""
+        from tokensmith.cache.sign_out import REMOVED_TYPES, SignOut
+
         envs = strings(environments, "environments")
         with self._lock:
             self._removals[home_account_id] = self._removals.get(home_account_id, 0) + 1

@@ -14,10 +14,12 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tokensmith.cache.changes import Change
-from tokensmith.cache.sign_out import SignOut
+
+if TYPE_CHECKING:
+    from tokensmith.cache.sign_out import SignOut
 
 __all__ = [
     "DROPPED",

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tokensmith.cache.changes import Change
 from tokensmith.cache.schema import CredentialType
-from tokensmith.cache.sign_out import SignOut
 from tokensmith.cache.store_io import check_store_read
 from tokensmith.stores import partition as part
 from tokensmith.stores._known_held import KnownHeld
@@ -29,6 +28,9 @@ from tokensmith.stores.base import (
     SnapshotStore,
 )
 from tokensmith.stores.bound import PartitionLru, forget, shrink
+
+if TYPE_CHECKING:  # the sign-out loads with the first one
+    from tokensmith.cache.sign_out import SignOut
 
 _RT = CredentialType.REFRESH_TOKEN
 
