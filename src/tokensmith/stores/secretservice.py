@@ -25,6 +25,11 @@ from typing import Any
 
 from tokensmith._redact import logger
 from tokensmith.errors import StoreError, StoreUnavailableError
+from tokensmith.stores._secret_layout import (
+    checked_attributes,
+    checked_collection,
+    checked_text,
+)
 from tokensmith.stores.lockfile import LOCK_TIMEOUT_S
 from tokensmith.stores.snapshot import (
     FileMedium,
@@ -96,11 +101,15 @@ class SecretServiceMedium:
             raise StoreUnavailableError(
                 "the Secret Service needs: pip install tokensmith[secretservice]"
             ) from exc
+        layout = checked_attributes(attributes)  # (before a bus or a folder is touched)
+        name = checked_text(schema_name or default_schema_name(location), "schema_name")
+        self.label = checked_text(label, "label")
+        collection = checked_collection(collection)
+        if address is not None:
+            checked_text(address, "address")
         self.location = Path(location).expanduser()
         self._signal = FileMedium(self.location)
-        name = schema_name or default_schema_name(location)
-        self.attributes = {**dict(attributes or {}), "xdg:schema": name}
-        self.label = label
+        self.attributes = {**layout, "xdg:schema": name}
         self.collection = collection or "default"
         self._address = address or os.environ.get("DBUS_SESSION_BUS_ADDRESS")
         self._lock = threading.Lock()
@@ -322,6 +331,10 @@ class SecretServiceStore(SnapshotStoreBase):
             reason to fall back (it may be unlocked later, and the cache would be split
             into a plain file): its reads and writes raise this error
             (:data:`LOCKED_HINT`), ``allow_unencrypted`` or not.
+        ConfigurationError: ``schema_name``, ``attributes`` (a mapping), ``label``,
+            ``collection`` or ``address`` is not text D-Bus carries (a str, valid
+            Unicode, no NUL), or ``collection`` has a ``/`` and is no object path;
+            ``lock_timeout`` is not a number of seconds (0 to 2,000,000).
     """
 
     def __init__(
