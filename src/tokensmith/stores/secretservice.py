@@ -77,6 +77,25 @@ class _SessionGone(StoreError):
     """The service knows no such session: it restarted since the session was opened."""
 
 
+def _open_bus(address: str) -> Any:
+    """jeepney's ``open_dbus_connection``, but a socket whose Hello fails is closed (a
+    D-Bus peer that is no message bus refuses it: jeepney raised its bare
+    DBusErrorResponse and left the socket open), and that refusal is a ValueError."""
+    from jeepney.bus import get_bus
+    from jeepney.io.blocking import DBusConnection, prep_socket
+    from jeepney.wrappers import DBusErrorResponse
+
+    sock = prep_socket(get_bus(address), timeout=1.0)  # (closed by it when it fails)
+    try:
+        return DBusConnection(sock)
+    except DBusErrorResponse as exc:
+        sock.close()
+        raise ValueError(f"the Hello was refused: {exc.name}") from exc
+    except BaseException:
+        sock.close()
+        raise
+
+
 def default_schema_name(location: str | os.PathLike[str]) -> str:
     """msal-extensions' default: the SHA-256 hex of the signal file's path as given."""
     return hashlib.sha256(os.fspath(location).encode("utf-8")).hexdigest()
@@ -129,10 +148,8 @@ class SecretServiceMedium:
             return
         if not self._address:
             raise StoreUnavailableError(HEADLESS_HINT + " (DBUS_SESSION_BUS_ADDRESS is not set)")
-        from jeepney.io.blocking import open_dbus_connection
-
         try:
-            self._conn = open_dbus_connection(bus=self._address)
+            self._conn = _open_bus(self._address)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:  # tcp: is a RuntimeError
             raise StoreUnavailableError(f"{HEADLESS_HINT} ({type(exc).__name__})") from exc
         try:
