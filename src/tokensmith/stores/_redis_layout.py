@@ -34,7 +34,7 @@ from tokensmith.stores._redis_seal import opened, seal
 from tokensmith.stores.base import Row
 from tokensmith.stores.partition import partition_of, user
 
-__all__ = ["RedisLayout"]
+__all__ = ["RedisLayout", "glob_escaped"]
 
 _VERBATIM_DATA = "verbatim|"
 """Before a verbatim section's name in its associated data (an entry's is its field)."""
@@ -122,6 +122,12 @@ class RedisLayout(RedisHealth):
                 count,
                 shown_key(name),
             )
+
+
+def glob_escaped(literal: str) -> str:
+    """``literal`` as a pattern of SCAN's ``MATCH`` that matches only itself (its glob
+    characters escaped: a prefix such as ``svc[1]:`` does not match ``svc1:``)."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in literal)
 
 
 def _merge_expiry(current: int | None, change: EntryPut) -> int | None:

@@ -5,7 +5,9 @@ JSON, encrypted with AES-GCM when the app gives a key (layout, sealing and expir
 :mod:`tokensmith.stores._redis_layout`). The accounts hash also indexes its accounts by
 username, naming none in clear (:mod:`tokensmith.stores._redis_index`), and a set per
 account lists the on-behalf-of hashes that hold its tokens, so a sign-out removes those
-too (:mod:`tokensmith.stores._redis_obo`).
+too (:mod:`tokensmith.stores._redis_obo`). A sign-out removes, in its batch's watched
+MULTI/EXEC, every field of the account it covers (:mod:`~tokensmith.stores.
+_redis_sign_out`), not only those memory read.
 
 The persistent cache in front of it is the in-process L1: hits never reach Redis.
 Redis unreachable is never an exception: a read answers nothing (the app goes to the
@@ -21,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokensmith._redact import logger
 from tokensmith.cache.changes import Change, EntryPut
@@ -35,7 +37,7 @@ from tokensmith.stores._redis_index import (
     UsernameIndex,
     username_field,
 )
-from tokensmith.stores._redis_layout import _VERBATIM_DATA, RedisLayout, _merge_expiry, _of
+from tokensmith.stores._redis_layout import _VERBATIM_DATA, _merge_expiry, _of, glob_escaped
 from tokensmith.stores._redis_obo import (
     OBO_PARTITIONS,
     OboIndex,
@@ -44,8 +46,12 @@ from tokensmith.stores._redis_obo import (
     listed_partitions,
 )
 from tokensmith.stores._redis_seal import ciphers_of
+from tokensmith.stores._redis_sign_out import RedisSignOut
 from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row, utf8_encodable
 from tokensmith.stores.partition import ACCOUNTS
+
+if TYPE_CHECKING:
+    from tokensmith.cache.sign_out import SignOut
 
 __all__ = ["DEFAULT_IDLE_TTL", "RedisStore"]
 
@@ -53,7 +59,7 @@ DEFAULT_IDLE_TTL = 90 * 24 * 3600
 """Seconds a user's hash lives after its last write (a refresh token's lifetime)."""
 
 
-class RedisStore(RedisLayout):
+class RedisStore(RedisSignOut):
     """An entry store in Redis.
 
     Args:
@@ -126,8 +132,9 @@ class RedisStore(RedisLayout):
         """Those of :attr:`errors` that mean Redis is unreachable: the store backs off.
         The others (``ResponseError``: Redis answered with an error) do not."""
         self.client_code = os.path.join(os.path.dirname(redis.__file__), "")
-        from redis.exceptions import NoPermissionError
+        from redis.exceptions import NoPermissionError, WatchError
 
+        self.conflict = WatchError
         self._index = UsernameIndex(NoPermissionError)
         self._obo = OboIndex()
         self._ciphers: tuple[Any, ...] = ciphers_of(encryption_key)
@@ -144,16 +151,30 @@ class RedisStore(RedisLayout):
     def apply(self, changes: Sequence[Change]) -> object:
         """Write the changes in one pipelined transaction (MULTI/EXEC); never raises:
         :data:`~tokensmith.stores.base.DROPPED` when the write did not land (logged)."""
+        return self._apply(changes, None)
 
+    def apply_sign_out(self, changes: Sequence[Change], sign_out: SignOut) -> object:
+        """As :meth:`apply`, and first, in its MULTI/EXEC, remove every field of the
+        account that ``sign_out`` removes, whoever wrote it, a value no key opens too
+        (judged by its field name: :mod:`~tokensmith.stores._redis_sign_out`); the
+        changes come after, in order."""
+        return self._apply(changes, sign_out)
+
+    def _apply(self, changes: Sequence[Change], sign_out: SignOut | None) -> object:
         unsendable = [c for c in changes if not utf8_encodable(*self._place(c))]
         if unsendable:
             self._not_unicode("write", len(unsendable))
             changes = [c for c in changes if all(c is not u for u in unsendable)]
-            if not changes:
+            if not changes and sign_out is None:
                 return DROPPED
+        if sign_out is not None and not utf8_encodable(sign_out.home_account_id):
+            sign_out = None  # no tokensmith store holds its keys
 
         def write() -> object:
-            landed = self._transact(lambda pipe: self._queue(pipe, changes), "write")
+            if sign_out is None:
+                landed = self._transact(lambda pipe: self._queue(pipe, changes), "write")
+            else:
+                landed = self._sign_out_transaction(changes, sign_out)
             if landed is None:
                 return DROPPED
             refused = [change for change, ok in zip(changes, landed, strict=False) if not ok]
@@ -310,8 +331,7 @@ class RedisStore(RedisLayout):
     def _scan(self, literal: str) -> list[Any]:
         """The keys whose name starts with ``literal`` (SCAN, the text glob-escaped: a
         prefix such as ``svc[1]:`` matches only itself, not ``svc1:``)."""
-        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in literal) + "*"
-        return list(self.client.scan_iter(match=pattern))
+        return list(self.client.scan_iter(match=glob_escaped(literal) + "*"))
 
     def _queue(self, pipe: Any, changes: Sequence[Change], *, fresh: bool = False) -> list[str]:
         """Queue the changes' commands on ``pipe``, one per change first (then the
@@ -380,8 +400,8 @@ class RedisStore(RedisLayout):
         aborted the whole transaction (``EXECABORT``) and none of it landed."""
         try:
             results = pipe.execute(raise_on_error=False)
-        except self.outages:
-            raise
+        except (*self.outages, self.conflict):
+            raise  # (a watched key changed: the sign-out's transaction is tried again)
         except self._index.denied as exc:
             if self._index.refused(exc):
                 raise ScriptsRefused from exc
