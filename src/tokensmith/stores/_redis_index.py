@@ -6,9 +6,12 @@ fresh process reads that user's accounts in one script and one round trip. The s
 keeps it up to date with :data:`INDEX_ADD` and :data:`INDEX_DROP`, queued in the same
 MULTI/EXEC as the write (so two processes adding accounts of one username at once both
 stay listed), and reads it with :data:`BY_NAME_READ`; each script reads a
-damaged list as the strings it holds. A Redis that refuses scripts (an ACL without
-``@scripting``) gets no index (:class:`UsernameIndex` gives it up, saying so once): it
-is then neither written nor read, and a read by username reads the whole accounts hash.
+damaged list as the strings it holds. A list that names no account present (damaged,
+or left by a process without scripts) is read past: the read takes the whole accounts
+hash and lists the username's accounts it finds again (:meth:`UsernameIndex.mend`).
+A Redis that refuses scripts (an ACL without ``@scripting``) gets no index
+(:class:`UsernameIndex` gives it up, saying so once): it is then neither written nor
+read, and a read by username reads the whole accounts hash.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from tokensmith._redact import logger
+from tokensmith.cache.schema import CredentialType
 from tokensmith.stores._redis_health import reply_of
+from tokensmith.stores.base import Row
 
 __all__ = [
     "BY_NAME_READ",
@@ -98,10 +103,13 @@ for start = 1, #fields, 500 do
     end
   end
 end
+if #found == 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return false end
 return found
 """
 )
-"""The accounts listed under username field ARGV[1]: field, value, field, value..."""
+"""The accounts listed under username field ARGV[1]: field, value, field, value...; nil
+when the field exists but lists no account present (damaged: the caller reads the
+whole hash)."""
 
 
 class ScriptsRefused(Exception):
@@ -131,16 +139,39 @@ class UsernameIndex:
         nobody can keep up to date is better not written)."""
         return queue_usernames(pipe, listed, fresh) if self.scripts else []
 
-    def accounts(self, client: Any, name: str, username: str) -> dict[bytes, bytes]:
+    def accounts(self, client: Any, name: str, username: str) -> tuple[dict[bytes, bytes], bool]:
         """The fields and values of accounts hash ``name`` listed under ``username``
-        (one script); the whole hash (``HGETALL``) when Redis refuses the script."""
+        (one script); the whole hash (``HGETALL``) when Redis refuses the script, or
+        when the username's list names no account present (damaged, or left by a
+        process without scripts), and then True: the caller mends the list
+        (:meth:`mend`)."""
         try:
             flat = client.eval(BY_NAME_READ, 1, name, username_field(username))
         except self.denied as exc:
             self.no_scripts(exc)
-            fields: dict[bytes, bytes] = client.hgetall(name)
-            return fields
-        return dict(zip(flat[::2], flat[1::2], strict=True))
+            return client.hgetall(name), False
+        if flat is None:
+            return client.hgetall(name), True
+        return dict(zip(flat[::2], flat[1::2], strict=True)), False
+
+    def mend(self, client: Any, name: str, username: str, rows: Sequence[Row]) -> None:
+        """List again under ``username`` its accounts among ``rows`` (a whole read of
+        accounts hash ``name``): one pipelined :data:`INDEX_ADD` each, which leaves a
+        field already listed, so a concurrent write loses nothing."""
+        lowered = username.lower()
+        fields = [
+            f"{credential_type}|{key}"  # (an entry's field: tokensmith.stores._redis_layout)
+            for credential_type, key, entry in rows
+            if credential_type == CredentialType.ACCOUNT
+            and isinstance(found := entry.get("username"), str)
+            and found.lower() == lowered
+        ]
+        if not fields:
+            return
+        pipe = client.pipeline(transaction=False)
+        for field in fields:
+            pipe.eval(INDEX_ADD, 1, name, username_field(username), field)
+        pipe.execute()
 
     def refused(self, exc: BaseException) -> bool:
         """Whether a transaction's ACL refusal ``exc`` was of its scripts: if so the

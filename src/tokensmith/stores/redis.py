@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tokensmith._redact import logger
@@ -185,20 +186,29 @@ class RedisStore(RedisSignOut):
 
     def read(self, partition: str, *, username: str | None = None) -> list[Row]:
         """The entries of one partition (one ``HGETALL``; ``accounts`` narrowed to a
-        username: one script reading those accounts only); :data:`NO_ANSWER` (an empty
+        username: one script reading those accounts only, or the whole hash when that
+        username's list names none present, then mended); :data:`NO_ANSWER` (an empty
         list) when Redis is down."""
         name = self._hash(partition)
         if not utf8_encodable(name):
             return []  # no tokensmith store can have written it
         if partition == ACCOUNTS and isinstance(username, str) and self._index.scripts:
-            fields: Mapping[bytes, bytes] | None = self.attempt(
+            found = self.attempt(
                 "read skipped",
                 lambda: self._index.accounts(self.client, name, username),
                 None,
                 key=name,
             )
-        else:
-            fields = self.attempt("read skipped", lambda: self.client.hgetall(name), None, key=name)
+            if found is None:
+                return NO_ANSWER
+            rows = self._rows(name, found[0])
+            if found[1]:  # the username's list named none of them: listed again
+                mend = partial(self._index.mend, self.client, name, username, rows)
+                self.attempt("username index not mended", mend, None, key=name)
+            return rows
+        fields: Mapping[bytes, bytes] | None = self.attempt(
+            "read skipped", lambda: self.client.hgetall(name), None, key=name
+        )
         return NO_ANSWER if fields is None else self._rows(name, fields)
 
     def read_prefix(self, prefix: str) -> list[Row]:
