@@ -9,6 +9,7 @@ partition read, with no sleep."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -264,3 +265,19 @@ def test_a_connection_lost_while_watching_is_an_outage_not_a_race(
     assert killing.raced == 1  # not tried again: backed off
     assert "unreachable" in caplog.text
     assert len(_fields_of(redis_client, HOME)) == 4  # nothing removed
+
+
+def test_keys_redis_refuses_to_read_leave_the_rest_of_the_sign_out(
+    redis_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # (another writer's strings where the account's hash and its set belong: WRONGTYPE)
+    PersistentTokenCache(RedisStore(redis_client), clock=time.time).add(
+        user_event(uid="u1", utid="tid")
+    )
+    redis_client.delete(f"tokensmith:p:user:{HOME}")
+    redis_client.set(f"tokensmith:p:user:{HOME}", b"not a hash")
+    redis_client.set(f"tokensmith:obo-of:{hashlib.sha256(HOME.encode()).hexdigest()}", b"x")
+    sign_out = SignOut(HOME, CLIENT_ID, {ENV: None})
+    assert RedisStore(redis_client).apply_sign_out([], sign_out) is None
+    assert not [f for f in redis_client.hkeys(ACCOUNTS) if f.startswith(b"Account|")]
+    assert caplog.text.count("WRONGTYPE") == 2
