@@ -21,6 +21,10 @@ Design:
   one that finds it *abandoned* (the leader died of a ``BaseException`` such as
   ``asyncio.CancelledError`` or ``KeyboardInterrupt``) goes back to the registry, where
   one of the retrying callers becomes the new leader.
+* **An orphaned leader.** An async leader whose event loop was closed under it (its
+  Task still pending) never runs again: its call is abandoned. The next caller for the
+  key leads instead, and a waiter checks every :data:`_CHECK_EVERY` seconds, so none
+  waits for ever on it (:func:`_orphaned`).
 * **Re-entrancy** is decided in one place, :func:`_reenters`: a caller that the leader
   is (transitively) waiting for runs ``fn`` directly rather than deadlocking.
 * **Fork.** A child made by ``os.fork()`` starts with every registry empty and a new
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
 __all__ = ["SingleFlight"]
 
 T = TypeVar("T")
+_CHECK_EVERY = 1.0
+"""Seconds between a waiter's checks that its leader is not orphaned."""
 W = TypeVar("W", "_ThreadWaiter", "_AsyncWaiter")
 
 
@@ -67,14 +73,15 @@ class _ThreadWaiter:
     def wake(self) -> None:
         self._event.set()
 
-    def wait(self) -> None:
-        self._event.wait()
+    def wait(self, call: _Call) -> None:
+        while not self._event.wait(_CHECK_EVERY) and not _orphaned(call):
+            pass
 
 
 class _AsyncWaiter:
     """A suspended coroutine: a future on the waiter's own event loop."""
 
-    __slots__ = ("_future", "_loop")
+    __slots__ = ("_future", "_loop", "_timer")
 
     def __init__(self) -> None:
         import asyncio  # only coroutines wait here, so asyncio is loaded already
@@ -90,8 +97,18 @@ class _AsyncWaiter:
         if not self._future.done():  # a cancelled waiter's future is already done
             self._future.set_result(None)
 
-    async def wait(self) -> None:
-        await self._future
+    async def wait(self, call: _Call) -> None:
+        self._timer = self._loop.call_later(_CHECK_EVERY, self._check, call)
+        try:
+            await self._future
+        finally:
+            self._timer.cancel()
+
+    def _check(self, call: _Call) -> None:
+        if _orphaned(call):
+            self._resolve()
+        else:
+            self._timer = self._loop.call_later(_CHECK_EVERY, self._check, call)
 
 
 class _Call:
@@ -133,6 +150,12 @@ class _Leading:
         if isinstance(exc, Exception):
             self._call.error, self._call.settled = exc, True
         self._release()
+
+
+def _orphaned(call: _Call) -> bool:
+    """Whether ``call`` is led by a Task whose event loop was closed while it ran."""
+    task: Any = call.task
+    return task is not None and not task.done() and task.get_loop().is_closed()
 
 
 def _reenters(call: _Call, thread: int, task: object | None) -> bool:
@@ -187,7 +210,7 @@ class SingleFlight:
                     call.result, call.settled = value, True
                     return value
             with self._registered(call, waiter):
-                waiter.wait()
+                waiter.wait(call)
             if call.settled:
                 result: T = self._outcome(call)
                 return result
@@ -222,7 +245,7 @@ class SingleFlight:
                     call.result, call.settled = value, True
                     return value
             with self._registered(call, waiter):
-                await waiter.wait()
+                await waiter.wait(call)
             if call.settled:
                 result: T = self._outcome(call)
                 return result
@@ -248,17 +271,21 @@ class SingleFlight:
         """Register for ``key``: ``(call, None)`` to lead, ``(call, waiter)`` to wait.
 
         Returns None when the caller re-enters a run it leads and must run ``fn`` itself.
+        An orphaned call is abandoned: the caller leads, and its waiters retry.
         """
         with self._lock:
             call = self._calls.get(key)
-            if call is None:
-                call = self._calls[key] = _Call(thread, task)
-                return call, None
-            if _reenters(call, thread, task):
-                return None
-            waiter = make_waiter()
-            call.waiters.add(waiter)
-            return call, waiter
+            if call is not None and not _orphaned(call):
+                if _reenters(call, thread, task):
+                    return None
+                waiter = make_waiter()
+                call.waiters.add(waiter)
+                return call, waiter
+            stale = list(call.waiters) if call is not None else []
+            call = self._calls[key] = _Call(thread, task)
+        for left in stale:  # an orphaned call's waiters: they retry, and wait on this one
+            left.wake()
+        return call, None
 
     def _leading(self, key: Hashable, call: _Call) -> _Leading:
         """The context in which the leader runs ``fn`` for ``key``."""
