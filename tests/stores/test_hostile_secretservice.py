@@ -4,18 +4,21 @@ bus where a keyring is needed; a fake peer on a unix socket here)."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.session_bus import SessionBus
 from tests.unit.cache._helpers import NOW, user_event
 
 from tokensmith.errors import ConfigurationError, StoreUnavailableError
 from tokensmith.stores import PersistentTokenCache
-from tokensmith.stores.secretservice import HEADLESS_HINT, SecretServiceStore
+from tokensmith.stores.secretservice import GONE_HINT, HEADLESS_HINT, SecretServiceStore
 
 
 @pytest.mark.parametrize(
@@ -124,3 +127,28 @@ def test_a_d_bus_peer_that_is_no_bus_is_no_secret_service(d_bus_peer: str, tmp_p
     assert str(caught.value) == f"{HEADLESS_HINT} (ValueError)"
     plain = SecretServiceStore(tmp_path / "cache.bin", address=d_bus_peer, allow_unencrypted=True)
     assert plain.is_encrypted is False
+
+
+def test_a_store_whose_service_stopped_says_so_not_headless(tmp_path: Path) -> None:
+    # A store that worked lost its gnome-keyring-daemon: the error said "a headless
+    # machine, an SSH session or a container? ... pass allow_unencrypted=True", which
+    # sent its reader the wrong way (and to a plain file beside the keyring's cache).
+    folder = Path(tempfile.mkdtemp(prefix="tokensmith-gone-"))  # (a short socket path)
+    bus = SessionBus(folder)
+    try:
+        bus.start_keyring(unlock=True)
+        store = SecretServiceStore(tmp_path / "cache.bin", address=bus.address)
+        try:
+            store.apply([])  # answered: the service is there
+            daemon = bus._keyring  # (SessionBus keeps it; stopped here only)
+            daemon.terminate()
+            daemon.wait(10)
+            with pytest.raises(StoreUnavailableError) as caught:
+                store.load()
+            assert str(caught.value).startswith(GONE_HINT)
+            assert "allow_unencrypted" not in str(caught.value)
+        finally:
+            store.close()
+    finally:
+        bus.stop()
+        shutil.rmtree(folder, ignore_errors=True)

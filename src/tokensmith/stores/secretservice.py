@@ -41,11 +41,19 @@ from tokensmith.stores.snapshot import (
 )
 
 __all__ = [
+    "GONE_HINT",
     "HEADLESS_HINT",
     "LOCKED_HINT",
     "SecretServiceMedium",
     "SecretServiceStore",
 ]
+
+GONE_HINT = (
+    "the Secret Service this store used no longer answers on the D-Bus session bus "
+    "(its daemon stopped?): start it again (gnome-keyring-daemon, KeePassXC); the "
+    "cache in memory is kept and the store reconnects at its next call"
+)
+"""The error of a store whose Secret Service answered before and no longer does."""
 
 HEADLESS_HINT = (
     "no Secret Service on the D-Bus session bus (a headless machine, an SSH session or a "
@@ -134,6 +142,7 @@ class SecretServiceMedium:
         self._lock = threading.Lock()
         self._conn: Any = None
         self._session = ""
+        self._answered = False  # the service answered once: later failures say it is gone
         with self._lock:
             self._connect()
             if collection is None:  # no default keyring: unavailable, as msal-extensions has it
@@ -147,16 +156,23 @@ class SecretServiceMedium:
         if self._conn is not None:
             return
         if not self._address:
-            raise StoreUnavailableError(HEADLESS_HINT + " (DBUS_SESSION_BUS_ADDRESS is not set)")
+            raise self._unavailable("DBUS_SESSION_BUS_ADDRESS is not set")
         try:
             self._conn = _open_bus(self._address)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:  # tcp: is a RuntimeError
-            raise StoreUnavailableError(f"{HEADLESS_HINT} ({type(exc).__name__})") from exc
+            raise self._unavailable(type(exc).__name__) from exc
         try:
             self._open_session()
         except BaseException:
             self._disconnect()
             raise
+        self._answered = True
+
+    def _unavailable(self, detail: str = "") -> StoreUnavailableError:
+        """No Secret Service: :data:`HEADLESS_HINT` until one answered, then
+        :data:`GONE_HINT` (a store that worked is on no headless machine)."""
+        hint = GONE_HINT if self._answered else HEADLESS_HINT
+        return StoreUnavailableError(f"{hint} ({detail})" if detail else hint)
 
     def _open_session(self) -> None:
         _, self._session = self._call(
@@ -201,7 +217,7 @@ class SecretServiceMedium:
                 raise DBusErrorResponse(reply)
         except DBusErrorResponse as exc:
             if exc.name in _NO_SERVICE:
-                raise StoreUnavailableError(HEADLESS_HINT) from exc
+                raise self._unavailable() from exc
             if exc.name == _NO_SESSION:
                 raise _SessionGone(f"Secret Service {method} failed: {exc.name}") from exc
             if exc.name == _IS_LOCKED:  # (gnome-keyring's CreateItem in a locked keyring)
