@@ -35,6 +35,7 @@ from tests.stores.test_concurrency_review import (  # the same stores and helper
 from tests.unit.application.fake_entra import FakeEntra
 
 from tokensmith._clock import FakeClock
+from tokensmith.errors import StoreError
 from tokensmith.stores import FileStore, PersistentTokenCache, RedisStore
 
 API = ["api://a/.default"]
@@ -71,6 +72,7 @@ class _Gate:
 
     def __init__(self) -> None:
         self.entered, self.go, self.exited = threading.Event(), threading.Event(), threading.Event()
+        self.error: Exception | None = None  # raised instead of making the held call
 
     def release(self) -> None:
         self.go.set()
@@ -112,6 +114,8 @@ class _Gated:
             gate.entered.set()
             try:
                 assert gate.go.wait(WAIT)
+                if gate.error is not None:
+                    raise gate.error
                 return attr(*args, **kwargs)
             finally:
                 gate.exited.set()
@@ -204,6 +208,34 @@ def test_a_call_timing_out_while_its_request_is_on_the_wire(new_store: NewStore)
     assert entra.tokens_posted() == 2
     assert _from_store(new_store, clock, entra) == "cache"
     assert cache.single_flight.in_flight() == 0
+
+
+def test_a_cancelled_call_whose_write_back_fails_says_so(
+    new_store: NewStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = _clock()
+    entra = FakeEntra(clock)
+    gated = _Gated(new_store())
+    app = async_cca(entra, clock, PersistentTokenCache(gated, clock=clock))
+    gate = gated.hold(*_held_method(gated._store, "write"))
+    gate.error = StoreError("the disk is full")
+
+    async def main() -> Any:
+        task = asyncio.create_task(app.acquire_token_for_client(API))
+        await _until(gate.entered)
+        await _cancelled(task)
+        assert await asyncio.to_thread(gate.passed)
+        return await app.acquire_token_for_client(["api://b/.default"])  # a write: it lands
+
+    assert _run(main())["token_source"] == "identity_provider"
+    # no caller is left to raise it to: the failure is logged, its type only (once the
+    # step has ended in its thread)
+    deadline = time.monotonic() + WAIT
+    while not (warned := [r for r in caplog.records if r.levelno == logging.WARNING]):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    (record,) = warned
+    assert "StoreError" in record.getMessage() and "disk" not in record.getMessage()
 
 
 # -- many callers, one flight ---------------------------------------------------------

@@ -13,6 +13,7 @@ import concurrent.futures
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from tokensmith._redact import logger
 from tokensmith.concurrency.store_threads import submit as _submit
 from tokensmith.progress import report_device_wait as _report_device_wait
 from tokensmith.protocol.effects import BrokerCall, BrowserSignIn, Done, Effect, Flow, Shared, Sleep
@@ -74,10 +75,22 @@ async def run_flow_async(
         if step is None:
             flow.close()
         else:  # a worker thread may be in the step: close the flow once the step ends
-            step.add_done_callback(lambda _: flow.close())
+            step.add_done_callback(lambda _: _close_after(step, flow))
         raise
     finally:
         _deadline.closed(window)
+
+
+def _close_after(step: concurrent.futures.Future[Any], flow: Flow[Any]) -> None:
+    """Close the flow of a cancelled call once its step has ended in its worker thread.
+    A step that failed there (a store write) has no caller left to raise to: logged,
+    by the error's type only (its message may carry what the store was given)."""
+    if not step.cancelled() and step.exception() is not None:
+        logger.warning(
+            "token store: a step of a cancelled call failed (%s)",
+            type(step.exception()).__name__,
+        )
+    flow.close()
 
 
 def _step(flow: Flow[Any], reply: Any, error: Exception | None) -> tuple[bool, Any]:
