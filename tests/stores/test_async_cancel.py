@@ -347,6 +347,35 @@ def test_a_sign_out_cancelled_mid_way_is_made_or_can_be_made_again(new_store: Ne
     assert _left_in_store(new_store, clock, home) == []
 
 
+def test_a_sign_in_cancelled_during_its_write_lands_the_account_with_its_tokens(
+    new_store: NewStore,
+) -> None:
+    clock = _clock()
+    entra = FakeEntra(clock)
+    gated = _Gated(new_store())
+    app = async_cca(entra, clock, PersistentTokenCache(gated, clock=clock))
+    gate = gated.hold(*_held_method(gated._store, "write"))
+
+    async def main() -> None:
+        task = asyncio.create_task(app.acquire_token_by_refresh_token("rt-imported", SCOPES))
+        await _until(gate.entered)
+        await _cancelled(task)
+        assert await asyncio.to_thread(gate.passed)
+
+    _run(main())
+    fresh = cca(entra, clock, PersistentTokenCache(new_store(), clock=clock))
+    [account] = fresh.get_accounts()  # the account, and with it the tokens it came with
+    left = _left_in_store(new_store, clock, account["home_account_id"])
+    assert sorted({entry.split(":", 1)[0] for entry in left}) == [
+        "AccessToken",
+        "Account",
+        "IdToken",
+        "RefreshToken",
+    ]
+    silent = fresh.acquire_token_silent(SCOPES, account, force_refresh=True)
+    assert silent and silent["token_source"] == "identity_provider"  # its refresh token
+
+
 # -- the loop goes away ---------------------------------------------------------------
 
 
