@@ -17,7 +17,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import pytest
@@ -91,6 +91,10 @@ class _Gated:
         self._gates: dict[str, _Gate] = {}
         self._lock = threading.Lock()
 
+    def hold_at(self, held_at: str) -> _Gate:
+        """A gate for the next read (``"read"``) or write (``"write"``) of the store."""
+        return self.hold(*_held_method(self._store, held_at))
+
     def hold(self, *names: str) -> _Gate:
         """A gate for the next call of the first of ``names`` the cache makes."""
         gate = _Gate()
@@ -144,10 +148,25 @@ async def _until(event: threading.Event) -> None:
     assert await asyncio.to_thread(event.wait, WAIT)
 
 
+async def _cancel_when_held(gate: _Gate, call: Awaitable[Any]) -> None:
+    """Run ``call``; cancel it once it is held at ``gate``; return once the held store
+    call has gone on and returned."""
+    task = asyncio.ensure_future(call)
+    await _until(gate.entered)
+    await _cancelled(task)
+    assert await asyncio.to_thread(gate.passed)
+
+
 async def _cancelled(task: asyncio.Task[Any]) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def _gated_app(new_store: NewStore, clock: FakeClock, entra: FakeEntra) -> tuple[_Gated, Any]:
+    """An async application over a gated store of its own."""
+    gated = _Gated(new_store())
+    return gated, async_cca(entra, clock, PersistentTokenCache(gated, clock=clock))
 
 
 def _held_method(store: Any, held_at: str) -> tuple[str, ...]:
@@ -173,15 +192,11 @@ def test_a_call_cancelled_while_its_store_call_runs(new_store: NewStore, held_at
     entra = FakeEntra(clock)
     if held_at == "read":  # the token is in the store, not in this process's memory
         assert _from_store(new_store, clock, entra) == "identity_provider"
-    gated = _Gated(new_store())
-    app = async_cca(entra, clock, PersistentTokenCache(gated, clock=clock))
-    gate = gated.hold(*_held_method(gated._store, held_at))
+    gated, app = _gated_app(new_store, clock, entra)
+    gate = gated.hold_at(held_at)
 
     async def main() -> Any:
-        task = asyncio.create_task(app.acquire_token_for_client(API))
-        await _until(gate.entered)
-        await _cancelled(task)
-        assert await asyncio.to_thread(gate.passed)
+        await _cancel_when_held(gate, app.acquire_token_for_client(API))
         return await app.acquire_token_for_client(API)
 
     assert _run(main())["token_source"] == "cache"  # read, or written by the cancelled call
@@ -215,16 +230,12 @@ def test_a_cancelled_call_whose_write_back_fails_says_so(
 ) -> None:
     clock = _clock()
     entra = FakeEntra(clock)
-    gated = _Gated(new_store())
-    app = async_cca(entra, clock, PersistentTokenCache(gated, clock=clock))
-    gate = gated.hold(*_held_method(gated._store, "write"))
+    gated, app = _gated_app(new_store, clock, entra)
+    gate = gated.hold_at("write")
     gate.error = StoreError("the disk is full")
 
     async def main() -> Any:
-        task = asyncio.create_task(app.acquire_token_for_client(API))
-        await _until(gate.entered)
-        await _cancelled(task)
-        assert await asyncio.to_thread(gate.passed)
+        await _cancel_when_held(gate, app.acquire_token_for_client(API))
         return await app.acquire_token_for_client(["api://b/.default"])  # a write: it lands
 
     assert _run(main())["token_source"] == "identity_provider"
@@ -329,16 +340,12 @@ def test_a_sign_out_cancelled_mid_way_is_made_or_can_be_made_again(new_store: Ne
     entra = FakeEntra(clock)
     account = _signed_in(entra, cca(entra, clock, PersistentTokenCache(new_store(), clock=clock)))
     home = account["home_account_id"]
-    gated = _Gated(new_store())
-    app = async_cca(entra, clock, PersistentTokenCache(gated, clock=clock))
+    gated, app = _gated_app(new_store, clock, entra)
 
     async def main() -> list[Any]:
         assert await app.get_accounts() == [account]
-        gate = gated.hold(*_held_method(gated._store, "write"))
-        task = asyncio.create_task(app.remove_account(account))
-        await _until(gate.entered)
-        await _cancelled(task)
-        assert await asyncio.to_thread(gate.passed)
+        gate = gated.hold_at("write")
+        await _cancel_when_held(gate, app.remove_account(account))
         seen: list[Any] = await app.get_accounts()
         await app.remove_account(account)  # again: nothing left to do, no error
         return seen
@@ -352,15 +359,11 @@ def test_a_sign_in_cancelled_during_its_write_lands_the_account_with_its_tokens(
 ) -> None:
     clock = _clock()
     entra = FakeEntra(clock)
-    gated = _Gated(new_store())
-    app = async_cca(entra, clock, PersistentTokenCache(gated, clock=clock))
-    gate = gated.hold(*_held_method(gated._store, "write"))
+    gated, app = _gated_app(new_store, clock, entra)
+    gate = gated.hold_at("write")
 
     async def main() -> None:
-        task = asyncio.create_task(app.acquire_token_by_refresh_token("rt-imported", SCOPES))
-        await _until(gate.entered)
-        await _cancelled(task)
-        assert await asyncio.to_thread(gate.passed)
+        await _cancel_when_held(gate, app.acquire_token_by_refresh_token("rt-imported", SCOPES))
 
     _run(main())
     fresh = cca(entra, clock, PersistentTokenCache(new_store(), clock=clock))
@@ -387,8 +390,7 @@ def test_a_loop_ended_with_store_work_in_flight(new_store: NewStore, held_at: st
         assert _from_store(new_store, clock, entra) == "identity_provider"
     gated = _Gated(new_store())
     cache = PersistentTokenCache(gated, clock=clock)
-    store = gated._store
-    gate = gated.hold(*_held_method(store, held_at))
+    gate = gated.hold_at(held_at)
     tasks: list[asyncio.Task[Any]] = []
 
     async def walk_away() -> None:  # asyncio.run cancels the call, then closes the loop
@@ -426,7 +428,7 @@ def test_a_leader_cancelled_during_its_write_back_leaves_the_others_a_token(
             return app.acquire_token_for_client(API)
         return app.acquire_token_silent_with_error(SCOPES, account)
 
-    gate = gated.hold(*_held_method(gated._store, "write"))
+    gate = gated.hold_at("write")
 
     async def main() -> list[Any]:
         leader = asyncio.create_task(call())
