@@ -35,10 +35,12 @@ from tests.stores.test_concurrency_review import (  # the same stores and helper
 from tests.unit.application.fake_entra import FakeEntra
 
 from tokensmith._clock import FakeClock
+from tokensmith.concurrency import store_threads
 from tokensmith.errors import StoreError
 from tokensmith.stores import FileStore, PersistentTokenCache, RedisStore
 
 API = ["api://a/.default"]
+_STORE_THREADS = store_threads._threads()._max_workers  # how many store calls run at once
 new_store = _review.new_store  # the fixture: SQLite, a file, a real Redis
 
 
@@ -247,6 +249,43 @@ def test_a_cancelled_call_whose_write_back_fails_says_so(
         time.sleep(0.005)
     (record,) = warned
     assert "StoreError" in record.getMessage() and "disk" not in record.getMessage()
+
+
+@pytest.mark.parametrize("call", ["token", "sign-out"])
+def test_a_call_cancelled_while_it_queues_for_a_store_thread(
+    new_store: NewStore, call: str
+) -> None:
+    clock = _clock()
+    entra = FakeEntra(clock)
+    cache = PersistentTokenCache(new_store(), clock=clock)
+    account = _signed_in(entra, cca(entra, clock, cache))
+    app = async_cca(entra, clock, PersistentTokenCache(new_store(), clock=clock))
+    busy, free = threading.Barrier(_STORE_THREADS + 1, timeout=WAIT), threading.Event()
+
+    def occupy() -> None:
+        busy.wait()
+        assert free.wait(WAIT)
+
+    async def main() -> list[Any]:
+        taken = [store_threads.submit(occupy) for _ in range(_STORE_THREADS)]
+        await asyncio.to_thread(busy.wait)  # every store thread is taken
+        if call == "token":
+            queued = asyncio.ensure_future(app.acquire_token_for_client(API))
+        else:
+            queued = asyncio.ensure_future(app.remove_account(account))
+        await asyncio.sleep(0)  # (it submits its store work, which waits for a thread)
+        await _cancelled(queued)
+        free.set()
+        for future in taken:
+            await asyncio.wrap_future(future)
+        accounts: list[Any] = await app.get_accounts()  # the store threads serve again
+        return accounts
+
+    assert _run(main()) == [account]  # the queued sign-out was never made...
+    assert entra.tokens_posted() == 1  # (the sign-in's) nor the queued call's request
+    if call == "sign-out":
+        _run(app.remove_account(account))  # ...and can be made now
+        assert _left_in_store(new_store, clock, account["home_account_id"]) == []
 
 
 # -- many callers, one flight ---------------------------------------------------------
