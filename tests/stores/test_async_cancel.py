@@ -510,8 +510,8 @@ def test_a_loop_closed_under_its_leader_leaves_no_one_waiting(new_store: NewStor
     clock = _clock()
     entra = FakeEntra(clock)
     store = new_store()
-    if isinstance(store, RedisStore):  # (reported) an orphaned leader's Redis lock stays
-        pytest.skip("renewed for ever: the others wait out the flight's whole wait")
+    if isinstance(store, RedisStore):  # a short lease: its renewal sees the orphan soon
+        store = RedisStore(store.client, flight_lease=0.3)
     cache = PersistentTokenCache(store, clock=clock)
     held = _HeldRequests(entra)
     loop = asyncio.new_event_loop()
@@ -545,5 +545,8 @@ def test_a_loop_closed_under_its_leader_leaves_no_one_waiting(new_store: NewStor
     assert _from_store(new_store, clock, entra) == "cache"
     (task,) = leading
     task._log_destroy_pending = False  # type: ignore[attr-defined]  # (it is, by design)
-    with contextlib.suppress(ValueError):  # its deadline's context is gone (reported)
+    # Closed by hand, as the collector would: outside its context and its loop, its
+    # clean-up cannot wait for its store step (RuntimeError: it ignored GeneratorExit),
+    # which the collector would only print. What matters came before: no one waits.
+    with contextlib.suppress(RuntimeError):
         task.get_coro().close()

@@ -68,6 +68,16 @@ def _lead_now() -> bool:
     return True
 
 
+def _in_a_loop() -> bool:
+    """Whether an event loop runs this code (not so in a coroutine closed by the
+    garbage collector after its loop was closed)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def flight_name(key: Hashable) -> str:
     """A name for ``key`` that every process computes alike (sets are sorted)."""
     return hashlib.sha256(json.dumps(_canonical(key)).encode()).hexdigest()
@@ -123,7 +133,8 @@ class RedisSingleFlight(SingleFlight):
                 while True:
                     trying = submit(self._try_lock, name, token)
                     if await asyncio.shield(asyncio.wrap_future(trying)):
-                        renewal = self._renewal(name, token)
+                        loop = asyncio.get_running_loop()
+                        renewal = self._renewal(name, token, orphaned=loop.is_closed)
                         break
                     if time.monotonic() >= deadline:
                         break
@@ -140,7 +151,9 @@ class RedisSingleFlight(SingleFlight):
                     # happens to this task or its loop)
                     trying.add_done_callback(lambda _: submit(self._unlock, name, token))
                 else:  # submitted now: a second cancel does not skip the release
-                    await asyncio.shield(asyncio.wrap_future(submit(self._unlock, name, token)))
+                    unlocking = submit(self._unlock, name, token)
+                    if _in_a_loop():  # (an orphan closed outside any loop cannot wait)
+                        await asyncio.shield(asyncio.wrap_future(unlocking))
 
         return await super().run_async(key, leader)
 
@@ -198,10 +211,13 @@ class RedisSingleFlight(SingleFlight):
             )
         return taken
 
-    def _renewal(self, name: str, token: str) -> _Renewal | None:
+    def _renewal(
+        self, name: str, token: str, orphaned: Callable[[], bool] = lambda: False
+    ) -> _Renewal | None:
         """Keep the lock just taken while its holder runs (None: Redis was not asked, so
-        nothing was taken)."""
-        return _Renewal(self, name, token) if token in self._sent else None
+        nothing was taken). ``orphaned``: true once the holder can never finish (an
+        async holder's event loop closed under it): the lock is then released."""
+        return _Renewal(self, name, token, orphaned) if token in self._sent else None
 
     def _renew(self, name: str, token: str) -> bool:
         """Extend the lock's lease if it is still ours (sent even while the store backs
@@ -248,18 +264,30 @@ class _Renewal:
     token request may take longer than the lease: connect and read timeouts, retries),
     so that no other process takes the lock and sends a second request meanwhile. A
     daemon thread, whatever the caller (sync or async): stopped when the fetch ends, or
-    by itself once the lock is not ours."""
+    by itself once the lock is not ours, or once its holder is orphaned (an async
+    holder whose event loop was closed while it ran never ends its fetch: the lock is
+    released then, rather than renewed for ever while every other process waits)."""
 
     __slots__ = ("_stopped",)
 
-    def __init__(self, flight: RedisSingleFlight, name: str, token: str) -> None:
+    def __init__(
+        self, flight: RedisSingleFlight, name: str, token: str, orphaned: Callable[[], bool]
+    ) -> None:
         self._stopped = threading.Event()
         threading.Thread(
-            target=self._run, args=(flight, name, token), name="tokensmith-lease", daemon=True
+            target=self._run,
+            args=(flight, name, token, orphaned),
+            name="tokensmith-lease",
+            daemon=True,
         ).start()
 
-    def _run(self, flight: RedisSingleFlight, name: str, token: str) -> None:
+    def _run(
+        self, flight: RedisSingleFlight, name: str, token: str, orphaned: Callable[[], bool]
+    ) -> None:
         while not self._stopped.wait(flight._lease / 3):
+            if orphaned():
+                flight._unlock(name, token)
+                return
             if not flight._renew(name, token):
                 return
 

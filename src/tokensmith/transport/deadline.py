@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar, Token
 from typing import Any, TypeVar, overload
 
@@ -118,9 +118,14 @@ def entered(
 
 
 def closed(token: Token[Deadline | None] | None) -> None:
-    """Restore the window that was open before :func:`opened` returned ``token``."""
+    """Restore the window that was open before :func:`opened` returned ``token``.
+
+    A call whose coroutine is closed outside the context it ran in (an orphan of a
+    closed event loop, ended by the garbage collector) has no window to restore there:
+    nothing is done, where ``ContextVar.reset`` would raise ``ValueError``."""
     if token is not None:
-        _CURRENT.reset(token)
+        with suppress(ValueError):  # another context: the window went with it
+            _CURRENT.reset(token)
 
 
 @overload
