@@ -25,7 +25,6 @@ import sys
 __all__ = ["FLOOR_MODULES", "cli", "floor", "main", "persisted_cache", "refresh_event"]
 
 FLOOR_MODULES = (
-    "base64",
     "contextvars",
     "datetime",
     "enum",
@@ -34,7 +33,6 @@ FLOOR_MODULES = (
     "sqlite3",
     "threading",
     "typing",
-    "urllib.parse",
     "weakref",
 )
 """Standard-library modules the ``cli`` probe loads with tokensmith on SQLite (a test

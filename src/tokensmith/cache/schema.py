@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlparse
 
 from tokensmith._jwt import b64url_encode
 from tokensmith.errors import ConfigurationError
@@ -232,6 +231,8 @@ def split_token_endpoint(url: str) -> tuple[str, str]:
 
 @functools.lru_cache(maxsize=64)
 def _split_token_endpoint(url: str) -> tuple[str, str]:
+    from urllib.parse import urlparse  # not at import: a cache hit adds no token
+
     parsed = urlparse(url)
     host = parsed.hostname if parsed and parsed.scheme in ("https", "http") else None
     if not host:

@@ -11,7 +11,6 @@ MSAL Python 1.39's host lists, as recorded in the project's protocol notes.
 from __future__ import annotations
 
 from typing import NamedTuple, TypeGuard
-from urllib.parse import urlsplit
 
 from tokensmith.errors import AuthorityError, ConfigurationError
 
@@ -199,6 +198,8 @@ def check_endpoint_url(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         kind = "missing" if value is None else f"not a non-empty string ({type(value).__name__})"
         raise AuthorityError(f"{what} is {kind}")
+    from urllib.parse import urlsplit  # not at import: a cache hit never checks an endpoint
+
     try:
         parts = urlsplit(value)
         host = parts.hostname

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 from tokensmith.entra.hosts import is_region_name, regional_host
 from tokensmith.errors import ConfigurationError
@@ -144,5 +143,7 @@ class RegionChoice:
 def regional_token_endpoint(token_endpoint: str, host: str, region: str) -> str:
     """``token_endpoint`` (the authority's, from discovery) on the regional host of
     ``host`` (the authority's host); path and query kept."""
+    from urllib.parse import urlsplit, urlunsplit  # only where a region is set
+
     parts = urlsplit(token_endpoint)
     return urlunsplit(parts._replace(netloc=regional_host(region, host)))

@@ -13,9 +13,10 @@ family's refresh tokens, stopping at the first ``client_mismatch`` answer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
+
+from tokensmith._guid import is_guid
 
 __all__ = [
     "FAMILY_ID",
@@ -31,15 +32,13 @@ TENANTLESS = frozenset({"common", "organizations", "consumers"})
 FAMILY_ID = "1"
 """The family id Entra gives the Microsoft first-party apps of the family."""
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
 
 def static_realm(tenant: str | None) -> str | None:
     """The cache realm of an Entra tenant segment when it is known without discovery
     (a GUID, ``common``, ``organizations``, ``consumers``), else None."""
     if not tenant:
         return None
-    if tenant.lower() in TENANTLESS or _GUID.match(tenant):
+    if tenant.lower() in TENANTLESS or is_guid(tenant):
         return tenant.lower()
     return None
 

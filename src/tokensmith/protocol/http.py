@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
-from urllib.parse import parse_qsl, urlsplit
 
 from tokensmith.errors import ConfigurationError
 
@@ -180,6 +179,8 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def host_of(url: str) -> str:
     """Return ``host[:port]`` of ``url`` (never user-info), or ``"?"`` if it has none."""
+    from urllib.parse import urlsplit  # not at import: a cache hit sends nothing
+
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -203,6 +204,8 @@ def describe_url(url: str, params: Mapping[str, str] | None = None) -> str:
     Returns:
         For example ``https://login.example/t/oauth2/v2.0/token?code=…&state=…``.
     """
+    from urllib.parse import parse_qsl, urlsplit
+
     try:
         parts = urlsplit(url)
         query_names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]

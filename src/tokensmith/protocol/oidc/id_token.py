@@ -9,10 +9,10 @@ straight from the token endpoint over TLS, OIDC Core §3.1.3.7 step 6);
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from tokensmith._guid import is_guid
 from tokensmith._jwt import decode_jwt_claims
 from tokensmith.errors import IdTokenError, ProtocolError
 
@@ -27,9 +27,6 @@ __all__ = [
 DEFAULT_SKEW = 300
 TENANT_TEMPLATE = "{tenantid}"
 """Placeholder in Entra's multi-tenant issuer, replaced by the token's ``tid``."""
-_TENANT_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
-"""What a ``tid`` filling the template must look like: a GUID, so that no token can
-write its own issuer (``tid`` = ``evil.example/x``) into the expected one."""
 
 
 def decode_id_token(token: str) -> dict[str, Any]:
@@ -94,7 +91,7 @@ def _check_issuer(claims: Mapping[str, Any], issuer: str) -> None:
         tid = claims.get("tid")
         if not isinstance(tid, str) or not tid:
             raise IdTokenError("id_token has no 'tid' to fill the issuer template")
-        if not _TENANT_ID.fullmatch(tid):
+        if not is_guid(tid):  # so no token writes its own issuer (tid = evil.example/x)
             raise IdTokenError("id_token 'tid' is not a tenant id (GUID): issuer not trusted")
         expected = issuer.replace(TENANT_TEMPLATE, tid)
     actual = claims.get("iss")
