@@ -8,7 +8,9 @@ discovery document lives follows OpenID Connect Discovery 1.0 §4 for generic
 providers and Entra's ``/v2.0`` convention otherwise.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a named tuple's field annotations would
+# be strings, and typing compiles each into a forward reference; the first compile()
+# of a process sets up the AST types (~10 million instructions, every CLI process).
 
 import enum
 import re

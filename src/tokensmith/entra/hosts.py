@@ -8,7 +8,9 @@ Sources: Microsoft Learn "National clouds" (authentication-national-cloud.md) an
 MSAL Python 1.39's host lists, as recorded in the project's protocol notes.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a named tuple's field annotations would
+# be strings, and typing compiles each into a forward reference; the first compile()
+# of a process sets up the AST types (~10 million instructions, every CLI process).
 
 from typing import NamedTuple, TypeGuard
 

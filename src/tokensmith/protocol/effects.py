@@ -22,7 +22,9 @@ flow may handle it. The sync driver (:mod:`tokensmith.drivers.sync`) and the asy
 (:mod:`tokensmith.drivers.asyncio`) run the very same flows.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a named tuple's field annotations would
+# be strings, and typing compiles each into a forward reference; the first compile()
+# of a process sets up the AST types (~10 million instructions, every CLI process).
 
 from collections.abc import Awaitable, Callable, Generator, Hashable
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
@@ -86,9 +88,9 @@ class Shared(ReadOnly, Generic[T]):
 
     group: FlightGroup
     key: Hashable
-    flow: Callable[[], Flow[T]]
+    flow: "Callable[[], Flow[T]]"
 
-    def __init__(self, group: FlightGroup, key: Hashable, flow: Callable[[], Flow[T]]) -> None:
+    def __init__(self, group: FlightGroup, key: Hashable, flow: "Callable[[], Flow[T]]") -> None:
         set_field = object.__setattr__
         set_field(self, "group", group)
         set_field(self, "key", key)

@@ -5,7 +5,9 @@ They live in the protocol core: flows yield :class:`HttpRequest` and receive
 :class:`HttpResponse`; transports import them from here, never the reverse.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a named tuple's field annotations would
+# be strings, and typing compiles each into a forward reference; the first compile()
+# of a process sets up the AST types (~10 million instructions, every CLI process).
 
 from collections.abc import Mapping
 from types import MappingProxyType
