@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any
 from tokensmith._redact import logger
 from tokensmith.cache.schema import CredentialType, refresh_token_key
 from tokensmith.cache.sign_out import REMOVED_TYPES
+from tokensmith.stores._redis_batch import RedisBatch
 from tokensmith.stores._redis_health import text_of
-from tokensmith.stores._redis_index import UsernameIndex, username_field
-from tokensmith.stores._redis_layout import RedisLayout, glob_escaped
-from tokensmith.stores._redis_obo import OboIndex, index_key, listed_partitions
+from tokensmith.stores._redis_index import username_field
+from tokensmith.stores._redis_layout import glob_escaped
+from tokensmith.stores._redis_obo import index_key, listed_partitions
 from tokensmith.stores.partition import ACCOUNTS, user
 
 if TYPE_CHECKING:
@@ -53,23 +54,9 @@ _Doomed = tuple[str, bytes, "str | None"]
 """A field to remove: its hash, its name, and the username field listing it (an Account)."""
 
 
-class RedisSignOut(RedisLayout):
-    """A sign-out's transaction (a base class of the store, which sets the client, the
-    indexes and :attr:`conflict`, and provides ``_transact`` and ``_queue``)."""
-
-    client: Any
-    _index: UsernameIndex
-    _obo: OboIndex
-    conflict: type[BaseException]
-    """What the client raises when a watched key changed (redis-py's ``WatchError``)."""
-
-    if TYPE_CHECKING:
-
-        def _transact(self, queue: Callable[[Any], list[str]], what: str) -> list[bool] | None: ...
-
-        def _queue(
-            self, pipe: Any, changes: Sequence[Change], *, fresh: bool = False
-        ) -> list[str]: ...
+class RedisSignOut(RedisBatch):
+    """A sign-out's transaction (a base class of the store; its batches'
+    ``_transact`` and ``_queue`` are :class:`~tokensmith.stores._redis_batch.RedisBatch`'s)."""
 
     def _sign_out_transaction(
         self, changes: Sequence[Change], sign_out: SignOut

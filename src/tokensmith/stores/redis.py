@@ -5,7 +5,8 @@ JSON, encrypted with AES-GCM when the app gives a key (layout, sealing and expir
 :mod:`tokensmith.stores._redis_layout`). The accounts hash also indexes its accounts by
 username, naming none in clear (:mod:`tokensmith.stores._redis_index`), and a set per
 account lists the on-behalf-of hashes that hold its tokens, so a sign-out removes those
-too (:mod:`tokensmith.stores._redis_obo`). A sign-out removes, in its batch's watched
+too (:mod:`tokensmith.stores._redis_obo`). A batch of changes is one MULTI/EXEC
+(:mod:`~tokensmith.stores._redis_batch`). A sign-out removes, in its batch's watched
 MULTI/EXEC, every field of the account it covers (:mod:`~tokensmith.stores.
 _redis_sign_out`), not only those memory read.
 
@@ -28,24 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from tokensmith._redact import logger
 from tokensmith.cache.changes import Change, EntryPut
-from tokensmith.cache.schema import CredentialType
 from tokensmith.errors import StoreUnavailableError
 from tokensmith.stores._msaljson import rows_of, state_of
 from tokensmith.stores._redis_checks import check_backoff, check_settings, client_of
 from tokensmith.stores._redis_health import text_of
-from tokensmith.stores._redis_index import (
-    ScriptsRefused,
-    UsernameIndex,
-    username_field,
-)
-from tokensmith.stores._redis_layout import _VERBATIM_DATA, _merge_expiry, _of, glob_escaped
-from tokensmith.stores._redis_obo import (
-    OBO_PARTITIONS,
-    OboIndex,
-    SetsRefused,
-    index_key,
-    listed_partitions,
-)
+from tokensmith.stores._redis_index import UsernameIndex
+from tokensmith.stores._redis_layout import _VERBATIM_DATA, _of, glob_escaped
+from tokensmith.stores._redis_obo import OboIndex, index_key, listed_partitions
 from tokensmith.stores._redis_seal import ciphers_of
 from tokensmith.stores._redis_sign_out import RedisSignOut
 from tokensmith.stores.base import DROPPED, NO_ANSWER, NotLanded, Row, utf8_encodable
@@ -342,90 +332,3 @@ class RedisStore(RedisSignOut):
         """The keys whose name starts with ``literal`` (SCAN, the text glob-escaped: a
         prefix such as ``svc[1]:`` matches only itself, not ``svc1:``)."""
         return list(self.client.scan_iter(match=glob_escaped(literal) + "*"))
-
-    def _queue(self, pipe: Any, changes: Sequence[Change], *, fresh: bool = False) -> list[str]:
-        """Queue the changes' commands on ``pipe``, one per change first (then the
-        username index's and the expiries); the key of each command, in order.
-        ``fresh``: the accounts hash was deleted in this transaction (an import), so its
-        username index is written whole rather than merged."""
-        keys: list[str] = []
-        expiries: dict[str, int | None] = {}
-        listed: list[tuple[bool, str, str, str]] = []  # (put?, hash, username field, field)
-        obo_of: dict[str, set[str]] = {}  # home account -> its on-behalf-of partitions
-        hashes = self._hash("")
-        for change in changes:
-            name, field = self._place(change)
-            if isinstance(change, EntryPut):
-                pipe.hset(name, field, self._seal(name, field, change.entry))
-                expiries[name] = _merge_expiry(expiries.get(name, 0), change)
-                home = change.entry.get("home_account_id")
-                if isinstance(home, str) and home and name.startswith(OBO_PARTITIONS, len(hashes)):
-                    obo_of.setdefault(home, set()).add(name[len(hashes) :])
-            else:
-                pipe.hdel(name, field)
-            keys.append(name)
-            username = change.entry.get("username")
-            if change.credential_type == CredentialType.ACCOUNT and isinstance(username, str):
-                put = isinstance(change, EntryPut)
-                listed.append((put, name, username_field(username), field))
-        keys += self._index.queue(pipe, listed, fresh)
-        keys += self._obo.queue(pipe, self.prefix, obo_of, self.idle_ttl)
-        latest = int(time.time()) + self.idle_ttl  # no hash outlives its idle TTL
-        accounts = self._hash(ACCOUNTS)
-        if accounts not in expiries and any(k.startswith(self._user_hashes) for k in expiries):
-            # A user's tokens were written (a refresh writes no Account): the shared
-            # accounts hash lives on too, or every account would expire idle_ttl after
-            # the last sign-in while the refresh tokens stay usable.
-            expiries[accounts] = None
-        for name, expires_on in expiries.items():
-            if expires_on is None:
-                pipe.expire(name, self.idle_ttl)
-                keys.append(name)
-            else:
-                at = min(expires_on, latest)
-                pipe.expireat(name, at, gt=True)
-                pipe.expireat(name, at, nx=True)
-                keys += [name, name]
-        return keys
-
-    def _transact(self, queue: Callable[[Any], list[str]], what: str) -> list[bool] | None:
-        """One MULTI/EXEC of the commands ``queue`` puts on a pipeline (it returns the
-        key of each), as :meth:`_execute` runs it; sent again without an index whose
-        commands Redis refused (the username index's scripts, the on-behalf-of index's
-        sets: each is given up once, so this ends)."""
-        while True:
-            pipe = self.client.pipeline(transaction=True)
-            try:
-                return self._execute(pipe, queue(pipe), what)
-            except (ScriptsRefused, SetsRefused):
-                continue
-
-    def _execute(self, pipe: Any, keys: Sequence[str], what: str) -> list[bool] | None:
-        """Run the MULTI/EXEC queued on ``pipe`` (``keys``: the key of each command), log
-        what Redis refused; whether each command landed, or None if none did.
-
-        A command that failed when EXEC ran it (``WRONGTYPE``) is in the results, and
-        the others landed. ``execute`` itself raises an error reply when Redis refused a
-        command while the transaction was queued (``OOM``, ``READONLY``): Redis then
-        aborted the whole transaction (``EXECABORT``) and none of it landed."""
-        try:
-            results = pipe.execute(raise_on_error=False)
-        except (*self.outages, self.conflict):
-            raise  # (a watched key changed: the sign-out's transaction is tried again)
-        except self._index.denied as exc:
-            if self._index.refused(exc):
-                raise ScriptsRefused from exc
-            if self._obo.refused(exc):
-                raise SetsRefused from exc
-            self._aborted(what, keys, exc)
-            return None
-        except self.errors as exc:
-            self._aborted(what, keys, exc)
-            return None
-        landed = []
-        for key, result in zip(keys, results, strict=False):  # one per command
-            refused = isinstance(result, Exception)
-            if refused:
-                self._refused(f"{what} dropped for that key", key, result)
-            landed.append(not refused)
-        return landed
