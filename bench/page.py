@@ -33,24 +33,26 @@ Persistent stores (`bench/scenarios/stores.py`; the MSAL column is msal-extensio
 1.3.1's `PersistedTokenCache(FilePersistence)` on msal 1.39): with SQLite a process reads
 only the rows of the user it serves, so "CLI process, persisted cache: SQLite" stays
 near the interpreter's and the imports' cost at any size, while a file store (either
-library's) parses the whole file. Its goal (at most 30 ms beyond interpreter start at
-10,000 users) is not met (the notes below give the figure beyond it). The store's own
-share is the in-process row (under 1 ms); the rest is importing. A process answered
-from its cache imports only what that needs: grants, broker, DPoP and the refresh
-machinery load on first use (`tokensmith._lazy`), the value types it loads are named
-tuples, not dataclasses, and its loggers are made only when something logs.
+library's) parses the whole file. Its goal is at most 30 ms beyond interpreter start at
+10,000 users (the notes below give the figure beyond it). The store's own share is the
+in-process row (under 1 ms); the rest is importing. A process answered from its cache
+imports only what that needs: grants, broker, DPoP and the refresh machinery load on
+first use (`tokensmith._lazy`), the value types it loads are named tuples, not
+dataclasses, its loggers are made only when something logs, and it runs no `compile()`
+(no regular expression, no `urllib.parse`, no forward reference; see "Import cost" in
+docs/architecture.md).
 The SQLite cell's note also gives the probe's floor, measured in the same run
 (`python -m bench.storeprobe floor <db>`): the standard-library modules tokensmith's
 probe loads (`typing` with `re`, `enum`, `contextlib` and `collections`, `sqlite3`
-with `datetime`, `urllib.parse` with `ipaddress`, `json`...), one query on the
-database and the interpreter's exit. On this machine that floor alone is near the
-goal, and tokensmith's own modules (about 70 on that path, each an import of a fraction
-of a millisecond, their objects then collected at exit) come on top of it. Counted
-with valgrind (callgrind, `PYTHONHASHSEED=0`, byte code cached) at 10,000 users at
-6e1048b: `python -c pass` runs 39.5M instructions, the floor 84.1M more, the probe
-169.3M more. So tokensmith's own share is about 85M instructions: its ~70 modules
-(about 100 classes, 8 of them named tuples at about 0.7M each), the query and the
-lookup (under 1 ms). Of the floor, `re` alone is about 25M and `typing` 14.5M.
+with `datetime`, `json`, `threading`...), one query on the database and the
+interpreter's exit; tokensmith's own modules (about 70 on that path, each an import of
+a fraction of a millisecond, their objects then collected at exit) come on top of it.
+Counted with valgrind (callgrind, `PYTHONHASHSEED=0`, byte code cached) at 10,000
+users at 5a19563: `python -c pass` runs 39.5M instructions, the floor 70.5M more, the
+probe 142.1M more (169.6M more before 518c018 and 5a19563, which took `urllib.parse`,
+`ipaddress`, `base64` and every run-time `compile()` off that path). So tokensmith's
+own share is about 72M instructions: its ~70 modules (about 100 classes), the query and
+the lookup (under 1 ms).
 
 After a load, the first `get_accounts()` builds one read-only account per user
 (tokensmith's accounts are handed out again by later calls, so a warm `get_accounts()`
