@@ -26,7 +26,8 @@ else:  # loaded by the first call that needs them (tokensmith._lazy)
 
 __all__ = ["ClientApplication"]
 
-_App = TypeVar("_App", bound="ClientApplication")
+if TYPE_CHECKING:  # (a string bound at run time would be compiled: see SingleFlight's W)
+    _App = TypeVar("_App", bound="ClientApplication")
 
 
 class ClientApplication(AsyncRunner):
