@@ -13,10 +13,10 @@ providers and Entra's ``/v2.0`` convention otherwise.
 # of a process sets up the AST types (~10 million instructions, every CLI process).
 
 import enum
-import re
 from collections.abc import Collection
 from typing import NamedTuple
 
+from tokensmith.authority._url import FORMS, Url, split_url
 from tokensmith.authority.builder import AuthorityBuilder
 from tokensmith.entra.hosts import (
     CIAM_HOST_SUFFIX,
@@ -40,11 +40,6 @@ DEFAULT_AUTHORITY = f"https://{WORLD_WIDE}/common/"
 """The authority used when none is given (MSAL Python's default)."""
 
 _WELL_KNOWN_SUFFIX = "/.well-known/openid-configuration"
-_USERINFO = r"(//)[^/?#]*@"  # compiled on first use (an error message)
-_FORMS = (
-    "e.g. https://login.microsoftonline.com/{tenant}, https://{tenant_name}.ciamlogin.com/ "
-    "or https://{tenant_name}.b2clogin.com/{tenant_name}.onmicrosoft.com/{policy}"
-)
 
 
 class AuthorityKind(str, enum.Enum):
@@ -115,21 +110,6 @@ class AuthoritySpec(NamedTuple):
         return self.host in WELL_KNOWN_AUTHORITY_HOSTS
 
 
-class _Url:  # a plain class: a named tuple costs a compile per process ("Import cost")
-    """The checked pieces of an authority URL."""
-
-    __slots__ = ("host", "instance", "query", "scheme", "segments")
-
-    def __init__(
-        self, scheme: str, host: str, instance: str, segments: tuple[str, ...], query: str
-    ) -> None:
-        self.scheme = scheme
-        self.host = host
-        self.instance = instance
-        self.segments = segments
-        self.query = query
-
-
 def parse_authority(
     authority: str | AuthorityBuilder | None = None,
     *,
@@ -176,7 +156,7 @@ def parse_authority(
         raise AuthorityError(
             f"authority must be a URL string or AuthorityBuilder, got {_type(authority)}"
         )
-    url = _split(authority)
+    url = split_url(authority)
     if url.segments and url.segments[0].lower() == "dstsv2":
         return _generic_oidc(authority, AuthorityKind.DSTS)
     return _entra(authority, url, validate_authority, instance_discovery, custom_endpoint, trusted)
@@ -194,7 +174,7 @@ def _check_instance_discovery(value: object) -> str | None:
         raise AuthorityError(
             f"instance_discovery must be a bool, None or a URL, got {_type(value)}"
         )
-    _split(value, what="instance_discovery endpoint")
+    split_url(value, what="instance_discovery endpoint")
     return value
 
 
@@ -208,88 +188,10 @@ def _normalise_known(hosts: Collection[str]) -> frozenset[str]:
             raise AuthorityError(f"known_authorities entries must be host names, got {entry!r}")
         entry = entry.strip().lower()
         if "://" in entry:
-            out.add(_split(entry, what="known_authorities entry").instance)
+            out.add(split_url(entry, what="known_authorities entry").instance)
         else:
             out.add(entry.rstrip("/"))
     return frozenset(out)
-
-
-def _shown(text: str) -> str:
-    """``text`` fit for an error message: any ``user:password@`` part is masked."""
-    return repr(re.sub(_USERINFO, r"\1***@", text))
-
-
-def _unsafe(text: str) -> bool:
-    """True if ``text`` holds whitespace (Unicode's) or a control character; at C speed
-    for ASCII text (a space aside, what is not printable there is a control)."""
-    if text.isascii():
-        return " " in text or not text.isprintable()
-    return any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
-
-
-def _split(text: str, *, what: str = "authority") -> _Url:
-    """Check the generic shape of an authority URL and return its pieces."""
-    if _unsafe(text):
-        raise AuthorityError(f"The {what} {_shown(text)} contains whitespace or control characters")
-    parts = _plain_pieces(text) or _url_pieces(text, what)
-    scheme, netloc, host, port, path, query, fragment = parts
-    if not scheme or not text.lower().startswith(scheme + "://"):
-        raise AuthorityError(
-            f"The {what} {_shown(text)} must be an absolute URL starting with https:// ({_FORMS})"
-        )
-    if not netloc:
-        raise AuthorityError(f"The {what} {_shown(text)} has no host name")
-    if "@" in netloc:
-        raise AuthorityError(f"The {what} must not contain user information (user:password@)")
-    if not host:
-        raise AuthorityError(f"The {what} {text!r} has no host name")
-    if scheme != "https" and not (scheme == "http" and is_loopback_host(host)):
-        raise AuthorityError(
-            f"The {what} {text!r} must use https (plain http is accepted only for "
-            "127.0.0.1, ::1 and localhost)"
-        )
-    if fragment:
-        raise AuthorityError(f"The {what} {text!r} must not contain a fragment (#...)")
-    segments = tuple(path.rstrip("/").split("/")[1:]) if path.rstrip("/") else ()
-    if "" in segments:
-        raise AuthorityError(f"The {what} {text!r} has an empty path segment")
-    netloc_host = f"[{host}]" if ":" in host else host
-    instance = netloc_host if port is None else f"{netloc_host}:{port}"
-    return _Url(scheme, host.lower(), instance, segments, query)
-
-
-_Pieces = tuple[str, str, str, int | None, str, str, str]
-"""scheme, netloc, host name, port, path, query, fragment: what :func:`_split` checks."""
-
-_PLAIN_HOST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
-_PLAIN_PATH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/_")
-
-
-def _plain_pieces(text: str) -> _Pieces | None:
-    """The pieces of ``https://host/path`` with a lower-case host of letters, digits,
-    dots and hyphens, no port and a path of unreserved characters only (every
-    authority Entra documents), as ``urllib.parse.urlsplit`` gives them; ``None``
-    for any other URL, which :func:`_url_pieces` splits. (Importing ``urllib.parse``
-    costs a CLI's cache hit more than the rest of the authority parse.)"""
-    if not text.startswith("https://"):
-        return None
-    netloc, slash, path = text[8:].partition("/")
-    if not netloc or not _PLAIN_HOST.issuperset(netloc) or not _PLAIN_PATH.issuperset(path):
-        return None
-    return ("https", netloc, netloc, None, slash + path, "", "")
-
-
-def _url_pieces(text: str, what: str) -> _Pieces:
-    """The pieces of any URL, through ``urllib.parse.urlsplit``."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError as exc:
-        raise AuthorityError(f"The {what} {_shown(text)} is not a valid URL: {exc}") from exc
-    return (parts.scheme.lower(), parts.netloc, host, port, parts.path, parts.query, parts.fragment)
 
 
 def _with_query(url: str, query: str) -> str:
@@ -298,7 +200,7 @@ def _with_query(url: str, query: str) -> str:
 
 def _generic_oidc(text: str, kind: AuthorityKind) -> AuthoritySpec:
     """A generic OpenID provider or dSTS: discovery under the issuer path (OIDC Discovery §4)."""
-    url = _split(text, what="oidc_authority" if kind is AuthorityKind.OIDC else "authority")
+    url = split_url(text, what="oidc_authority" if kind is AuthorityKind.OIDC else "authority")
     base = f"{url.scheme}://{url.instance}" + "".join("/" + s for s in url.segments)
     tenant_index = 1 if kind is AuthorityKind.DSTS and len(url.segments) > 1 else 0
     tenant = url.segments[tenant_index] if url.segments else ""
@@ -320,7 +222,7 @@ def _generic_oidc(text: str, kind: AuthorityKind) -> AuthoritySpec:
     )
 
 
-class _Shape:  # a plain class, as _Url
+class _Shape:  # a plain class, as Url
     """How an Entra-family path reads: kind, tenant, policy and the MSAL flags."""
 
     __slots__ = ("is_adfs", "is_b2c", "kind", "policy", "segments", "tenant")
@@ -342,13 +244,13 @@ class _Shape:  # a plain class, as _Url
         self.is_b2c = is_b2c
 
 
-def _entra_shape(text: str, url: _Url) -> _Shape:
+def _entra_shape(text: str, url: Url) -> _Shape:
     """Classify an Entra-family authority (MSAL Python's rules, plus ``/tfp/``)."""
     is_ciam = url.host.endswith(CIAM_HOST_SUFFIX)
     if not url.segments and not is_ciam:
         raise AuthorityError(
             f"The authority {text!r} should be an https URL with a host name and at least one "
-            f"path segment (the tenant), {_FORMS}"
+            f"path segment (the tenant), {FORMS}"
         )
     segments = url.segments or (url.host[: -len(CIAM_HOST_SUFFIX)] + ".onmicrosoft.com",)
     is_adfs = segments[0].lower() == "adfs" and not is_ciam
@@ -371,7 +273,7 @@ def _entra_shape(text: str, url: _Url) -> _Shape:
 
 def _entra(
     text: str,
-    url: _Url,
+    url: Url,
     validate_authority: bool,
     instance_discovery: bool | str | None,
     custom_endpoint: str | None,

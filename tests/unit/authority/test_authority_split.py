@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokensmith.authority import parse
+from tokensmith.authority import _url, parse
 from tokensmith.errors import AuthorityError
 
 # Characters that matter to a URL splitter, beside the plain ones.
@@ -30,7 +30,7 @@ def _both_ways(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[object, obje
 
     fast = parsed()
     with monkeypatch.context() as patch:
-        patch.setattr(parse, "_plain_pieces", lambda _text: None)
+        patch.setattr(_url, "_plain_pieces", lambda _text: None)
         slow = parsed()
     return fast, slow
 
@@ -39,9 +39,9 @@ def _both_ways(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[object, obje
 @given(prefix=_PREFIX, host=_HOSTISH, path=_PATHISH)
 def test_the_plain_split_agrees_with_urlsplit(prefix: str, host: str, path: str) -> None:
     text = prefix + host + path
-    plain = parse._plain_pieces(text)
+    plain = _url._plain_pieces(text)
     if plain is not None:
-        assert plain == parse._url_pieces(text, "authority")
+        assert plain == _url._url_pieces(text, "authority")
 
 
 @settings(max_examples=200, deadline=None)
@@ -66,7 +66,7 @@ def test_a_parse_is_the_same_with_or_without_the_plain_split(
     ],
 )
 def test_documented_authorities_take_the_plain_split(url: str) -> None:
-    assert parse._plain_pieces(url) == parse._url_pieces(url, "authority")
+    assert _url._plain_pieces(url) == _url._url_pieces(url, "authority")
 
 
 @pytest.mark.parametrize(
@@ -83,6 +83,6 @@ def test_documented_authorities_take_the_plain_split(url: str) -> None:
     ],
 )
 def test_other_urls_go_through_urlsplit(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert parse._plain_pieces(url) is None
+    assert _url._plain_pieces(url) is None
     fast, slow = _both_ways(url, monkeypatch)
     assert fast == slow
